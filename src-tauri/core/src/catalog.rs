@@ -1,0 +1,282 @@
+//! Networks and tokens the shop accepts. Rows come from the config file at start (and later from the
+//! settings screen); reads go to an in-memory snapshot so creating a payment costs no catalog query.
+
+use std::{fmt, sync::Arc};
+
+use serde::Serialize;
+use sqlx::{Row, SqlitePool};
+use tokio::sync::RwLock;
+
+use crate::{address::Address, clock::to_millis, config::Config, error::CoreError};
+
+/// A network slug such as `bsc`: 1–32 of `a-z 0-9 -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct NetworkId(String);
+
+impl NetworkId {
+    /// Parses a slug, case-insensitively.
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let s = s.trim().to_ascii_lowercase();
+        let ok = (1..=32).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(CoreError::field(
+                "network",
+                "a network id is 1–32 of a-z, 0-9 and -",
+            ))
+        }
+    }
+
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NetworkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A token ticker such as `USDT`: 1–16 of `A-Z 0-9 . _`, upper-cased on parse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct TokenSymbol(String);
+
+impl TokenSymbol {
+    /// Parses a ticker, case-insensitively.
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let s = s.trim().to_ascii_uppercase();
+        let ok = (1..=16).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(CoreError::field(
+                "token",
+                "a token symbol is 1–16 of A-Z, 0-9, . and _",
+            ))
+        }
+    }
+
+    /// The ticker.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TokenSymbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A network payments can be made on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// Slug.
+    pub id: NetworkId,
+    /// Display name.
+    pub name: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// JSON-RPC endpoints in failover order (may embed provider keys: never shown to customers).
+    pub rpc_urls: Vec<String>,
+    /// WebSocket endpoints.
+    pub ws_urls: Vec<String>,
+    /// Explorer base URL, or empty.
+    pub explorer_url: String,
+}
+
+/// A token payments can be made in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Ticker.
+    pub symbol: TokenSymbol,
+    /// Display name.
+    pub name: String,
+    /// Network slug.
+    pub network: NetworkId,
+    /// ERC-20 contract.
+    pub contract_address: Address,
+    /// ERC-20 decimals.
+    pub decimals: u8,
+    /// Accepted but shown as legacy.
+    pub legacy: bool,
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    networks: Vec<Network>,
+    tokens: Vec<Token>,
+}
+
+/// The enabled networks and tokens.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pool: SqlitePool,
+    snapshot: Arc<RwLock<Snapshot>>,
+}
+
+impl Catalog {
+    /// Upserts the config's networks and tokens, disables config rows the file no longer lists
+    /// (rows added in settings are left alone), and loads the snapshot.
+    pub async fn from_config(
+        pool: SqlitePool,
+        config: &Config,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, CoreError> {
+        let now = to_millis(now);
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE tokens SET enabled = 0 WHERE source = 'config'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE networks SET enabled = 0 WHERE source = 'config'")
+            .execute(&mut *tx)
+            .await?;
+        for n in &config.networks {
+            sqlx::query(
+                "INSERT INTO networks (id, name, chain_id, rpc_urls, ws_urls, explorer_url, enabled, source, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 1, 'config', ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, chain_id = excluded.chain_id,
+                   rpc_urls = excluded.rpc_urls, ws_urls = excluded.ws_urls, explorer_url = excluded.explorer_url,
+                   enabled = 1, source = 'config', updated_at = excluded.updated_at",
+            )
+            .bind(n.id.as_str())
+            .bind(&n.name)
+            .bind(n.chain_id as i64)
+            .bind(serde_json::to_string(&n.rpc_urls).expect("strings serialize"))
+            .bind(serde_json::to_string(&n.ws_urls).expect("strings serialize"))
+            .bind(&n.explorer_url)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for t in &config.tokens {
+            sqlx::query(
+                "INSERT INTO tokens (network_id, symbol, name, contract_address, decimals, legacy, enabled, source, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 1, 'config', ?)
+                 ON CONFLICT (network_id, symbol) DO UPDATE SET name = excluded.name,
+                   contract_address = excluded.contract_address, decimals = excluded.decimals,
+                   legacy = excluded.legacy, enabled = 1, source = 'config', updated_at = excluded.updated_at",
+            )
+            .bind(t.network.as_str())
+            .bind(t.symbol.as_str())
+            .bind(&t.name)
+            .bind(t.contract_address.checksummed())
+            .bind(t.decimals as i64)
+            .bind(t.legacy)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let catalog = Self {
+            pool,
+            snapshot: Arc::default(),
+        };
+        catalog.reload().await?;
+        Ok(catalog)
+    }
+
+    /// Re-reads the enabled rows from the store.
+    pub async fn reload(&self) -> Result<(), CoreError> {
+        let mut networks = Vec::new();
+        for row in sqlx::query("SELECT id, name, chain_id, rpc_urls, ws_urls, explorer_url FROM networks WHERE enabled = 1 ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            networks.push(Network {
+                id: NetworkId(row.get("id")),
+                name: row.get("name"),
+                chain_id: row.get::<i64, _>("chain_id") as u64,
+                rpc_urls: serde_json::from_str(row.get("rpc_urls")).unwrap_or_default(),
+                ws_urls: serde_json::from_str(row.get("ws_urls")).unwrap_or_default(),
+                explorer_url: row.get("explorer_url"),
+            });
+        }
+        let mut tokens = Vec::new();
+        for row in sqlx::query(
+            "SELECT t.network_id, t.symbol, t.name, t.contract_address, t.decimals, t.legacy
+             FROM tokens t JOIN networks n ON n.id = t.network_id
+             WHERE t.enabled = 1 AND n.enabled = 1 ORDER BY t.legacy, t.rowid",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let contract: String = row.get("contract_address");
+            tokens.push(Token {
+                symbol: TokenSymbol(row.get("symbol")),
+                name: row.get("name"),
+                network: NetworkId(row.get("network_id")),
+                contract_address: Address::parse(&contract)?,
+                decimals: row.get::<i64, _>("decimals") as u8,
+                legacy: row.get("legacy"),
+            });
+        }
+        *self.snapshot.write().await = Snapshot { networks, tokens };
+        Ok(())
+    }
+
+    /// Enabled networks.
+    pub async fn networks(&self) -> Vec<Network> {
+        self.snapshot.read().await.networks.clone()
+    }
+
+    /// Enabled tokens, legacy ones last.
+    pub async fn tokens(&self) -> Vec<Token> {
+        self.snapshot.read().await.tokens.clone()
+    }
+
+    /// One enabled network.
+    pub async fn network(&self, id: &NetworkId) -> Result<Network, CoreError> {
+        self.snapshot
+            .read()
+            .await
+            .networks
+            .iter()
+            .find(|n| &n.id == id)
+            .cloned()
+            .ok_or_else(|| CoreError::UnknownNetwork(id.to_string()))
+    }
+
+    /// One enabled token on an enabled network.
+    pub async fn token(
+        &self,
+        network: &NetworkId,
+        symbol: &TokenSymbol,
+    ) -> Result<(Network, Token), CoreError> {
+        let network = self.network(network).await?;
+        let snapshot = self.snapshot.read().await;
+        let token = snapshot
+            .tokens
+            .iter()
+            .find(|t| &t.network == &network.id && &t.symbol == symbol)
+            .cloned()
+            .ok_or_else(|| CoreError::UnknownToken {
+                symbol: symbol.to_string(),
+                network: network.id.to_string(),
+            })?;
+        Ok((network, token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_and_network_ids_are_normalised() {
+        assert_eq!(TokenSymbol::parse("usdt").unwrap().as_str(), "USDT");
+        assert_eq!(NetworkId::parse("BSC").unwrap().as_str(), "bsc");
+        assert!(TokenSymbol::parse("").is_err());
+        assert!(TokenSymbol::parse("US DT").is_err());
+        assert!(NetworkId::parse("bsc/../x").is_err());
+    }
+}

@@ -1,0 +1,818 @@
+//! Configuration: a TOML file (every key has a default), then `STABLEPAY_<SECTION>__<KEY>`
+//! environment overrides, then validation into parsed types. Every error names the key.
+//!
+//! `[[networks]]` and `[[tokens]]` in the file replace the built-in BSC lists; the array sections
+//! (`networks`, `tokens`, `webhooks`) cannot be overridden from the environment.
+
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use crate::{
+    address::Address,
+    amount::DecimalAmount,
+    catalog::{NetworkId, TokenSymbol},
+    error::CoreError,
+};
+
+/// Prefix of every environment override.
+pub const ENV_PREFIX: &str = "STABLEPAY_";
+
+/// Webhook event names an endpoint may subscribe to.
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "payment.confirming",
+    "payment.paid",
+    "payment.expired",
+    "payment.cancelled",
+    "transfer.unmatched",
+];
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerConfig,
+    /// `[database]`
+    pub database: DatabaseConfig,
+    /// `[merchant]`
+    pub merchant: MerchantConfig,
+    /// `[payments]`
+    pub payments: PaymentsConfig,
+    /// `[[networks]]`
+    pub networks: Vec<NetworkConfig>,
+    /// `[[tokens]]`
+    pub tokens: Vec<TokenConfig>,
+    /// `[[webhooks]]`
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// `[server]`: the embedded HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listen address; off loopback it needs an API key.
+    pub bind: SocketAddr,
+    /// Bearer keys for merchant endpoints; empty = open (loopback only).
+    pub api_keys: Vec<String>,
+    /// Public base URL when behind a proxy; empty = derived from the request.
+    pub public_url: String,
+    /// Origins allowed by CORS; empty = same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Sustained requests per second per client IP; 0 = unlimited.
+    pub rate_limit_per_second: u32,
+    /// Burst size per client IP.
+    pub rate_limit_burst: u32,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    /// A non-loopback bind with no API key would expose merchant endpoints to the network.
+    pub fn check_exposure(&self) -> Result<(), CoreError> {
+        if !self.bind.ip().is_loopback() && self.api_keys.is_empty() {
+            return Err(CoreError::Config(format!(
+                "server.bind: {} is reachable from the network but server.api_keys is empty; \
+                 add an API key (STABLEPAY_SERVER__API_KEYS) or bind 127.0.0.1",
+                self.bind
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// SQLite file; relative paths are relative to the working directory.
+    pub path: PathBuf,
+}
+
+/// `[merchant]`
+#[derive(Debug, Clone)]
+pub struct MerchantConfig {
+    /// Shop name shown on the customer display.
+    pub name: String,
+    /// The only address payments go to; `None` until configured (no payment can be created).
+    pub receive_address: Option<Address>,
+}
+
+/// `[payments]`
+#[derive(Debug, Clone)]
+pub struct PaymentsConfig {
+    /// Blocks on top of the crediting block before `paid`.
+    pub confirmations: u32,
+    /// Also wait until the block is at or below the node's `finalized` block, when it serves one.
+    pub require_finalized: bool,
+    /// Default payment lifetime.
+    pub expiry_seconds: u64,
+    /// Unique-amount offset step.
+    pub amount_step: DecimalAmount,
+    /// How many offsets k = 0..max are tried before refusing.
+    pub max_offset_steps: u32,
+    /// How long an expired, unpaid payment keeps holding its exact amount.
+    pub late_grace_seconds: u64,
+}
+
+/// One `[[networks]]` entry.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// Slug used in the API.
+    pub id: NetworkId,
+    /// Display name.
+    pub name: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// JSON-RPC endpoints, in failover order.
+    pub rpc_urls: Vec<String>,
+    /// WebSocket endpoints.
+    pub ws_urls: Vec<String>,
+    /// Block explorer base URL, for links.
+    pub explorer_url: String,
+}
+
+/// One `[[tokens]]` entry.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// Ticker.
+    pub symbol: TokenSymbol,
+    /// Display name.
+    pub name: String,
+    /// Network slug.
+    pub network: NetworkId,
+    /// ERC-20 contract.
+    pub contract_address: Address,
+    /// ERC-20 decimals.
+    pub decimals: u8,
+    /// Still accepted but shown as legacy.
+    pub legacy: bool,
+}
+
+/// One `[[webhooks]]` entry.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Receiver URL.
+    pub url: String,
+    /// HMAC secret.
+    pub secret: String,
+    /// Subscribed events.
+    pub events: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_toml_str("", std::iter::empty()).expect("built-in defaults are valid")
+    }
+}
+
+impl Config {
+    /// Reads `path` (or only defaults when `None`) and applies `env` overrides.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, CoreError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                CoreError::Config(format!("cannot read config file {}: {e}", p.display()))
+            })?,
+            None => String::new(),
+        };
+        Self::from_toml_str(&text, env).map_err(|e| match (e, path) {
+            (CoreError::Config(m), Some(p)) => CoreError::Config(format!("{}: {m}", p.display())),
+            (e, _) => e,
+        })
+    }
+
+    /// Parses TOML text and applies `env` overrides.
+    pub fn from_toml_str(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, CoreError> {
+        let mut raw: RawConfig = toml::from_str(text)
+            .map_err(|e| CoreError::Config(e.to_string().trim().to_string()))?;
+        for (name, value) in env {
+            raw.apply_env(&name, &value)?;
+        }
+        raw.validate()
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawConfig {
+    server: RawServer,
+    database: RawDatabase,
+    merchant: RawMerchant,
+    payments: RawPayments,
+    networks: Option<Vec<RawNetwork>>,
+    tokens: Option<Vec<RawToken>>,
+    webhooks: Vec<RawWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawServer {
+    bind: String,
+    api_keys: Vec<String>,
+    public_url: String,
+    cors_origins: Vec<String>,
+    rate_limit_per_second: u32,
+    rate_limit_burst: u32,
+    max_body_bytes: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            api_keys: vec![],
+            public_url: String::new(),
+            cors_origins: vec![],
+            rate_limit_per_second: 50,
+            rate_limit_burst: 200,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDatabase {
+    path: String,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        Self {
+            path: "stablepay.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawMerchant {
+    name: String,
+    receive_address: String,
+}
+
+impl Default for RawMerchant {
+    fn default() -> Self {
+        Self {
+            name: "My Shop".into(),
+            receive_address: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawPayments {
+    confirmations: u32,
+    require_finalized: bool,
+    expiry_seconds: u64,
+    amount_step: String,
+    max_offset_steps: u32,
+    late_grace_seconds: u64,
+}
+
+impl Default for RawPayments {
+    fn default() -> Self {
+        Self {
+            confirmations: 3,
+            require_finalized: true,
+            expiry_seconds: 900,
+            amount_step: "0.01".into(),
+            max_offset_steps: 100,
+            late_grace_seconds: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    id: String,
+    name: String,
+    chain_id: u64,
+    #[serde(default)]
+    rpc_urls: Vec<String>,
+    #[serde(default)]
+    ws_urls: Vec<String>,
+    #[serde(default)]
+    explorer_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    symbol: String,
+    #[serde(default)]
+    name: String,
+    network: String,
+    contract_address: String,
+    decimals: u8,
+    #[serde(default)]
+    legacy: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: String,
+    secret: String,
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T, CoreError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| CoreError::Config(format!("{name}: expected {what}, got {value:?}")))
+}
+
+fn env_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl RawConfig {
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), CoreError> {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            return Ok(());
+        };
+        let Some((section, key)) = rest.split_once("__") else {
+            return Ok(());
+        };
+        let (s, p) = (&mut self.server, &mut self.payments);
+        match (
+            section.to_ascii_lowercase().as_str(),
+            key.to_ascii_lowercase().as_str(),
+        ) {
+            ("server", "bind") => s.bind = value.to_string(),
+            ("server", "api_keys") => s.api_keys = env_list(value),
+            ("server", "public_url") => s.public_url = value.to_string(),
+            ("server", "cors_origins") => s.cors_origins = env_list(value),
+            ("server", "rate_limit_per_second") => {
+                s.rate_limit_per_second = env_parse(name, value, "a whole number")?
+            }
+            ("server", "rate_limit_burst") => {
+                s.rate_limit_burst = env_parse(name, value, "a whole number")?
+            }
+            ("server", "max_body_bytes") => {
+                s.max_body_bytes = env_parse(name, value, "a whole number of bytes")?
+            }
+            ("database", "path") => self.database.path = value.to_string(),
+            ("merchant", "name") => self.merchant.name = value.to_string(),
+            ("merchant", "receive_address") => self.merchant.receive_address = value.to_string(),
+            ("payments", "confirmations") => {
+                p.confirmations = env_parse(name, value, "a whole number")?
+            }
+            ("payments", "require_finalized") => {
+                p.require_finalized = env_parse(name, value, "true or false")?
+            }
+            ("payments", "expiry_seconds") => {
+                p.expiry_seconds = env_parse(name, value, "a whole number of seconds")?
+            }
+            ("payments", "amount_step") => p.amount_step = value.to_string(),
+            ("payments", "max_offset_steps") => {
+                p.max_offset_steps = env_parse(name, value, "a whole number")?
+            }
+            ("payments", "late_grace_seconds") => {
+                p.late_grace_seconds = env_parse(name, value, "a whole number of seconds")?
+            }
+            _ => {
+                return Err(CoreError::Config(format!(
+                    "{name}: unknown setting (see the README's configuration reference)"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(self) -> Result<Config, CoreError> {
+        let bad = |key: &str, reason: String| CoreError::Config(format!("{key}: {reason}"));
+
+        let s = self.server;
+        let bind: SocketAddr = s.bind.parse().map_err(|_| {
+            bad(
+                "server.bind",
+                format!("{:?} is not an address like 127.0.0.1:8080", s.bind),
+            )
+        })?;
+        for (i, key) in s.api_keys.iter().enumerate() {
+            if key.len() < 16 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(bad(
+                    &format!("server.api_keys[{i}]"),
+                    "an API key needs at least 16 characters and no spaces".into(),
+                ));
+            }
+        }
+        if !s.public_url.is_empty() && !is_url(&s.public_url, &["http://", "https://"]) {
+            return Err(bad(
+                "server.public_url",
+                format!("{:?} is not an http(s) URL", s.public_url),
+            ));
+        }
+        for (i, origin) in s.cors_origins.iter().enumerate() {
+            if !is_url(origin, &["http://", "https://"]) {
+                return Err(bad(
+                    &format!("server.cors_origins[{i}]"),
+                    format!("{origin:?} is not an origin like https://shop.example"),
+                ));
+            }
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&s.max_body_bytes) {
+            return Err(bad(
+                "server.max_body_bytes",
+                "must be between 1024 and 16777216".into(),
+            ));
+        }
+        let server = ServerConfig {
+            bind,
+            api_keys: s.api_keys,
+            public_url: s.public_url.trim_end_matches('/').to_string(),
+            cors_origins: s.cors_origins,
+            rate_limit_per_second: s.rate_limit_per_second,
+            rate_limit_burst: s.rate_limit_burst.max(1),
+            max_body_bytes: s.max_body_bytes,
+        };
+
+        if self.database.path.trim().is_empty() {
+            return Err(bad("database.path", "must not be empty".into()));
+        }
+        let database = DatabaseConfig {
+            path: PathBuf::from(self.database.path),
+        };
+
+        let m = self.merchant;
+        let name = m.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(bad("merchant.name", "must be 1 to 80 characters".into()));
+        }
+        let receive_address = match m.receive_address.trim() {
+            "" => None,
+            a => Some(
+                Address::parse(a).map_err(|e| bad("merchant.receive_address", e.to_string()))?,
+            ),
+        };
+        let merchant = MerchantConfig {
+            name,
+            receive_address,
+        };
+
+        let p = self.payments;
+        if p.confirmations > 1000 {
+            return Err(bad("payments.confirmations", "must be at most 1000".into()));
+        }
+        if !(30..=7 * 24 * 3600).contains(&p.expiry_seconds) {
+            return Err(bad(
+                "payments.expiry_seconds",
+                "must be between 30 and 604800 (7 days)".into(),
+            ));
+        }
+        let amount_step = DecimalAmount::parse(&p.amount_step)
+            .map_err(|e| bad("payments.amount_step", e.to_string()))?;
+        if !(1..=100_000).contains(&p.max_offset_steps) {
+            return Err(bad(
+                "payments.max_offset_steps",
+                "must be between 1 and 100000".into(),
+            ));
+        }
+        if p.late_grace_seconds > 30 * 24 * 3600 {
+            return Err(bad(
+                "payments.late_grace_seconds",
+                "must be at most 2592000 (30 days)".into(),
+            ));
+        }
+        let payments = PaymentsConfig {
+            confirmations: p.confirmations,
+            require_finalized: p.require_finalized,
+            expiry_seconds: p.expiry_seconds,
+            amount_step,
+            max_offset_steps: p.max_offset_steps,
+            late_grace_seconds: p.late_grace_seconds,
+        };
+
+        let raw_networks = self.networks.unwrap_or_else(default_networks);
+        if raw_networks.is_empty() {
+            return Err(bad("networks", "at least one network is needed".into()));
+        }
+        let mut networks = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, n) in raw_networks.into_iter().enumerate() {
+            let key = |k: &str| format!("networks[{i}].{k}");
+            let id = NetworkId::parse(&n.id).map_err(|e| bad(&key("id"), e.to_string()))?;
+            if !seen.insert(id.clone()) {
+                return Err(bad(&key("id"), format!("{id} appears twice")));
+            }
+            if n.chain_id == 0 {
+                return Err(bad(&key("chain_id"), "must be positive".into()));
+            }
+            for (j, u) in n.rpc_urls.iter().enumerate() {
+                if !is_url(u, &["http://", "https://"]) {
+                    return Err(bad(
+                        &key(&format!("rpc_urls[{j}]")),
+                        format!("{u:?} is not an http(s) URL"),
+                    ));
+                }
+            }
+            for (j, u) in n.ws_urls.iter().enumerate() {
+                if !is_url(u, &["ws://", "wss://"]) {
+                    return Err(bad(
+                        &key(&format!("ws_urls[{j}]")),
+                        format!("{u:?} is not a ws(s) URL"),
+                    ));
+                }
+            }
+            if !n.explorer_url.is_empty() && !is_url(&n.explorer_url, &["http://", "https://"]) {
+                return Err(bad(
+                    &key("explorer_url"),
+                    format!("{:?} is not an http(s) URL", n.explorer_url),
+                ));
+            }
+            let name = if n.name.trim().is_empty() {
+                id.to_string()
+            } else {
+                n.name.trim().to_string()
+            };
+            networks.push(NetworkConfig {
+                id,
+                name,
+                chain_id: n.chain_id,
+                rpc_urls: n.rpc_urls,
+                ws_urls: n.ws_urls,
+                explorer_url: n.explorer_url.trim_end_matches('/').to_string(),
+            });
+        }
+
+        let raw_tokens = self.tokens.unwrap_or_else(default_tokens);
+        let mut tokens = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, t) in raw_tokens.into_iter().enumerate() {
+            let key = |k: &str| format!("tokens[{i}].{k}");
+            let symbol =
+                TokenSymbol::parse(&t.symbol).map_err(|e| bad(&key("symbol"), e.to_string()))?;
+            let network =
+                NetworkId::parse(&t.network).map_err(|e| bad(&key("network"), e.to_string()))?;
+            if !networks.iter().any(|n| n.id == network) {
+                return Err(bad(
+                    &key("network"),
+                    format!("no [[networks]] entry has id {network:?}"),
+                ));
+            }
+            if !seen.insert((network.clone(), symbol.clone())) {
+                return Err(bad(
+                    &key("symbol"),
+                    format!("{symbol} on {network} appears twice"),
+                ));
+            }
+            let contract_address = Address::parse(&t.contract_address)
+                .map_err(|e| bad(&key("contract_address"), e.to_string()))?;
+            if t.decimals > 36 {
+                return Err(bad(&key("decimals"), "must be at most 36".into()));
+            }
+            if payments.amount_step.to_token(t.decimals).is_err() {
+                return Err(bad(
+                    "payments.amount_step",
+                    format!(
+                        "{} has more decimals than {symbol} ({})",
+                        payments.amount_step, t.decimals
+                    ),
+                ));
+            }
+            let name = if t.name.trim().is_empty() {
+                symbol.to_string()
+            } else {
+                t.name.trim().to_string()
+            };
+            tokens.push(TokenConfig {
+                symbol,
+                name,
+                network,
+                contract_address,
+                decimals: t.decimals,
+                legacy: t.legacy,
+            });
+        }
+
+        let mut webhooks = Vec::new();
+        for (i, w) in self.webhooks.into_iter().enumerate() {
+            let key = |k: &str| format!("webhooks[{i}].{k}");
+            if !is_url(&w.url, &["http://", "https://"]) {
+                return Err(bad(
+                    &key("url"),
+                    format!("{:?} is not an http(s) URL", w.url),
+                ));
+            }
+            if w.secret.len() < 16 {
+                return Err(bad(&key("secret"), "needs at least 16 characters".into()));
+            }
+            for e in &w.events {
+                if !WEBHOOK_EVENTS.contains(&e.as_str()) {
+                    return Err(bad(
+                        &key("events"),
+                        format!("{e:?} is not one of {}", WEBHOOK_EVENTS.join(", ")),
+                    ));
+                }
+            }
+            let events = if w.events.is_empty() {
+                WEBHOOK_EVENTS.iter().map(|s| s.to_string()).collect()
+            } else {
+                w.events
+            };
+            webhooks.push(WebhookConfig {
+                url: w.url,
+                secret: w.secret,
+                events,
+            });
+        }
+
+        Ok(Config {
+            server,
+            database,
+            merchant,
+            payments,
+            networks,
+            tokens,
+            webhooks,
+        })
+    }
+}
+
+fn is_url(s: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|scheme| {
+        s.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+    })
+}
+
+fn default_networks() -> Vec<RawNetwork> {
+    vec![RawNetwork {
+        id: "bsc".into(),
+        name: "BNB Smart Chain".into(),
+        chain_id: 56,
+        rpc_urls: vec![
+            "https://bsc-dataseed.bnbchain.org".into(),
+            "https://bsc-dataseed1.defibit.io".into(),
+            "https://bsc-rpc.publicnode.com".into(),
+        ],
+        ws_urls: vec!["wss://bsc-rpc.publicnode.com".into()],
+        explorer_url: "https://bscscan.com".into(),
+    }]
+}
+
+fn default_tokens() -> Vec<RawToken> {
+    let token = |symbol: &str, name: &str, contract: &str, legacy| RawToken {
+        symbol: symbol.into(),
+        name: name.into(),
+        network: "bsc".into(),
+        contract_address: contract.into(),
+        decimals: 18,
+        legacy,
+    };
+    vec![
+        token(
+            "USDT",
+            "Tether USD",
+            "0x55d398326f99059fF775485246999027B3197955",
+            false,
+        ),
+        token(
+            "USDC",
+            "USD Coin",
+            "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d",
+            false,
+        ),
+        // Binance ended BUSD support in 2023; still accepted for shops that hold it.
+        token(
+            "BUSD",
+            "Binance USD (legacy)",
+            "0xe9e7CEA3DedcA5984780Bafc599bD69ADd087D56",
+            true,
+        ),
+        token(
+            "FDUSD",
+            "First Digital USD",
+            "0xc5f0f7b66764F6ec8C8Dff7BA683102295E16409",
+            false,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_file_gives_bsc_defaults() {
+        let c = Config::default();
+        assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.payments.confirmations, 3);
+        assert_eq!(c.networks[0].chain_id, 56);
+        let symbols: Vec<_> = c.tokens.iter().map(|t| t.symbol.to_string()).collect();
+        assert_eq!(symbols, ["USDT", "USDC", "BUSD", "FDUSD"]);
+        assert!(
+            c.tokens
+                .iter()
+                .find(|t| t.symbol.as_str() == "BUSD")
+                .unwrap()
+                .legacy
+        );
+    }
+
+    #[test]
+    fn env_overrides_beat_the_file() {
+        let c = Config::from_toml_str(
+            "[payments]\nconfirmations = 5\n",
+            env(&[
+                ("STABLEPAY_PAYMENTS__CONFIRMATIONS", "7"),
+                ("STABLEPAY_SERVER__BIND", "127.0.0.1:0"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.payments.confirmations, 7);
+        assert_eq!(c.server.bind.port(), 0);
+    }
+
+    #[test]
+    fn a_bad_env_value_names_the_variable() {
+        let err = Config::from_toml_str("", env(&[("STABLEPAY_PAYMENTS__CONFIRMATIONS", "many")]))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("STABLEPAY_PAYMENTS__CONFIRMATIONS"),
+            "{err}"
+        );
+        let err = Config::from_toml_str("", env(&[("STABLEPAY_PAYMENT__CONFIRMATIONS", "3")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown setting"), "{err}");
+    }
+
+    #[test]
+    fn a_wrongly_checksummed_receive_address_names_the_key() {
+        let err = Config::from_toml_str(
+            "[merchant]\nreceive_address = \"0x55d398326f99059ff775485246999027B3197955\"\n",
+            env(&[]),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("merchant.receive_address") && msg.contains("checksum"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_token_address_names_the_entry() {
+        let toml = "[[tokens]]\nsymbol = \"USDT\"\nnetwork = \"bsc\"\ncontract_address = \"0x1234\"\ndecimals = 18\n";
+        let err = Config::from_toml_str(toml, env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("tokens[0].contract_address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_refused() {
+        let err = Config::from_toml_str("[payments]\nconfirmation = 3\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("confirmation"), "{err}");
+        let err =
+            Config::from_toml_str("[payments]\nconfirmations = \"three\"\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("confirmations"), "{err}");
+    }
+
+    #[test]
+    fn off_loopback_bind_without_api_key_is_refused() {
+        let c = Config::from_toml_str("[server]\nbind = \"0.0.0.0:8080\"\n", env(&[])).unwrap();
+        assert!(c.server.check_exposure().is_err());
+        let c = Config::from_toml_str(
+            "[server]\nbind = \"0.0.0.0:8080\"\napi_keys = [\"0123456789abcdef\"]\n",
+            env(&[]),
+        )
+        .unwrap();
+        assert!(c.server.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn a_token_on_an_unknown_network_is_refused() {
+        let toml = "[[tokens]]\nsymbol = \"USDT\"\nnetwork = \"eth\"\ncontract_address = \"0x55d398326f99059fF775485246999027B3197955\"\ndecimals = 18\n";
+        let err = Config::from_toml_str(toml, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("tokens[0].network"), "{err}");
+    }
+}

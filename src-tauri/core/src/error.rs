@@ -1,0 +1,119 @@
+//! The core's one error type. Every variant has a stable `code` that the API and UI match on.
+
+use thiserror::Error;
+
+use crate::amount::AmountError;
+
+/// Everything the core can refuse or fail at.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// An amount was not a valid positive decimal within bounds for the token.
+    #[error("invalid amount: {0}")]
+    InvalidAmount(#[from] AmountError),
+    /// An address was malformed or not in EIP-55 checksummed form.
+    #[error("invalid address: {0}")]
+    InvalidAddress(String),
+    /// A request field other than amount or address was out of range or malformed.
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// Name of the field as the API spells it.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No enabled token with that symbol on that network.
+    #[error("unknown token {symbol} on network {network}")]
+    UnknownToken {
+        /// Token symbol as requested.
+        symbol: String,
+        /// Network slug as requested.
+        network: String,
+    },
+    /// No enabled network with that slug.
+    #[error("unknown network {0}")]
+    UnknownNetwork(String),
+    /// No payment with that id.
+    #[error("payment not found")]
+    PaymentNotFound,
+    /// No product with that id.
+    #[error("product not found")]
+    ProductNotFound,
+    /// The product exists but is archived.
+    #[error("product {0} is not active")]
+    ProductInactive(String),
+    /// The payment is in a state that does not allow the operation.
+    #[error("payment is {status}: {action} is not possible")]
+    InvalidState {
+        /// The payment's current status.
+        status: &'static str,
+        /// The refused operation.
+        action: &'static str,
+    },
+    /// Every unique-amount slot for this amount is held by other payments.
+    #[error("all {0} unique-amount slots for this amount are held by other payments; try again later or change the amount")]
+    AmountSlotsExhausted(u32),
+    /// The same idempotency key was used earlier with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// Another payment already carries this order reference.
+    #[error("order_reference {0:?} is already used by another payment")]
+    OrderReferenceTaken(String),
+    /// No receive address is configured, so payments cannot be created.
+    #[error("the merchant receive address is not configured")]
+    MerchantNotConfigured,
+    /// The configuration is invalid; the message names the key.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl CoreError {
+    /// Stable machine-readable code for API bodies and UI messages.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::InvalidAmount(_) => "invalid_amount",
+            CoreError::InvalidAddress(_) => "invalid_address",
+            CoreError::InvalidField { .. } => "invalid_field",
+            CoreError::UnknownToken { .. } => "unknown_token",
+            CoreError::UnknownNetwork(_) => "unknown_network",
+            CoreError::PaymentNotFound => "payment_not_found",
+            CoreError::ProductNotFound => "product_not_found",
+            CoreError::ProductInactive(_) => "product_inactive",
+            CoreError::InvalidState { .. } => "invalid_state",
+            CoreError::AmountSlotsExhausted(_) => "amount_slots_exhausted",
+            CoreError::IdempotencyKeyReused => "idempotency_key_reused",
+            CoreError::OrderReferenceTaken(_) => "order_reference_taken",
+            CoreError::MerchantNotConfigured => "merchant_not_configured",
+            CoreError::Config(_) => "invalid_config",
+            CoreError::Database(_) | CoreError::Migration(_) => "internal_error",
+        }
+    }
+
+    /// Whether the same call may succeed later without any change (busy database, held slots).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CoreError::Database(sqlx::Error::PoolTimedOut) | CoreError::AmountSlotsExhausted(_) => {
+                true
+            }
+            CoreError::Database(sqlx::Error::Database(d)) => {
+                d.message().contains("database is locked")
+                    || d.message().contains("database is busy")
+            }
+            _ => false,
+        }
+    }
+
+    /// Shorthand for [`CoreError::InvalidField`].
+    pub fn field(field: &'static str, reason: impl Into<String>) -> Self {
+        CoreError::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! Payments: creation with a unique exact amount, lookup, listing, cancellation and expiry.
+//!
+//! The unique-amount rule (SPEC §6): a payment for amount A gets A + k·step with the smallest k ≥ 0
+//! that no other payment on the same (network, token, receive address) holds. A payment holds its
+//! amount while open (`pending`, `confirming`) and, once expired unpaid, for a grace window, so a late
+//! transfer can never be credited to a newer payment. Creation is serialised by one in-process lock
+//! (the server is the database's only writer); a partial unique index backs it up.
+
+mod id;
+mod query;
+
+use std::{fmt, sync::Arc};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+use tokio::sync::Mutex;
+
+pub use id::{IdempotencyKey, PaymentId};
+pub use query::{Page, PaymentFilter};
+
+use crate::{
+    address::Address,
+    amount::{DecimalAmount, TokenAmount},
+    catalog::{Catalog, NetworkId, TokenSymbol},
+    clock::{to_millis, Clock},
+    config::PaymentsConfig,
+    eip681,
+    error::CoreError,
+    events::{self, EventBus, PaymentEvent, PaymentEventKind},
+    products::{ProductId, Products},
+};
+
+/// Where a payment is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    /// Waiting for the customer's transfer.
+    Pending,
+    /// A matching transfer was seen; waiting for confirmations.
+    Confirming,
+    /// Settled.
+    Paid,
+    /// Not paid in time.
+    Expired,
+    /// Cancelled by the merchant.
+    Cancelled,
+    /// Could not complete (reserved for unrecoverable chain outcomes).
+    Failed,
+}
+
+impl PaymentStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [PaymentStatus; 6] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Confirming,
+        PaymentStatus::Paid,
+        PaymentStatus::Expired,
+        PaymentStatus::Cancelled,
+        PaymentStatus::Failed,
+    ];
+
+    /// The API and store spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Confirming => "confirming",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::Expired => "expired",
+            PaymentStatus::Cancelled => "cancelled",
+            PaymentStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                CoreError::field(
+                    "status",
+                    format!(
+                        "{s:?} is not one of pending, confirming, paid, expired, cancelled, failed"
+                    ),
+                )
+            })
+    }
+
+    /// Still waiting for money or confirmations.
+    pub fn is_open(&self) -> bool {
+        matches!(self, PaymentStatus::Pending | PaymentStatus::Confirming)
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A payment session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payment {
+    /// `pay_` + 128 random bits.
+    pub id: PaymentId,
+    /// Lifecycle state.
+    pub status: PaymentStatus,
+    /// Network slug.
+    pub network: NetworkId,
+    /// Chain id of that network.
+    pub chain_id: u64,
+    /// Token ticker.
+    pub token: TokenSymbol,
+    /// Token contract.
+    pub token_contract: Address,
+    /// Receive address.
+    pub pay_to: Address,
+    /// The amount the sale asked for.
+    pub requested_amount: TokenAmount,
+    /// The exact amount to pay (requested + offset_steps × step).
+    pub amount: TokenAmount,
+    /// k in the unique-amount rule.
+    pub offset_steps: u32,
+    /// Free text shown to the customer.
+    pub description: Option<String>,
+    /// The integrator's order id (unique).
+    pub order_reference: Option<String>,
+    /// The integrator's JSON object.
+    pub metadata: Option<Map<String, Value>>,
+    /// The product sold, when created from one.
+    pub product_id: Option<ProductId>,
+    /// Confirmations needed before `paid`.
+    pub required_confirmations: u32,
+    /// Confirmations seen so far.
+    pub confirmations: u32,
+    /// Crediting transaction.
+    pub transaction_hash: Option<String>,
+    /// Block of the crediting transaction.
+    pub block_number: Option<u64>,
+    /// Matched after its expiry, within the grace window.
+    pub late: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When an unpaid payment expires.
+    pub expires_at: DateTime<Utc>,
+    /// When it became `paid`.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Payment {
+    /// The EIP-681 URI the QR code carries.
+    pub fn payment_uri(&self) -> String {
+        eip681::TransferRequest {
+            token: self.token_contract,
+            chain_id: self.chain_id,
+            to: self.pay_to,
+            amount: self.amount.base_units(),
+        }
+        .to_string()
+    }
+
+    /// The URI for wallets that ignore token requests: just the receive address.
+    pub fn address_only_uri(&self) -> String {
+        eip681::address_only(&self.pay_to, self.chain_id)
+    }
+}
+
+/// How a new payment is priced.
+#[derive(Debug, Clone)]
+pub enum Price {
+    /// A free amount in token units.
+    Amount(DecimalAmount),
+    /// A product's price.
+    Product(ProductId),
+}
+
+/// A request to create a payment; fields other than price, token and network are optional.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// Amount or product.
+    pub price: Price,
+    /// Token ticker.
+    pub token: TokenSymbol,
+    /// Network slug.
+    pub network: NetworkId,
+    /// Shown to the customer; defaults to the product name.
+    pub description: Option<String>,
+    /// The integrator's unique order id.
+    pub order_reference: Option<String>,
+    /// Lifetime in seconds, overriding `payments.expiry_seconds`.
+    pub expires_in: Option<u64>,
+    /// The integrator's JSON object, returned as given.
+    pub metadata: Option<Map<String, Value>>,
+    /// Replays with the same key return the same payment.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// Bounds on free-text fields.
+const MAX_DESCRIPTION_CHARS: usize = 500;
+const MAX_ORDER_REFERENCE_CHARS: usize = 128;
+const MAX_METADATA_BYTES: usize = 4096;
+const MIN_EXPIRES_IN: u64 = 30;
+const MAX_EXPIRES_IN: u64 = 7 * 24 * 3600;
+
+impl NewPayment {
+    fn check(&self) -> Result<(), CoreError> {
+        if let Some(d) = &self.description {
+            if d.chars().count() > MAX_DESCRIPTION_CHARS {
+                return Err(CoreError::field(
+                    "description",
+                    format!("at most {MAX_DESCRIPTION_CHARS} characters"),
+                ));
+            }
+        }
+        if let Some(r) = &self.order_reference {
+            if r.is_empty()
+                || r.chars().count() > MAX_ORDER_REFERENCE_CHARS
+                || r.chars().any(char::is_control)
+            {
+                return Err(CoreError::field(
+                    "order_reference",
+                    format!("1 to {MAX_ORDER_REFERENCE_CHARS} printable characters"),
+                ));
+            }
+        }
+        if let Some(e) = self.expires_in {
+            if !(MIN_EXPIRES_IN..=MAX_EXPIRES_IN).contains(&e) {
+                return Err(CoreError::field(
+                    "expires_in",
+                    format!("seconds between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN}"),
+                ));
+            }
+        }
+        if let Some(m) = &self.metadata {
+            if Value::Object(m.clone()).to_string().len() > MAX_METADATA_BYTES {
+                return Err(CoreError::field(
+                    "metadata",
+                    format!("at most {MAX_METADATA_BYTES} bytes of JSON"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A digest of everything that defines the request, to tell a replay from a different request
+    /// under the same idempotency key.
+    fn fingerprint(&self) -> String {
+        let price = match &self.price {
+            Price::Amount(a) => serde_json::json!({ "amount": a.to_string() }),
+            Price::Product(p) => serde_json::json!({ "product_id": p.as_str() }),
+        };
+        let canonical = serde_json::json!({
+            "price": price,
+            "token": self.token.as_str(),
+            "network": self.network.as_str(),
+            "description": self.description,
+            "order_reference": self.order_reference,
+            "expires_in": self.expires_in,
+            "metadata": self.metadata,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// The result of a create call.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The payment.
+    pub payment: Payment,
+    /// True when an earlier request with the same idempotency key created it.
+    pub replayed: bool,
+}
+
+/// The payments service.
+#[derive(Clone)]
+pub struct Payments {
+    pool: SqlitePool,
+    catalog: Catalog,
+    products: Products,
+    clock: Arc<dyn Clock>,
+    events: EventBus,
+    rules: PaymentsConfig,
+    receive_address: Option<Address>,
+    create_lock: Arc<Mutex<()>>,
+}
+
+impl fmt::Debug for Payments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Payments")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Payments {
+    /// Wires the service.
+    pub fn new(
+        pool: SqlitePool,
+        catalog: Catalog,
+        products: Products,
+        clock: Arc<dyn Clock>,
+        events: EventBus,
+        rules: PaymentsConfig,
+        receive_address: Option<Address>,
+    ) -> Self {
+        Self {
+            pool,
+            catalog,
+            products,
+            clock,
+            events,
+            rules,
+            receive_address,
+            create_lock: Arc::default(),
+        }
+    }
+
+    /// Creates a payment, or returns the one an earlier request with the same idempotency key made.
+    #[tracing::instrument(skip_all, fields(token = %req.token, network = %req.network))]
+    pub async fn create(&self, req: NewPayment) -> Result<Created, CoreError> {
+        req.check()?;
+        let fingerprint = req.fingerprint();
+        let _guard = self.create_lock.lock().await;
+
+        if let Some(key) = &req.idempotency_key {
+            if let Some((payment, earlier)) = query::by_idempotency_key(&self.pool, key).await? {
+                return if earlier == fingerprint {
+                    Ok(Created {
+                        payment: self.expire_if_due(payment).await?,
+                        replayed: true,
+                    })
+                } else {
+                    Err(CoreError::IdempotencyKeyReused)
+                };
+            }
+        }
+        let pay_to = self
+            .receive_address
+            .ok_or(CoreError::MerchantNotConfigured)?;
+        let (network, token) = self.catalog.token(&req.network, &req.token).await?;
+        let (price, description, product_id) = match &req.price {
+            Price::Amount(a) => (a.clone(), req.description.clone(), None),
+            Price::Product(id) => {
+                let product = self.products.get(id).await?;
+                if !product.active {
+                    return Err(CoreError::ProductInactive(id.to_string()));
+                }
+                (
+                    product.price.clone(),
+                    req.description.clone().or(Some(product.name)),
+                    Some(id.clone()),
+                )
+            }
+        };
+        let requested = price.to_token(token.decimals)?;
+        let step = self.rules.amount_step.to_token(token.decimals)?;
+        if let Some(r) = &req.order_reference {
+            if query::order_reference_taken(&self.pool, r).await? {
+                return Err(CoreError::OrderReferenceTaken(r.clone()));
+            }
+        }
+
+        let now = self.clock.now();
+        let grace_start = now - Duration::seconds(self.rules.late_grace_seconds as i64);
+        let candidates: Vec<TokenAmount> = (0..self.rules.max_offset_steps)
+            .map_while(|k| requested.offset(step, k))
+            .collect();
+        let held = query::held_amounts(
+            &self.pool,
+            &network.id,
+            &token.symbol,
+            &pay_to,
+            &candidates,
+            grace_start,
+        )
+        .await?;
+        let (k, amount) = candidates
+            .iter()
+            .enumerate()
+            .find(|(_, c)| !held.contains(&c.base_units().to_string()))
+            .map(|(k, c)| (k as u32, *c))
+            .ok_or(CoreError::AmountSlotsExhausted(self.rules.max_offset_steps))?;
+
+        let lifetime = req.expires_in.unwrap_or(self.rules.expiry_seconds);
+        let payment = Payment {
+            id: PaymentId::random(),
+            status: PaymentStatus::Pending,
+            network: network.id.clone(),
+            chain_id: network.chain_id,
+            token: token.symbol.clone(),
+            token_contract: token.contract_address,
+            pay_to,
+            requested_amount: requested,
+            amount,
+            offset_steps: k,
+            description,
+            order_reference: req.order_reference.clone(),
+            metadata: req.metadata.clone(),
+            product_id,
+            required_confirmations: self.rules.confirmations,
+            confirmations: 0,
+            transaction_hash: None,
+            block_number: None,
+            late: false,
+            created_at: now,
+            expires_at: now + Duration::seconds(lifetime as i64),
+            paid_at: None,
+            updated_at: now,
+        };
+        let event = PaymentEvent {
+            kind: PaymentEventKind::Created,
+            payment,
+        };
+        let mut tx = self.pool.begin().await?;
+        query::insert(
+            &mut tx,
+            &event.payment,
+            req.idempotency_key.as_ref(),
+            &fingerprint,
+        )
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.message().contains("order_reference") => {
+                CoreError::OrderReferenceTaken(req.order_reference.clone().unwrap_or_default())
+            }
+            _ => CoreError::Database(e),
+        })?;
+        events::record(&mut tx, &event, None).await?;
+        tx.commit().await?;
+        let payment = event.payment.clone();
+        self.events.publish(event);
+        Ok(Created {
+            payment,
+            replayed: false,
+        })
+    }
+
+    /// One payment; an open one past its expiry is expired on the way.
+    pub async fn get(&self, id: &PaymentId) -> Result<Payment, CoreError> {
+        let payment = query::by_id(&self.pool, id)
+            .await?
+            .ok_or(CoreError::PaymentNotFound)?;
+        self.expire_if_due(payment).await
+    }
+
+    /// A page of payments, newest first.
+    pub async fn list(&self, filter: &PaymentFilter) -> Result<Page, CoreError> {
+        self.expire_due().await?;
+        query::list(&self.pool, filter).await
+    }
+
+    /// Cancels a pending payment. A payment whose transfer is already confirming cannot be
+    /// cancelled: the money is on its way.
+    pub async fn cancel(&self, id: &PaymentId) -> Result<Payment, CoreError> {
+        let payment = self.get(id).await?;
+        if payment.status != PaymentStatus::Pending {
+            return Err(CoreError::InvalidState {
+                status: payment.status.as_str(),
+                action: "cancel",
+            });
+        }
+        self.transition(&payment, PaymentStatus::Pending, PaymentStatus::Cancelled)
+            .await?
+            .ok_or(CoreError::InvalidState {
+                status: "changed",
+                action: "cancel",
+            })
+    }
+
+    /// Expires every pending payment past its expiry; returns how many.
+    pub async fn expire_due(&self) -> Result<usize, CoreError> {
+        let now = self.clock.now();
+        let due = query::pending_due(&self.pool, now).await?;
+        let mut n = 0;
+        for payment in due {
+            if self
+                .transition(&payment, PaymentStatus::Pending, PaymentStatus::Expired)
+                .await?
+                .is_some()
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs [`Payments::expire_due`] every `every` until the task is dropped.
+    pub async fn run_expiry(self, every: std::time::Duration) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.expire_due().await {
+                tracing::warn!(error = %e, "expiry sweep failed; retrying next tick");
+            }
+        }
+    }
+
+    async fn expire_if_due(&self, payment: Payment) -> Result<Payment, CoreError> {
+        if payment.status == PaymentStatus::Pending && payment.expires_at <= self.clock.now() {
+            if let Some(expired) = self
+                .transition(&payment, PaymentStatus::Pending, PaymentStatus::Expired)
+                .await?
+            {
+                return Ok(expired);
+            }
+            return query::by_id(&self.pool, &payment.id)
+                .await?
+                .ok_or(CoreError::PaymentNotFound);
+        }
+        Ok(payment)
+    }
+
+    /// Moves `payment` from `from` to `to` if it is still in `from`; records and publishes the change.
+    /// `None` when another writer moved it first.
+    async fn transition(
+        &self,
+        payment: &Payment,
+        from: PaymentStatus,
+        to: PaymentStatus,
+    ) -> Result<Option<Payment>, CoreError> {
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE payment_sessions SET status = ?, updated_at = ?,
+               closed_at = CASE WHEN ? THEN ? ELSE closed_at END,
+               paid_at = CASE WHEN ? = 'paid' THEN ? ELSE paid_at END
+             WHERE id = ? AND status = ?",
+        )
+        .bind(to.as_str())
+        .bind(to_millis(now))
+        .bind(!to.is_open())
+        .bind(to_millis(now))
+        .bind(to.as_str())
+        .bind(to_millis(now))
+        .bind(payment.id.as_str())
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        let mut updated = payment.clone();
+        updated.status = to;
+        updated.updated_at = now;
+        if to == PaymentStatus::Paid {
+            updated.paid_at = Some(now);
+        }
+        let event = PaymentEvent {
+            kind: PaymentEventKind::StatusChanged { previous: from },
+            payment: updated,
+        };
+        events::record(&mut tx, &event, None).await?;
+        tx.commit().await?;
+        let updated = event.payment.clone();
+        self.events.publish(event);
+        Ok(Some(updated))
+    }
+}

@@ -1,0 +1,259 @@
+//! SQL for payments. Rows map to [`Payment`] here and nowhere else.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+
+use super::{IdempotencyKey, Payment, PaymentId, PaymentStatus};
+use crate::{
+    address::Address,
+    amount::TokenAmount,
+    catalog::{NetworkId, TokenSymbol},
+    clock::{from_millis, to_millis},
+    error::CoreError,
+    products::ProductId,
+};
+
+const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
+    requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
+    required_confirmations, confirmations, transaction_hash, block_number, late, created_at, expires_at,
+    paid_at, updated_at";
+
+/// Filters for listing payments; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    /// Only these statuses.
+    pub statuses: Vec<PaymentStatus>,
+    /// Only this token.
+    pub token: Option<TokenSymbol>,
+    /// Only this network.
+    pub network: Option<NetworkId>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Continue after this cursor (from a previous page).
+    pub cursor: Option<String>,
+    /// Page size, 1–200.
+    pub limit: u32,
+}
+
+/// One page of payments, newest first.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The payments.
+    pub items: Vec<Payment>,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn map(row: &SqliteRow) -> Result<Payment, CoreError> {
+    let decimals = row.get::<i64, _>("decimals") as u8;
+    let amount = |col: &str| {
+        TokenAmount::from_base_units_str(row.get(col), decimals).map_err(CoreError::from)
+    };
+    let status: String = row.get("status");
+    let metadata: Option<String> = row.get("metadata");
+    Ok(Payment {
+        id: PaymentId::from_store(row.get("id")),
+        status: PaymentStatus::parse(&status)?,
+        network: NetworkId::parse(row.get("network_id"))?,
+        chain_id: row.get::<i64, _>("chain_id") as u64,
+        token: TokenSymbol::parse(row.get("token_symbol"))?,
+        token_contract: Address::parse(row.get("token_contract"))?,
+        pay_to: Address::parse(row.get("pay_to"))?,
+        requested_amount: amount("requested_base_units")?,
+        amount: amount("amount_base_units")?,
+        offset_steps: row.get::<i64, _>("offset_steps") as u32,
+        description: row.get("description"),
+        order_reference: row.get("order_reference"),
+        metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
+        product_id: row
+            .get::<Option<String>, _>("product_id")
+            .map(ProductId::from_store),
+        required_confirmations: row.get::<i64, _>("required_confirmations") as u32,
+        confirmations: row.get::<i64, _>("confirmations") as u32,
+        transaction_hash: row.get("transaction_hash"),
+        block_number: row.get::<Option<i64>, _>("block_number").map(|b| b as u64),
+        late: row.get("late"),
+        created_at: from_millis(row.get("created_at")),
+        expires_at: from_millis(row.get("expires_at")),
+        paid_at: row.get::<Option<i64>, _>("paid_at").map(from_millis),
+        updated_at: from_millis(row.get("updated_at")),
+    })
+}
+
+pub(super) async fn by_id(pool: &SqlitePool, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = ?");
+    sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
+pub(super) async fn by_idempotency_key(
+    pool: &SqlitePool,
+    key: &IdempotencyKey,
+) -> Result<Option<(Payment, String)>, CoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, request_fingerprint FROM payment_sessions WHERE idempotency_key = ?"
+    );
+    match sqlx::query(&sql)
+        .bind(key.as_str())
+        .fetch_optional(pool)
+        .await?
+    {
+        Some(row) => Ok(Some((
+            map(&row)?,
+            row.get::<Option<String>, _>("request_fingerprint")
+                .unwrap_or_default(),
+        ))),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn order_reference_taken(
+    pool: &SqlitePool,
+    reference: &str,
+) -> Result<bool, CoreError> {
+    Ok(
+        sqlx::query("SELECT 1 FROM payment_sessions WHERE order_reference = ?")
+            .bind(reference)
+            .fetch_optional(pool)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Which of `candidates` are held: by an open payment, or by one that expired after `grace_start`.
+pub(super) async fn held_amounts(
+    pool: &SqlitePool,
+    network: &NetworkId,
+    token: &TokenSymbol,
+    pay_to: &Address,
+    candidates: &[TokenAmount],
+    grace_start: DateTime<Utc>,
+) -> Result<HashSet<String>, CoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT amount_base_units FROM payment_sessions WHERE network_id = ",
+    );
+    q.push_bind(network.as_str())
+        .push(" AND token_symbol = ")
+        .push_bind(token.as_str())
+        .push(" AND pay_to = ")
+        .push_bind(pay_to.checksummed())
+        .push(" AND (status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
+        .push_bind(to_millis(grace_start))
+        .push(")) AND amount_base_units IN (");
+    let mut list = q.separated(", ");
+    for c in candidates {
+        list.push_bind(c.base_units().to_string());
+    }
+    q.push(")");
+    let rows = q.build().fetch_all(pool).await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    p: &Payment,
+    idempotency_key: Option<&IdempotencyKey>,
+    fingerprint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
+            requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
+            idempotency_key, request_fingerprint, required_confirmations, confirmations, late, created_at, expires_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
+    )
+    .bind(p.id.as_str())
+    .bind(p.status.as_str())
+    .bind(p.network.as_str())
+    .bind(p.chain_id as i64)
+    .bind(p.token.as_str())
+    .bind(p.token_contract.checksummed())
+    .bind(p.amount.decimals() as i64)
+    .bind(p.pay_to.checksummed())
+    .bind(p.requested_amount.base_units().to_string())
+    .bind(p.amount.base_units().to_string())
+    .bind(p.offset_steps as i64)
+    .bind(&p.description)
+    .bind(&p.order_reference)
+    .bind(p.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()))
+    .bind(p.product_id.as_ref().map(|id| id.as_str().to_string()))
+    .bind(idempotency_key.map(|k| k.as_str().to_string()))
+    .bind(fingerprint)
+    .bind(p.required_confirmations as i64)
+    .bind(to_millis(p.created_at))
+    .bind(to_millis(p.expires_at))
+    .bind(to_millis(p.updated_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn pending_due(
+    pool: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Payment>, CoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500");
+    sqlx::query(&sql)
+        .bind(to_millis(now))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(map)
+        .collect()
+}
+
+pub(super) async fn list(pool: &SqlitePool, f: &PaymentFilter) -> Result<Page, CoreError> {
+    let limit = f.limit.clamp(1, 200) as i64;
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {COLUMNS} FROM payment_sessions WHERE 1 = 1"
+    ));
+    if !f.statuses.is_empty() {
+        q.push(" AND status IN (");
+        let mut s = q.separated(", ");
+        for st in &f.statuses {
+            s.push_bind(st.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(t) = &f.token {
+        q.push(" AND token_symbol = ").push_bind(t.as_str());
+    }
+    if let Some(n) = &f.network {
+        q.push(" AND network_id = ").push_bind(n.as_str());
+    }
+    if let Some(from) = f.created_from {
+        q.push(" AND created_at >= ").push_bind(to_millis(from));
+    }
+    if let Some(to) = f.created_to {
+        q.push(" AND created_at < ").push_bind(to_millis(to));
+    }
+    if let Some(cursor) = &f.cursor {
+        let seq: i64 = cursor
+            .parse()
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| CoreError::field("cursor", "not a cursor returned by this API"))?;
+        q.push(" AND seq < ").push_bind(seq);
+    }
+    q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit + 1);
+    let rows = q.build().fetch_all(pool).await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = if more {
+        rows.last().map(|r| r.get::<i64, _>("seq").to_string())
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.iter().map(map).collect::<Result<_, _>>()?,
+        next_cursor,
+    })
+}

@@ -1,0 +1,46 @@
+//! The SQLite store: one file, WAL, foreign keys on, migrated on open.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    SqlitePool,
+};
+
+use crate::error::CoreError;
+
+/// The schema, embedded at compile time from the repository's `migrations/` folder.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Opens (creating if missing) and migrates the database at `path`.
+pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CoreError::Config(format!(
+                "database.path: cannot create folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash can lose the last ones.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// A cheap query proving the database answers (for `/health`).
+pub async fn ping(pool: &SqlitePool) -> Result<(), CoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

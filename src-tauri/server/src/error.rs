@@ -1,0 +1,163 @@
+//! The server's one error type and its HTTP mapping. Every error body is
+//! `{"error":{"code":"…","message":"…"}}` with a stable `code`; 5xx bodies say nothing about the
+//! inside (the details go to the log).
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use stablepay_core::CoreError;
+use utoipa::ToSchema;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The core refused or failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The body is not valid JSON.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// A field has the wrong type, is missing or is unknown.
+    #[error("{0}")]
+    InvalidField(String),
+    /// A query parameter is malformed.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// The body is not `application/json`.
+    #[error("expected a JSON body with Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than `server.max_body_bytes`.
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    /// A merchant endpoint was called without a valid API key.
+    #[error("this endpoint needs an API key: send Authorization: Bearer <key>")]
+    Unauthorized,
+    /// The client sent too many requests.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a request will be accepted.
+        retry_after_secs: u64,
+    },
+    /// No such route.
+    #[error("no such endpoint")]
+    RouteNotFound,
+    /// The route exists but not with this method.
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    /// The database does not answer.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// A bug or an unexpected failure.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Code and message of an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code (e.g. `invalid_amount`); match on this, never on the message.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Core(e) => e.code(),
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidField(_) => "invalid_field",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::RouteNotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Core(e) => match e {
+                CoreError::InvalidAmount(_)
+                | CoreError::InvalidAddress(_)
+                | CoreError::InvalidField { .. }
+                | CoreError::UnknownToken { .. }
+                | CoreError::UnknownNetwork(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                CoreError::PaymentNotFound | CoreError::ProductNotFound => StatusCode::NOT_FOUND,
+                CoreError::ProductInactive(_)
+                | CoreError::InvalidState { .. }
+                | CoreError::AmountSlotsExhausted(_)
+                | CoreError::IdempotencyKeyReused
+                | CoreError::OrderReferenceTaken(_)
+                | CoreError::MerchantNotConfigured => StatusCode::CONFLICT,
+                CoreError::Database(_) if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, debug = ?self, "request failed");
+            match status {
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    "the service is busy or unavailable; retry shortly".to_string()
+                }
+                _ => "internal error; see the server log".to_string(),
+            }
+        } else {
+            self.to_string()
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        match self {
+            ApiError::RateLimited { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

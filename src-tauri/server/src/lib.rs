@@ -1,0 +1,165 @@
+//! StablePay POS server: exposes the core over REST (`/api/v1`), serves the OpenAPI document and
+//! Swagger UI, and runs headless as `stablepay-server` or in-process inside the desktop shell.
+//! It owns HTTP concerns only — routing, DTOs, API keys, rate limits, CORS, compression, body
+//! limits — and maps the core's errors to stable HTTP error bodies.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
+pub mod state;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderName, HeaderValue, Method},
+    middleware,
+    routing::get,
+    Router,
+};
+use stablepay_core::{clock::Clock, config::Config, Core, CoreError};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower_http::{compression::CompressionLayer, cors::CorsLayer, trace::TraceLayer};
+
+use crate::error::ApiError;
+pub use crate::state::AppState;
+
+/// How often open payments past their expiry are swept.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(1);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Bad config, unreadable database, failed migration.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The listen address is taken or not allowed.
+    #[error("cannot listen on {addr}: {source} (is another StablePay server running? change server.bind)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl StartError {
+    /// Stable code for the desktop shell's start-up screen.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StartError::Core(e) => e.code(),
+            StartError::Bind { .. } => "bind_failed",
+        }
+    }
+}
+
+/// The whole HTTP app for a state.
+pub fn router(state: AppState) -> Router {
+    let server = &state.core.config.server;
+    let api = Router::new()
+        .merge(routes::payments::router(state.clone()))
+        .merge(routes::catalog::router())
+        .merge(routes::products::router(state.clone()));
+    let mut app = Router::new()
+        .route("/health", get(routes::health::health))
+        .nest("/api/v1", api)
+        .merge(openapi::router())
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
+        .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http());
+    if !server.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = server
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    HeaderName::from_static("idempotency-key"),
+                ])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    app.with_state(state)
+}
+
+/// A server running in the background of this process.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address it listens on (the real port when bound to port 0).
+    pub addr: SocketAddr,
+    /// The core it serves, for in-process callers (the desktop shell).
+    pub core: Core,
+    shutdown: Option<oneshot::Sender<()>>,
+    serve: JoinHandle<std::io::Result<()>>,
+    expiry: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, finishes in-flight requests, and stops background work.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.serve).await;
+        self.expiry.abort();
+    }
+
+    /// Runs until the server stops by itself (it only does on an I/O error).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        let result = (&mut self.serve)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.expiry.abort();
+        result
+    }
+}
+
+/// Checks the exposure rule, starts the core on the configured database, binds and serves.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    config.server.check_exposure()?;
+    let bind = config.server.bind;
+    let core = Core::start(config, clock).await?;
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let expiry = tokio::spawn(core.payments.clone().run_expiry(EXPIRY_SWEEP));
+    let app = router(AppState::new(core.clone()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let serve = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    tracing::info!(%addr, "StablePay server listening");
+    Ok(RunningServer {
+        addr,
+        core,
+        shutdown: Some(tx),
+        serve,
+        expiry,
+    })
+}

@@ -1,0 +1,115 @@
+//! `stablepay-server`: the headless StablePay POS server.
+
+use std::{path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use stablepay_core::{clock::SystemClock, config::Config};
+use utoipa::OpenApi;
+
+/// StablePay POS headless server: REST + WebSocket API over a SQLite store.
+///
+/// Configuration comes from a TOML file (every key has a default), then environment variables
+/// `STABLEPAY_<SECTION>__<KEY>` (e.g. STABLEPAY_SERVER__BIND=0.0.0.0:8080), then these flags.
+#[derive(Debug, Parser)]
+#[command(name = "stablepay-server", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server until Ctrl-C / SIGTERM.
+    Serve {
+        /// TOML config file (default: $STABLEPAY_CONFIG, else built-in defaults).
+        #[arg(long, env = "STABLEPAY_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Listen address, overriding server.bind (e.g. 127.0.0.1:8080). Off loopback an API key is required.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
+        /// SQLite file, overriding database.path.
+        #[arg(long, value_name = "PATH")]
+        database: Option<PathBuf>,
+    },
+    /// Validate a config file and print the effective settings summary.
+    CheckConfig {
+        /// TOML config file (default: $STABLEPAY_CONFIG).
+        #[arg(long, env = "STABLEPAY_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the OpenAPI document (JSON) and exit.
+    Openapi,
+}
+
+fn load(config: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(config, std::env::vars())?)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            config,
+            bind,
+            database,
+        } => {
+            let mut cfg = load(config.as_deref())?;
+            if let Some(bind) = bind {
+                cfg.server.bind = bind;
+            }
+            if let Some(database) = database {
+                cfg.database.path = database;
+            }
+            let server = stablepay_server::start(cfg, Arc::new(SystemClock)).await?;
+            println!(
+                "StablePay server listening on http://{} (API docs at /docs)",
+                server.addr
+            );
+            wait_for_signal()
+                .await
+                .context("waiting for a shutdown signal")?;
+            tracing::info!("shutting down");
+            server.shutdown().await;
+            Ok(())
+        }
+        Command::CheckConfig { config } => {
+            let cfg = load(config.as_deref())?;
+            cfg.server.check_exposure()?;
+            println!(
+                "config OK: bind {}, database {}, {} network(s), {} token(s), receive address {}",
+                cfg.server.bind,
+                cfg.database.path.display(),
+                cfg.networks.len(),
+                cfg.tokens.len(),
+                cfg.merchant
+                    .receive_address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "not set".into())
+            );
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                stablepay_server::openapi::ApiDoc::openapi().to_pretty_json()?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}

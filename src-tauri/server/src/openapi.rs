@@ -1,0 +1,71 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations, and Swagger UI at `/docs`,
+//! served from the binary (the UI files are vendored at build time: no CDN, no download).
+
+use axum::Router;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{error, routes, state::AppState};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "StablePay POS API",
+        description = "Self-hosted stablecoin checkout on BNB Smart Chain. Errors are `{\"error\":{\"code\",\"message\"}}` with stable codes. \
+                       Merchant endpoints need `Authorization: Bearer <key>` when API keys are configured; customer endpoints need only the payment id."
+    ),
+    paths(
+        routes::health::health,
+        routes::payments::create,
+        routes::payments::list,
+        routes::payments::get_one,
+        routes::payments::cancel,
+        routes::payments::export_csv,
+        routes::payments::qr_svg,
+        routes::payments::qr_png,
+        routes::catalog::tokens,
+        routes::catalog::networks,
+        routes::products::list,
+        routes::products::create,
+        routes::products::get_one,
+        routes::products::update,
+        routes::products::delete,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&BearerKey),
+    tags(
+        (name = "payments", description = "Payment sessions"),
+        (name = "catalog", description = "Accepted tokens and networks"),
+        (name = "products", description = "The cashier's product grid"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A key from server.api_keys"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `/api/openapi.json` and `/docs`.
+pub fn router() -> Router<AppState> {
+    SwaggerUi::new("/docs")
+        .url("/api/openapi.json", ApiDoc::openapi())
+        .into()
+}

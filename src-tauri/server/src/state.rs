@@ -1,0 +1,37 @@
+//! State shared by every handler.
+
+use std::{sync::Arc, time::Instant};
+
+use stablepay_core::Core;
+
+use crate::rate_limit::RateLimiter;
+
+/// Handed to handlers with `State<AppState>`.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The domain core.
+    pub core: Core,
+    /// Accepted bearer keys (empty = merchant endpoints open, loopback only).
+    pub api_keys: Arc<Vec<String>>,
+    /// Per-client request budget.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// When the server started, for uptime.
+    pub started: Instant,
+}
+
+impl AppState {
+    /// State for a core, with limits from its config.
+    pub fn new(core: Core) -> Self {
+        let server = &core.config.server;
+        let rate_limiter = Arc::new(RateLimiter::new(
+            server.rate_limit_per_second,
+            server.rate_limit_burst,
+        ));
+        Self {
+            api_keys: Arc::new(server.api_keys.clone()),
+            rate_limiter,
+            started: Instant::now(),
+            core,
+        }
+    }
+}
