@@ -257,7 +257,7 @@ impl Catalog {
         let token = snapshot
             .tokens
             .iter()
-            .find(|t| &t.network == &network.id && &t.symbol == symbol)
+            .find(|t| t.network == network.id && &t.symbol == symbol)
             .cloned()
             .ok_or_else(|| CoreError::UnknownToken {
                 symbol: symbol.to_string(),

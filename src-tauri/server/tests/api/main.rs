@@ -1,1 +1,8 @@
-fn main() {}
+//! Integration tests against the real server on 127.0.0.1:0 with a temporary SQLite file.
+
+mod bad_input;
+mod binary;
+mod catalog_products;
+mod helpers;
+mod http;
+mod payments;

@@ -1,0 +1,263 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app, spawn_app_tweaked, usdt};
+
+#[tokio::test]
+async fn bad_amounts_are_refused_with_invalid_amount() {
+    let app = spawn_app().await;
+    let nines = "9".repeat(80);
+    let too_precise = format!("1.{}", "1".repeat(19));
+    for amount in [
+        "-1",
+        "0",
+        "abc",
+        "1e999",
+        nines.as_str(),
+        too_precise.as_str(),
+        "",
+        " 1",
+        "1.",
+        "0x10",
+        "NaN",
+    ] {
+        assert_error(app.create(usdt(amount)).await, 422, "invalid_amount").await;
+    }
+}
+
+#[tokio::test]
+async fn an_amount_as_a_json_number_is_refused() {
+    let app = spawn_app().await;
+
+    assert_error(
+        app.create(json!({"amount": 10.5, "token": "USDT"})).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_tokens_and_networks_are_refused() {
+    let app = spawn_app().await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "DOGE"})).await,
+        422,
+        "unknown_token",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "USDT", "network": "eth"}))
+            .await,
+        422,
+        "unknown_network",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "US DT"})).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_json_is_a_400() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/payments"))
+        .header("content-type", "application/json")
+        .body("{\"amount\": \"1\",")
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(r, 400, "invalid_json").await;
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_a_415() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/payments"))
+        .header("content-type", "text/plain")
+        .body(usdt("1").to_string())
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(r, 415, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn a_two_megabyte_body_is_a_413() {
+    let app = spawn_app().await;
+    let body = json!({"amount": "1", "token": "USDT", "description": "x".repeat(2 * 1024 * 1024)});
+    let r = app.create(body).await;
+
+    assert_error(r, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn missing_and_unknown_fields_are_refused() {
+    let app = spawn_app().await;
+    assert_error(
+        app.create(json!({"amount": "1"})).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"token": "USDT"})).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "USDT", "colour": "red"}))
+            .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.create(
+            json!({"amount": "1", "product_id": "prod_000000000000000000000000", "token": "USDT"}),
+        )
+        .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "USDT", "expires_in": 5}))
+            .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "USDT", "metadata": [1, 2]}))
+            .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.create(json!({"amount": "1", "token": "USDT", "description": "d".repeat(501)}))
+            .await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(app.create(json!([1, 2, 3])).await, 422, "invalid_field").await;
+}
+
+#[tokio::test]
+async fn unknown_payment_ids_are_404() {
+    let app = spawn_app().await;
+    for id in [
+        "pay_00000000000000000000000000000000",
+        "nope",
+        "pay_%2e%2e",
+        "pay_ZZ",
+    ] {
+        assert_error(
+            app.get(&format!("/api/v1/payments/{id}")).await,
+            404,
+            "payment_not_found",
+        )
+        .await;
+    }
+    assert_error(
+        app.post_empty("/api/v1/payments/pay_00000000000000000000000000000000/cancel")
+            .await,
+        404,
+        "payment_not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_list_queries_are_400_or_422() {
+    let app = spawn_app().await;
+    assert_error(
+        app.get("/api/v1/payments?limit=0").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/payments?limit=abc").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/payments?from=yesterday").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/payments?cursor=-5").await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/payments?status=lost").await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/payments?sort=asc").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_idempotency_key_is_refused() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/payments"))
+        .header("Idempotency-Key", "x".repeat(300))
+        .json(&usdt("1"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(r, 422, "invalid_field").await;
+}
+
+#[tokio::test]
+async fn without_a_receive_address_payments_are_refused_not_crashed() {
+    let app = spawn_app_tweaked("", |c| c.merchant.receive_address = None).await;
+
+    assert_error(app.create(usdt("1")).await, 409, "merchant_not_configured").await;
+}
+
+#[tokio::test]
+async fn a_refused_request_writes_nothing() {
+    let app = spawn_app().await;
+    for body in [
+        usdt("-1"),
+        json!({"amount": "1", "token": "DOGE"}),
+        json!({"amount": "1", "token": "USDT", "expires_in": 1}),
+    ] {
+        assert!(app.create(body).await.status().is_client_error());
+    }
+
+    let page: Value = app.get("/api/v1/payments").await.json().await.unwrap();
+    assert_eq!(page["payments"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        app.create_ok(usdt("1")).await["amount"],
+        "1.00",
+        "no amount was held by a refused request"
+    );
+}

@@ -1,0 +1,131 @@
+//! Tests that run the real `stablepay-server` binary as a separate process.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+use crate::helpers::{config_toml, usdt, MERCHANT};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stablepay-server");
+
+/// Starts the binary and returns it with its base URL (read from its "listening on" line).
+fn start(config: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test]
+async fn a_payment_answered_201_survives_sigkill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stablepay.toml");
+    std::fs::write(&config, config_toml(&dir.path().join("shop.db"), "")).unwrap();
+    let client = reqwest::Client::new();
+
+    let (mut server, base) = start(&config);
+    let created = client
+        .post(format!("{base}/api/v1/payments"))
+        .json(&usdt("42"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    server.kill().unwrap(); // SIGKILL: no shutdown code runs
+    server.wait().unwrap();
+
+    let (mut restarted, base) = start(&config);
+    let fetched: Value = client
+        .get(format!(
+            "{base}/api/v1/payments/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+
+    assert_eq!(fetched["id"], created["id"]);
+    assert_eq!(fetched["amount_base_units"], created["amount_base_units"]);
+    assert_eq!(fetched["status"], "pending");
+}
+
+fn run_expecting_failure(config_text: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, config_text).unwrap();
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(!out.status.success(), "should refuse to start");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn a_config_with_a_wrongly_checksummed_address_is_refused_naming_the_key() {
+    let bad = MERCHANT.replacen("AC", "ac", 1);
+    let stderr = run_expecting_failure(&format!("[merchant]\nreceive_address = \"{bad}\"\n"), &[]);
+
+    assert!(
+        stderr.contains("merchant.receive_address") && stderr.contains("checksum"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_config_with_a_malformed_token_address_is_refused_naming_the_key() {
+    let toml = "[[tokens]]\nsymbol = \"USDT\"\nnetwork = \"bsc\"\ncontract_address = \"0x55d3983\"\ndecimals = 18\n";
+    let stderr = run_expecting_failure(toml, &[]);
+
+    assert!(stderr.contains("tokens[0].contract_address"), "{stderr}");
+}
+
+#[test]
+fn a_public_bind_without_an_api_key_is_refused() {
+    let stderr = run_expecting_failure("", &["--bind", "0.0.0.0:0"]);
+
+    assert!(stderr.contains("server.api_keys"), "{stderr}");
+}
+
+#[test]
+fn help_documents_the_serve_flags() {
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+
+    for flag in ["--config", "--bind", "--database", "STABLEPAY_CONFIG"] {
+        assert!(text.contains(flag), "{flag} missing from:\n{text}");
+    }
+}

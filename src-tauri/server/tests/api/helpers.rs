@@ -1,0 +1,156 @@
+//! `spawn_app()`: the real server on 127.0.0.1:0 with a fresh SQLite file and a manual clock.
+
+use std::{path::PathBuf, sync::Arc};
+
+use chrono::{Duration, TimeZone, Utc};
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use stablepay_core::{
+    clock::{Clock, ManualClock},
+    config::Config,
+};
+use stablepay_server::RunningServer;
+use tempfile::TempDir;
+
+/// The merchant's receive address in every test.
+pub const MERCHANT: &str = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub clock: Arc<ManualClock>,
+    pub server: Option<RunningServer>,
+    pub dir: TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn create(&self, body: Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/payments"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a payment that must succeed, and returns its JSON.
+    pub async fn create_ok(&self, body: Value) -> Value {
+        let r = self.create(body).await;
+        assert_eq!(r.status(), 201, "create failed");
+        r.json().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_empty(&self, path: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("stablepay.db")
+    }
+
+    /// Runs SQL on the app's database through a second connection: for simulating outcomes
+    /// (e.g. a settled payment) that only the chain watcher produces.
+    pub async fn sql(&self, statement: &str) {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", self.db_path().display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("test connection");
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("test statement runs");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            tokio::spawn(server.shutdown());
+        }
+    }
+}
+
+/// A valid config file body for tests that run the binary.
+pub fn config_toml(db: &std::path::Path, extra: &str) -> String {
+    format!(
+        "[server]\nbind = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n[database]\npath = \"{}\"\n[merchant]\nreceive_address = \"{MERCHANT}\"\n{extra}",
+        db.display()
+    )
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with("").await
+}
+
+/// Starts the server with `extra` TOML appended to the test config (sections must not repeat
+/// `[server]`, `[database]` or `[merchant]`; use env-style overrides in `tweak` for those).
+pub async fn spawn_app_with(extra: &str) -> TestApp {
+    spawn_app_tweaked(extra, |_| {}).await
+}
+
+pub async fn spawn_app_tweaked(extra: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::from_toml_str(
+        &config_toml(&dir.path().join("stablepay.db"), extra),
+        std::iter::empty(),
+    )
+    .unwrap();
+    tweak(&mut config);
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap(),
+    ));
+    let server = stablepay_server::start(config, clock.clone() as Arc<dyn Clock>)
+        .await
+        .expect("server starts");
+    let base = format!("http://{}", server.addr);
+    TestApp {
+        base,
+        client: Client::new(),
+        clock,
+        server: Some(server),
+        dir,
+    }
+}
+
+pub fn usdt(amount: &str) -> Value {
+    json!({ "amount": amount, "token": "USDT", "network": "bsc" })
+}
+
+/// Asserts an API error: status and stable code.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "unexpected status for expected code {code}"
+    );
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "body: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "body: {body}"
+    );
+    body
+}
