@@ -42,6 +42,8 @@ pub struct Config {
     pub merchant: MerchantConfig,
     /// `[payments]`
     pub payments: PaymentsConfig,
+    /// `[chain]`
+    pub chain: ChainConfig,
     /// `[[networks]]`
     pub networks: Vec<NetworkConfig>,
     /// `[[tokens]]`
@@ -114,6 +116,19 @@ pub struct PaymentsConfig {
     pub max_offset_steps: u32,
     /// How long an expired, unpaid payment keeps holding its exact amount.
     pub late_grace_seconds: u64,
+}
+
+/// `[chain]`: how the watcher reads the chain.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// Watch the chain at all (off: API only, e.g. for tests or a read-only back office).
+    pub enabled: bool,
+    /// A pass runs at least this often, even with no WebSocket announcement.
+    pub poll_interval: std::time::Duration,
+    /// Largest `eth_getLogs` block range (halved automatically when a node refuses it).
+    pub max_log_range: u64,
+    /// On first start (no cursor yet), how many blocks before the head to scan.
+    pub initial_lookback_blocks: u64,
 }
 
 /// One `[[networks]]` entry.
@@ -206,6 +221,7 @@ struct RawConfig {
     database: RawDatabase,
     merchant: RawMerchant,
     payments: RawPayments,
+    chain: RawChain,
     networks: Option<Vec<RawNetwork>>,
     tokens: Option<Vec<RawToken>>,
     webhooks: Vec<RawWebhook>,
@@ -287,6 +303,26 @@ impl Default for RawPayments {
             amount_step: "0.01".into(),
             max_offset_steps: 100,
             late_grace_seconds: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawChain {
+    enabled: bool,
+    poll_interval_ms: u64,
+    max_log_range: u64,
+    initial_lookback_blocks: u64,
+}
+
+impl Default for RawChain {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval_ms: 2000,
+            max_log_range: 2000,
+            initial_lookback_blocks: 100,
         }
     }
 }
@@ -501,6 +537,32 @@ impl RawConfig {
             late_grace_seconds: p.late_grace_seconds,
         };
 
+        let c = self.chain;
+        if !(100..=600_000).contains(&c.poll_interval_ms) {
+            return Err(bad(
+                "chain.poll_interval_ms",
+                "must be between 100 and 600000".into(),
+            ));
+        }
+        if !(1..=100_000).contains(&c.max_log_range) {
+            return Err(bad(
+                "chain.max_log_range",
+                "must be between 1 and 100000".into(),
+            ));
+        }
+        if c.initial_lookback_blocks > 1_000_000 {
+            return Err(bad(
+                "chain.initial_lookback_blocks",
+                "must be at most 1000000".into(),
+            ));
+        }
+        let chain = ChainConfig {
+            enabled: c.enabled,
+            poll_interval: std::time::Duration::from_millis(c.poll_interval_ms),
+            max_log_range: c.max_log_range,
+            initial_lookback_blocks: c.initial_lookback_blocks,
+        };
+
         let raw_networks = self.networks.unwrap_or_else(default_networks);
         if raw_networks.is_empty() {
             return Err(bad("networks", "at least one network is needed".into()));
@@ -640,6 +702,7 @@ impl RawConfig {
             database,
             merchant,
             payments,
+            chain,
             networks,
             tokens,
             webhooks,

@@ -39,6 +39,9 @@ pub enum CoreError {
     /// No product with that id.
     #[error("product not found")]
     ProductNotFound,
+    /// No stored transfer with that id.
+    #[error("transfer not found")]
+    TransferNotFound,
     /// The product exists but is archived.
     #[error("product {0} is not active")]
     ProductInactive(String),
@@ -84,6 +87,7 @@ impl CoreError {
             CoreError::UnknownNetwork(_) => "unknown_network",
             CoreError::PaymentNotFound => "payment_not_found",
             CoreError::ProductNotFound => "product_not_found",
+            CoreError::TransferNotFound => "transfer_not_found",
             CoreError::ProductInactive(_) => "product_inactive",
             CoreError::InvalidState { .. } => "invalid_state",
             CoreError::AmountSlotsExhausted(_) => "amount_slots_exhausted",

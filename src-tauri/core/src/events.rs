@@ -22,6 +22,8 @@ pub enum PaymentEventKind {
         /// The status before.
         previous: PaymentStatus,
     },
+    /// Same status, new progress (confirmations counted up). Not written to the audit trail.
+    Progress,
 }
 
 impl PaymentEventKind {
@@ -32,6 +34,7 @@ impl PaymentEventKind {
             PaymentEventKind::StatusChanged { .. } => {
                 format!("payment.{}", payment.status.as_str())
             }
+            PaymentEventKind::Progress => "payment.progress".into(),
         }
     }
 }
@@ -78,7 +81,7 @@ pub(crate) async fn record(
 ) -> Result<(), sqlx::Error> {
     let previous = match event.kind {
         PaymentEventKind::StatusChanged { previous } => Some(previous.as_str()),
-        PaymentEventKind::Created => None,
+        PaymentEventKind::Created | PaymentEventKind::Progress => None,
     };
     sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(event.payment.id.as_str())

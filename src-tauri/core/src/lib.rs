@@ -6,6 +6,7 @@
 pub mod address;
 pub mod amount;
 pub mod catalog;
+pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod eip681;
@@ -15,15 +16,21 @@ pub mod payments;
 pub mod products;
 pub mod qr;
 pub mod store;
+pub mod transfers;
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use sqlx::SqlitePool;
 
 pub use error::CoreError;
 
 use crate::{
-    catalog::Catalog, clock::Clock, config::Config, events::EventBus, payments::Payments,
+    catalog::{Catalog, NetworkId},
+    chain::RpcChain,
+    clock::Clock,
+    config::Config,
+    events::EventBus,
+    payments::Payments,
     products::Products,
 };
 
@@ -45,6 +52,8 @@ pub struct Core {
     pub products: Products,
     /// Payment events.
     pub events: EventBus,
+    /// JSON-RPC clients of the networks that have endpoints (none connect until used).
+    pub chains: HashMap<NetworkId, RpcChain>,
 }
 
 impl Core {
@@ -64,6 +73,15 @@ impl Core {
             config.payments.clone(),
             config.merchant.receive_address,
         );
+        let mut chains = HashMap::new();
+        for network in &config.networks {
+            if !network.rpc_urls.is_empty() {
+                let rpc = RpcChain::new(&network.rpc_urls).map_err(|e| {
+                    CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id))
+                })?;
+                chains.insert(network.id.clone(), rpc);
+            }
+        }
         Ok(Self {
             config: Arc::new(config),
             pool,
@@ -71,6 +89,7 @@ impl Core {
             payments,
             products,
             events,
+            chains,
         })
     }
 }

@@ -8,7 +8,10 @@ use axum::{
     Json,
 };
 use serde::Serialize;
-use stablepay_core::CoreError;
+use stablepay_core::{
+    chain::{verify::CheckError, ChainError},
+    CoreError,
+};
 use utoipa::ToSchema;
 
 /// Everything a request can fail with.
@@ -48,6 +51,17 @@ pub enum ApiError {
     /// The route exists but not with this method.
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// A transaction does not pay the payment; the code is the reason (`amount_mismatch`, …).
+    #[error("{message}")]
+    CheckFailed {
+        /// Reason code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// No node of the network answers (or the network has no endpoints).
+    #[error("the blockchain node is unavailable: {0}")]
+    ChainUnavailable(String),
     /// The database does not answer.
     #[error("the database is unavailable")]
     Unavailable,
@@ -86,6 +100,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::CheckFailed { code, .. } => code,
+            ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -100,7 +116,9 @@ impl ApiError {
                 | CoreError::InvalidField { .. }
                 | CoreError::UnknownToken { .. }
                 | CoreError::UnknownNetwork(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                CoreError::PaymentNotFound | CoreError::ProductNotFound => StatusCode::NOT_FOUND,
+                CoreError::PaymentNotFound
+                | CoreError::ProductNotFound
+                | CoreError::TransferNotFound => StatusCode::NOT_FOUND,
                 CoreError::ProductInactive(_)
                 | CoreError::InvalidState { .. }
                 | CoreError::AmountSlotsExhausted(_)
@@ -118,9 +136,31 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::CheckFailed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+impl From<CheckError> for ApiError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Failed(reason) => ApiError::CheckFailed {
+                code: reason.code(),
+                message: reason.to_string(),
+            },
+            CheckError::Chain(c) => c.into(),
+            CheckError::Core(c) => c.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ChainError> for ApiError {
+    fn from(e: ChainError) -> Self {
+        ApiError::ChainUnavailable(e.to_string())
     }
 }
 
@@ -129,8 +169,11 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let message = if status.is_server_error() {
             tracing::error!(error = %self, debug = ?self, "request failed");
-            match status {
-                StatusCode::SERVICE_UNAVAILABLE => {
+            match (&self, status) {
+                (ApiError::ChainUnavailable(_), _) => {
+                    "no blockchain node answers right now; retry shortly (staff: check the network endpoints)".to_string()
+                }
+                (_, StatusCode::SERVICE_UNAVAILABLE) => {
                     "the service is busy or unavailable; retry shortly".to_string()
                 }
                 _ => "internal error; see the server log".to_string(),

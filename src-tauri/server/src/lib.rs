@@ -20,7 +20,12 @@ use axum::{
     routing::get,
     Router,
 };
-use stablepay_core::{clock::Clock, config::Config, Core, CoreError};
+use stablepay_core::{
+    chain::watcher::{self, WatcherHandle},
+    clock::Clock,
+    config::Config,
+    Core, CoreError,
+};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tower_http::{compression::CompressionLayer, cors::CorsLayer, trace::TraceLayer};
 
@@ -63,7 +68,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(routes::payments::router(state.clone()))
         .merge(routes::catalog::router())
-        .merge(routes::products::router(state.clone()));
+        .merge(routes::products::router(state.clone()))
+        .merge(routes::transfers::router(state.clone()));
     let mut app = Router::new()
         .route("/health", get(routes::health::health))
         .nest("/api/v1", api)
@@ -108,6 +114,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     serve: JoinHandle<std::io::Result<()>>,
     expiry: JoinHandle<()>,
+    /// The chain watchers (stopped when dropped).
+    pub watchers: Vec<WatcherHandle>,
 }
 
 impl RunningServer {
@@ -142,6 +150,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         .local_addr()
         .map_err(|source| StartError::Bind { addr: bind, source })?;
     let expiry = tokio::spawn(core.payments.clone().run_expiry(EXPIRY_SWEEP));
+    let watchers = if core.config.chain.enabled {
+        watcher::spawn_all(&core).await
+    } else {
+        vec![]
+    };
     let app = router(AppState::new(core.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let serve = tokio::spawn(async move {
@@ -161,5 +174,6 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         shutdown: Some(tx),
         serve,
         expiry,
+        watchers,
     })
 }

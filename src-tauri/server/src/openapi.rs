@@ -27,6 +27,9 @@ use crate::{error, routes, state::AppState};
         routes::payments::export_csv,
         routes::payments::qr_svg,
         routes::payments::qr_png,
+        routes::payments::process,
+        routes::payments::attach,
+        routes::transfers::list,
         routes::catalog::tokens,
         routes::catalog::networks,
         routes::products::list,
@@ -41,6 +44,7 @@ use crate::{error, routes, state::AppState};
         (name = "payments", description = "Payment sessions"),
         (name = "catalog", description = "Accepted tokens and networks"),
         (name = "products", description = "The cashier's product grid"),
+        (name = "transfers", description = "Transfers seen on chain, matched or not"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -8,6 +8,7 @@
 
 mod id;
 mod query;
+mod settle;
 
 use std::{fmt, sync::Arc};
 
@@ -19,6 +20,7 @@ use tokio::sync::Mutex;
 
 pub use id::{IdempotencyKey, PaymentId};
 pub use query::{Page, PaymentFilter};
+pub use settle::{Ingested, ObservedTransfer, OpenCredit};
 
 use crate::{
     address::Address,
@@ -316,6 +318,18 @@ impl Payments {
             receive_address,
             create_lock: Arc::default(),
         }
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn publish(&self, event: PaymentEvent) {
+        self.events.publish(event);
     }
 
     /// Creates a payment, or returns the one an earlier request with the same idempotency key made.

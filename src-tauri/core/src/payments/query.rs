@@ -95,6 +95,20 @@ pub(super) async fn by_id(pool: &SqlitePool, id: &PaymentId) -> Result<Option<Pa
         .transpose()
 }
 
+pub(super) async fn by_id_in(
+    conn: &mut SqliteConnection,
+    id: &PaymentId,
+) -> Result<Option<Payment>, CoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = ?");
+    sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
 pub(super) async fn by_idempotency_key(
     pool: &SqlitePool,
     key: &IdempotencyKey,

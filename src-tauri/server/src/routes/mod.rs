@@ -4,3 +4,4 @@ pub mod catalog;
 pub mod health;
 pub mod payments;
 pub mod products;
+pub mod transfers;

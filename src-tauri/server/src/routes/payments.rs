@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use stablepay_core::{
     amount::DecimalAmount,
     catalog::{NetworkId, TokenSymbol},
+    chain::verify::check_transaction,
     payments::{
         IdempotencyKey, NewPayment, Payment, PaymentFilter, PaymentId, PaymentStatus, Price,
     },
@@ -39,11 +40,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/payments", post(create).get(list))
         .route("/payments/export.csv", get(export_csv))
         .route("/payments/{payment_id}/cancel", post(cancel))
+        .route("/payments/{payment_id}/attach", post(attach))
         .route_layer(middleware::from_fn_with_state(state, require_api_key));
     let customer = Router::new()
         .route("/payments/{payment_id}", get(get_one))
         .route("/payments/{payment_id}/qr.svg", get(qr_svg))
-        .route("/payments/{payment_id}/qr.png", get(qr_png));
+        .route("/payments/{payment_id}/qr.png", get(qr_png))
+        .route("/payments/{payment_id}/process", post(process));
     merchant.merge(customer)
 }
 
@@ -525,6 +528,91 @@ pub async fn qr_png(
         png,
     )
         .into_response())
+}
+
+/// Body of `POST /payments/{id}/process`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessRequest {
+    /// The transaction that pays the payment, `0x` + 64 hex digits.
+    pub transaction_hash: String,
+}
+
+/// Check a transaction hash against a payment (when the customer says "I paid" and the watcher has
+/// not credited it yet). A failing check answers 422 with the reason as `code`
+/// (`transaction_failed`, `address_mismatch`, `amount_mismatch`, `token_mismatch`, `already_used`,
+/// `not_found`) and leaves the payment unchanged; a passing one credits it (`confirming`).
+#[utoipa::path(post, path = "/api/v1/payments/{payment_id}/process", tag = "payments",
+    params(("payment_id" = String, Path, description = "Payment id")),
+    request_body = ProcessRequest,
+    responses(
+        (status = 200, description = "Credited (or already credited by this transaction)", body = PaymentResponse),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Payment cannot be credited (paid, cancelled, or past its grace window)", body = ErrorBody),
+        (status = 422, description = "The transaction does not pay this payment; code is the reason", body = ErrorBody),
+        (status = 503, description = "No blockchain node answers", body = ErrorBody),
+    ))]
+pub async fn process(
+    State(state): State<AppState>,
+    Path(payment_id): Path<String>,
+    ApiJson(body): ApiJson<ProcessRequest>,
+) -> Result<Json<PaymentResponse>, ApiError> {
+    let payment = state
+        .core
+        .payments
+        .get(&PaymentId::parse(&payment_id)?)
+        .await?;
+    let tx_hash = parse_tx_hash(&body.transaction_hash)?;
+    let network = state.core.catalog.network(&payment.network).await?;
+    let rpc = state.core.chains.get(&payment.network).ok_or_else(|| {
+        ApiError::ChainUnavailable(format!("network {} has no rpc_urls", payment.network))
+    })?;
+    let payment = check_transaction(&state.core.payments, rpc, &network, &payment, tx_hash).await?;
+    Ok(Json(PaymentResponse::from(&payment)))
+}
+
+fn parse_tx_hash(s: &str) -> Result<stablepay_core::chain::TxHash, ApiError> {
+    let ok = s.len() == 66 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(ApiError::InvalidField(
+            "transaction_hash: must be 0x followed by 64 hex digits".into(),
+        ));
+    }
+    s.parse()
+        .map_err(|_| ApiError::InvalidField("transaction_hash: not a transaction hash".into()))
+}
+
+/// Body of `POST /payments/{id}/attach`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachRequest {
+    /// `id` of an unmatched transfer from `GET /api/v1/transfers?matched=false`.
+    pub transfer_id: i64,
+}
+
+/// Attach an unmatched transfer to a pending or expired payment by hand (staff). The amount may
+/// differ (e.g. an exchange withdrawal minus fees); the difference is recorded in the audit trail.
+#[utoipa::path(post, path = "/api/v1/payments/{payment_id}/attach", tag = "payments",
+    params(("payment_id" = String, Path, description = "Payment id")),
+    request_body = AttachRequest,
+    responses(
+        (status = 200, description = "Credited; settles with the normal confirmation rule", body = PaymentResponse),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security((), ("api_key" = [])))]
+pub async fn attach(
+    State(state): State<AppState>,
+    Path(payment_id): Path<String>,
+    ApiJson(body): ApiJson<AttachRequest>,
+) -> Result<Json<PaymentResponse>, ApiError> {
+    let payment = state
+        .core
+        .payments
+        .attach(&PaymentId::parse(&payment_id)?, body.transfer_id)
+        .await?;
+    Ok(Json(PaymentResponse::from(&payment)))
 }
 
 #[cfg(test)]

@@ -92,9 +92,15 @@ impl Drop for TestApp {
 }
 
 /// A valid config file body for tests that run the binary.
+/// Without a `[chain]` section in `extra`, chain watching is off (the default networks are mainnet).
 pub fn config_toml(db: &std::path::Path, extra: &str) -> String {
+    let chain = if extra.contains("[chain]") {
+        ""
+    } else {
+        "[chain]\nenabled = false\n"
+    };
     format!(
-        "[server]\nbind = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n[database]\npath = \"{}\"\n[merchant]\nreceive_address = \"{MERCHANT}\"\n{extra}",
+        "[server]\nbind = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n[database]\npath = \"{}\"\n[merchant]\nreceive_address = \"{MERCHANT}\"\n{chain}{extra}",
         db.display()
     )
 }
