@@ -149,7 +149,14 @@ async fn examine(
     }
     match payments.ingest(exact, Some(&payment.id)).await? {
         Ingested::Credited(p) => Ok(*p),
-        Ingested::AlreadyKnown => fail(CheckFailure::AlreadyUsed),
+        // The watcher stored it between our look-up and now: whose is it?
+        Ingested::AlreadyKnown => match payments
+            .transfer_owner(network.chain_id, exact.tx_hash, exact.log_index)
+            .await?
+        {
+            Some(owner) if owner == payment.id.as_str() => Ok(payments.get(&payment.id).await?),
+            _ => fail(CheckFailure::AlreadyUsed),
+        },
         // The amount is no longer held by this payment (expired past the grace window).
         Ingested::Unmatched => Err(CoreError::InvalidState {
             status: payment.status.as_str(),

@@ -70,6 +70,18 @@ impl TestApp {
 
     /// Runs SQL on the app's database through a second connection: for simulating outcomes
     /// (e.g. a settled payment) that only the chain watcher produces.
+    pub async fn sql_count(&self, query: &str) -> i64 {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", self.db_path().display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("test connection");
+        sqlx::query_scalar(query)
+            .fetch_one(&mut conn)
+            .await
+            .expect("test query runs")
+    }
+
     pub async fn sql(&self, statement: &str) {
         use sqlx::Connection;
         let url = format!("sqlite://{}", self.db_path().display());

@@ -1,8 +1,10 @@
 //! Integration tests against the real server on 127.0.0.1:0 with a temporary SQLite file.
 
+mod anvil;
 mod bad_input;
 mod binary;
 mod catalog_products;
+mod chain;
 mod helpers;
 mod http;
 mod payments;

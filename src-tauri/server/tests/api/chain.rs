@@ -1,0 +1,446 @@
+//! The watcher and the manual check against a real anvil node and real token contracts.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use serde_json::{json, Value};
+
+use crate::{
+    anvil::{units, Anvil, STRANGER},
+    helpers::{assert_error, spawn_app_with, TestApp, MERCHANT},
+};
+
+struct Shop {
+    app: TestApp,
+    chain: Anvil,
+    usdt: Address,
+    usdc: Address,
+}
+
+/// anvil with USDT and USDC mocks, and the server watching it.
+async fn shop(payments: &str) -> Shop {
+    let chain = Anvil::start().await;
+    shop_on(chain, payments, None).await
+}
+
+async fn shop_on(chain: Anvil, payments: &str, rpc_urls: Option<String>) -> Shop {
+    let usdt = chain.deploy_token("Tether USD (mock)", "USDT", 18).await;
+    let usdc = chain.deploy_token("USD Coin (mock)", "USDC", 18).await;
+    let rpc_urls = rpc_urls.unwrap_or_else(|| format!("\"{}\"", chain.http_url()));
+    let extra = format!(
+        "[payments]\n{payments}\n[chain]\npoll_interval_ms = 200\n\
+         [[networks]]\nid = \"bsc\"\nname = \"anvil\"\nchain_id = 56\nrpc_urls = [{rpc_urls}]\nws_urls = [\"{ws}\"]\n\
+         [[tokens]]\nsymbol = \"USDT\"\nnetwork = \"bsc\"\ncontract_address = \"{usdt}\"\ndecimals = 18\n\
+         [[tokens]]\nsymbol = \"USDC\"\nnetwork = \"bsc\"\ncontract_address = \"{usdc}\"\ndecimals = 18\n",
+        ws = chain.ws_url(),
+        usdt = usdt.to_checksum(None),
+        usdc = usdc.to_checksum(None),
+    );
+    let app = spawn_app_with(&extra).await;
+    Shop {
+        app,
+        chain,
+        usdt,
+        usdc,
+    }
+}
+
+impl Shop {
+    async fn payment(&self, amount: &str) -> Value {
+        self.app
+            .create_ok(json!({"amount": amount, "token": "USDT", "network": "bsc"}))
+            .await
+    }
+
+    async fn get(&self, id: &Value) -> Value {
+        self.app
+            .get(&format!("/api/v1/payments/{}", id.as_str().unwrap()))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Polls the payment until `done` holds (20 s at most).
+    async fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let p = self.get(id).await;
+            if done(&p) {
+                return p;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "payment never became {what}: {p}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_status(&self, id: &Value, status: &str) -> Value {
+        self.wait_for(id, status, |p| p["status"] == status).await
+    }
+
+    /// Lets the watcher run a few passes.
+    async fn settle_a_while(&self) {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+
+    async fn transfers(&self, matched: &str) -> Vec<Value> {
+        self.app
+            .get(&format!("/api/v1/transfers?matched={matched}"))
+            .await
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+    }
+
+    async fn process(&self, id: &Value, tx: &str) -> reqwest::Response {
+        let url = self.app.url(&format!(
+            "/api/v1/payments/{}/process",
+            id.as_str().unwrap()
+        ));
+        self.app
+            .client
+            .post(url)
+            .json(&json!({"transaction_hash": tx}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn exact(p: &Value) -> U256 {
+    p["amount_base_units"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_exact_payment_confirms_within_a_block_then_is_paid_after_the_confirmation_rule() {
+    let shop = shop("confirmations = 3").await;
+    let p = shop.payment("10").await;
+
+    let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    let confirming = shop.wait_status(&p["id"], "confirming").await;
+    assert_eq!(confirming["transaction_hash"], receipt["transactionHash"]);
+    let block = u64::from_str_radix(
+        receipt["blockNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert_eq!(confirming["block_number"], block);
+
+    shop.chain.mine(2).await;
+    let paid = shop.wait_status(&p["id"], "paid").await;
+
+    assert!(paid["confirmations"].as_u64().unwrap() >= 3);
+    assert!(paid["paid_at"].is_string());
+    assert_eq!(paid["late"], false);
+}
+
+#[tokio::test]
+async fn a_cent_too_little_or_too_much_is_not_paid_and_kept_as_unmatched() {
+    let shop = shop("").await;
+    let p = shop.payment("10").await;
+
+    shop.chain.pay(shop.usdt, MERCHANT, units("9.99", 18)).await;
+    shop.chain
+        .pay(shop.usdt, MERCHANT, units("10.01", 18))
+        .await;
+    shop.chain.mine(3).await;
+    shop.settle_a_while().await;
+
+    assert_eq!(shop.get(&p["id"]).await["status"], "pending");
+    let unmatched = shop.transfers("false").await;
+    let values: Vec<_> = unmatched
+        .iter()
+        .map(|t| t["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["10.01", "9.99"]);
+}
+
+#[tokio::test]
+async fn the_right_amount_from_another_contract_with_the_same_symbol_is_not_paid() {
+    let shop = shop("").await;
+    let fake = shop.chain.deploy_token("Tether USD", "USDT", 18).await;
+    let p = shop.payment("10").await;
+
+    shop.chain.pay(fake, MERCHANT, exact(&p)).await;
+    shop.chain.mine(3).await;
+    shop.settle_a_while().await;
+
+    assert_eq!(shop.get(&p["id"]).await["status"], "pending");
+}
+
+#[tokio::test]
+async fn the_right_token_to_another_address_is_ignored() {
+    let shop = shop("").await;
+    let p = shop.payment("10").await;
+
+    shop.chain.pay(shop.usdt, STRANGER, exact(&p)).await;
+    shop.chain.mine(3).await;
+    shop.settle_a_while().await;
+
+    assert_eq!(shop.get(&p["id"]).await["status"], "pending");
+    assert!(shop.transfers("false").await.is_empty());
+}
+
+#[tokio::test]
+async fn one_transfer_seen_by_subscription_backfill_and_process_is_credited_once() {
+    let shop = shop("confirmations = 50").await;
+    let p = shop.payment("25").await;
+    let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.wait_status(&p["id"], "confirming").await;
+
+    // Rewind the cursor so the next pass backfills the same block again.
+    shop.app
+        .sql("UPDATE chain_cursors SET block_number = 1")
+        .await;
+    shop.chain.mine(1).await;
+    shop.settle_a_while().await;
+    let again = shop
+        .process(&p["id"], receipt["transactionHash"].as_str().unwrap())
+        .await;
+
+    assert_eq!(again.status(), 200);
+    assert_eq!(shop.transfers("true").await.len(), 1, "one stored transfer");
+    let page: Value = shop.app.get("/api/v1/payments").await.json().await.unwrap();
+    assert_eq!(page["payments"].as_array().unwrap().len(), 1);
+    assert_eq!(page["payments"][0]["status"], "confirming");
+    assert_eq!(
+        page["payments"][0]["transaction_hash"],
+        receipt["transactionHash"]
+    );
+}
+
+#[tokio::test]
+async fn a_log_seen_again_after_its_payment_is_paid_never_credits_a_newer_payment() {
+    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let first = shop.payment("25").await;
+    shop.chain.pay(shop.usdt, MERCHANT, exact(&first)).await;
+    shop.wait_status(&first["id"], "paid").await;
+    let second = shop.payment("25").await;
+    assert_eq!(
+        second["amount_base_units"], first["amount_base_units"],
+        "the paid payment freed its amount"
+    );
+
+    shop.app
+        .sql("UPDATE chain_cursors SET block_number = 1")
+        .await; // backfill sees the old log again
+    shop.chain.mine(1).await;
+    shop.settle_a_while().await;
+
+    assert_eq!(shop.get(&second["id"]).await["status"], "pending");
+    assert_eq!(
+        shop.app
+            .sql_count("SELECT COUNT(*) FROM events WHERE to_status = 'confirming'")
+            .await,
+        1,
+        "credited once, ever"
+    );
+}
+
+#[tokio::test]
+async fn a_reorg_that_removes_the_crediting_block_returns_the_payment_to_pending() {
+    let shop = shop("confirmations = 20").await;
+    let p = shop.payment("12").await;
+    let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.wait_status(&p["id"], "confirming").await;
+
+    let block = u64::from_str_radix(
+        receipt["blockNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let depth = shop.chain.block_number().await - block + 1;
+    shop.chain.call("anvil_reorg", json!([depth, []])).await;
+    let back = shop.wait_status(&p["id"], "pending").await;
+    assert!(back["transaction_hash"].is_null());
+
+    shop.chain.mine(25).await;
+    shop.settle_a_while().await;
+    assert_eq!(
+        shop.get(&p["id"]).await["status"],
+        "pending",
+        "never paid on an orphaned block"
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_below_the_crediting_block_returns_the_payment_to_pending() {
+    let shop = shop("confirmations = 20").await;
+    let p = shop.payment("13").await;
+    shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.wait_status(&p["id"], "confirming").await;
+
+    shop.chain.call("anvil_rollback", json!([1])).await;
+
+    shop.wait_status(&p["id"], "pending").await;
+}
+
+#[tokio::test]
+async fn when_the_only_endpoint_restarts_transfers_made_meanwhile_are_found() {
+    let mut shop = shop("").await;
+    let p = shop.payment("30").await;
+
+    shop.chain.stop().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // the watcher fails and backs off
+    shop.chain.restart().await;
+    shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.chain.mine(2).await;
+
+    shop.wait_status(&p["id"], "paid").await;
+}
+
+#[tokio::test]
+async fn with_two_endpoints_and_the_first_dead_the_second_serves() {
+    let chain = Anvil::start().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let urls = format!("\"http://127.0.0.1:{dead}\", \"{}\"", chain.http_url());
+    let shop = shop_on(chain, "", Some(urls)).await;
+    let p = shop.payment("8").await;
+
+    shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.chain.mine(2).await;
+
+    shop.wait_status(&p["id"], "paid").await;
+}
+
+#[tokio::test]
+async fn process_credits_a_valid_transaction_the_watcher_has_not_seen_yet() {
+    let shop = shop("confirmations = 50").await;
+    let p = shop.payment("5").await;
+    let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+
+    let r = shop
+        .process(&p["id"], receipt["transactionHash"].as_str().unwrap())
+        .await;
+
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "confirming");
+    assert_eq!(body["transaction_hash"], receipt["transactionHash"]);
+}
+
+#[tokio::test]
+async fn process_refuses_bad_transactions_with_the_reason_and_leaves_the_payment_unchanged() {
+    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let p = shop.payment("10").await;
+    let id = &p["id"];
+
+    let wrong_amount = shop.chain.pay(shop.usdt, MERCHANT, units("10.5", 18)).await;
+    let elsewhere = shop.chain.pay(shop.usdt, STRANGER, exact(&p)).await;
+    let other_token = shop.chain.pay(shop.usdc, MERCHANT, exact(&p)).await;
+    shop.chain
+        .call_token(
+            crate::anvil::DEPLOYER,
+            shop.usdt,
+            "setFrozen(bool)",
+            alloy::sol_types::SolValue::abi_encode(&true),
+        )
+        .await;
+    let reverted = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    assert_eq!(reverted["status"], "0x0", "the frozen token reverts");
+    shop.chain
+        .call_token(
+            crate::anvil::DEPLOYER,
+            shop.usdt,
+            "setFrozen(bool)",
+            alloy::sol_types::SolValue::abi_encode(&false),
+        )
+        .await;
+
+    for (tx, reason) in [
+        (
+            wrong_amount["transactionHash"].as_str().unwrap(),
+            "amount_mismatch",
+        ),
+        (
+            elsewhere["transactionHash"].as_str().unwrap(),
+            "address_mismatch",
+        ),
+        (
+            other_token["transactionHash"].as_str().unwrap(),
+            "token_mismatch",
+        ),
+        (
+            reverted["transactionHash"].as_str().unwrap(),
+            "transaction_failed",
+        ),
+        (
+            "0x1111111111111111111111111111111111111111111111111111111111111111",
+            "not_found",
+        ),
+    ] {
+        assert_error(shop.process(id, tx).await, 422, reason).await;
+    }
+    assert_error(shop.process(id, "0x1234").await, 422, "invalid_field").await;
+    assert_eq!(
+        shop.get(id).await["status"],
+        "pending",
+        "failed checks change nothing"
+    );
+
+    // A transfer already used by one payment cannot pay another.
+    let used = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.wait_status(id, "paid").await;
+    let second = shop.payment("10").await;
+    assert_eq!(
+        second["amount_base_units"], p["amount_base_units"],
+        "the paid payment freed its amount"
+    );
+    assert_error(
+        shop.process(&second["id"], used["transactionHash"].as_str().unwrap())
+            .await,
+        422,
+        "already_used",
+    )
+    .await;
+    assert_eq!(shop.get(&second["id"]).await["status"], "pending");
+}
+
+#[tokio::test]
+async fn staff_can_attach_an_unmatched_transfer_to_a_payment() {
+    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let p = shop.payment("20").await;
+    shop.chain.pay(shop.usdt, MERCHANT, units("19.7", 18)).await; // an exchange withdrawal minus fees
+    shop.settle_a_while().await;
+    let inbox = shop.transfers("false").await;
+    assert_eq!(inbox.len(), 1);
+
+    let url = shop.app.url(&format!(
+        "/api/v1/payments/{}/attach",
+        p["id"].as_str().unwrap()
+    ));
+    let attached = shop
+        .app
+        .client
+        .post(&url)
+        .json(&json!({"transfer_id": inbox[0]["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.status(), 200);
+
+    shop.wait_status(&p["id"], "paid").await;
+    assert!(shop.transfers("false").await.is_empty());
+    let again = shop
+        .app
+        .client
+        .post(&url)
+        .json(&json!({"transfer_id": inbox[0]["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(again, 409, "invalid_state").await;
+}
