@@ -69,6 +69,10 @@ pub struct ServerConfig {
     pub rate_limit_burst: u32,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Open WebSockets allowed from one client IP.
+    pub ws_max_per_ip: usize,
+    /// Open WebSockets allowed in total.
+    pub ws_max_total: usize,
 }
 
 impl ServerConfig {
@@ -237,6 +241,8 @@ struct RawServer {
     rate_limit_per_second: u32,
     rate_limit_burst: u32,
     max_body_bytes: usize,
+    ws_max_per_ip: usize,
+    ws_max_total: usize,
 }
 
 impl Default for RawServer {
@@ -249,6 +255,8 @@ impl Default for RawServer {
             rate_limit_per_second: 50,
             rate_limit_burst: 200,
             max_body_bytes: 64 * 1024,
+            ws_max_per_ip: 256,
+            ws_max_total: 20_000,
         }
     }
 }
@@ -405,6 +413,12 @@ impl RawConfig {
             ("server", "max_body_bytes") => {
                 s.max_body_bytes = env_parse(name, value, "a whole number of bytes")?
             }
+            ("server", "ws_max_per_ip") => {
+                s.ws_max_per_ip = env_parse(name, value, "a whole number")?
+            }
+            ("server", "ws_max_total") => {
+                s.ws_max_total = env_parse(name, value, "a whole number")?
+            }
             ("database", "path") => self.database.path = value.to_string(),
             ("merchant", "name") => self.merchant.name = value.to_string(),
             ("merchant", "receive_address") => self.merchant.receive_address = value.to_string(),
@@ -471,6 +485,12 @@ impl RawConfig {
                 "must be between 1024 and 16777216".into(),
             ));
         }
+        if s.ws_max_per_ip == 0 || s.ws_max_total == 0 {
+            return Err(bad(
+                "server.ws_max_per_ip",
+                "WebSocket limits must be at least 1".into(),
+            ));
+        }
         let server = ServerConfig {
             bind,
             api_keys: s.api_keys,
@@ -479,6 +499,8 @@ impl RawConfig {
             rate_limit_per_second: s.rate_limit_per_second,
             rate_limit_burst: s.rate_limit_burst.max(1),
             max_body_bytes: s.max_body_bytes,
+            ws_max_per_ip: s.ws_max_per_ip,
+            ws_max_total: s.ws_max_total,
         };
 
         if self.database.path.trim().is_empty() {

@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(routes::health::health))
         .nest("/api/v1", api)
         .merge(openapi::router())
+        .merge(routes::ws::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(

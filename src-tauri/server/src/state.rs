@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use stablepay_core::Core;
 
-use crate::rate_limit::RateLimiter;
+use crate::{rate_limit::RateLimiter, routes::ws::SocketLimits};
 
 /// Handed to handlers with `State<AppState>`.
 #[derive(Clone, Debug)]
@@ -15,6 +15,8 @@ pub struct AppState {
     pub api_keys: Arc<Vec<String>>,
     /// Per-client request budget.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Open WebSocket count limits.
+    pub sockets: Arc<SocketLimits>,
     /// When the server started, for uptime.
     pub started: Instant,
 }
@@ -27,9 +29,11 @@ impl AppState {
             server.rate_limit_per_second,
             server.rate_limit_burst,
         ));
+        let sockets = Arc::new(SocketLimits::new(server.ws_max_per_ip, server.ws_max_total));
         Self {
             api_keys: Arc::new(server.api_keys.clone()),
             rate_limiter,
+            sockets,
             started: Instant::now(),
             core,
         }

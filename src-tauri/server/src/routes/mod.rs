@@ -5,3 +5,4 @@ pub mod health;
 pub mod payments;
 pub mod products;
 pub mod transfers;
+pub mod ws;

@@ -141,6 +141,40 @@ async fn an_exact_payment_confirms_within_a_block_then_is_paid_after_the_confirm
 }
 
 #[tokio::test]
+async fn a_socket_connected_before_the_transfer_sees_confirming_then_paid() {
+    let shop = shop("confirmations = 3").await;
+    let p = shop.payment("11").await;
+    let mut socket = crate::ws::connect(&shop.app, p["id"].as_str().unwrap()).await;
+    assert_eq!(
+        crate::ws::next_json(&mut socket).await["type"],
+        "connection_ack"
+    );
+
+    let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    let mut seen = vec![];
+    loop {
+        let update = crate::ws::next_json(&mut socket).await;
+        assert_eq!(update["type"], "payment_status_update");
+        let status = update["data"]["status"].as_str().unwrap().to_string();
+        if status == "confirming" && seen.is_empty() {
+            shop.chain.mine(2).await;
+        }
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "paid" {
+            assert_eq!(
+                update["data"]["transactionHash"],
+                receipt["transactionHash"]
+            );
+            assert!(update["data"]["blockNumber"].as_u64().is_some());
+            break;
+        }
+    }
+    assert_eq!(seen, ["confirming", "paid"]);
+}
+
+#[tokio::test]
 async fn a_cent_too_little_or_too_much_is_not_paid_and_kept_as_unmatched() {
     let shop = shop("").await;
     let p = shop.payment("10").await;

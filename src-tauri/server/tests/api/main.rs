@@ -8,3 +8,4 @@ mod chain;
 mod helpers;
 mod http;
 mod payments;
+mod ws;

@@ -1,0 +1,248 @@
+//! `/ws/payments/{paymentId}`: live status of one payment (seed §12). Unknown id → an `error`
+//! message and close. Otherwise `connection_ack` with the current payment, then a
+//! `payment_status_update` on every change, `ping`/`pong` both ways and a server heartbeat.
+//!
+//! Each socket has its own subscription to the core's event stream: a socket that falls behind
+//! lags only itself and refetches the payment; a client that stops reading is dropped when a send
+//! has not completed within [`SEND_TIMEOUT`], so nothing is buffered without bound.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    extract::{
+        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+        ConnectInfo, Path, State,
+    },
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use chrono::{SecondsFormat, Utc};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use stablepay_core::{
+    events::PaymentEventKind,
+    payments::{Payment, PaymentId},
+};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{error::ApiError, routes::payments::PaymentResponse, state::AppState};
+
+/// A send that takes longer means the client stopped reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Server heartbeat; a client silent for three of these is dropped.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// Largest message a client may send.
+const MAX_CLIENT_MESSAGE: usize = 4096;
+/// Close code for "try again later" (RFC 6455 registry: 1013).
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+/// Close code for "policy violation" (1008), used for unknown ids.
+const CLOSE_POLICY: u16 = 1008;
+
+/// Open sockets, per client IP and in total.
+#[derive(Debug)]
+pub struct SocketLimits {
+    per_ip: usize,
+    total: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl SocketLimits {
+    /// At most `per_ip` sockets from one address and `total` in all.
+    pub fn new(per_ip: usize, total: usize) -> Self {
+        Self {
+            per_ip,
+            total,
+            open: Mutex::default(),
+        }
+    }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.open.lock().expect("lock").values().sum()
+    }
+
+    fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<SocketSlot> {
+        let mut open = self.open.lock().expect("lock");
+        let total: usize = open.values().sum();
+        let mine = open.entry(ip).or_default();
+        if *mine >= self.per_ip || total >= self.total {
+            return None;
+        }
+        *mine += 1;
+        Some(SocketSlot {
+            limits: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// A held place; released on drop.
+#[derive(Debug)]
+struct SocketSlot {
+    limits: Arc<SocketLimits>,
+    ip: IpAddr,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().expect("lock");
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// WebSocket routes (public: the payment id is the credential).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws/payments/{payment_id}", get(payment_socket))
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The seed's `payment_status_update` message.
+pub fn status_update(p: &Payment) -> Value {
+    json!({
+        "type": "payment_status_update",
+        "paymentId": p.id.to_string(),
+        "data": status_data(p),
+        "timestamp": now(),
+    })
+}
+
+fn status_data(p: &Payment) -> Value {
+    json!({
+        "status": p.status.as_str(),
+        "transactionHash": p.transaction_hash,
+        "blockNumber": p.block_number,
+        "confirmations": p.confirmations,
+        "amount": p.amount.to_decimal_string(2),
+        "token": p.token.as_str(),
+    })
+}
+
+fn error_message(code: &str, message: &str) -> Value {
+    json!({ "type": "error", "error": { "code": code, "message": message }, "timestamp": now() })
+}
+
+async fn payment_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(payment_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let ip = peer.ip();
+    let Some(slot) = state.sockets.acquire(ip) else {
+        return ApiError::RateLimited {
+            retry_after_secs: 5,
+        }
+        .into_response();
+    };
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state, payment_id, slot))
+}
+
+async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: SocketSlot) {
+    let (mut tx, mut rx) = socket.split();
+    let send = |value: Value| Message::Text(Utf8Bytes::from(value.to_string()));
+    // Subscribe before reading, so no change between the read and the subscription is missed.
+    let mut events = state.core.events.subscribe();
+    let payment = match PaymentId::parse(&payment_id) {
+        Ok(id) => state.core.payments.get(&id).await.map(|p| (id, p)),
+        Err(e) => Err(e),
+    };
+    let (id, payment) = match payment {
+        Ok(found) => found,
+        Err(e) => {
+            let _ = tokio::time::timeout(
+                SEND_TIMEOUT,
+                tx.send(send(error_message(e.code(), &e.to_string()))),
+            )
+            .await;
+            let close = CloseFrame {
+                code: CLOSE_POLICY,
+                reason: Utf8Bytes::from_static("payment_not_found"),
+            };
+            let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Close(Some(close)))).await;
+            return;
+        }
+    };
+    let ack = json!({
+        "type": "connection_ack",
+        "paymentId": id.to_string(),
+        "data": status_data(&payment),
+        "payment": PaymentResponse::from(&payment),
+        "timestamp": now(),
+    });
+    if tokio::time::timeout(SEND_TIMEOUT, tx.send(send(ack)))
+        .await
+        .map_or(true, |r| r.is_err())
+    {
+        return;
+    }
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    let mut silent_beats = 0u32;
+    loop {
+        let outgoing = tokio::select! {
+            event = events.recv() => match event {
+                Ok(e) if e.payment.id == id && !matches!(e.kind, PaymentEventKind::Created) => Some(status_update(&e.payment)),
+                Ok(_) => None,
+                // This socket fell behind the stream: send the current state instead of what it missed.
+                Err(RecvError::Lagged(_)) => match state.core.payments.get(&id).await {
+                    Ok(p) => Some(status_update(&p)),
+                    Err(_) => None,
+                },
+                Err(RecvError::Closed) => break,
+            },
+            incoming = rx.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    silent_beats = 0;
+                    match serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").and_then(Value::as_str).map(String::from)) {
+                        Some(t) if t == "ping" => Some(json!({ "type": "pong", "timestamp": now() })),
+                        Some(t) if t == "pong" => None,
+                        _ => Some(error_message("unknown_message", "send {\"type\":\"ping\"} or {\"type\":\"pong\"}")),
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => { silent_beats = 0; None }
+            },
+            _ = heartbeat.tick() => {
+                silent_beats += 1;
+                if silent_beats > 3 {
+                    break;
+                }
+                Some(json!({ "type": "ping", "timestamp": now() }))
+            }
+        };
+        if let Some(message) = outgoing {
+            match tokio::time::timeout(SEND_TIMEOUT, tx.send(send(message))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    tracing::info!(payment = %id, "dropping a WebSocket client that stopped reading");
+                    let close = CloseFrame {
+                        code: CLOSE_TRY_AGAIN_LATER,
+                        reason: Utf8Bytes::from_static("client too slow"),
+                    };
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(100),
+                        tx.send(Message::Close(Some(close))),
+                    )
+                    .await;
+                    break;
+                }
+            }
+        }
+    }
+}
