@@ -1,0 +1,37 @@
+// `npm test`: every suite, in order, streaming each runner's own output (and so its summary line).
+// Stops at the first failing suite; prints a table of what ran. Add a suite by adding a line below.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+const suites = [
+  { name: 'UI build', cmd: 'npm', args: ['run', '--silent', 'ui:build'] },
+  { name: 'UI type check', cmd: 'npm', args: ['run', '--silent', 'ui:typecheck'] },
+  { name: 'UI unit tests (vitest)', cmd: 'npm', args: ['run', '--silent', 'test:ui'] },
+  { name: 'Rust tests (core, server, anvil)', cmd: 'cargo', args: ['test', '--workspace', '--all-targets', '--', '--test-threads', '4'] },
+  {
+    name: 'dev chain kit (node:test)',
+    cmd: 'node',
+    args: ['--test', 'devchain/'],
+    when: () => existsSync('devchain') && readdirSync('devchain').some((f) => f.endsWith('.test.mjs')),
+  },
+];
+
+const results = [];
+let failed = false;
+for (const suite of suites) {
+  if (suite.when && !suite.when()) continue;
+  console.log(`\n=== ${suite.name}: ${suite.cmd} ${suite.args.join(' ')}`);
+  const started = Date.now();
+  const run = spawnSync(suite.cmd, suite.args, { stdio: 'inherit', env: process.env });
+  const ok = run.status === 0;
+  results.push({ suite: suite.name, result: ok ? 'passed' : `FAILED (${run.status ?? run.signal})`, seconds: Math.round((Date.now() - started) / 1000) });
+  if (!ok) {
+    failed = true;
+    break;
+  }
+}
+console.log('\n=== summary');
+console.table(results);
+const passed = results.filter((r) => r.result === 'passed').length;
+console.log(`suites: ${passed} passed, ${results.length - passed} failed`);
+process.exit(failed ? 1 : 0);
