@@ -73,6 +73,9 @@ pub struct ServerConfig {
     pub ws_max_per_ip: usize,
     /// Open WebSockets allowed in total.
     pub ws_max_total: usize,
+    /// Folder of the built UI to serve at `/`; `None`: look for `ui/dist` (working directory, then
+    /// beside the executable); nothing found: no UI, API only.
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -243,6 +246,7 @@ struct RawServer {
     max_body_bytes: usize,
     ws_max_per_ip: usize,
     ws_max_total: usize,
+    ui_dir: String,
 }
 
 impl Default for RawServer {
@@ -257,6 +261,7 @@ impl Default for RawServer {
             max_body_bytes: 64 * 1024,
             ws_max_per_ip: 256,
             ws_max_total: 20_000,
+            ui_dir: String::new(),
         }
     }
 }
@@ -419,6 +424,7 @@ impl RawConfig {
             ("server", "ws_max_total") => {
                 s.ws_max_total = env_parse(name, value, "a whole number")?
             }
+            ("server", "ui_dir") => s.ui_dir = value.to_string(),
             ("database", "path") => self.database.path = value.to_string(),
             ("merchant", "name") => self.merchant.name = value.to_string(),
             ("merchant", "receive_address") => self.merchant.receive_address = value.to_string(),
@@ -437,6 +443,17 @@ impl RawConfig {
             }
             ("payments", "late_grace_seconds") => {
                 p.late_grace_seconds = env_parse(name, value, "a whole number of seconds")?
+            }
+            ("chain", "enabled") => self.chain.enabled = env_parse(name, value, "true or false")?,
+            ("chain", "poll_interval_ms") => {
+                self.chain.poll_interval_ms = env_parse(name, value, "a whole number of ms")?
+            }
+            ("chain", "max_log_range") => {
+                self.chain.max_log_range = env_parse(name, value, "a whole number of blocks")?
+            }
+            ("chain", "initial_lookback_blocks") => {
+                self.chain.initial_lookback_blocks =
+                    env_parse(name, value, "a whole number of blocks")?
             }
             _ => {
                 return Err(CoreError::Config(format!(
@@ -501,6 +518,7 @@ impl RawConfig {
             max_body_bytes: s.max_body_bytes,
             ws_max_per_ip: s.ws_max_per_ip,
             ws_max_total: s.ws_max_total,
+            ui_dir: Some(PathBuf::from(&s.ui_dir)).filter(|p| !p.as_os_str().is_empty()),
         };
 
         if self.database.path.trim().is_empty() {
@@ -833,6 +851,20 @@ mod tests {
         .unwrap();
         assert_eq!(c.payments.confirmations, 7);
         assert_eq!(c.server.bind.port(), 0);
+    }
+
+    #[test]
+    fn the_chain_section_can_be_set_from_the_environment() {
+        let c = Config::from_toml_str(
+            "",
+            env(&[
+                ("STABLEPAY_CHAIN__ENABLED", "false"),
+                ("STABLEPAY_CHAIN__POLL_INTERVAL_MS", "250"),
+            ]),
+        )
+        .unwrap();
+        assert!(!c.chain.enabled);
+        assert_eq!(c.chain.poll_interval.as_millis(), 250);
     }
 
     #[test]
