@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(openapi::router())
         .merge(routes::ws::router())
-        .fallback(|| async { ApiError::RouteNotFound })
+        .fallback_service(ui_service(server.ui_dir.as_deref()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -103,6 +103,35 @@ pub fn router(state: AppState) -> Router {
         );
     }
     app.with_state(state)
+}
+
+/// Where the built UI is: the configured folder, else `ui/dist` in the working directory or beside
+/// the executable (and its parents, for `target/<profile>/` during development).
+pub fn find_ui_dir(configured: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
+    if let Some(dir) = configured {
+        return Some(dir.to_path_buf());
+    }
+    let mut candidates = vec![std::path::PathBuf::from("ui/dist")];
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).take(4).map(|d| d.join("ui/dist")));
+    }
+    candidates
+        .into_iter()
+        .find(|d| d.join("index.html").is_file())
+}
+
+/// Serves the UI's files for paths no route claimed; anything else is a JSON 404.
+fn ui_service(configured: Option<&std::path::Path>) -> axum::routing::MethodRouter {
+    let not_found = axum::routing::any(|| async { ApiError::RouteNotFound });
+    match find_ui_dir(configured) {
+        Some(dir) => {
+            tracing::info!(dir = %dir.display(), "serving the UI");
+            axum::routing::any_service(
+                tower_http::services::ServeDir::new(dir).not_found_service(not_found),
+            )
+        }
+        None => not_found,
+    }
 }
 
 /// A server running in the background of this process.

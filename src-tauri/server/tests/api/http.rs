@@ -186,3 +186,24 @@ async fn unknown_routes_and_methods_get_json_errors() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_built_ui_is_served_at_the_root_and_unknown_files_are_json_404s() {
+    let ui = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ui.path().join("index.html"),
+        "<!doctype html><div id=app></div>",
+    )
+    .unwrap();
+    let dir = ui.path().to_path_buf();
+    let app = spawn_app_tweaked("", move |c| c.server.ui_dir = Some(dir)).await;
+
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("id=app"));
+    assert_error(app.get("/missing.js").await, 404, "not_found").await;
+}
