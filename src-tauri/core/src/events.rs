@@ -8,8 +8,11 @@ use tokio::sync::broadcast;
 
 use crate::{
     clock::to_millis,
-    payments::{Payment, PaymentStatus},
+    payments::{ObservedTransfer, Payment, PaymentStatus},
 };
+
+/// Audit-trail kind of a transfer to the receive address that matched no payment when first seen.
+pub const TRANSFER_UNMATCHED: &str = "transfer.unmatched";
 
 /// What happened to a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +93,35 @@ pub(crate) async fn record(
         .bind(event.payment.status.as_str())
         .bind(detail.map(|d| d.to_string()))
         .bind(to_millis(event.payment.updated_at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends a `transfer.unmatched` row (no payment) for a transfer stored for the first time that
+/// matched nothing; webhooks pick it up from the audit trail.
+pub(crate) async fn record_unmatched(
+    conn: &mut SqliteConnection,
+    transfer_id: i64,
+    t: &ObservedTransfer,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let detail = serde_json::json!({
+        "transfer_id": transfer_id,
+        "network": t.network.as_str(),
+        "chain_id": t.chain_id,
+        "token_contract": t.token_contract.checksummed(),
+        "transaction_hash": t.tx_hash.to_string(),
+        "log_index": t.log_index,
+        "block_number": t.block_number,
+        "from": t.from.checksummed(),
+        "to": t.to.checksummed(),
+        "value_base_units": t.value.to_string(),
+    });
+    sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
+        .bind(TRANSFER_UNMATCHED)
+        .bind(detail.to_string())
+        .bind(to_millis(at))
         .execute(conn)
         .await?;
     Ok(())

@@ -73,6 +73,15 @@ impl Payments {
         let now = self.clock.now();
         let grace_start = now - Duration::seconds(self.rules.late_grace_seconds as i64);
         let mut tx = self.pool.begin().await?;
+        let seen_before = sqlx::query(
+            "SELECT 1 FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+        )
+        .bind(t.chain_id as i64)
+        .bind(t.tx_hash.to_string())
+        .bind(t.log_index as i64)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
         let row = sqlx::query(
             "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
                 from_address, to_address, value_base_units, seen_at)
@@ -118,6 +127,9 @@ impl Payments {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(candidate) = candidate else {
+            if !seen_before {
+                events::record_unmatched(&mut tx, seq, t, now).await?;
+            }
             tx.commit().await?;
             return Ok(Ingested::Unmatched);
         };

@@ -193,6 +193,16 @@ async fn a_cent_too_little_or_too_much_is_not_paid_and_kept_as_unmatched() {
         .map(|t| t["value"].as_str().unwrap())
         .collect();
     assert_eq!(values, ["10.01", "9.99"]);
+    let audit = shop
+        .app
+        .sql_count(
+            "SELECT COUNT(*) FROM events WHERE kind = 'transfer.unmatched' AND payment_id IS NULL",
+        )
+        .await;
+    assert_eq!(
+        audit, 2,
+        "each unmatched transfer is in the audit trail once"
+    );
 }
 
 #[tokio::test]
