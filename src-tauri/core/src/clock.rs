@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 /// A source of the current time.
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// The current instant, UTC.
     fn now(&self) -> DateTime<Utc>;
 }

@@ -42,6 +42,12 @@ pub enum CoreError {
     /// No stored transfer with that id.
     #[error("transfer not found")]
     TransferNotFound,
+    /// No webhook endpoint with that id.
+    #[error("webhook endpoint not found")]
+    WebhookNotFound,
+    /// No webhook delivery with that id.
+    #[error("webhook delivery not found")]
+    DeliveryNotFound,
     /// The product exists but is archived.
     #[error("product {0} is not active")]
     ProductInactive(String),
@@ -88,6 +94,8 @@ impl CoreError {
             CoreError::PaymentNotFound => "payment_not_found",
             CoreError::ProductNotFound => "product_not_found",
             CoreError::TransferNotFound => "transfer_not_found",
+            CoreError::WebhookNotFound => "webhook_not_found",
+            CoreError::DeliveryNotFound => "delivery_not_found",
             CoreError::ProductInactive(_) => "product_inactive",
             CoreError::InvalidState { .. } => "invalid_state",
             CoreError::AmountSlotsExhausted(_) => "amount_slots_exhausted",

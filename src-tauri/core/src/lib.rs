@@ -4,19 +4,24 @@
 //! the desktop shell call into [`Core`].
 
 pub mod address;
+pub mod alerts;
 pub mod amount;
 pub mod catalog;
 pub mod chain;
 pub mod clock;
 pub mod config;
+pub mod display;
 pub mod eip681;
 pub mod error;
 pub mod events;
 pub mod payments;
 pub mod products;
 pub mod qr;
+pub mod stats;
 pub mod store;
+pub mod telemetry;
 pub mod transfers;
+pub mod webhooks;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -25,13 +30,17 @@ use sqlx::SqlitePool;
 pub use error::CoreError;
 
 use crate::{
+    alerts::{AlertRules, Alerts},
     catalog::{Catalog, NetworkId},
     chain::RpcChain,
     clock::Clock,
     config::Config,
+    display::Display,
     events::EventBus,
     payments::Payments,
     products::Products,
+    telemetry::Telemetry,
+    webhooks::{RetryPolicy, Webhooks},
 };
 
 /// How many events a slow subscriber may fall behind before it lags and must refetch.
@@ -54,6 +63,16 @@ pub struct Core {
     pub events: EventBus,
     /// JSON-RPC clients of the networks that have endpoints (none connect until used).
     pub chains: HashMap<NetworkId, RpcChain>,
+    /// Measured figures for monitoring, alerts and metrics.
+    pub telemetry: Telemetry,
+    /// Alert rules and the active alerts (the host runs [`Alerts::run`]).
+    pub alerts: Alerts,
+    /// Webhook endpoints and the outbox (the host runs [`Webhooks::run`]).
+    pub webhooks: Webhooks,
+    /// What the customer display shows (the host runs [`Display::run`]).
+    pub display: Display,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Core {
@@ -63,12 +82,19 @@ impl Core {
         let pool = store::open(&config.database.path).await?;
         let catalog = Catalog::from_config(pool.clone(), &config, clock.now()).await?;
         let products = Products::new(pool.clone(), clock.clone());
+        let telemetry = Telemetry::new();
+        let alerts = Alerts::new(
+            pool.clone(),
+            telemetry.clone(),
+            clock.clone(),
+            AlertRules::default(),
+        );
         let events = EventBus::new(EVENT_BUFFER);
         let payments = Payments::new(
             pool.clone(),
             catalog.clone(),
             products.clone(),
-            clock,
+            clock.clone(),
             events.clone(),
             config.payments.clone(),
             config.merchant.receive_address,
@@ -76,12 +102,28 @@ impl Core {
         let mut chains = HashMap::new();
         for network in &config.networks {
             if !network.rpc_urls.is_empty() {
-                let rpc = RpcChain::new(&network.rpc_urls).map_err(|e| {
-                    CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id))
-                })?;
+                let rpc = RpcChain::new(&network.rpc_urls)
+                    .map_err(|e| {
+                        CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id))
+                    })?
+                    .observed_by(telemetry.clone());
                 chains.insert(network.id.clone(), rpc);
             }
         }
+        let webhooks = Webhooks::new(
+            pool.clone(),
+            payments.clone(),
+            events.clone(),
+            clock.clone(),
+            RetryPolicy::default(),
+        );
+        webhooks.sync_config(&config.webhooks).await?;
+        let display = Display::new(
+            config.merchant.name.clone(),
+            payments.clone(),
+            events.clone(),
+            clock.clone(),
+        );
         Ok(Self {
             config: Arc::new(config),
             pool,
@@ -90,6 +132,11 @@ impl Core {
             products,
             events,
             chains,
+            display,
+            webhooks,
+            telemetry,
+            alerts,
+            clock,
         })
     }
 }

@@ -20,6 +20,7 @@ use alloy::{
 };
 
 use super::{BlockRef, ChainError};
+use crate::telemetry::{redact_endpoint, Direction, Telemetry};
 
 /// How long one RPC call may take before the endpoint counts as failing.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,6 +52,7 @@ pub struct RpcChain {
     preferred: Arc<Mutex<usize>>,
     /// Call counters.
     pub stats: Arc<RpcStats>,
+    telemetry: Option<Telemetry>,
 }
 
 impl RpcChain {
@@ -74,7 +76,20 @@ impl RpcChain {
             endpoints: Arc::new(endpoints),
             preferred: Arc::default(),
             stats: Arc::default(),
+            telemetry: None,
         })
+    }
+
+    /// Logs every request and response to `telemetry`'s blockchain message log.
+    pub fn observed_by(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
+    fn log(&self, kind: &str, direction: Direction, data: serde_json::Value) {
+        if let Some(t) = &self.telemetry {
+            t.blockchain(kind, direction, data);
+        }
     }
 
     /// The URL currently preferred.
@@ -105,7 +120,20 @@ impl RpcChain {
             let idx = (start + i) % n;
             let endpoint = &self.endpoints[idx];
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
+            let shown = redact_endpoint(&endpoint.url);
+            self.log(
+                "rpc_request",
+                Direction::Out,
+                serde_json::json!({ "method": what, "endpoint": shown }),
+            );
+            let started = std::time::Instant::now();
             let outcome = tokio::time::timeout(CALL_TIMEOUT, call(endpoint.provider.clone())).await;
+            let ok = matches!(outcome, Ok(Ok(_)));
+            self.log(
+                "rpc_response",
+                Direction::In,
+                serde_json::json!({ "method": what, "endpoint": shown, "ok": ok, "ms": started.elapsed().as_millis() as u64 }),
+            );
             match outcome {
                 Ok(Ok(value)) => {
                     let h = endpoint.health.load(Ordering::Relaxed);

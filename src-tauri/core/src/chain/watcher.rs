@@ -14,13 +14,7 @@
 //! delays nothing by more than one poll. Because each pass resumes from the persisted cursor,
 //! nothing is lost across a restart, a kill -9, a node outage or an endpoint switch.
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex,
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use alloy::{
     network::Ethereum,
@@ -29,7 +23,8 @@ use alloy::{
     rpc::types::{Filter, Log},
     sol_types::SolEvent,
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use serde_json::json;
 use sqlx::{Row, SqlitePool};
 use tokio::{sync::Notify, task::JoinHandle};
 
@@ -41,6 +36,7 @@ use crate::{
     config::ChainConfig,
     error::CoreError,
     payments::{Ingested, ObservedTransfer, Payments},
+    telemetry::{Direction, Telemetry},
     Core,
 };
 
@@ -50,36 +46,11 @@ const REORG_REWIND: u64 = 64;
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// What the watcher of one network is doing, for monitoring.
-#[derive(Debug, Default)]
-pub struct WatcherStatus {
-    /// The last pass reached the node.
-    pub rpc_ok: AtomicBool,
-    /// A WebSocket subscription is live.
-    pub ws_connected: AtomicBool,
-    /// Last block fully processed.
-    pub last_block: AtomicU64,
-    /// Newest head seen.
-    pub head: AtomicU64,
-    /// Transfer logs stored.
-    pub transfers_seen: AtomicU64,
-    /// WebSocket connection attempts.
-    pub ws_attempts: AtomicU64,
-    /// Reorgs detected.
-    pub reorgs: AtomicU64,
-    /// Last error, if the last pass failed.
-    pub last_error: Mutex<Option<String>>,
-    /// When the last pass succeeded.
-    pub last_sync: Mutex<Option<DateTime<Utc>>>,
-}
-
 /// A handle on a running watcher.
 #[derive(Debug)]
 pub struct WatcherHandle {
     /// Its network.
     pub network: Network,
-    /// Its status.
-    pub status: Arc<WatcherStatus>,
     /// Its RPC client.
     pub rpc: RpcChain,
     tasks: Vec<JoinHandle<()>>,
@@ -125,22 +96,21 @@ pub async fn spawn_all(core: &Core) -> Vec<WatcherHandle> {
             settings: settings.clone(),
             require_finalized: core.config.payments.require_finalized,
             wake: Arc::new(Notify::new()),
-            status: Arc::new(WatcherStatus::default()),
+            telemetry: core.telemetry.clone(),
         };
-        let status = watcher.status.clone();
         let mut tasks = Vec::new();
         for url in network.ws_urls.clone() {
             tasks.push(tokio::spawn(subscribe(
                 url,
+                network.id.to_string(),
                 watcher.filter(),
                 watcher.wake.clone(),
-                status.clone(),
+                core.telemetry.clone(),
             )));
         }
         tasks.push(tokio::spawn(watcher.run()));
         handles.push(WatcherHandle {
             network,
-            status,
             rpc,
             tasks,
         });
@@ -160,7 +130,7 @@ pub struct Watcher {
     settings: ChainConfig,
     require_finalized: bool,
     wake: Arc<Notify>,
-    status: Arc<WatcherStatus>,
+    telemetry: Telemetry,
 }
 
 impl Watcher {
@@ -185,14 +155,11 @@ impl Watcher {
             let wait = match self.pass().await {
                 Ok(()) => {
                     backoff = Duration::from_millis(500);
-                    self.status.rpc_ok.store(true, Ordering::Relaxed);
-                    *self.status.last_error.lock().expect("lock") = None;
-                    *self.status.last_sync.lock().expect("lock") = Some(Utc::now());
                     self.settings.poll_interval
                 }
                 Err(e) => {
-                    self.status.rpc_ok.store(false, Ordering::Relaxed);
-                    *self.status.last_error.lock().expect("lock") = Some(e.to_string());
+                    self.telemetry
+                        .pass_finished(self.network.id.as_str(), Err(&e.to_string()));
                     tracing::warn!(network = %self.network.id, error = %e, retry_in = ?backoff, "chain pass failed");
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -209,7 +176,8 @@ impl Watcher {
     /// One pass: reorg check, catch-up to head, settlement.
     pub async fn pass(&self) -> Result<(), WatchError> {
         let head = self.rpc.head().await?;
-        self.status.head.store(head.number, Ordering::Relaxed);
+        self.telemetry
+            .head_seen(self.network.id.as_str(), head.number);
         let mut from = match self.cursor().await? {
             None => head
                 .number
@@ -218,7 +186,7 @@ impl Watcher {
                 Some(b) if b.hash == hash => number + 1,
                 _ => {
                     let rewind_to = number.saturating_sub(REORG_REWIND);
-                    self.status.reorgs.fetch_add(1, Ordering::Relaxed);
+                    self.telemetry.reorg(self.network.id.as_str(), number);
                     tracing::warn!(network = %self.network.id, block = number, "cursor block left the chain; rewinding");
                     self.drop_orphans(rewind_to).await?;
                     rewind_to + 1
@@ -245,7 +213,6 @@ impl Watcher {
                     if let Some(hash) = hash {
                         self.save_cursor(to, hash).await?;
                     }
-                    self.status.last_block.store(to, Ordering::Relaxed);
                     from = to + 1;
                     range = (range * 2).min(self.settings.max_log_range);
                 }
@@ -256,27 +223,39 @@ impl Watcher {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.settle(head.number).await
+        self.settle(head.number).await?;
+        self.telemetry.pass_finished(
+            self.network.id.as_str(),
+            Ok((&self.rpc.current_url(), head.number)),
+        );
+        Ok(())
     }
 
     async fn store(&self, log: &Log) -> Result<(), WatchError> {
         let Some(observed) = observe(&self.network, log) else {
             return Ok(());
         };
-        if !self
+        let Some(token) = self
             .tokens
             .iter()
-            .any(|t| t.contract_address == observed.token_contract)
-            || observed.to != self.receive
-        {
+            .find(|t| t.contract_address == observed.token_contract)
+        else {
+            return Ok(());
+        };
+        if observed.to != self.receive {
             return Ok(());
         }
-        self.status.transfers_seen.fetch_add(1, Ordering::Relaxed);
-        match self.payments.ingest(&observed, None).await? {
+        self.telemetry
+            .transfer_seen(&observed, token.symbol.as_str());
+        let started = std::time::Instant::now();
+        let ingested = self.payments.ingest(&observed, None).await?;
+        match ingested {
             Ingested::Credited(p) => {
+                self.telemetry.validation(started.elapsed(), true);
                 tracing::info!(payment = %p.id, tx = %observed.tx_hash, "transfer credited")
             }
             Ingested::Unmatched => {
+                self.telemetry.validation(started.elapsed(), false);
                 tracing::info!(tx = %observed.tx_hash, value = %observed.value, "transfer matches no payment; kept as unmatched")
             }
             Ingested::AlreadyKnown => {}
@@ -391,39 +370,68 @@ pub(crate) fn observe(network: &Network, log: &Log) -> Option<ObservedTransfer> 
 }
 
 /// Keeps WebSocket subscriptions to new heads and to matching Transfer logs alive on `url`, waking
-/// the watcher on each; reconnects with backoff.
-async fn subscribe(url: String, filter: Filter, wake: Arc<Notify>, status: Arc<WatcherStatus>) {
+/// the watcher on each; reconnects with backoff. Every connection event and announcement goes to
+/// the telemetry log.
+async fn subscribe(
+    url: String,
+    network: String,
+    filter: Filter,
+    wake: Arc<Notify>,
+    telemetry: Telemetry,
+) {
     let mut backoff = Duration::from_millis(500);
     loop {
-        status.ws_attempts.fetch_add(1, Ordering::Relaxed);
+        telemetry.link_connecting(&network, &url);
         let connected = tokio::time::timeout(
             Duration::from_secs(10),
             RootProvider::<Ethereum>::connect(&url),
         )
         .await;
-        match connected {
+        let reason = match connected {
             Ok(Ok(provider)) => {
                 let heads = provider.subscribe_blocks().await;
                 let logs = provider.subscribe_logs(&filter).await;
-                if let (Ok(mut heads), Ok(mut logs)) = (heads, logs) {
-                    status.ws_connected.store(true, Ordering::Relaxed);
-                    backoff = Duration::from_millis(500);
-                    tracing::info!(%url, "WebSocket subscriptions live");
-                    wake.notify_one(); // reconcile after every (re)connect
-                    loop {
-                        tokio::select! {
-                            head = heads.recv() => if head.is_err() { break },
-                            log = logs.recv() => if log.is_err() { break },
+                match (heads, logs) {
+                    (Ok(mut heads), Ok(mut logs)) => {
+                        telemetry.link_connected(&network, &url, 2);
+                        backoff = Duration::from_millis(500);
+                        tracing::info!(%url, "WebSocket subscriptions live");
+                        wake.notify_one(); // reconcile after every (re)connect
+                        loop {
+                            tokio::select! {
+                                head = heads.recv() => match head {
+                                    Ok(h) => {
+                                        telemetry.head_seen(&network, h.number);
+                                        telemetry.blockchain("new_head", Direction::In, json!({ "number": h.number, "hash": h.hash.to_string() }));
+                                    }
+                                    Err(_) => break,
+                                },
+                                log = logs.recv() => match log {
+                                    Ok(l) => telemetry.blockchain("log_notification", Direction::In, json!({
+                                        "transactionHash": l.transaction_hash.map(|h| h.to_string()),
+                                        "blockNumber": l.block_number,
+                                    })),
+                                    Err(_) => break,
+                                },
+                            }
+                            wake.notify_one();
                         }
-                        wake.notify_one();
+                        tracing::warn!(%url, "WebSocket subscription ended; reconnecting");
+                        "subscription ended".to_string()
                     }
-                    status.ws_connected.store(false, Ordering::Relaxed);
-                    tracing::warn!(%url, "WebSocket subscription ended; reconnecting");
+                    (Err(e), _) | (_, Err(e)) => format!("subscribe failed: {e}"),
                 }
             }
-            Ok(Err(e)) => tracing::debug!(%url, error = %e, "WebSocket connect failed"),
-            Err(_) => tracing::debug!(%url, "WebSocket connect timed out"),
-        }
+            Ok(Err(e)) => {
+                tracing::debug!(%url, error = %e, "WebSocket connect failed");
+                e.to_string()
+            }
+            Err(_) => {
+                tracing::debug!(%url, "WebSocket connect timed out");
+                "connect timed out".to_string()
+            }
+        };
+        telemetry.link_disconnected(&network, &url, &reason);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

@@ -1,0 +1,338 @@
+//! Alerts (seed §11.4): conditions worth a human's attention, evaluated every few seconds from the
+//! telemetry and the store. An alert is *raised* when its condition starts and *cleared* when it
+//! ends; both are published on a broadcast channel (the server pushes them to `/ws/monitor`) and
+//! the active set is served by `GET /api/v1/alerts`.
+//!
+//! Rules (see [`AlertRules::default`]): the success rate of payments closed in the last 24 h falls
+//! under 80 % (with at least 5 closed); the API's server-error rate over the recent window exceeds
+//! 5 % (with at least 20 requests); a network's node has been unreachable for 30 s; the watcher is
+//! more than 20 blocks behind the head.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+use tokio::sync::{broadcast, Mutex};
+
+use crate::{
+    clock::Clock,
+    error::CoreError,
+    stats,
+    telemetry::{LinkStats, Telemetry},
+};
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRules {
+    /// Raise under this success rate (percent).
+    pub min_success_rate: f64,
+    /// … only when at least this many payments closed in the window.
+    pub min_closed_payments: u64,
+    /// Raise over this API server-error rate (percent).
+    pub max_error_rate: f64,
+    /// … only when the window holds at least this many requests.
+    pub min_requests: usize,
+    /// Raise when a node has been unreachable this long.
+    pub disconnected_after: Duration,
+    /// Raise when the watcher is more blocks behind than this.
+    pub max_blocks_behind: u64,
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        Self {
+            min_success_rate: 80.0,
+            min_closed_payments: 5,
+            max_error_rate: 5.0,
+            min_requests: 20,
+            disconnected_after: Duration::from_secs(30),
+            max_blocks_behind: 20,
+        }
+    }
+}
+
+/// One active alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Stable id: the kind, plus `:<network>` for chain alerts.
+    pub id: String,
+    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`.
+    pub kind: &'static str,
+    /// `warning` or `critical`.
+    pub severity: &'static str,
+    /// Plain words for the dashboard.
+    pub message: String,
+    /// The measured value.
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// When it was raised.
+    pub since: DateTime<Utc>,
+}
+
+/// A change in the active set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertChange {
+    /// `true` when raised, `false` when cleared.
+    pub raised: bool,
+    /// The alert.
+    pub alert: Alert,
+}
+
+/// What the rules look at.
+#[derive(Debug, Clone, Default)]
+pub struct AlertInputs {
+    /// Success rate of recently closed payments and how many closed.
+    pub success_rate: (f64, u64),
+    /// API server-error rate (percent) and requests in the window.
+    pub error_rate: (f64, usize),
+    /// Node connections per network.
+    pub links: BTreeMap<String, LinkStats>,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// The alerts `inputs` call for (without `since`, which the caller keeps).
+pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let mut alert = |id: String, kind, severity, message, value, threshold| {
+        out.push(Alert {
+            id,
+            kind,
+            severity,
+            message,
+            value,
+            threshold,
+            since: inputs.now,
+        })
+    };
+    let (rate, closed) = inputs.success_rate;
+    if closed >= rules.min_closed_payments && rate < rules.min_success_rate {
+        alert(
+            "low_success_rate".into(),
+            "low_success_rate",
+            "warning",
+            format!("only {rate:.1} % of the {closed} payments closed in the last 24 h were paid"),
+            rate,
+            rules.min_success_rate,
+        );
+    }
+    let (errors, requests) = inputs.error_rate;
+    if requests >= rules.min_requests && errors > rules.max_error_rate {
+        alert(
+            "high_error_rate".into(),
+            "high_error_rate",
+            "critical",
+            format!("{errors:.1} % of recent API requests failed with a server error"),
+            errors,
+            rules.max_error_rate,
+        );
+    }
+    for (network, link) in &inputs.links {
+        if let Some(down) = link.down_since {
+            let down_for = (inputs.now - down).to_std().unwrap_or_default();
+            if down_for >= rules.disconnected_after {
+                alert(
+                    format!("chain_disconnected:{network}"),
+                    "chain_disconnected",
+                    "critical",
+                    format!(
+                        "no node of {network} has answered for {} s: payments are not being detected",
+                        down_for.as_secs()
+                    ),
+                    down_for.as_secs_f64(),
+                    rules.disconnected_after.as_secs_f64(),
+                );
+            }
+        }
+        let behind = link.blocks_behind();
+        if behind > rules.max_blocks_behind {
+            alert(
+                format!("blocks_behind:{network}"),
+                "blocks_behind",
+                "warning",
+                format!("the {network} watcher is {behind} blocks behind the chain head"),
+                behind as f64,
+                rules.max_blocks_behind as f64,
+            );
+        }
+    }
+    out
+}
+
+/// Evaluates the rules and keeps the active set.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    pool: SqlitePool,
+    telemetry: Telemetry,
+    clock: Arc<dyn Clock>,
+    rules: AlertRules,
+    active: Arc<Mutex<BTreeMap<String, Alert>>>,
+    changes: broadcast::Sender<AlertChange>,
+}
+
+impl Alerts {
+    /// Alerts over `pool` and `telemetry` with `rules`.
+    pub fn new(
+        pool: SqlitePool,
+        telemetry: Telemetry,
+        clock: Arc<dyn Clock>,
+        rules: AlertRules,
+    ) -> Self {
+        Self {
+            pool,
+            telemetry,
+            clock,
+            rules,
+            active: Arc::default(),
+            changes: broadcast::channel(256).0,
+        }
+    }
+
+    /// Raised and cleared alerts from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<AlertChange> {
+        self.changes.subscribe()
+    }
+
+    /// The active alerts, oldest first.
+    pub async fn active(&self) -> Vec<Alert> {
+        let mut all: Vec<Alert> = self.active.lock().await.values().cloned().collect();
+        all.sort_by_key(|a| a.since);
+        all
+    }
+
+    /// Re-evaluates the rules, publishes what changed and returns the active set.
+    pub async fn evaluate(&self) -> Result<Vec<Alert>, CoreError> {
+        let now = self.clock.now();
+        let api = self.telemetry.api().recent;
+        let inputs = AlertInputs {
+            success_rate: stats::recent_success_rate(&self.pool, now - chrono::Duration::hours(24))
+                .await?,
+            error_rate: (api.flagged_percent, api.count),
+            links: self.telemetry.links(),
+            now,
+        };
+        let current = assess(&inputs, &self.rules);
+        let mut active = self.active.lock().await;
+        let cleared: Vec<String> = active
+            .keys()
+            .filter(|id| !current.iter().any(|a| &a.id == *id))
+            .cloned()
+            .collect();
+        for id in cleared {
+            if let Some(alert) = active.remove(&id) {
+                tracing::info!(alert = %alert.id, "alert cleared");
+                let _ = self.changes.send(AlertChange {
+                    raised: false,
+                    alert,
+                });
+            }
+        }
+        for mut alert in current {
+            match active.get_mut(&alert.id) {
+                Some(existing) => {
+                    alert.since = existing.since;
+                    *existing = alert;
+                }
+                None => {
+                    tracing::warn!(alert = %alert.id, message = %alert.message, "alert raised");
+                    let _ = self.changes.send(AlertChange {
+                        raised: true,
+                        alert: alert.clone(),
+                    });
+                    active.insert(alert.id.clone(), alert);
+                }
+            }
+        }
+        let mut all: Vec<Alert> = active.values().cloned().collect();
+        all.sort_by_key(|a| a.since);
+        Ok(all)
+    }
+
+    /// Evaluates every `every` forever (the host spawns this).
+    pub async fn run(self, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.evaluate().await {
+                tracing::warn!(error = %e, "alert evaluation failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(inputs: &AlertInputs) -> Vec<&'static str> {
+        assess(inputs, &AlertRules::default())
+            .into_iter()
+            .map(|a| a.kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_quiet_healthy_shop_has_no_alerts() {
+        assert!(kinds(&AlertInputs {
+            success_rate: (100.0, 0),
+            ..Default::default()
+        })
+        .is_empty());
+    }
+
+    #[test]
+    fn a_low_success_rate_alerts_only_with_enough_payments() {
+        let few = AlertInputs {
+            success_rate: (0.0, 4),
+            ..Default::default()
+        };
+        assert!(kinds(&few).is_empty());
+        let many = AlertInputs {
+            success_rate: (50.0, 10),
+            ..Default::default()
+        };
+        assert_eq!(kinds(&many), ["low_success_rate"]);
+    }
+
+    #[test]
+    fn a_high_api_error_rate_alerts() {
+        let inputs = AlertInputs {
+            success_rate: (100.0, 0),
+            error_rate: (10.0, 100),
+            ..Default::default()
+        };
+        assert_eq!(kinds(&inputs), ["high_error_rate"]);
+    }
+
+    #[test]
+    fn a_node_down_for_thirty_seconds_and_a_lagging_watcher_alert() {
+        let now = Utc::now();
+        let mut links = BTreeMap::new();
+        links.insert(
+            "bsc".to_string(),
+            LinkStats {
+                down_since: Some(now - chrono::Duration::seconds(31)),
+                head: 100,
+                last_block_processed: 50,
+                ..Default::default()
+            },
+        );
+        links.insert(
+            "opbnb".to_string(),
+            LinkStats {
+                down_since: Some(now - chrono::Duration::seconds(5)),
+                ..Default::default()
+            },
+        );
+        let inputs = AlertInputs {
+            success_rate: (100.0, 0),
+            links,
+            now,
+            ..Default::default()
+        };
+        let alerts = assess(&inputs, &AlertRules::default());
+        let ids: Vec<_> = alerts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["chain_disconnected:bsc", "blocks_behind:bsc"]);
+    }
+}

@@ -1,0 +1,154 @@
+//! The customer display: which payment the second screen shows. The cashier opens a payment on it
+//! (or clears it); the display follows that payment's events and switches to *success* by itself
+//! when it is paid. A newly connected screen gets the current state at once, so a display that
+//! reconnects (or is opened late, from another device) shows the right thing.
+//!
+//! Modes: `idle` (nothing to pay: the shop's name), `payment` (the shown payment, whatever its
+//! status — pending, confirming, expired, cancelled — with the amount and countdown), `success`
+//! (it was paid). Success stays until the cashier shows another payment or clears the screen.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast::error::RecvError, watch};
+
+use crate::{
+    clock::Clock,
+    error::CoreError,
+    events::EventBus,
+    payments::{Payment, PaymentId, PaymentStatus, Payments},
+};
+
+/// What the customer screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayMode {
+    /// No sale in progress.
+    Idle,
+    /// A payment to pay.
+    Payment,
+    /// The shown payment was paid.
+    Success,
+}
+
+impl DisplayMode {
+    /// `idle`, `payment` or `success`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DisplayMode::Idle => "idle",
+            DisplayMode::Payment => "payment",
+            DisplayMode::Success => "success",
+        }
+    }
+}
+
+/// The display's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplayState {
+    /// The mode.
+    pub mode: DisplayMode,
+    /// The payment shown (`None` when idle).
+    pub payment: Option<Payment>,
+    /// The shop's name, for the idle screen.
+    pub shop_name: String,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The display service.
+#[derive(Debug, Clone)]
+pub struct Display {
+    state: Arc<watch::Sender<DisplayState>>,
+    payments: Payments,
+    events: EventBus,
+    clock: Arc<dyn Clock>,
+}
+
+fn mode_for(payment: &Payment) -> DisplayMode {
+    if payment.status == PaymentStatus::Paid {
+        DisplayMode::Success
+    } else {
+        DisplayMode::Payment
+    }
+}
+
+impl Display {
+    /// An idle display for `shop_name`.
+    pub fn new(
+        shop_name: String,
+        payments: Payments,
+        events: EventBus,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let state = DisplayState {
+            mode: DisplayMode::Idle,
+            payment: None,
+            shop_name,
+            updated_at: clock.now(),
+        };
+        Self {
+            state: Arc::new(watch::channel(state).0),
+            payments,
+            events,
+            clock,
+        }
+    }
+
+    /// The current state.
+    pub fn current(&self) -> DisplayState {
+        self.state.borrow().clone()
+    }
+
+    /// Every state from the current one on (a slow screen skips to the newest).
+    pub fn subscribe(&self) -> watch::Receiver<DisplayState> {
+        self.state.subscribe()
+    }
+
+    /// Shows payment `id`, or the idle screen for `None`.
+    pub async fn show(&self, id: Option<&PaymentId>) -> Result<DisplayState, CoreError> {
+        let payment = match id {
+            Some(id) => Some(self.payments.get(id).await?),
+            None => None,
+        };
+        let now = self.clock.now();
+        self.state.send_modify(|s| {
+            s.mode = payment.as_ref().map_or(DisplayMode::Idle, mode_for);
+            s.payment = payment;
+            s.updated_at = now;
+        });
+        Ok(self.current())
+    }
+
+    fn follow(&self, payment: Payment) {
+        let now = self.clock.now();
+        self.state.send_if_modified(|s| {
+            if s.payment.as_ref().is_none_or(|p| p.id != payment.id)
+                || s.payment.as_ref() == Some(&payment)
+            {
+                return false;
+            }
+            s.mode = mode_for(&payment);
+            s.payment = Some(payment);
+            s.updated_at = now;
+            true
+        });
+    }
+
+    /// Follows the shown payment's events forever (the host spawns this).
+    pub async fn run(self) {
+        let mut events = self.events.subscribe();
+        loop {
+            match events.recv().await {
+                Ok(event) => self.follow(event.payment),
+                Err(RecvError::Lagged(_)) => {
+                    let shown = self.state.borrow().payment.as_ref().map(|p| p.id.clone());
+                    if let Some(id) = shown {
+                        if let Ok(p) = self.payments.get(&id).await {
+                            self.follow(p);
+                        }
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Payment statistics (seed §11.2 `GET /stats/payments`), computed from the store on request.
+//!
+//! Definitions: a payment is *successful* when `paid`, *failed* when `expired`, `cancelled` or
+//! `failed`; the success rate is successful ÷ all payments (seed example: 1180 ÷ 1250 = 94.4 %).
+//! The processing time is creation → `paid`, in seconds. Failure reasons count failed payments by
+//! their end state (`expired`, `cancelled`) and failed manual checks by their reason
+//! (`amount_mismatch`, `address_mismatch`, …); every reason is listed, with 0 when it never happened.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::{Row, SqlitePool};
+
+use crate::{clock::to_millis, error::CoreError};
+
+/// Every reason `failure_reasons` lists.
+pub const FAILURE_REASONS: [&str; 8] = [
+    "amount_mismatch",
+    "address_mismatch",
+    "transaction_failed",
+    "token_mismatch",
+    "already_used",
+    "not_found",
+    "expired",
+    "cancelled",
+];
+
+/// The seed's payment statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentStats {
+    /// All payments.
+    pub total_payments: u64,
+    /// `paid`.
+    pub successful_payments: u64,
+    /// `expired`, `cancelled`, `failed`.
+    pub failed_payments: u64,
+    /// Successful ÷ total, in percent with one decimal (0 when there are none).
+    pub success_rate: f64,
+    /// Payments per token symbol (every configured token listed).
+    pub payments_by_token: BTreeMap<String, u64>,
+    /// Payments created in the last 24 h, 7 d, 30 d.
+    pub payments_by_period: BTreeMap<String, u64>,
+    /// Mean seconds from creation to `paid`, one decimal.
+    pub average_processing_time: f64,
+    /// See the module documentation.
+    pub failure_reasons: BTreeMap<String, u64>,
+}
+
+fn one_decimal(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Payments stored, by status (only statuses that occur).
+pub async fn status_counts(pool: &SqlitePool) -> Result<BTreeMap<String, u64>, CoreError> {
+    let mut by_status = BTreeMap::new();
+    for row in sqlx::query("SELECT status, COUNT(*) AS n FROM payment_sessions GROUP BY status")
+        .fetch_all(pool)
+        .await?
+    {
+        by_status.insert(row.get("status"), row.get::<i64, _>("n") as u64);
+    }
+    Ok(by_status)
+}
+
+/// Transfer logs to the receive address stored (all time).
+pub async fn transfers_stored(pool: &SqlitePool) -> Result<u64, CoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transfers")
+        .fetch_one(pool)
+        .await?;
+    Ok(n as u64)
+}
+
+/// Webhook deliveries waiting to be delivered.
+pub async fn webhook_backlog(pool: &SqlitePool) -> Result<u64, CoreError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(pool)
+            .await?;
+    Ok(n as u64)
+}
+
+/// Computes [`PaymentStats`] as of `now`, listing every symbol in `tokens`.
+pub async fn payment_stats(
+    pool: &SqlitePool,
+    tokens: &[String],
+    now: DateTime<Utc>,
+) -> Result<PaymentStats, CoreError> {
+    let by_status = status_counts(pool).await?;
+    let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
+    let total: u64 = by_status.values().sum();
+    let successful = count("paid");
+    let failed = count("expired") + count("cancelled") + count("failed");
+
+    let mut payments_by_token: BTreeMap<String, u64> =
+        tokens.iter().map(|t| (t.clone(), 0)).collect();
+    for row in sqlx::query(
+        "SELECT token_symbol, COUNT(*) AS n FROM payment_sessions GROUP BY token_symbol",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        payments_by_token.insert(row.get("token_symbol"), row.get::<i64, _>("n") as u64);
+    }
+
+    let mut payments_by_period = BTreeMap::new();
+    for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
+        let since = to_millis(now - Duration::days(days));
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payment_sessions WHERE created_at >= ?")
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+        payments_by_period.insert(label.to_string(), n as u64);
+    }
+
+    let average_ms: Option<f64> = sqlx::query_scalar(
+        "SELECT AVG(paid_at - created_at) FROM payment_sessions WHERE status = 'paid' AND paid_at IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+
+    let mut failure_reasons: BTreeMap<String, u64> =
+        FAILURE_REASONS.iter().map(|r| (r.to_string(), 0)).collect();
+    failure_reasons.insert("expired".into(), count("expired"));
+    failure_reasons.insert("cancelled".into(), count("cancelled"));
+    for row in sqlx::query("SELECT detail FROM events WHERE kind = 'payment.check_failed'")
+        .fetch_all(pool)
+        .await?
+    {
+        let detail: Option<String> = row.get("detail");
+        let reason = detail
+            .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+            .and_then(|d| d.get("reason").and_then(Value::as_str).map(String::from));
+        if let Some(reason) = reason {
+            *failure_reasons.entry(reason).or_default() += 1;
+        }
+    }
+
+    Ok(PaymentStats {
+        total_payments: total,
+        successful_payments: successful,
+        failed_payments: failed,
+        success_rate: if total == 0 {
+            0.0
+        } else {
+            one_decimal(successful as f64 * 100.0 / total as f64)
+        },
+        payments_by_token,
+        payments_by_period,
+        average_processing_time: one_decimal(average_ms.unwrap_or(0.0) / 1000.0),
+        failure_reasons,
+    })
+}
+
+/// The success rate over payments created since `since` that are closed (paid or failed), with
+/// how many there were — the alert's input.
+pub async fn recent_success_rate(
+    pool: &SqlitePool,
+    since: DateTime<Utc>,
+) -> Result<(f64, u64), CoreError> {
+    let row = sqlx::query(
+        "SELECT SUM(status = 'paid') AS paid, COUNT(*) AS closed FROM payment_sessions
+         WHERE created_at >= ? AND status IN ('paid', 'expired', 'cancelled', 'failed')",
+    )
+    .bind(to_millis(since))
+    .fetch_one(pool)
+    .await?;
+    let paid = row.get::<Option<i64>, _>("paid").unwrap_or(0) as f64;
+    let closed = row.get::<i64, _>("closed") as u64;
+    Ok((
+        if closed == 0 {
+            100.0
+        } else {
+            paid * 100.0 / closed as f64
+        },
+        closed,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::verify::CheckFailure;
+
+    #[test]
+    fn every_manual_check_reason_is_a_listed_failure_reason() {
+        for failure in [
+            CheckFailure::TransactionFailed,
+            CheckFailure::AddressMismatch,
+            CheckFailure::TokenMismatch,
+            CheckFailure::AmountMismatch,
+            CheckFailure::AlreadyUsed,
+            CheckFailure::NotFound,
+        ] {
+            assert!(
+                FAILURE_REASONS.contains(&failure.code()),
+                "{}",
+                failure.code()
+            );
+        }
+    }
+}

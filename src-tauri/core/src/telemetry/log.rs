@@ -1,0 +1,142 @@
+//! The WebSocket message log (seed §14.3): what went over the customer-facing sockets ("frontend")
+//! and over the node connections ("blockchain"), each in its own bounded ring so chatty RPC traffic
+//! never pushes the payment messages out.
+
+use std::{collections::VecDeque, sync::Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// Entries kept per source.
+pub const LOG_CAPACITY: usize = 500;
+
+/// Which side a message belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Sockets of POS screens, customer displays and integrators.
+    Frontend,
+    /// Connections to blockchain nodes (subscriptions, RPC requests and responses).
+    Blockchain,
+}
+
+impl Source {
+    /// `frontend` or `blockchain`, as the seed names them.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Source::Frontend => "frontend",
+            Source::Blockchain => "blockchain",
+        }
+    }
+}
+
+/// Which way a message went, seen from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Received by the server.
+    In,
+    /// Sent by the server.
+    Out,
+}
+
+impl Direction {
+    /// `in` or `out`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// One logged message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedMessage {
+    /// Frontend or blockchain.
+    pub source: Source,
+    /// Message type, e.g. `payment_status_update`, `transfer_event`, `connected`.
+    pub kind: String,
+    /// The payment it concerns, if any.
+    pub payment_id: Option<String>,
+    /// In or out.
+    pub direction: Direction,
+    /// The payload (or a summary of it).
+    pub data: Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Two bounded rings, one per source.
+#[derive(Debug, Default)]
+pub struct MessageLog {
+    frontend: Mutex<VecDeque<LoggedMessage>>,
+    blockchain: Mutex<VecDeque<LoggedMessage>>,
+}
+
+impl MessageLog {
+    /// Appends, evicting the oldest entry of that source when full.
+    pub fn push(&self, message: LoggedMessage) {
+        let ring = match message.source {
+            Source::Frontend => &self.frontend,
+            Source::Blockchain => &self.blockchain,
+        };
+        let mut ring = ring.lock().expect("lock");
+        if ring.len() == LOG_CAPACITY {
+            ring.pop_front();
+        }
+        ring.push_back(message);
+    }
+
+    /// Up to `limit` messages of both sources, newest first.
+    pub fn newest(&self, limit: usize) -> Vec<LoggedMessage> {
+        let mut all: Vec<LoggedMessage> = self
+            .frontend
+            .lock()
+            .expect("lock")
+            .iter()
+            .cloned()
+            .collect();
+        all.extend(self.blockchain.lock().expect("lock").iter().cloned());
+        all.sort_by_key(|m| std::cmp::Reverse(m.at));
+        all.truncate(limit);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(source: Source, kind: &str, second: i64) -> LoggedMessage {
+        LoggedMessage {
+            source,
+            kind: kind.into(),
+            payment_id: None,
+            direction: Direction::Out,
+            data: json!({}),
+            at: DateTime::from_timestamp(second, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn newest_messages_come_first_across_both_sources() {
+        let log = MessageLog::default();
+        log.push(message(Source::Frontend, "a", 1));
+        log.push(message(Source::Blockchain, "b", 3));
+        log.push(message(Source::Frontend, "c", 2));
+        let kinds: Vec<_> = log.newest(2).into_iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, ["b", "c"]);
+    }
+
+    #[test]
+    fn a_chatty_source_cannot_evict_the_other() {
+        let log = MessageLog::default();
+        log.push(message(Source::Frontend, "kept", 0));
+        for i in 0..(LOG_CAPACITY as i64 * 2) {
+            log.push(message(Source::Blockchain, "rpc", i + 1));
+        }
+        let all = log.newest(usize::MAX);
+        assert_eq!(all.len(), LOG_CAPACITY + 1);
+        assert!(all.iter().any(|m| m.kind == "kept"));
+    }
+}
