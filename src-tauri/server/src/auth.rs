@@ -26,17 +26,23 @@ pub async fn require_api_key(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match presented {
-        Some(key)
-            if state
+    if accepts(&state, presented) {
+        Ok(next.run(request).await)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Whether `presented` opens merchant endpoints: always when no keys are configured. Browser
+/// WebSockets cannot send headers, so merchant sockets take the key as `?api_key=`.
+pub fn accepts(state: &AppState, presented: Option<&str>) -> bool {
+    state.api_keys.is_empty()
+        || presented.is_some_and(|key| {
+            state
                 .api_keys
                 .iter()
-                .any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) =>
-        {
-            Ok(next.run(request).await)
-        }
-        _ => Err(ApiError::Unauthorized),
-    }
+                .any(|k| constant_time_eq(k.as_bytes(), key.as_bytes()))
+        })
 }
 
 /// Compares without an early exit, so response time does not reveal how much of a key matched.

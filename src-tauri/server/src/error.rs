@@ -118,7 +118,9 @@ impl ApiError {
                 | CoreError::UnknownNetwork(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 CoreError::PaymentNotFound
                 | CoreError::ProductNotFound
-                | CoreError::TransferNotFound => StatusCode::NOT_FOUND,
+                | CoreError::TransferNotFound
+                | CoreError::WebhookNotFound
+                | CoreError::DeliveryNotFound => StatusCode::NOT_FOUND,
                 CoreError::ProductInactive(_)
                 | CoreError::InvalidState { .. }
                 | CoreError::AmountSlotsExhausted(_)

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod state;
+pub mod system;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -24,6 +25,7 @@ use stablepay_core::{
     chain::watcher::{self, WatcherHandle},
     clock::Clock,
     config::Config,
+    webhooks::PaymentRenderer,
     Core, CoreError,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -34,6 +36,8 @@ pub use crate::state::AppState;
 
 /// How often open payments past their expiry are swept.
 const EXPIRY_SWEEP: Duration = Duration::from_secs(1);
+/// How often alert rules are evaluated.
+const ALERT_EVALUATION: Duration = Duration::from_secs(5);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,12 +73,18 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::payments::router(state.clone()))
         .merge(routes::catalog::router())
         .merge(routes::products::router(state.clone()))
-        .merge(routes::transfers::router(state.clone()));
+        .merge(routes::transfers::router(state.clone()))
+        .merge(routes::stats::router(state.clone()))
+        .merge(routes::display::router(state.clone()))
+        .merge(routes::webhooks::router(state.clone()));
     let mut app = Router::new()
         .route("/health", get(routes::health::health))
         .nest("/api/v1", api)
         .merge(openapi::router())
         .merge(routes::ws::router())
+        .merge(routes::display::socket_router())
+        .merge(routes::stats::socket_router())
+        .merge(routes::metrics::router(state.clone()))
         .fallback_service(ui_service(server.ui_dir.as_deref()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
@@ -82,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             rate_limit::limit,
         ))
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), time_request))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http());
     if !server.cors_origins.is_empty() {
@@ -103,6 +114,25 @@ pub fn router(state: AppState) -> Router {
         );
     }
     app.with_state(state)
+}
+
+/// Records every answered request's time and status in the telemetry (API response time and
+/// error rate). WebSocket upgrades are not counted: their lifetime is not a response time.
+async fn time_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let upgrade = request.headers().contains_key(header::UPGRADE);
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    if !upgrade {
+        state
+            .core
+            .telemetry
+            .api_response(started.elapsed(), response.status().as_u16());
+    }
+    response
 }
 
 /// Where the built UI is: the configured folder, else `ui/dist` in the working directory or beside
@@ -144,6 +174,9 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     serve: JoinHandle<std::io::Result<()>>,
     expiry: JoinHandle<()>,
+    display: JoinHandle<()>,
+    alerts: JoinHandle<()>,
+    webhooks: JoinHandle<()>,
     /// The chain watchers (stopped when dropped).
     pub watchers: Vec<WatcherHandle>,
 }
@@ -155,7 +188,14 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.serve).await;
+        self.stop_background();
+    }
+
+    fn stop_background(&self) {
         self.expiry.abort();
+        self.display.abort();
+        self.alerts.abort();
+        self.webhooks.abort();
     }
 
     /// Runs until the server stops by itself (it only does on an I/O error).
@@ -163,7 +203,7 @@ impl RunningServer {
         let result = (&mut self.serve)
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        self.expiry.abort();
+        self.stop_background();
         result
     }
 }
@@ -180,6 +220,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         .local_addr()
         .map_err(|source| StartError::Bind { addr: bind, source })?;
     let expiry = tokio::spawn(core.payments.clone().run_expiry(EXPIRY_SWEEP));
+    let display = tokio::spawn(core.display.clone().run());
+    let alerts = tokio::spawn(core.alerts.clone().run(ALERT_EVALUATION));
+    let render: PaymentRenderer = Arc::new(|p| {
+        serde_json::to_value(routes::payments::PaymentResponse::from(p)).unwrap_or_default()
+    });
+    let webhooks = tokio::spawn(core.webhooks.clone().run(render));
     let watchers = if core.config.chain.enabled {
         watcher::spawn_all(&core).await
     } else {
@@ -204,6 +250,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         shutdown: Some(tx),
         serve,
         expiry,
+        display,
+        alerts,
+        webhooks,
         watchers,
     })
 }

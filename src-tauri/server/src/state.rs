@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use stablepay_core::Core;
 
-use crate::{rate_limit::RateLimiter, routes::ws::SocketLimits};
+use crate::{rate_limit::RateLimiter, routes::ws::SocketLimits, system::SystemProbe};
 
 /// Handed to handlers with `State<AppState>`.
 #[derive(Clone, Debug)]
@@ -19,6 +19,8 @@ pub struct AppState {
     pub sockets: Arc<SocketLimits>,
     /// When the server started, for uptime.
     pub started: Instant,
+    /// CPU, memory and disk readings.
+    pub system: Arc<SystemProbe>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             rate_limiter,
             sockets,
             started: Instant::now(),
+            system: Arc::default(),
             core,
         }
     }

@@ -1,8 +1,12 @@
 //! One module per domain concept; each owns its routes and transport DTOs.
 
 pub mod catalog;
+pub mod display;
 pub mod health;
+pub mod metrics;
 pub mod payments;
 pub mod products;
+pub mod stats;
 pub mod transfers;
+pub mod webhooks;
 pub mod ws;

@@ -27,22 +27,23 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use stablepay_core::{
     events::PaymentEventKind,
-    payments::{Payment, PaymentId},
+    payments::{Payment, PaymentId, PaymentStatus},
+    telemetry::{Direction, Telemetry},
 };
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{error::ApiError, routes::payments::PaymentResponse, state::AppState};
 
 /// A send that takes longer means the client stopped reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Server heartbeat; a client silent for three of these is dropped.
-const HEARTBEAT: Duration = Duration::from_secs(30);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 /// Largest message a client may send.
-const MAX_CLIENT_MESSAGE: usize = 4096;
+pub(crate) const MAX_CLIENT_MESSAGE: usize = 4096;
 /// Close code for "try again later" (RFC 6455 registry: 1013).
-const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+pub(crate) const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// Close code for "policy violation" (1008), used for unknown ids.
-const CLOSE_POLICY: u16 = 1008;
+pub(crate) const CLOSE_POLICY: u16 = 1008;
 
 /// Open sockets, per client IP and in total.
 #[derive(Debug)]
@@ -67,7 +68,7 @@ impl SocketLimits {
         self.open.lock().expect("lock").values().sum()
     }
 
-    fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<SocketSlot> {
+    pub(crate) fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<SocketSlot> {
         let mut open = self.open.lock().expect("lock");
         let total: usize = open.values().sum();
         let mine = open.entry(ip).or_default();
@@ -84,7 +85,7 @@ impl SocketLimits {
 
 /// A held place; released on drop.
 #[derive(Debug)]
-struct SocketSlot {
+pub(crate) struct SocketSlot {
     limits: Arc<SocketLimits>,
     ip: IpAddr,
 }
@@ -101,12 +102,47 @@ impl Drop for SocketSlot {
     }
 }
 
+/// `?api_key=` on merchant sockets (browsers cannot send headers on a WebSocket).
+#[derive(Debug, serde::Deserialize)]
+pub struct MerchantSocketQuery {
+    /// A key from `server.api_keys` (needed when keys are configured).
+    pub api_key: Option<String>,
+}
+
+/// Accepts a merchant socket: checks the key and the socket limits (counting refusals), then
+/// upgrades and runs `serve` with the held slot.
+pub(crate) fn upgrade_merchant<F, Fut>(
+    ws: WebSocketUpgrade,
+    state: AppState,
+    query: &MerchantSocketQuery,
+    peer: SocketAddr,
+    serve: F,
+) -> Response
+where
+    F: FnOnce(WebSocket, AppState, SocketSlot) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if !crate::auth::accepts(&state, query.api_key.as_deref()) {
+        state.core.telemetry.socket_refused();
+        return ApiError::Unauthorized.into_response();
+    }
+    let Some(slot) = state.sockets.acquire(peer.ip()) else {
+        state.core.telemetry.socket_refused();
+        return ApiError::RateLimited {
+            retry_after_secs: 5,
+        }
+        .into_response();
+    };
+    ws.max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state, slot))
+}
+
 /// WebSocket routes (public: the payment id is the credential).
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws/payments/{payment_id}", get(payment_socket))
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -131,7 +167,7 @@ fn status_data(p: &Payment) -> Value {
     })
 }
 
-fn error_message(code: &str, message: &str) -> Value {
+pub(crate) fn error_message(code: &str, message: &str) -> Value {
     json!({ "type": "error", "error": { "code": code, "message": message }, "timestamp": now() })
 }
 
@@ -143,6 +179,7 @@ async fn payment_socket(
 ) -> Response {
     let ip = peer.ip();
     let Some(slot) = state.sockets.acquire(ip) else {
+        state.core.telemetry.socket_refused();
         return ApiError::RateLimited {
             retry_after_secs: 5,
         }
@@ -152,7 +189,35 @@ async fn payment_socket(
         .on_upgrade(move |socket| serve(socket, state, payment_id, slot))
 }
 
+/// Logs an outgoing or incoming message to the telemetry's frontend log.
+pub(crate) fn log_message(
+    telemetry: &Telemetry,
+    payment_id: Option<&str>,
+    direction: Direction,
+    message: &Value,
+) {
+    let kind = message
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
+    let data = message.get("data").cloned().unwrap_or_else(|| json!({}));
+    telemetry.frontend(kind, payment_id, direction, data);
+}
+
+/// Whether an event was caused by the chain (its push latency is measured).
+fn chain_driven(kind: &PaymentEventKind, payment: &Payment) -> bool {
+    match kind {
+        PaymentEventKind::Progress => true,
+        PaymentEventKind::StatusChanged { .. } => matches!(
+            payment.status,
+            PaymentStatus::Confirming | PaymentStatus::Paid | PaymentStatus::Pending
+        ),
+        _ => false,
+    }
+}
+
 async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: SocketSlot) {
+    let telemetry = state.core.telemetry.clone();
     let (mut tx, mut rx) = socket.split();
     let send = |value: Value| Message::Text(Utf8Bytes::from(value.to_string()));
     // Subscribe before reading, so no change between the read and the subscription is missed.
@@ -164,11 +229,10 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
     let (id, payment) = match payment {
         Ok(found) => found,
         Err(e) => {
-            let _ = tokio::time::timeout(
-                SEND_TIMEOUT,
-                tx.send(send(error_message(e.code(), &e.to_string()))),
-            )
-            .await;
+            telemetry.socket_refused();
+            let message = error_message(e.code(), &e.to_string());
+            log_message(&telemetry, None, Direction::Out, &message);
+            let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(send(message))).await;
             let close = CloseFrame {
                 code: CLOSE_POLICY,
                 reason: Utf8Bytes::from_static("payment_not_found"),
@@ -177,26 +241,36 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
             return;
         }
     };
+    let id_text = id.to_string();
+    let network = payment.network.to_string();
+    telemetry.socket_opened(&id_text);
     let ack = json!({
         "type": "connection_ack",
-        "paymentId": id.to_string(),
+        "paymentId": id_text,
         "data": status_data(&payment),
         "payment": PaymentResponse::from(&payment),
         "timestamp": now(),
     });
+    log_message(&telemetry, Some(&id_text), Direction::Out, &ack);
     if tokio::time::timeout(SEND_TIMEOUT, tx.send(send(ack)))
         .await
         .map_or(true, |r| r.is_err())
     {
+        telemetry.socket_closed(&id_text, true);
         return;
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
     let mut silent_beats = 0u32;
+    let mut failed = false;
     loop {
+        let mut from_chain = false;
         let outgoing = tokio::select! {
             event = events.recv() => match event {
-                Ok(e) if e.payment.id == id && !matches!(e.kind, PaymentEventKind::Created) => Some(status_update(&e.payment)),
+                Ok(e) if e.payment.id == id && !matches!(e.kind, PaymentEventKind::Created) => {
+                    from_chain = chain_driven(&e.kind, &e.payment);
+                    Some(status_update(&e.payment))
+                }
                 Ok(_) => None,
                 // This socket fell behind the stream: send the current state instead of what it missed.
                 Err(RecvError::Lagged(_)) => match state.core.payments.get(&id).await {
@@ -208,29 +282,44 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     silent_beats = 0;
-                    match serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").and_then(Value::as_str).map(String::from)) {
+                    let parsed = serde_json::from_str::<Value>(&text).ok();
+                    if let Some(v) = &parsed {
+                        log_message(&telemetry, Some(&id_text), Direction::In, v);
+                    }
+                    match parsed.and_then(|v| v.get("type").and_then(Value::as_str).map(String::from)) {
                         Some(t) if t == "ping" => Some(json!({ "type": "pong", "timestamp": now() })),
                         Some(t) if t == "pong" => None,
                         _ => Some(error_message("unknown_message", "send {\"type\":\"ping\"} or {\"type\":\"pong\"}")),
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(_)) => { failed = true; break }
                 Some(Ok(_)) => { silent_beats = 0; None }
             },
             _ = heartbeat.tick() => {
                 silent_beats += 1;
                 if silent_beats > 3 {
+                    failed = true;
                     break;
                 }
                 Some(json!({ "type": "ping", "timestamp": now() }))
             }
         };
         if let Some(message) = outgoing {
+            log_message(&telemetry, Some(&id_text), Direction::Out, &message);
             match tokio::time::timeout(SEND_TIMEOUT, tx.send(send(message))).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => break,
+                Ok(Ok(())) => {
+                    if from_chain {
+                        telemetry.chain_push_sent(&network);
+                    }
+                }
+                Ok(Err(_)) => {
+                    failed = true;
+                    break;
+                }
                 Err(_) => {
                     tracing::info!(payment = %id, "dropping a WebSocket client that stopped reading");
+                    failed = true;
                     let close = CloseFrame {
                         code: CLOSE_TRY_AGAIN_LATER,
                         reason: Utf8Bytes::from_static("client too slow"),
@@ -245,4 +334,5 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
             }
         }
     }
+    telemetry.socket_closed(&id_text, failed);
 }

@@ -1,0 +1,170 @@
+//! The customer display channel. The cashier's screen (or an integrator) says which payment the
+//! customer screen shows with `PUT /api/v1/display`; customer screens follow `/ws/display`, which
+//! sends a `display_update` at once and on every change (mode `idle`, `payment` or `success`, the
+//! payment, the shop name), answers `ping` with `pong` and sends a heartbeat.
+//!
+//! The REST endpoints are merchant endpoints. The socket is open when no API keys are configured;
+//! otherwise it needs `?api_key=<key>` (it reveals the payment being shown).
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{
+        ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+        ConnectInfo, Query, State,
+    },
+    middleware,
+    response::Response,
+    routing::get,
+    Json, Router,
+};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use stablepay_core::{display::DisplayState, payments::PaymentId, telemetry::Direction};
+use utoipa::ToSchema;
+
+use crate::{
+    auth::require_api_key,
+    error::{ApiError, ErrorBody},
+    extract::ApiJson,
+    routes::{
+        payments::{rfc3339, PaymentResponse},
+        ws::{
+            log_message, now, upgrade_merchant, MerchantSocketQuery, SocketSlot, HEARTBEAT,
+            SEND_TIMEOUT,
+        },
+    },
+    state::AppState,
+};
+
+/// Merchant REST routes.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/display", get(current).put(show))
+        .route_layer(middleware::from_fn_with_state(state, require_api_key))
+}
+
+/// The socket route.
+pub fn socket_router() -> Router<AppState> {
+    Router::new().route("/ws/display", get(display_socket))
+}
+
+/// What the customer display shows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisplayResponse {
+    /// `idle`, `payment` or `success`.
+    pub mode: String,
+    /// The payment shown; null when idle.
+    pub payment: Option<PaymentResponse>,
+    /// The shop's name (merchant.name), for the idle screen.
+    pub shop_name: String,
+    /// RFC 3339, when it last changed.
+    pub updated_at: String,
+}
+
+impl From<&DisplayState> for DisplayResponse {
+    fn from(s: &DisplayState) -> Self {
+        Self {
+            mode: s.mode.as_str().into(),
+            payment: s.payment.as_ref().map(PaymentResponse::from),
+            shop_name: s.shop_name.clone(),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+/// `PUT /api/v1/display`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShowRequest {
+    /// The payment to show; null for the idle screen.
+    pub payment_id: Option<String>,
+}
+
+/// What the customer display shows now.
+#[utoipa::path(get, path = "/api/v1/display", tag = "display", security(("api_key" = [])),
+    responses((status = 200, body = DisplayResponse), (status = 401, body = ErrorBody)))]
+pub async fn current(State(state): State<AppState>) -> Json<DisplayResponse> {
+    Json(DisplayResponse::from(&state.core.display.current()))
+}
+
+/// Shows a payment on the customer display, or the idle screen.
+#[utoipa::path(put, path = "/api/v1/display", tag = "display", security(("api_key" = [])), request_body = ShowRequest,
+    responses((status = 200, body = DisplayResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ShowRequest>,
+) -> Result<Json<DisplayResponse>, ApiError> {
+    let id = body
+        .payment_id
+        .as_deref()
+        .map(PaymentId::parse)
+        .transpose()?;
+    let shown = state.core.display.show(id.as_ref()).await?;
+    Ok(Json(DisplayResponse::from(&shown)))
+}
+
+fn update(state: &DisplayState) -> Value {
+    json!({ "type": "display_update", "data": DisplayResponse::from(state), "timestamp": now() })
+}
+
+async fn display_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Query(query): Query<MerchantSocketQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    upgrade_merchant(ws, state, &query, peer, serve)
+}
+
+async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
+    const CHANNEL: &str = "display";
+    let telemetry = state.core.telemetry.clone();
+    let (mut tx, mut rx) = socket.split();
+    let mut changes = state.core.display.subscribe();
+    telemetry.socket_opened(CHANNEL);
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    let mut silent_beats = 0u32;
+    let mut outgoing = Some(update(&changes.borrow_and_update()));
+    let mut failed = false;
+    loop {
+        if let Some(message) = outgoing.take() {
+            log_message(&telemetry, None, Direction::Out, &message);
+            let sent = tokio::time::timeout(
+                SEND_TIMEOUT,
+                tx.send(Message::Text(Utf8Bytes::from(message.to_string()))),
+            )
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
+                failed = true;
+                break;
+            }
+        }
+        outgoing = tokio::select! {
+            changed = changes.changed() => match changed {
+                Ok(()) => Some(update(&changes.borrow_and_update())),
+                Err(_) => break,
+            },
+            incoming = rx.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    silent_beats = 0;
+                    match serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").and_then(Value::as_str).map(String::from)) {
+                        Some(t) if t == "ping" => Some(json!({ "type": "pong", "timestamp": now() })),
+                        _ => None,
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(_)) => { failed = true; break }
+                Some(Ok(_)) => { silent_beats = 0; None }
+            },
+            _ = heartbeat.tick() => {
+                silent_beats += 1;
+                if silent_beats > 3 { failed = true; break }
+                Some(json!({ "type": "ping", "timestamp": now() }))
+            }
+        };
+    }
+    telemetry.socket_closed(CHANNEL, failed);
+}
