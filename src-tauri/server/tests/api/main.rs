@@ -7,5 +7,7 @@ mod catalog_products;
 mod chain;
 mod helpers;
 mod http;
+mod monitoring;
 mod payments;
+mod webhooks;
 mod ws;

@@ -1,0 +1,314 @@
+//! Webhooks against a real HTTP receiver: signature, retries with backoff (driven by the test
+//! clock), persistence across a restart, filtering, the delivery log and redelivery.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use stablepay_core::{clock::Clock, config::Config};
+
+use crate::helpers::{config_toml, spawn_app_with, usdt, TestApp};
+
+const SECRET: &str = "whsec_test_0123456789";
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HeaderMap,
+    body: Bytes,
+    answered: u16,
+}
+
+/// An HTTP receiver answering the scripted statuses in turn (then 200), recording every request.
+#[derive(Clone, Default)]
+struct Receiver {
+    script: Arc<Mutex<Vec<u16>>>,
+    seen: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(script: &[u16]) -> (Self, String) {
+        let me = Receiver {
+            script: Arc::new(Mutex::new(script.iter().rev().copied().collect())),
+            seen: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/hook", post(receive))
+            .with_state(me.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (me, format!("http://{addr}/hook"))
+    }
+
+    fn seen(&self) -> Vec<Received> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..100 {
+            if self.seen().len() >= n {
+                return self.seen();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} requests, got {}", self.seen().len());
+    }
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let status = r.script.lock().unwrap().pop().unwrap_or(200);
+    r.seen.lock().unwrap().push(Received {
+        headers,
+        body,
+        answered: status,
+    });
+    StatusCode::from_u16(status).unwrap()
+}
+
+/// Independent check of `StablePay-Signature: t=<unix>,v1=<hex hmac>`.
+fn signature_is_valid(secret: &str, header: &str, body: &[u8]) -> bool {
+    let (t, v1) = header.split_once(',').unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let v1 = v1.strip_prefix("v1=").unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes()) == v1
+}
+
+fn webhook_config(url: &str, events: &str) -> String {
+    format!("[[webhooks]]\nurl = \"{url}\"\nsecret = \"{SECRET}\"\nevents = {events}\n")
+}
+
+async fn cancel_new_payment(app: &TestApp) -> String {
+    let id = app.create_ok(usdt("4")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post_empty(&format!("/api/v1/payments/{id}/cancel"))
+        .await;
+    id
+}
+
+async fn deliveries(app: &TestApp) -> Vec<Value> {
+    let r = app.get("/api/v1/webhooks/deliveries").await;
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_twice_then_succeeds_accepts_the_event_once_with_a_valid_signature() {
+    let (receiver, url) = Receiver::start(&[500, 503]).await;
+    let app = spawn_app_with(&webhook_config(&url, r#"["payment.cancelled"]"#)).await;
+    let id = cancel_new_payment(&app).await;
+
+    receiver.wait_for(1).await;
+    app.advance(chrono::Duration::seconds(10)); // first retry after 10 s
+    receiver.wait_for(2).await;
+    app.advance(chrono::Duration::seconds(20)); // then 20 s
+    let seen = receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let seen_now = receiver.seen();
+    assert_eq!(seen_now.len(), 3, "no attempt after the success");
+    let accepted: Vec<&Received> = seen.iter().filter(|r| r.answered == 200).collect();
+    assert_eq!(accepted.len(), 1);
+    let event_ids: Vec<&str> = seen
+        .iter()
+        .map(|r| r.headers["stablepay-event-id"].to_str().unwrap())
+        .collect();
+    assert!(
+        event_ids.iter().all(|e| *e == event_ids[0]),
+        "the same event every attempt"
+    );
+    for r in &seen {
+        let header = r.headers["stablepay-signature"].to_str().unwrap();
+        assert!(
+            signature_is_valid(SECRET, header, &r.body),
+            "bad signature {header}"
+        );
+        assert!(!signature_is_valid(
+            "whsec_wrong_secret_000",
+            header,
+            &r.body
+        ));
+    }
+    let body: Value = serde_json::from_slice(&accepted[0].body).unwrap();
+    assert_eq!(body["type"], "payment.cancelled");
+    assert_eq!(body["id"], event_ids[0]);
+    assert_eq!(body["data"]["payment"]["id"], id);
+    assert_eq!(body["data"]["payment"]["status"], "cancelled");
+
+    let log = deliveries(&app).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "delivered");
+    assert_eq!(log[0]["attempts"], 3);
+    assert_eq!(log[0]["last_status_code"], 200);
+}
+
+#[tokio::test]
+async fn a_server_restart_between_attempts_loses_nothing() {
+    let (receiver, url) = Receiver::start(&[500]).await;
+    let extra = webhook_config(&url, "[]");
+    let mut app = spawn_app_with(&extra).await;
+    cancel_new_payment(&app).await;
+    receiver.wait_for(1).await;
+
+    // Stop the server after the failed attempt and start a new one on the same database.
+    app.server.take().unwrap().shutdown().await;
+    let config =
+        Config::from_toml_str(&config_toml(&app.db_path(), &extra), std::iter::empty()).unwrap();
+    let server = stablepay_server::start(config, app.clock.clone() as Arc<dyn Clock>)
+        .await
+        .unwrap();
+    app.base = format!("http://{}", server.addr);
+    app.server = Some(server);
+    app.advance(chrono::Duration::seconds(10));
+
+    let seen = receiver.wait_for(2).await;
+    assert_eq!(seen[1].answered, 200);
+    assert_eq!(
+        seen[0].body, seen[1].body,
+        "the same frozen body is sent again"
+    );
+    let log = deliveries(&app).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0]["status"].as_str(), log[0]["attempts"].as_u64()),
+        (Some("delivered"), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn endpoints_get_only_their_event_types_and_never_payment_created() {
+    let (receiver, url) = Receiver::start(&[]).await;
+    let app = spawn_app_with(&webhook_config(&url, r#"["payment.expired"]"#)).await;
+    let (all_receiver, all_url) = Receiver::start(&[]).await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .json(&json!({ "url": all_url, "secret": SECRET }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["source"], "api");
+    assert!(
+        created.get("secret").is_none(),
+        "the secret is never shown back"
+    );
+
+    let expiring = app.create_ok(usdt("6")).await;
+    cancel_new_payment(&app).await;
+    app.advance(chrono::Duration::seconds(901));
+    let expired = {
+        let mut status = String::new();
+        for _ in 0..50 {
+            status = app
+                .get(&format!(
+                    "/api/v1/payments/{}",
+                    expiring["id"].as_str().unwrap()
+                ))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if status == "expired" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        status
+    };
+    assert_eq!(expired, "expired");
+
+    let only_expired = receiver.wait_for(1).await;
+    let types = |seen: &[Received]| -> Vec<String> {
+        let mut t: Vec<String> = seen
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    let everything = all_receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(types(&receiver.seen()), ["payment.expired"]);
+    assert_eq!(
+        types(&all_receiver.seen()),
+        ["payment.cancelled", "payment.expired"]
+    );
+    assert_eq!(only_expired.len(), 1);
+    assert_eq!(everything.len(), 2);
+}
+
+#[tokio::test]
+async fn a_bad_webhook_gets_422_and_deliveries_can_be_sent_again() {
+    let (receiver, url) = Receiver::start(&[]).await;
+    let app = spawn_app_with(&webhook_config(&url, r#"["payment.cancelled"]"#)).await;
+    for (body, field) in [
+        (json!({ "url": "ftp://x", "secret": SECRET }), "url"),
+        (json!({ "url": url, "secret": "short" }), "secret"),
+        (
+            json!({ "url": url, "secret": SECRET, "events": ["payment.created"] }),
+            "events",
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/api/v1/webhooks"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+        let error: Value = r.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid_field");
+        assert!(error["error"]["message"].as_str().unwrap().contains(field));
+    }
+
+    cancel_new_payment(&app).await;
+    receiver.wait_for(1).await;
+    let log = deliveries(&app).await;
+    let id = log[0]["id"].as_i64().unwrap();
+    let r = app
+        .post_empty(&format!("/api/v1/webhooks/deliveries/{id}/redeliver"))
+        .await;
+    assert_eq!(r.status(), 202);
+    let seen = receiver.wait_for(2).await;
+    assert_eq!(seen[0].body, seen[1].body);
+    assert_eq!(
+        app.post_empty("/api/v1/webhooks/deliveries/999999/redeliver")
+            .await
+            .status(),
+        404
+    );
+
+    let hooks: Value = app.get("/api/v1/webhooks").await.json().await.unwrap();
+    let config_hook = hooks["data"][0]["id"].as_str().unwrap().to_string();
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/webhooks/{config_hook}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "config endpoints are managed in the file");
+}
