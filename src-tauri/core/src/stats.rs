@@ -71,6 +71,62 @@ pub async fn transfers_stored(pool: &SqlitePool) -> Result<u64, CoreError> {
     Ok(n as u64)
 }
 
+/// Payments created (and of those, paid) per UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyVolume {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Created that day.
+    pub created: u64,
+    /// Of those, paid.
+    pub paid: u64,
+}
+
+/// The last `days` UTC days up to `now`, oldest first, every day listed (0 when quiet).
+pub async fn daily_volume(
+    pool: &SqlitePool,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<DailyVolume>, CoreError> {
+    let first = (now - Duration::days(i64::from(days) - 1)).date_naive();
+    let since = first
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(now);
+    let rows = sqlx::query(
+        "SELECT date(created_at / 1000, 'unixepoch') AS day, COUNT(*) AS created, SUM(status = 'paid') AS paid
+         FROM payment_sessions WHERE created_at >= ? GROUP BY day",
+    )
+    .bind(to_millis(since))
+    .fetch_all(pool)
+    .await?;
+    let found: BTreeMap<String, (u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<String, _>("day"),
+                (
+                    r.get::<i64, _>("created") as u64,
+                    r.get::<Option<i64>, _>("paid").unwrap_or(0) as u64,
+                ),
+            )
+        })
+        .collect();
+    Ok((0..days)
+        .map(|i| {
+            let date = (first + Duration::days(i64::from(i)))
+                .format("%Y-%m-%d")
+                .to_string();
+            let (created, paid) = found.get(&date).copied().unwrap_or((0, 0));
+            DailyVolume {
+                date,
+                created,
+                paid,
+            }
+        })
+        .collect())
+}
+
 /// Webhook deliveries waiting to be delivered.
 pub async fn webhook_backlog(pool: &SqlitePool) -> Result<u64, CoreError> {
     let n: i64 =

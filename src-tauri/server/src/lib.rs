@@ -76,7 +76,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::transfers::router(state.clone()))
         .merge(routes::stats::router(state.clone()))
         .merge(routes::display::router(state.clone()))
-        .merge(routes::webhooks::router(state.clone()));
+        .merge(routes::webhooks::router(state.clone()))
+        .merge(routes::settings::router(state.clone()));
     let mut app = Router::new()
         .route("/health", get(routes::health::health))
         .nest("/api/v1", api)

@@ -51,6 +51,7 @@ use crate::{error, routes, state::AppState};
         routes::webhooks::remove,
         routes::webhooks::deliveries,
         routes::webhooks::redeliver,
+        routes::settings::settings,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerKey),
@@ -62,6 +63,7 @@ use crate::{error, routes, state::AppState};
         (name = "health", description = "Liveness and Prometheus metrics"),
         (name = "stats", description = "Monitoring figures, the WebSocket message log and alerts (seed §11)"),
         (name = "display", description = "What the customer display shows"),
+        (name = "settings", description = "The effective configuration, read-only"),
         (name = "webhooks", description = "Signed event deliveries to your systems"),
     )
 )]

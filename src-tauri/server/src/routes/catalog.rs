@@ -47,20 +47,22 @@ pub struct NetworkResponse {
 /// Tokens payments can be made in, legacy ones last.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "catalog", responses((status = 200, body = [TokenResponse])))]
 pub async fn tokens(State(state): State<AppState>) -> Json<Vec<TokenResponse>> {
-    let tokens = state.core.catalog.tokens().await;
-    Json(
-        tokens
-            .into_iter()
-            .map(|t| TokenResponse {
-                symbol: t.symbol.to_string(),
-                name: t.name,
-                network: t.network.to_string(),
-                contract_address: t.contract_address.to_string(),
-                decimals: t.decimals,
-                legacy: t.legacy,
-            })
-            .collect(),
-    )
+    Json(token_views(state.core.catalog.tokens().await))
+}
+
+/// The API view of catalog tokens.
+pub fn token_views(tokens: Vec<stablepay_core::catalog::Token>) -> Vec<TokenResponse> {
+    tokens
+        .into_iter()
+        .map(|t| TokenResponse {
+            symbol: t.symbol.to_string(),
+            name: t.name,
+            network: t.network.to_string(),
+            contract_address: t.contract_address.to_string(),
+            decimals: t.decimals,
+            legacy: t.legacy,
+        })
+        .collect()
 }
 
 /// Networks payments can be made on.

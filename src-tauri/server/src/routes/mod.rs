@@ -6,6 +6,7 @@ pub mod health;
 pub mod metrics;
 pub mod payments;
 pub mod products;
+pub mod settings;
 pub mod stats;
 pub mod transfers;
 pub mod webhooks;

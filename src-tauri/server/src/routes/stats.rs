@@ -68,6 +68,19 @@ pub struct PaymentStatsResponse {
     pub average_processing_time: f64,
     /// Failed payments by end state and failed manual checks by reason.
     pub failure_reasons: BTreeMap<String, u64>,
+    /// Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend).
+    pub daily: Vec<DailyVolumeView>,
+}
+
+/// Payments created and paid on one UTC day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DailyVolumeView {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Created that day.
+    pub created: u64,
+    /// Of those, paid.
+    pub paid: u64,
 }
 
 /// Payment statistics.
@@ -84,7 +97,17 @@ pub async fn payments(
         .into_iter()
         .map(|t| t.symbol.to_string())
         .collect();
-    let s = stats::payment_stats(&core.pool, &tokens, core.clock.now()).await?;
+    let now = core.clock.now();
+    let s = stats::payment_stats(&core.pool, &tokens, now).await?;
+    let daily = stats::daily_volume(&core.pool, 14, now)
+        .await?
+        .into_iter()
+        .map(|d| DailyVolumeView {
+            date: d.date,
+            created: d.created,
+            paid: d.paid,
+        })
+        .collect();
     Ok(Json(PaymentStatsResponse {
         total_payments: s.total_payments,
         successful_payments: s.successful_payments,
@@ -94,6 +117,7 @@ pub async fn payments(
         payments_by_period: s.payments_by_period,
         average_processing_time: s.average_processing_time,
         failure_reasons: s.failure_reasons,
+        daily,
     }))
 }
 

@@ -345,3 +345,44 @@ async fn a_client_that_floods_pings_and_never_reads_is_dropped_and_counted() {
         .await;
     assert_eq!(next_json(&mut reader).await["data"]["status"], "cancelled");
 }
+
+#[tokio::test]
+async fn settings_show_the_effective_config_without_secrets_or_endpoint_paths() {
+    let app = crate::helpers::spawn_app_tweaked(
+        "[[networks]]\nid = \"bsc\"\nname = \"BSC\"\nchain_id = 56\nrpc_urls = [\"https://node.example/v1/SECRETKEY\"]\n",
+        |c| c.server.api_keys = vec!["k_0123456789abcdef".into()],
+    )
+    .await;
+    let r = app.get("/api/v1/settings").await;
+    assert_eq!(r.status(), 401);
+    let r = app
+        .client
+        .get(app.url("/api/v1/settings"))
+        .bearer_auth("k_0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        !text.contains("SECRETKEY") && !text.contains("k_0123456789abcdef"),
+        "{text}"
+    );
+    let s: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["merchant"]["receive_address"], crate::helpers::MERCHANT);
+    assert_eq!(s["server"]["api_keys_configured"], 1);
+    assert_eq!(s["networks"][0]["rpc_endpoints"][0], "https://node.example");
+    assert_eq!(s["payments"]["confirmations"], 3);
+}
+
+#[tokio::test]
+async fn payment_stats_include_fourteen_days_of_volume_for_the_trend_chart() {
+    let app = spawn_app().await;
+    app.create_ok(usdt("1")).await;
+    let stats = get_json(&app, "/api/v1/stats/payments").await;
+    let daily = stats["daily"].as_array().unwrap();
+    assert_eq!(daily.len(), 14);
+    assert_eq!(daily[13]["date"], "2026-01-15", "today, by the test clock");
+    assert_eq!(daily[13]["created"], 1);
+    assert_eq!(daily[0]["created"], 0);
+}
