@@ -9,6 +9,41 @@ export const LOCALES = [
 
 export type Locale = (typeof LOCALES)[number]['code'];
 
+const STORAGE = 'stablepay.locale';
+
+const dateFormats = {
+  short: { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' },
+  long: { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' },
+} as const;
+
+/** The language to start in: `?lang=` in the URL, else the saved choice, else English. */
+export function initialLocale(): Locale {
+  const wanted = new URLSearchParams(globalThis.location?.search ?? '').get('lang') ?? safeGet(STORAGE) ?? 'en';
+  return (LOCALES.find((l) => l.code === wanted)?.code ?? 'en') as Locale;
+}
+
+function safeGet(key: string): string | null {
+  try {
+    return globalThis.localStorage?.getItem(key) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveLocale(code: string) {
+  try {
+    localStorage.setItem(STORAGE, code);
+  } catch {
+    /* private mode: the choice lasts for this page only */
+  }
+}
+
 export function createAppI18n(locale: Locale = 'en') {
-  return createI18n({ legacy: false, locale, fallbackLocale: 'en', messages: { en, 'zh-CN': zhCN } });
+  return createI18n({
+    legacy: false,
+    locale,
+    fallbackLocale: 'en',
+    messages: { en, 'zh-CN': zhCN },
+    datetimeFormats: { en: dateFormats, 'zh-CN': dateFormats },
+  });
 }

@@ -1,7 +1,7 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
-import { createAppI18n } from './i18n';
+import { createAppI18n, initialLocale } from './i18n';
 import { createAppRouter } from './router';
 
-createApp(App).use(createPinia()).use(createAppRouter()).use(createAppI18n()).mount('#app');
+createApp(App).use(createPinia()).use(createAppRouter()).use(createAppI18n(initialLocale())).mount('#app');

@@ -1,11 +1,31 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
-import HomePage from '../pages/HomePage.vue';
+import DisplayPage from '../pages/DisplayPage.vue';
+import HistoryPage from '../pages/HistoryPage.vue';
+import MonitoringDashboard from '../pages/MonitoringDashboard.vue';
+import PaymentPage from '../pages/PaymentPage.vue';
+import PaymentSuccess from '../pages/PaymentSuccess.vue';
+import ProductSelection from '../pages/ProductSelection.vue';
+import ProductsPage from '../pages/ProductsPage.vue';
+import QrPaymentPage from '../pages/QrPaymentPage.vue';
+import SettingsPage from '../pages/SettingsPage.vue';
 import StartupErrorPage from '../pages/StartupErrorPage.vue';
+import TransfersPage from '../pages/TransfersPage.vue';
 
 // Hash history: works from the Tauri asset protocol and from any static file server alike.
+// `bare` pages (the customer display, the start-up error) show no navigation.
 export const routes = [
-  { path: '/', name: 'home', component: HomePage },
-  { path: '/startup-error', name: 'startup-error', component: StartupErrorPage },
+  { path: '/', name: 'checkout', component: ProductSelection },
+  { path: '/checkout', name: 'payment', component: PaymentPage },
+  { path: '/pay/:id', name: 'qr', component: QrPaymentPage },
+  { path: '/pay/:id/success', name: 'success', component: PaymentSuccess },
+  { path: '/display', name: 'display', component: DisplayPage, meta: { bare: true } },
+  { path: '/history', name: 'history', component: HistoryPage },
+  { path: '/transfers', name: 'transfers', component: TransfersPage },
+  { path: '/monitoring', name: 'monitoring', component: MonitoringDashboard },
+  { path: '/products', name: 'products', component: ProductsPage },
+  { path: '/settings', name: 'settings', component: SettingsPage },
+  { path: '/startup-error', name: 'startup-error', component: StartupErrorPage, meta: { bare: true } },
+  { path: '/:rest(.*)*', redirect: '/' },
 ];
 
 export function createAppRouter() {

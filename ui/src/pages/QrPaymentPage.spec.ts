@@ -1,0 +1,74 @@
+import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryHistory, createRouter } from 'vue-router';
+import { createAppI18n } from '../i18n';
+import { routes } from '../router';
+import { FakeSocket, fakeSockets, payment, serve } from '../testing/fakes';
+import QrPaymentPage from './QrPaymentPage.vue';
+
+const id = payment().id;
+
+async function mountAt(path: string, locale: 'en' | 'zh-CN' = 'en') {
+  const router = createRouter({ history: createMemoryHistory(), routes });
+  await router.push(path);
+  const page = mount(QrPaymentPage, { global: { plugins: [createPinia(), router, createAppI18n(locale)] } });
+  await flushPromises();
+  return { page, router };
+}
+
+beforeEach(() => fakeSockets());
+afterEach(() => vi.unstubAllGlobals());
+
+describe('QrPaymentPage', () => {
+  it('shows the QR, the exact amount, address, token and network as text, and goes to success when paid', async () => {
+    let current = payment();
+    serve({
+      [`/api/v1/payments/${id}`]: () => [200, current],
+      '/health': [200, { status: 'ok' }],
+      '/api/v1/tokens': [200, []],
+      '/api/v1/networks': [200, [{ id: 'bsc', name: 'BNB Smart Chain', chain_id: 56, explorer_url: 'https://bscscan.com' }]],
+    });
+    const { page, router } = await mountAt(`/pay/${id}`);
+
+    expect(page.find('[data-testid=qr]').attributes('src')).toBe(`/api/v1/payments/${id}/qr.svg`);
+    expect(page.text()).toContain('10.01 USDT');
+    expect(page.text()).toContain(current.pay_to);
+    expect(page.text()).toContain('BNB Smart Chain (chain 56)');
+    expect(page.text()).toMatch(/Expires in \d+:\d\d/);
+    expect(page.text()).toContain('Exchanges deduct withdrawal fees');
+
+    await page.find('.qr-box button').trigger('click');
+    expect(page.find('[data-testid=qr]').attributes('src')).toContain('kind=address');
+
+    current = payment({ status: 'paid', transaction_hash: `0x${'1'.repeat(64)}`, block_number: 42, confirmations: 3 });
+    FakeSocket.latest().push({ type: 'payment_status_update', paymentId: id, data: { status: 'paid' } });
+    await flushPromises();
+    await vi.waitFor(() => expect(router.currentRoute.value.path).toBe(`/pay/${id}/success`));
+  });
+
+  it('says plainly, in Chinese, that an expired payment must not be paid as is', async () => {
+    serve({
+      [`/api/v1/payments/${id}`]: [200, payment({ status: 'expired' })],
+      '/health': [200, { status: 'ok' }],
+      '/api/v1/tokens': [200, []],
+      '/api/v1/networks': [200, []],
+    });
+    const { page } = await mountAt(`/pay/${id}`, 'zh-CN');
+
+    expect(page.find('[role=alert]').text()).toContain('此付款已过期');
+    expect(page.find('[data-testid=countdown]').exists()).toBe(false);
+  });
+
+  it('explains an unknown payment id', async () => {
+    serve({
+      '/api/v1/payments/pay_ffffffffffffffffffffffffffffffff': [404, { error: { code: 'payment_not_found', message: 'payment not found' } }],
+      '/api/v1/tokens': [200, []],
+      '/api/v1/networks': [200, []],
+      '/health': [200, { status: 'ok' }],
+    });
+    const { page } = await mountAt('/pay/pay_ffffffffffffffffffffffffffffffff');
+
+    expect(page.text()).toContain('No payment with this id.');
+  });
+});

@@ -1,0 +1,83 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { ApiError, createPayment, showOnDisplay, type Payment, type Product } from '../backend';
+
+const LAST_CHOICE = 'stablepay.lastChoice';
+
+/** Keypad input: digits and one dot, at most 2 decimals, at most 12 integer digits. */
+export function pressKey(current: string, key: string): string {
+  if (key === 'C') return '';
+  if (key === '⌫') return current.slice(0, -1);
+  if (key === '.') return current.includes('.') ? current : `${current || '0'}.`;
+  if (!/^\d$/.test(key)) return current;
+  const [whole, fraction] = current.split('.');
+  if (fraction !== undefined && fraction.length >= 2) return current;
+  if (fraction === undefined && whole.length >= 12) return current;
+  if (current === '0') return key;
+  return current + key;
+}
+
+/** A positive amount with at most 2 decimals, as the API wants it (a string). */
+export function validAmount(amount: string): boolean {
+  return /^\d{1,12}(\.\d{1,2})?$/.test(amount) && Number(amount) > 0;
+}
+
+/** The sale being rung up: amount or product, token and network, then the created payment. */
+export const useCheckoutStore = defineStore('checkout', () => {
+  const amount = ref('');
+  const product = ref<Product | null>(null);
+  const saved = (() => {
+    try {
+      return JSON.parse(localStorage.getItem(LAST_CHOICE) ?? '{}') as { token?: string; network?: string };
+    } catch {
+      return {};
+    }
+  })();
+  const token = ref(saved.token ?? 'USDT');
+  const network = ref(saved.network ?? '');
+  const creating = ref(false);
+  const errorCode = ref<string | null>(null);
+  const payment = ref<Payment | null>(null);
+
+  const total = computed(() => (product.value ? product.value.price : amount.value));
+  const ready = computed(() => (product.value ? true : validAmount(amount.value)));
+
+  function press(key: string) {
+    product.value = null;
+    amount.value = pressKey(amount.value, key);
+  }
+
+  function pick(p: Product) {
+    product.value = p;
+    amount.value = '';
+  }
+
+  function reset() {
+    amount.value = '';
+    product.value = null;
+    payment.value = null;
+    errorCode.value = null;
+  }
+
+  /** Creates the payment (idempotently: a double tap makes one payment) and shows it on the customer display. */
+  async function create(idempotencyKey: string = crypto.randomUUID()): Promise<Payment | null> {
+    creating.value = true;
+    errorCode.value = null;
+    try {
+      const body = product.value
+        ? { product_id: product.value.id, token: token.value, network: network.value || undefined }
+        : { amount: amount.value, token: token.value, network: network.value || undefined };
+      payment.value = await createPayment(body, idempotencyKey);
+      localStorage.setItem(LAST_CHOICE, JSON.stringify({ token: token.value, network: network.value }));
+      await showOnDisplay(payment.value.id).catch(() => {});
+      return payment.value;
+    } catch (e) {
+      errorCode.value = e instanceof ApiError ? e.code : 'unknown_error';
+      return null;
+    } finally {
+      creating.value = false;
+    }
+  }
+
+  return { amount, product, token, network, creating, errorCode, payment, total, ready, press, pick, reset, create };
+});

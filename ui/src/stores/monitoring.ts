@@ -1,0 +1,66 @@
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import {
+  ApiError,
+  listAlerts,
+  monitoringStats,
+  paymentStats,
+  systemStats,
+  type Alert,
+  type MonitoringStats,
+  type PaymentStats,
+  type SystemStats,
+} from '../backend';
+
+/** One sample of the figures the dashboard charts over time. */
+export interface Sample {
+  at: number;
+  latency: number;
+  errorRate: number;
+  apiTime: number;
+  successRate: number;
+}
+
+/** How many samples the trend charts keep (at the 15 s refresh: the last 30 minutes). */
+export const MAX_SAMPLES = 120;
+
+/** The dashboard's figures, refreshed together, with a rolling series for the trend charts. */
+export const useMonitoringStore = defineStore('monitoring', () => {
+  const payments = ref<PaymentStats | null>(null);
+  const monitoring = ref<MonitoringStats | null>(null);
+  const system = ref<SystemStats | null>(null);
+  const alerts = ref<Alert[]>([]);
+  const samples = ref<Sample[]>([]);
+  const updatedAt = ref<Date | null>(null);
+  const loading = ref(false);
+  const errorCode = ref<string | null>(null);
+
+  async function refresh() {
+    loading.value = true;
+    errorCode.value = null;
+    try {
+      const [p, m, s, a] = await Promise.all([paymentStats(), monitoringStats(), systemStats(), listAlerts()]);
+      payments.value = p;
+      monitoring.value = m;
+      system.value = s;
+      alerts.value = a.alerts;
+      samples.value = [
+        ...samples.value,
+        {
+          at: Date.now(),
+          latency: m.blockchain_monitoring.average_latency,
+          errorRate: s.error_rate,
+          apiTime: s.api_response_time,
+          successRate: p.success_rate,
+        },
+      ].slice(-MAX_SAMPLES);
+      updatedAt.value = new Date();
+    } catch (e) {
+      errorCode.value = e instanceof ApiError ? e.code : 'unknown_error';
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  return { payments, monitoring, system, alerts, samples, updatedAt, loading, errorCode, refresh };
+});

@@ -1,0 +1,88 @@
+// Test doubles for the browser's edges only (fetch and WebSocket); the code under test is real.
+import { vi } from 'vitest';
+import type { Payment } from '../backend';
+
+export function payment(overrides: Partial<Payment> = {}): Payment {
+  return {
+    id: 'pay_0123456789abcdef0123456789abcdef',
+    status: 'pending',
+    amount: '10.01',
+    requested_amount: '10.00',
+    amount_base_units: '10010000000000000000',
+    token: 'USDT',
+    token_contract: '0x55d398326f99059fF775485246999027B3197955',
+    decimals: 18,
+    network: 'bsc',
+    chain_id: 56,
+    pay_to: '0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d',
+    payment_uri: 'ethereum:0x55d3@56/transfer',
+    address_only_uri: 'ethereum:0x8AC7@56',
+    confirmations: 0,
+    required_confirmations: 3,
+    transaction_hash: null,
+    block_number: null,
+    late: false,
+    description: null,
+    order_reference: null,
+    metadata: null,
+    product_id: null,
+    created_at: '2026-11-24T10:00:00Z',
+    expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
+    paid_at: null,
+    ...overrides,
+  };
+}
+
+type Handler = (init: RequestInit | undefined) => [number, unknown];
+
+/** Stubs fetch with `routes` ("METHOD /path" or "/path" → handler or [status, body]). */
+export function serve(routes: Record<string, Handler | [number, unknown]>) {
+  const calls: { url: string; init?: RequestInit }[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string, init?: RequestInit) => {
+      calls.push({ url, init });
+      const method = init?.method ?? 'GET';
+      const route = routes[`${method} ${url}`] ?? routes[url];
+      const [status, body] = typeof route === 'function' ? route(init) : (route ?? [404, { error: { code: 'not_found', message: url } }]);
+      return new Response(status === 204 ? null : JSON.stringify(body), { status });
+    }),
+  );
+  return calls;
+}
+
+/** A WebSocket whose server side the test drives. */
+export class FakeSocket {
+  static all: FakeSocket[] = [];
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  sent: string[] = [];
+  closed = false;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(data: string) {
+    this.sent.push(data);
+  }
+  close() {
+    this.closed = true;
+  }
+  /** The server sends `message`. */
+  push(message: unknown) {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  /** The connection drops. */
+  drop() {
+    this.onclose?.();
+  }
+  static latest(): FakeSocket {
+    const s = FakeSocket.all.at(-1);
+    if (!s) throw new Error('no socket opened');
+    return s;
+  }
+}
+
+export function fakeSockets() {
+  FakeSocket.all = [];
+  vi.stubGlobal('WebSocket', FakeSocket);
+}
