@@ -14,6 +14,8 @@ const suites = [
     args: ['--test', 'devchain/'],
     when: () => existsSync('devchain') && readdirSync('devchain').some((f) => f.endsWith('.test.mjs')),
   },
+  // Chromium end to end against the real server (built by the Rust suite) and anvil; screenshots in artifacts/e2e/.
+  { name: 'browser end to end (playwright-core + Chromium)', cmd: 'node', args: ['--test', 'e2e/'] },
 ];
 
 const results = [];
