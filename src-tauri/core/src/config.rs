@@ -73,8 +73,8 @@ pub struct ServerConfig {
     pub ws_max_per_ip: usize,
     /// Open WebSockets allowed in total.
     pub ws_max_total: usize,
-    /// Folder of the built UI to serve at `/`; `None`: look for `ui/dist` (working directory, then
-    /// beside the executable); nothing found: no UI, API only.
+    /// Folder of a built UI to serve at `/` instead of the one the server carries (`ui/dist` at
+    /// build time).
     pub ui_dir: Option<PathBuf>,
 }
 

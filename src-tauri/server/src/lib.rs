@@ -11,6 +11,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod state;
 pub mod system;
+pub mod ui;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -86,7 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::display::socket_router())
         .merge(routes::stats::socket_router())
         .merge(routes::metrics::router(state.clone()))
-        .fallback_service(ui_service(server.ui_dir.as_deref()))
+        .fallback_service(ui::service(server.ui_dir.as_deref()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -134,35 +135,6 @@ async fn time_request(
             .api_response(started.elapsed(), response.status().as_u16());
     }
     response
-}
-
-/// Where the built UI is: the configured folder, else `ui/dist` in the working directory or beside
-/// the executable (and its parents, for `target/<profile>/` during development).
-pub fn find_ui_dir(configured: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
-    if let Some(dir) = configured {
-        return Some(dir.to_path_buf());
-    }
-    let mut candidates = vec![std::path::PathBuf::from("ui/dist")];
-    if let Ok(exe) = std::env::current_exe() {
-        candidates.extend(exe.ancestors().skip(1).take(4).map(|d| d.join("ui/dist")));
-    }
-    candidates
-        .into_iter()
-        .find(|d| d.join("index.html").is_file())
-}
-
-/// Serves the UI's files for paths no route claimed; anything else is a JSON 404.
-fn ui_service(configured: Option<&std::path::Path>) -> axum::routing::MethodRouter {
-    let not_found = axum::routing::any(|| async { ApiError::RouteNotFound });
-    match find_ui_dir(configured) {
-        Some(dir) => {
-            tracing::info!(dir = %dir.display(), "serving the UI");
-            axum::routing::any_service(
-                tower_http::services::ServeDir::new(dir).not_found_service(not_found),
-            )
-        }
-        None => not_found,
-    }
 }
 
 /// A server running in the background of this process.

@@ -207,3 +207,32 @@ async fn the_built_ui_is_served_at_the_root_and_unknown_files_are_json_404s() {
     assert!(page.text().await.unwrap().contains("id=app"));
     assert_error(app.get("/missing.js").await, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn without_a_ui_dir_the_server_serves_the_ui_it_carries_with_the_monitor_page() {
+    assert!(
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/dist/index.html"
+        ))
+        .exists(),
+        "build the UI first (npm run ui:build; npm test does)"
+    );
+    let app = crate::helpers::spawn_app().await;
+
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("id=\"app\""));
+    let monitor = app.get("/src/websocket-monitor.html").await;
+    assert_eq!(monitor.status(), 200);
+    assert!(monitor
+        .text()
+        .await
+        .unwrap()
+        .contains("/api/v1/stats/websocket/messages"));
+    assert_error(app.get("/missing.js").await, 404, "not_found").await;
+}
