@@ -1,4 +1,15 @@
-//! Tauri build script: generates the context (config, icons, capabilities) for the shell.
+//! Tauri build script: generates the context (config, icons, capabilities) for the shell, and the
+//! permissions of the app's own commands (`allow-<command>`), which the capability grants to the
+//! POS and display windows.
+
 fn main() {
-    tauri_build::build()
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "open_customer_display",
+            "list_monitors",
+            "get_shell_settings",
+            "save_shell_settings",
+        ]),
+    ))
+    .expect("tauri build script");
 }

@@ -1,22 +1,39 @@
 //! StablePay POS desktop shell: starts the core and the embedded server in-process on a SQLite file
 //! in the app-data folder, then opens the POS window on the server's own URL, so the UI reaches the
-//! API same-origin exactly as it does in a browser. It adds only desktop concerns; the domain lives
-//! in `stablepay-core` and HTTP in `stablepay-server`.
+//! API same-origin exactly as it does in a browser. It adds only desktop concerns — the customer
+//! display window, the tray, notifications, one instance, shell settings; the domain lives in
+//! `stablepay-core` and HTTP in `stablepay-server`.
 //!
 //! Configuration: `STABLEPAY_CONFIG` names a TOML file, else `<app-data>/stablepay.toml` is used when
-//! present; `STABLEPAY_<SECTION>__<KEY>` variables override it as everywhere. Unless the file or the
-//! environment sets `database.path`, the database is `<app-data>/stablepay.db`.
+//! present; `STABLEPAY_<SECTION>__<KEY>` variables override it as everywhere, and the shell settings
+//! ([`settings`]) may set the bind. Unless the file or the environment sets `database.path`, the
+//! database is `<app-data>/stablepay.db`.
+
+mod display;
+mod settings;
+mod tray;
 
 use std::{path::PathBuf, sync::Arc};
 
-use stablepay_core::{clock::SystemClock, config::Config};
+use stablepay_core::{
+    clock::SystemClock, config::Config, events::PaymentEventKind, payments::PaymentStatus, Core,
+};
 use stablepay_server::RunningServer;
-use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
+use tauri::{
+    AppHandle, Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder,
+    WindowEvent,
+};
+use tauri_plugin_notification::NotificationExt;
 
-/// Keeps the embedded server alive as long as the app.
-struct EmbeddedServer(#[allow(dead_code)] RunningServer);
+use crate::settings::{Placement, ShellSettings};
 
-fn load_config(app_data: &std::path::Path) -> anyhow::Result<Config> {
+/// The embedded server (kept alive as long as the app) and its URL.
+struct Shell {
+    url: String,
+    _server: RunningServer,
+}
+
+fn load_config(app_data: &std::path::Path, shell: &ShellSettings) -> anyhow::Result<Config> {
     let file = std::env::var_os("STABLEPAY_CONFIG")
         .map(PathBuf::from)
         .or_else(|| Some(app_data.join("stablepay.toml")).filter(|p| p.is_file()));
@@ -36,6 +53,13 @@ fn load_config(app_data: &std::path::Path) -> anyhow::Result<Config> {
     })?;
     if !database_set {
         config.database.path = app_data.join("stablepay.db");
+    }
+    if let Some(bind) = shell.bind_override(config.server.bind.port()) {
+        config.server.bind = bind.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "shell settings: server bind {bind:?} is not an address like 127.0.0.1:8080"
+            )
+        })?;
     }
     Ok(config)
 }
@@ -63,6 +87,127 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The POS window, where it was last time.
+fn open_main(app: &tauri::App, url: &str, shell: &ShellSettings) -> tauri::Result<()> {
+    let lang = shell
+        .language
+        .as_deref()
+        .map(|l| format!("?lang={l}"))
+        .unwrap_or_default();
+    let target = format!("{url}{lang}#/")
+        .parse()
+        .map_err(|e| tauri::Error::AssetNotFound(format!("{e}")))?;
+    let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(target))
+        .title("StablePay POS")
+        .inner_size(1024.0, 768.0)
+        .min_inner_size(800.0, 600.0)
+        .build()?;
+    if let Some(p) = shell.window {
+        let _ = window.set_size(PhysicalSize::new(p.width.max(800), p.height.max(600)));
+        let _ = window.set_position(PhysicalPosition::new(p.x, p.y));
+        if p.maximized {
+            let _ = window.maximize();
+        }
+    }
+    let handle = app.handle().clone();
+    window.on_window_event(move |event| {
+        if let WindowEvent::CloseRequested { .. } = event {
+            remember_placement(&handle);
+        }
+    });
+    Ok(())
+}
+
+fn remember_placement(app: &AppHandle) {
+    let Some(w) = app.get_webview_window("main") else {
+        return;
+    };
+    let (Ok(pos), Ok(size)) = (w.outer_position(), w.inner_size()) else {
+        return;
+    };
+    let mut s = ShellSettings::load(app);
+    s.window = Some(Placement {
+        x: pos.x,
+        y: pos.y,
+        width: size.width,
+        height: size.height,
+        maximized: w.is_maximized().unwrap_or(false),
+    });
+    if let Err(e) = s.save(app) {
+        tracing::warn!(error = %e, "cannot save the window placement");
+    }
+}
+
+/// A desktop notification for every payment that becomes paid.
+fn notify_paid(app: AppHandle, core: &Core) {
+    let mut events = core.events.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(e)
+                    if matches!(e.kind, PaymentEventKind::StatusChanged { .. })
+                        && e.payment.status == PaymentStatus::Paid =>
+                {
+                    let body = format!(
+                        "{} {} — {}",
+                        e.payment.amount.to_decimal_string(2),
+                        e.payment.token,
+                        e.payment.id
+                    );
+                    if let Err(err) = app
+                        .notification()
+                        .builder()
+                        .title("Payment received")
+                        .body(body)
+                        .show()
+                    {
+                        tracing::debug!(error = %err, "no desktop notification");
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+#[tauri::command]
+fn open_customer_display(app: AppHandle, monitor: Option<usize>) -> Result<(), String> {
+    let url = app.state::<Shell>().url.clone();
+    let monitor = monitor.or(ShellSettings::load(&app).display_monitor);
+    if let Some(m) = monitor {
+        let mut s = ShellSettings::load(&app);
+        s.display_monitor = Some(m);
+        let _ = s.save(&app);
+    }
+    display::open(&app, &url, monitor).map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+fn list_monitors(app: AppHandle) -> Vec<display::MonitorInfo> {
+    display::monitors(&app)
+}
+
+#[tauri::command]
+fn get_shell_settings(app: AppHandle) -> ShellSettings {
+    ShellSettings::load(&app)
+}
+
+/// Saves shell settings; a new bind or LAN exposure restarts the app (open payments are in SQLite).
+#[tauri::command]
+fn save_shell_settings(app: AppHandle, settings: ShellSettings) -> Result<bool, String> {
+    settings.validate()?;
+    let before = ShellSettings::load(&app);
+    let mut next = settings;
+    next.window = before.window;
+    next.save(&app)?;
+    let restart = next.server_bind != before.server_bind || next.lan != before.lan;
+    if restart {
+        app.restart();
+    }
+    Ok(restart)
+}
+
 /// Runs the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -72,11 +217,27 @@ pub fn run() {
         )
         .init();
     tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            // A second launch brings the running POS forward instead of starting another server.
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.show();
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
         .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .invoke_handler(tauri::generate_handler![
+            open_customer_display,
+            list_monitors,
+            get_shell_settings,
+            save_shell_settings
+        ])
         .setup(|app| {
             let app_data = app.path().app_data_dir()?;
             std::fs::create_dir_all(&app_data)?;
-            let config = match load_config(&app_data) {
+            let shell = ShellSettings::load(app.handle());
+            let config = match load_config(&app_data, &shell) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "bad configuration");
@@ -89,14 +250,20 @@ pub fn run() {
                 Arc::new(SystemClock),
             )) {
                 Ok(server) => {
-                    let url = format!("http://{}/", server.addr);
+                    let url = format!("http://{}", loopback(server.addr));
                     tracing::info!(%url, "embedded server running");
-                    WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
-                        .title("StablePay POS")
-                        .inner_size(1024.0, 768.0)
-                        .min_inner_size(800.0, 600.0)
-                        .build()?;
-                    app.manage(EmbeddedServer(server));
+                    open_main(app, &url, &shell)?;
+                    notify_paid(app.handle().clone(), &server.core);
+                    if let Err(e) = tray::install(app.handle(), server.core.clone(), url.clone()) {
+                        tracing::warn!(error = %e, "no tray icon on this desktop");
+                    }
+                    if std::env::var_os("STABLEPAY_OPEN_DISPLAY").is_some() {
+                        display::open(app.handle(), &url, shell.display_monitor)?;
+                    }
+                    app.manage(Shell {
+                        url,
+                        _server: server,
+                    });
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "the embedded server did not start");
@@ -107,4 +274,13 @@ pub fn run() {
         })
         .run(tauri::generate_context!())
         .expect("error while running StablePay POS");
+}
+
+/// The address the windows use: a server bound to every interface is reached on loopback.
+fn loopback(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.ip().is_unspecified() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
 }

@@ -499,3 +499,44 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
   connect();
   return live;
 }
+
+// --- the desktop shell (Tauri) ------------------------------------------------------------------
+
+/** Running inside the StablePay desktop app (its IPC is available for the server's origin). */
+export function isDesktop(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+export interface MonitorInfo {
+  index: number;
+  name: string;
+  width: number;
+  height: number;
+}
+
+export interface ShellSettings {
+  server_bind: string | null;
+  lan: boolean;
+  language: string | null;
+  display_monitor: number | null;
+}
+
+async function desktop<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  const { invoke } = await import('@tauri-apps/api/core');
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw new ApiError('desktop_error', String(e), 0);
+  }
+}
+
+/** Opens the customer display: a fullscreen window on `monitor` in the app, a new tab in a browser. */
+export async function openCustomerDisplay(monitor?: number): Promise<void> {
+  if (isDesktop()) return desktop('open_customer_display', { monitor: monitor ?? null });
+  window.open('#/display', '_blank', 'noopener');
+}
+
+export const listMonitors = () => desktop<MonitorInfo[]>('list_monitors');
+export const getShellSettings = () => desktop<ShellSettings>('get_shell_settings');
+/** Saves; answers whether the app restarts to apply them. */
+export const saveShellSettings = (settings: ShellSettings) => desktop<boolean>('save_shell_settings', { settings });

@@ -1,0 +1,139 @@
+//! Shell settings, kept with `tauri-plugin-store` in `<app-data>/shell.json` (domain data lives in
+//! SQLite): the server bind and LAN exposure, the language, the main window's placement and the
+//! monitor chosen for the customer display. The last-used token and network are remembered by the
+//! POS screen itself (in the webview's storage), next to the sale they belong to.
+//!
+//! The bind applies at start: `STABLEPAY_SERVER__BIND` wins over the store, the store over the
+//! config file. LAN exposure binds `0.0.0.0` on the configured port, and the server then refuses to
+//! start without an API key (shown in the window). Saving new network settings restarts the app;
+//! open payments are in SQLite and carry on.
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Runtime};
+use tauri_plugin_store::StoreExt;
+
+const FILE: &str = "shell.json";
+const KEY: &str = "shell";
+
+/// Where the main window was.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// Left, physical pixels.
+    pub x: i32,
+    /// Top, physical pixels.
+    pub y: i32,
+    /// Width, physical pixels.
+    pub width: u32,
+    /// Height, physical pixels.
+    pub height: u32,
+    /// Maximized.
+    #[serde(default)]
+    pub maximized: bool,
+}
+
+/// Everything the shell remembers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShellSettings {
+    /// `host:port` for the embedded server; none = the config's.
+    pub server_bind: Option<String>,
+    /// Serve the POS and the customer display to the LAN (binds 0.0.0.0; needs an API key).
+    pub lan: bool,
+    /// `en` or `zh-CN`; none = the UI's own choice.
+    pub language: Option<String>,
+    /// The main window's last placement.
+    pub window: Option<Placement>,
+    /// Index of the monitor last chosen for the customer display.
+    pub display_monitor: Option<usize>,
+}
+
+impl ShellSettings {
+    /// Reads the store; missing or unreadable settings are the defaults.
+    pub fn load<R: Runtime>(app: &AppHandle<R>) -> Self {
+        app.store(FILE)
+            .ok()
+            .and_then(|s| s.get(KEY))
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the store to disk.
+    pub fn save<R: Runtime>(&self, app: &AppHandle<R>) -> Result<(), String> {
+        let store = app.store(FILE).map_err(|e| e.to_string())?;
+        store.set(KEY, serde_json::to_value(self).map_err(|e| e.to_string())?);
+        store.save().map_err(|e| e.to_string())
+    }
+
+    /// Checks values coming from the UI.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(bind) = &self.server_bind {
+            bind.parse::<std::net::SocketAddr>().map_err(|_| {
+                format!("server bind {bind:?} is not an address like 127.0.0.1:8080")
+            })?;
+        }
+        if let Some(lang) = &self.language {
+            if !["en", "zh-CN"].contains(&lang.as_str()) {
+                return Err(format!("language {lang:?} is not en or zh-CN"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bind to use, if the shell overrides the config: the environment always wins.
+    pub fn bind_override(&self, configured_port: u16) -> Option<String> {
+        if std::env::var_os("STABLEPAY_SERVER__BIND").is_some() {
+            return None;
+        }
+        match (&self.server_bind, self.lan) {
+            (Some(bind), false) => Some(bind.clone()),
+            (Some(bind), true) => {
+                let port = bind.rsplit(':').next().unwrap_or_default();
+                Some(format!("0.0.0.0:{port}"))
+            }
+            (None, true) => Some(format!("0.0.0.0:{configured_port}")),
+            (None, false) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lan_exposure_binds_every_interface_on_the_chosen_port() {
+        let s = ShellSettings {
+            server_bind: Some("127.0.0.1:9000".into()),
+            lan: true,
+            ..Default::default()
+        };
+        assert_eq!(s.bind_override(8080).as_deref(), Some("0.0.0.0:9000"));
+        let s = ShellSettings {
+            lan: true,
+            ..Default::default()
+        };
+        assert_eq!(s.bind_override(8080).as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(ShellSettings::default().bind_override(8080), None);
+    }
+
+    #[test]
+    fn bad_values_from_the_ui_are_refused_with_a_reason() {
+        let s = ShellSettings {
+            server_bind: Some("localhost".into()),
+            ..Default::default()
+        };
+        assert!(s.validate().unwrap_err().contains("not an address"));
+        let s = ShellSettings {
+            language: Some("fr".into()),
+            ..Default::default()
+        };
+        assert!(s.validate().is_err());
+        assert!(ShellSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn stored_json_missing_fields_reads_as_defaults() {
+        let s: ShellSettings = serde_json::from_str(r#"{"lan":true}"#).unwrap();
+        assert!(s.lan && s.server_bind.is_none() && s.window.is_none());
+    }
+}
