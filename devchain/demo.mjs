@@ -23,6 +23,7 @@ const headless = process.argv.includes('--headless') || !process.env.DISPLAY;
 let server;
 if (headless) {
   if (!process.argv.includes('--headless')) console.log('no DISPLAY: running the headless server (use a desktop session for the app)');
+  spawnSync('npm', ['run', '--silent', 'ui:build'], { cwd: ROOT, stdio: 'inherit' }); // the release server carries the UI
   server = spawn('cargo', ['run', '--release', '--quiet', '-p', 'stablepay-server', '--', 'serve', '--config', configPath], {
     cwd: ROOT,
     stdio: 'inherit',

@@ -14,8 +14,10 @@ const suites = [
     args: ['--test', 'devchain/'],
     when: () => existsSync('devchain') && readdirSync('devchain').some((f) => f.endsWith('.test.mjs')),
   },
-  // Chromium end to end against the real server (built by the Rust suite) and anvil; screenshots in artifacts/e2e/.
-  { name: 'browser end to end (playwright-core + Chromium)', cmd: 'node', args: ['--test', 'e2e/'] },
+  { name: 'desktop shell build (tauri build --debug --no-bundle)', cmd: 'npx', args: ['tauri', 'build', '--debug', '--no-bundle'] },
+  // End to end, one file at a time (2 cores): Chromium against the real server (built by the Rust
+  // suite) and anvil, then the desktop app under Xvfb through tauri-driver. Screenshots in artifacts/.
+  { name: 'end to end (Chromium; desktop app under Xvfb)', cmd: 'node', args: ['--test', '--test-concurrency=1', 'e2e/'] },
 ];
 
 const results = [];

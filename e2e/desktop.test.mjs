@@ -1,0 +1,157 @@
+// The desktop app under Xvfb, driven by tauri-driver + WebKitWebDriver (plain WebDriver over HTTP):
+// the built binary starts with a temporary app-data folder, its embedded server answers /health,
+// the window renders the POS; a sale is made in the window, paid on a real anvil chain, and the
+// window reaches success; the customer display window opens from the POS and shows the same payment.
+// Screenshots go to artifacts/desktop/. Skipped (with the reason) when the shell or the drivers are
+// missing — `npm test` builds the shell first, and `.ci/run` installs the drivers.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort } from '../devchain/lib/anvil.mjs';
+import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
+import { ROOT, up } from '../devchain/up.mjs';
+
+const ARTIFACTS = join(ROOT, 'artifacts', 'desktop');
+const APP = join(ROOT, 'target', 'debug', 'stablepay-pos');
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const missing = [
+  !existsSync(APP) && `the shell (${APP}); build it with npx tauri build --debug --no-bundle`,
+  !which('tauri-driver') && 'tauri-driver (cargo install tauri-driver --locked)',
+  !which('WebKitWebDriver') && 'WebKitWebDriver (Debian package webkit2gtk-driver)',
+  !which('Xvfb') && 'Xvfb',
+].filter(Boolean);
+
+const children = [];
+let chain;
+let base;
+let driver;
+let session;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually(what, probe, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+async function wd(method, path, body) {
+  const r = await fetch(`${driver}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const json = await r.json();
+  if (!r.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
+  return json.value;
+}
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+const s = (path) => `/session/${session}${path}`;
+const find = async (css) => (await wd('POST', s('/element'), { using: 'css selector', value: css }))[ELEMENT];
+const click = async (css) => wd('POST', s(`/element/${await find(css)}/click`), {});
+const text = async (css) => wd('GET', s(`/element/${await find(css)}/text`));
+const shoot = async (name) => {
+  await sleep(500); // let the window paint after the last DOM change
+  writeFileSync(join(ARTIFACTS, name), Buffer.from(await wd('GET', s('/screenshot')), 'base64'));
+};
+
+before(async () => {
+  if (missing.length) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const home = mkdtempSync(join(tmpdir(), 'stablepay-desktop-'));
+  const display = `:${90 + Math.floor(Math.random() * 400)}`;
+  const xvfb = spawn('Xvfb', [display, '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+  children.push(xvfb);
+  await eventually('Xvfb', () => existsSync(`/tmp/.X11-unix/X${display.slice(1)}`), 10_000);
+
+  const port = await freePort();
+  chain = await up({ bind: `127.0.0.1:${port}`, blockTime: 1, stateDir: join(home, 'chain') });
+  base = `http://127.0.0.1:${port}`;
+  const driverPort = await freePort();
+  const nativePort = await freePort();
+  driver = `http://127.0.0.1:${driverPort}`;
+  const env = {
+    ...process.env,
+    DISPLAY: display,
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+    STABLEPAY_CONFIG: chain.configPath,
+    RUST_LOG: 'warn',
+  };
+  // The app's and the drivers' output goes to a log kept with the screenshots.
+  const log = openSync(join(ARTIFACTS, 'app.log'), 'w');
+  const td = spawn('dbus-run-session', ['--', 'tauri-driver', '--port', String(driverPort), '--native-port', String(nativePort)], { env, stdio: ['ignore', log, log], detached: true });
+  children.push(td);
+  await eventually('tauri-driver', async () => (await fetch(`${driver}/status`)).ok);
+  const created = await wd('POST', '/session', { capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP } } } });
+  session = created.sessionId;
+});
+
+after(async () => {
+  if (session) await wd('DELETE', `/session/${session}`).catch(() => {});
+  for (const child of children.reverse()) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      child.kill('SIGTERM');
+    }
+  }
+  await chain?.anvil.stop();
+});
+
+describe('the desktop app under Xvfb', { skip: missing.length ? `missing: ${missing.join('; ')}` : false }, () => {
+  it('starts with its own app-data folder, serves /health and renders the POS', async () => {
+    const health = await eventually('the embedded server', async () => (await fetch(`${base}/health`)).json());
+    assert.equal(health.status, 'ok');
+    await eventually('the POS in the window', () => find('[data-testid=total]'));
+    assert.match(await wd('GET', s('/url')), new RegExp(`^${base}/`));
+    await shoot('1-pos.png');
+  });
+
+  it('takes a sale paid on anvil to success, with the customer display window showing the same payment', async () => {
+    for (const key of ['2', '5']) await click(`.keypad [data-key="${key}"]`);
+    await click('[data-testid=next]');
+    await eventually('the token choice', () => find('[data-token="USDT"]'));
+    await click('[data-token="USDT"]');
+    await click('[data-testid=create]');
+    const url = await eventually('the QR page', async () => {
+      const u = await wd('GET', s('/url'));
+      return /#\/pay\/pay_[0-9a-f]{32}$/.test(u) && u;
+    });
+    const id = url.split('/').pop();
+    await eventually('the QR', () => find('[data-testid=qr]'));
+    await shoot('2-qr.png');
+    const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
+    assert.equal(payment.status, 'pending');
+
+    // The customer display, opened from the POS, shows the same payment in its own window.
+    const main = await wd('GET', s('/window'));
+    await click('[data-testid=open-display]');
+    const other = await eventually('the display window', async () => (await wd('GET', s('/window/handles'))).find((h) => h !== main));
+    await wd('POST', s('/window'), { handle: other });
+    const shown = await eventually('the payment on the display', async () => {
+      const t = await text('[data-testid=display-amount]');
+      return t.includes(payment.amount) && t;
+    });
+    assert.equal(shown, `${payment.amount} USDT`);
+    await shoot('3-display.png');
+
+    await transfer(chain.anvil.call, chain.state.tokens.USDT, ACCOUNTS.customer, ACCOUNTS.merchant, BigInt(payment.amount_base_units));
+    await eventually('success on the display', () => find('[data-testid=display-success]'), 40_000);
+    await shoot('4-display-success.png');
+
+    await wd('POST', s('/window'), { handle: main });
+    await eventually('success in the POS window', () => find('[data-testid=success-title]'), 40_000);
+    assert.match(await text('[data-testid=tx]'), /^0x[0-9a-f]{64}$/);
+    await shoot('5-success.png');
+  });
+});
