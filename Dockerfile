@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The headless StablePay server with the UI inside the binary. Three stages: the UI (node), the
-# server (rust), and a small runtime (debian slim, non-root, HEALTHCHECK). Build from the repo root:
+# The headless StablePay server with the UI inside the binary. Stages: the UI (node), the server
+# (rust), `web` (nginx + the UI as static files, for deploy/compose.yaml), and the default small
+# runtime (debian slim, non-root, HEALTHCHECK). Build from the repo root:
 #   docker build -t stablepay-server .
 # Run: docker run -p 8080:8080 -v stablepay-data:/var/lib/stablepay \
 #        -e STABLEPAY_SERVER__API_KEYS=change-me-to-a-long-key stablepay-server
@@ -22,7 +23,13 @@ COPY --from=ui /src/ui/dist ui/dist
 RUN cargo build --release --locked -p stablepay-server \
  && strip target/release/stablepay-server
 
-FROM debian:bookworm-slim
+# nginx with the built UI as static files (deploy/compose.yaml builds it with target: web).
+FROM nginx:1.27-alpine AS web
+COPY --from=ui /src/ui/dist /usr/share/nginx/stablepay
+COPY deploy/nginx/stablepay.conf /etc/nginx/conf.d/default.conf
+
+# The default target: the server.
+FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
