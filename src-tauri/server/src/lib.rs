@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod protocol;
 pub mod rate_limit;
 pub mod routes;
 pub mod state;

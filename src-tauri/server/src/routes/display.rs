@@ -28,6 +28,7 @@ use crate::{
     auth::require_api_key,
     error::{ApiError, ErrorBody},
     extract::ApiJson,
+    protocol::ClientMessage,
     routes::{
         payments::{rfc3339, PaymentResponse},
         ws::{
@@ -150,8 +151,8 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     silent_beats = 0;
-                    match serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").and_then(Value::as_str).map(String::from)) {
-                        Some(t) if t == "ping" => Some(json!({ "type": "pong", "timestamp": now() })),
+                    match ClientMessage::parse(&text) {
+                        ClientMessage::Ping(_) => Some(json!({ "type": "pong", "timestamp": now() })),
                         _ => None,
                     }
                 }

@@ -26,6 +26,7 @@ use crate::{
     auth::require_api_key,
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
+    protocol::ClientMessage,
     routes::{
         payments::rfc3339,
         ws::{now, upgrade_merchant, MerchantSocketQuery, SocketSlot, HEARTBEAT, SEND_TIMEOUT},
@@ -538,7 +539,9 @@ async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot) {
                 Err(RecvError::Closed) => break,
             },
             incoming = rx.next() => match incoming {
-                Some(Ok(Message::Text(text))) if text.contains("\"ping\"") => Some(json!({ "type": "pong", "timestamp": now() })),
+                Some(Ok(Message::Text(text))) if matches!(ClientMessage::parse(&text), ClientMessage::Ping(_)) => {
+                    Some(json!({ "type": "pong", "timestamp": now() }))
+                }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => None,
             },

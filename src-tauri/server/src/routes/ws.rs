@@ -32,7 +32,9 @@ use stablepay_core::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{error::ApiError, routes::payments::PaymentResponse, state::AppState};
+use crate::{
+    error::ApiError, protocol::ClientMessage, routes::payments::PaymentResponse, state::AppState,
+};
 
 /// A send that takes longer means the client stopped reading.
 pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -282,14 +284,14 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     silent_beats = 0;
-                    let parsed = serde_json::from_str::<Value>(&text).ok();
-                    if let Some(v) = &parsed {
+                    let message = ClientMessage::parse(&text);
+                    if let Some(v) = message.json() {
                         log_message(&telemetry, Some(&id_text), Direction::In, v);
                     }
-                    match parsed.and_then(|v| v.get("type").and_then(Value::as_str).map(String::from)) {
-                        Some(t) if t == "ping" => Some(json!({ "type": "pong", "timestamp": now() })),
-                        Some(t) if t == "pong" => None,
-                        _ => Some(error_message("unknown_message", "send {\"type\":\"ping\"} or {\"type\":\"pong\"}")),
+                    match message {
+                        ClientMessage::Ping(_) => Some(json!({ "type": "pong", "timestamp": now() })),
+                        ClientMessage::Pong(_) => None,
+                        ClientMessage::Unknown(_) | ClientMessage::Invalid => Some(error_message("unknown_message", "send {\"type\":\"ping\"} or {\"type\":\"pong\"}")),
                     }
                 }
                 Some(Ok(Message::Close(_))) | None => break,
