@@ -54,7 +54,7 @@ use crate::{error, routes, state::AppState};
         routes::settings::settings,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    modifiers(&BearerKey),
+    modifiers(&BearerKey, &CommonErrors),
     tags(
         (name = "payments", description = "Payment sessions"),
         (name = "catalog", description = "Accepted tokens and networks"),
@@ -70,6 +70,67 @@ use crate::{error, routes, state::AppState};
 pub struct ApiDoc;
 
 struct BearerKey;
+
+/// Answers any operation can give besides its own: the HTTP layer's (bad JSON or query, missing
+/// key, oversized body, wrong content type, rate limit) and the store's (busy). Added to every
+/// operation that does not document them itself, so the document matches what the server does.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            content::ContentBuilder, path::Operation, response::ResponseBuilder, Ref, RefOr,
+        };
+        let common = [
+            ("400", "Malformed JSON or query string"),
+            (
+                "401",
+                "Missing or wrong API key (merchant endpoints, when keys are configured)",
+            ),
+            ("404", "Unknown id or path"),
+            ("405", "Method not allowed"),
+            ("413", "Body over server.max_body_bytes"),
+            ("415", "Body is not application/json"),
+            ("422", "A field is invalid"),
+            ("429", "Rate limited (see Retry-After)"),
+            ("503", "Database busy or chain unavailable; retry"),
+        ];
+        let error = || -> RefOr<utoipa::openapi::response::Response> {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("Error: `{\"error\":{\"code\",\"message\"}}`")
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations: [&mut Option<Operation>; 5] = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                for (status, why) in common {
+                    if !op.responses.responses.contains_key(status) {
+                        let mut r = error();
+                        if let RefOr::T(resp) = &mut r {
+                            resp.description =
+                                format!("{why}. Error: `{{\"error\":{{\"code\",\"message\"}}}}`");
+                        }
+                        op.responses.responses.insert(status.to_string(), r);
+                    }
+                }
+            }
+        }
+    }
+}
 
 impl Modify for BearerKey {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
