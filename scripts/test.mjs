@@ -1,6 +1,8 @@
 // `npm test`: every suite, in order, streaming each runner's own output (and so its summary line).
 // Stops at the first failing suite; prints a table of what ran. Add a suite by adding a line below.
 import { spawnSync } from 'node:child_process';
+
+const has = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 import { existsSync, readdirSync } from 'node:fs';
 
 const suites = [
@@ -17,7 +19,17 @@ const suites = [
   { name: 'desktop shell build (tauri build --debug --no-bundle)', cmd: 'npx', args: ['tauri', 'build', '--debug', '--no-bundle'] },
   // End to end, one file at a time (2 cores): Chromium against the real server (built by the Rust
   // suite) and anvil, then the desktop app under Xvfb through tauri-driver. Screenshots in artifacts/.
-  { name: 'end to end (Chromium; desktop app under Xvfb)', cmd: 'node', args: ['--test', '--test-concurrency=1', 'e2e/'] },
+  { name: 'end to end (Chromium; desktop app under Xvfb; nginx; schemathesis)', cmd: 'node', args: ['--test', '--test-concurrency=1', 'e2e/'] },
+  {
+    name: 'fuzz (cargo fuzz, 15 s per target)',
+    cmd: 'node',
+    args: ['scripts/fuzz.mjs', '15'],
+    when: () => {
+      const ok = has('cargo', ['+nightly', 'fuzz', '--version']);
+      if (!ok) console.log('\n=== fuzz skipped: needs the nightly toolchain and cargo-fuzz');
+      return ok;
+    },
+  },
 ];
 
 const results = [];
