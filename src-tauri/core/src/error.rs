@@ -42,6 +42,14 @@ pub enum CoreError {
     /// No stored transfer with that id.
     #[error("transfer not found")]
     TransferNotFound,
+    /// The database cannot be opened, migrated or written at start.
+    #[error("cannot use the database {path}: {reason} (is its disk full or read-only? may this user write there?)")]
+    Storage {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        reason: String,
+    },
     /// No webhook endpoint with that id.
     #[error("webhook endpoint not found")]
     WebhookNotFound,
@@ -82,6 +90,15 @@ pub enum CoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+/// Why the store cannot write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageProblem {
+    /// The disk holding the database is full.
+    Full,
+    /// The database or its disk is read-only.
+    ReadOnly,
+}
+
 impl CoreError {
     /// Stable machine-readable code for API bodies and UI messages.
     pub fn code(&self) -> &'static str {
@@ -103,7 +120,29 @@ impl CoreError {
             CoreError::OrderReferenceTaken(_) => "order_reference_taken",
             CoreError::MerchantNotConfigured => "merchant_not_configured",
             CoreError::Config(_) => "invalid_config",
-            CoreError::Database(_) | CoreError::Migration(_) => "internal_error",
+            CoreError::Database(_) => match self.storage_problem() {
+                Some(StorageProblem::Full) => "storage_full",
+                Some(StorageProblem::ReadOnly) => "storage_read_only",
+                None => "internal_error",
+            },
+            CoreError::Migration(_) => "internal_error",
+            CoreError::Storage { .. } => "database_unavailable",
+        }
+    }
+
+    /// Whether the database refused a write because its disk is full or read-only: the operator
+    /// must act, and the call will succeed after.
+    pub fn storage_problem(&self) -> Option<StorageProblem> {
+        let CoreError::Database(sqlx::Error::Database(d)) = self else {
+            return None;
+        };
+        let m = d.message();
+        if m.contains("database or disk is full") {
+            Some(StorageProblem::Full)
+        } else if m.contains("readonly database") || m.contains("read-only") {
+            Some(StorageProblem::ReadOnly)
+        } else {
+            None
         }
     }
 

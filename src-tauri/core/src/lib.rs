@@ -78,7 +78,19 @@ pub struct Core {
 impl Core {
     /// Opens and migrates the database, loads the catalog from the config, and wires the services.
     /// Background work (expiry sweeps) is started by the host with [`Payments::run_expiry`].
+    /// A database that cannot be opened, migrated or written at start is reported with its path.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
+        let path = config.database.path.clone();
+        Self::start_inner(config, clock).await.map_err(|e| match e {
+            CoreError::Database(_) | CoreError::Migration(_) => CoreError::Storage {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            },
+            other => other,
+        })
+    }
+
+    async fn start_inner(config: Config, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
         let pool = store::open(&config.database.path).await?;
         let catalog = Catalog::from_config(pool.clone(), &config, clock.now()).await?;
         let products = Products::new(pool.clone(), clock.clone());

@@ -127,7 +127,10 @@ impl ApiError {
                 | CoreError::IdempotencyKeyReused
                 | CoreError::OrderReferenceTaken(_)
                 | CoreError::MerchantNotConfigured => StatusCode::CONFLICT,
-                CoreError::Database(_) if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+                CoreError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                CoreError::Database(_) if e.is_retryable() || e.storage_problem().is_some() => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
@@ -174,6 +177,12 @@ impl IntoResponse for ApiError {
             match (&self, status) {
                 (ApiError::ChainUnavailable(_), _) => {
                     "no blockchain node answers right now; retry shortly (staff: check the network endpoints)".to_string()
+                }
+                (ApiError::Core(e), _) if e.storage_problem() == Some(stablepay_core::error::StorageProblem::Full) => {
+                    "the disk holding the database is full: nothing was saved; free some space (staff), then retry".to_string()
+                }
+                (ApiError::Core(e), _) if e.storage_problem() == Some(stablepay_core::error::StorageProblem::ReadOnly) => {
+                    "the database is read-only: nothing was saved; make it writable (staff), then retry".to_string()
                 }
                 (_, StatusCode::SERVICE_UNAVAILABLE) => {
                     "the service is busy or unavailable; retry shortly".to_string()
