@@ -611,3 +611,25 @@ async fn the_display_reaches_success_and_the_monitoring_figures_come_from_the_re
     assert_eq!(stats["successful_payments"], 1);
     assert_eq!(stats["success_rate"], 100.0);
 }
+
+#[tokio::test]
+async fn with_the_first_of_two_endpoints_black_holed_the_second_serves() {
+    let chain = Anvil::start().await;
+    // Accepts connections and never answers: worse than refusing them.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = hole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+        }
+    });
+    let urls = format!("\"http://127.0.0.1:{port}\", \"{}\"", chain.http_url());
+    let shop = shop_on(chain, "", Some(urls)).await;
+    let p = shop.payment("9").await;
+
+    shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.chain.mine(2).await;
+
+    shop.wait_status(&p["id"], "paid").await;
+}
