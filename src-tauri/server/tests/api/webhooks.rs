@@ -1,8 +1,12 @@
 //! Webhooks against a real HTTP receiver: signature, retries with backoff (driven by the test
-//! clock), persistence across a restart, filtering, the delivery log and redelivery.
+//! clock), persistence across a restart and across kill -9 of the real binary, filtering, the
+//! delivery log and redelivery.
 
 use std::{
+    io::{BufRead, BufReader},
     net::SocketAddr,
+    path::Path,
+    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -25,6 +29,7 @@ struct Received {
 }
 
 /// An HTTP receiver answering the scripted statuses in turn (then 200), recording every request.
+/// A scripted `0` records the request and never answers it.
 #[derive(Clone, Default)]
 struct Receiver {
     script: Arc<Mutex<Vec<u16>>>,
@@ -68,6 +73,9 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         body,
         answered: status,
     });
+    if status == 0 {
+        std::future::pending::<()>().await;
+    }
     StatusCode::from_u16(status).unwrap()
 }
 
@@ -186,6 +194,87 @@ async fn a_server_restart_between_attempts_loses_nothing() {
         (log[0]["status"].as_str(), log[0]["attempts"].as_u64()),
         (Some("delivered"), Some(2))
     );
+}
+
+/// Runs the real `stablepay-server` binary; returns it with its base URL (from its "listening on"
+/// line). Its stdout is drained so that later log lines never hit a closed pipe.
+fn start_binary(config: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stablepay-server"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().and_then(Result::ok).unwrap_or_default();
+    std::thread::spawn(move || lines.for_each(drop));
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test]
+async fn an_event_in_flight_when_the_binary_is_killed_is_delivered_after_restart() {
+    let (receiver, url) = Receiver::start(&[0]).await; // the first POST never gets an answer
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stablepay.toml");
+    let extra = webhook_config(&url, r#"["payment.cancelled"]"#);
+    std::fs::write(&config, config_toml(&dir.path().join("shop.db"), &extra)).unwrap();
+    let client = reqwest::Client::new();
+
+    let (mut server, base) = start_binary(&config);
+    let created: Value = client
+        .post(format!("{base}/api/v1/payments"))
+        .json(&usdt("4"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let cancelled = client
+        .post(format!("{base}/api/v1/payments/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    receiver.wait_for(1).await;
+    server.kill().unwrap(); // SIGKILL while the attempt is in flight: no outcome is recorded
+    server.wait().unwrap();
+
+    let (mut restarted, base) = start_binary(&config);
+    let seen = receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log: Value = client
+        .get(format!("{base}/api/v1/webhooks/deliveries"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+
+    assert_eq!(receiver.seen().len(), 2, "sent again once, then done");
+    assert_eq!(seen[1].answered, 200);
+    assert_eq!(seen[0].body, seen[1].body, "the frozen body is sent again");
+    assert_eq!(
+        seen[0].headers["stablepay-event-id"],
+        seen[1].headers["stablepay-event-id"]
+    );
+    let body: Value = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(body["data"]["payment"]["id"], id);
+    let log = log["data"].as_array().unwrap();
+    assert_eq!(log.len(), 1, "queued once, not again after the restart");
+    assert_eq!(log[0]["status"], "delivered");
+    assert_eq!(log[0]["event_id"], body["id"]);
 }
 
 #[tokio::test]
