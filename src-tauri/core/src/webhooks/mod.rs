@@ -333,15 +333,18 @@ impl Webhooks {
         Ok(rows.iter().map(map_delivery).collect())
     }
 
-    /// Queues a delivery again, due now (also a delivered or failed one).
+    /// Queues a delivery again, due now (also a delivered or failed one); its queue time is kept.
     pub async fn redeliver(&self, id: i64) -> Result<Delivery, CoreError> {
         let now = to_millis(self.clock.now());
-        let done = sqlx::query("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE seq = ?")
-            .bind(now)
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        // One more attempt now. The queue time stays: automatic retries after it continue only
+        // inside the 3-day window, so a long-failed delivery gets this one attempt.
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ? WHERE seq = ?",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(CoreError::DeliveryNotFound);
         }
