@@ -39,6 +39,10 @@ pub enum ChainError {
     /// The node refused the `eth_getLogs` block range (the caller shrinks it).
     #[error("the node refused the log range: {0}")]
     RangeRefused(String),
+    /// Every endpoint answered too slowly (for `eth_getLogs`, a range too big to serve in time:
+    /// the caller shrinks it too).
+    #[error("no RPC endpoint answered in time: {0}")]
+    TimedOut(String),
     /// Bad endpoint configuration.
     #[error("chain configuration: {0}")]
     Config(String),

@@ -116,6 +116,7 @@ impl RpcChain {
         let n = self.endpoints.len();
         let start = *self.preferred.lock().expect("lock");
         let mut last_error = String::new();
+        let mut all_timed_out = true;
         for i in 0..n {
             let idx = (start + i) % n;
             let endpoint = &self.endpoints[idx];
@@ -148,7 +149,10 @@ impl RpcChain {
                 Ok(Err(e)) if is_range_refusal(&e) => {
                     return Err(ChainError::RangeRefused(e.to_string()))
                 }
-                Ok(Err(e)) => last_error = format!("{}: {e}", endpoint.url),
+                Ok(Err(e)) => {
+                    all_timed_out = false;
+                    last_error = format!("{}: {e}", endpoint.url)
+                }
                 Err(_) => {
                     last_error = format!("{}: no answer within {CALL_TIMEOUT:?}", endpoint.url)
                 }
@@ -160,7 +164,11 @@ impl RpcChain {
                 .store(h.saturating_sub(25), Ordering::Relaxed);
             tracing::debug!(what, error = %last_error, "RPC call failed");
         }
-        Err(ChainError::Unavailable(last_error))
+        Err(if all_timed_out {
+            ChainError::TimedOut(last_error)
+        } else {
+            ChainError::Unavailable(last_error)
+        })
     }
 
     /// The newest block.

@@ -216,7 +216,7 @@ impl Watcher {
                     from = to + 1;
                     range = (range * 2).min(self.settings.max_log_range);
                 }
-                Err(ChainError::RangeRefused(m)) if range > 1 => {
+                Err(ChainError::RangeRefused(m) | ChainError::TimedOut(m)) if range > 1 => {
                     range = (range / 2).max(1);
                     tracing::info!(network = %self.network.id, range, reason = %m, "node refused the log range; shrinking");
                 }
