@@ -133,7 +133,7 @@ impl Catalog {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Self, CoreError> {
         let now = to_millis(now);
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::store::begin_write(&pool).await?;
         sqlx::query("UPDATE tokens SET enabled = 0 WHERE source = 'config'")
             .execute(&mut *tx)
             .await?;

@@ -4,7 +4,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+    Sqlite, SqlitePool, Transaction,
 };
 
 use crate::error::CoreError;
@@ -37,6 +37,13 @@ pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
         .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// Begins a transaction that writes. `BEGIN IMMEDIATE` takes the write lock up front, so a
+/// transaction that reads before it writes waits its turn (busy timeout) instead of failing with
+/// "database is locked" when another connection commits between its read and its first write.
+pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// A cheap query proving the database answers (for `/health`).

@@ -127,7 +127,7 @@ impl Payments {
             );
         }
         let now = self.now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = crate::store::begin_write(self.pool()).await?;
         let credited = sqlx::query(
             "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?,
                 block_hash = (SELECT block_hash FROM transfers WHERE seq = ?), log_index = ?, confirmations = 0,

@@ -45,6 +45,9 @@ use crate::{
 const REORG_REWIND: u64 = 64;
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Logs stored per transaction: large enough that a backfill is not bound by commits, small enough
+/// that the write lock is never held for long.
+const STORE_BATCH: usize = 500;
 
 /// A handle on a running watcher.
 #[derive(Debug)]
@@ -202,9 +205,7 @@ impl Watcher {
                 .await
             {
                 Ok(logs) => {
-                    for log in &logs {
-                        self.store(log).await?;
-                    }
+                    self.store(&logs).await?;
                     let hash = if to == head.number {
                         Some(head.hash)
                     } else {
@@ -231,34 +232,41 @@ impl Watcher {
         Ok(())
     }
 
-    async fn store(&self, log: &Log) -> Result<(), WatchError> {
-        let Some(observed) = observe(&self.network, log) else {
-            return Ok(());
-        };
-        let Some(token) = self
-            .tokens
+    /// Stores the relevant logs of one range, a transaction per [`STORE_BATCH`] logs.
+    async fn store(&self, logs: &[Log]) -> Result<(), WatchError> {
+        let observed: Vec<(ObservedTransfer, &Token)> = logs
             .iter()
-            .find(|t| t.contract_address == observed.token_contract)
-        else {
-            return Ok(());
-        };
-        if observed.to != self.receive {
-            return Ok(());
-        }
-        self.telemetry
-            .transfer_seen(&observed, token.symbol.as_str());
-        let started = std::time::Instant::now();
-        let ingested = self.payments.ingest(&observed, None).await?;
-        match ingested {
-            Ingested::Credited(p) => {
-                self.telemetry.validation(started.elapsed(), true);
-                tracing::info!(payment = %p.id, tx = %observed.tx_hash, "transfer credited")
+            .filter_map(|log| observe(&self.network, log))
+            .filter(|o| o.to == self.receive)
+            .filter_map(|o| {
+                let token = self
+                    .tokens
+                    .iter()
+                    .find(|t| t.contract_address == o.token_contract)?;
+                Some((o, token))
+            })
+            .collect();
+        for chunk in observed.chunks(STORE_BATCH) {
+            for (o, token) in chunk {
+                self.telemetry.transfer_seen(o, token.symbol.as_str());
             }
-            Ingested::Unmatched => {
-                self.telemetry.validation(started.elapsed(), false);
-                tracing::info!(tx = %observed.tx_hash, value = %observed.value, "transfer matches no payment; kept as unmatched")
+            let transfers: Vec<ObservedTransfer> = chunk.iter().map(|(o, _)| o.clone()).collect();
+            let started = std::time::Instant::now();
+            let ingested = self.payments.ingest_batch(&transfers).await?;
+            let each = started.elapsed() / chunk.len() as u32;
+            for (result, o) in ingested.iter().zip(&transfers) {
+                match result {
+                    Ingested::Credited(p) => {
+                        self.telemetry.validation(each, true);
+                        tracing::info!(payment = %p.id, tx = %o.tx_hash, "transfer credited")
+                    }
+                    Ingested::Unmatched => {
+                        self.telemetry.validation(each, false);
+                        tracing::info!(tx = %o.tx_hash, value = %o.value, "transfer matches no payment; kept as unmatched")
+                    }
+                    Ingested::AlreadyKnown => {}
+                }
             }
-            Ingested::AlreadyKnown => {}
         }
         Ok(())
     }

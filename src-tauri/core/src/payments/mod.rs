@@ -382,21 +382,28 @@ impl Payments {
         let candidates: Vec<TokenAmount> = (0..self.rules.max_offset_steps)
             .map_while(|k| requested.offset(step, k))
             .collect();
-        let held = query::held_amounts(
-            &self.pool,
-            &network.id,
-            &token.symbol,
-            &pay_to,
-            &candidates,
-            grace_start,
-        )
-        .await?;
-        let (k, amount) = candidates
-            .iter()
-            .enumerate()
-            .find(|(_, c)| !held.contains(&c.base_units().to_string()))
-            .map(|(k, c)| (k as u32, *c))
-            .ok_or(CoreError::AmountSlotsExhausted(self.rules.max_offset_steps))?;
+        // Probe the offsets in growing windows (1, 8, 64, … candidates): the first is almost always
+        // free, and a short IN list keeps the serialized part of a sale short.
+        let mut free = None;
+        let (mut start, mut window) = (0, 1);
+        while free.is_none() && start < candidates.len() {
+            let end = (start + window).min(candidates.len());
+            let held = query::held_amounts(
+                &self.pool,
+                &network.id,
+                &token.symbol,
+                &pay_to,
+                &candidates[start..end],
+                grace_start,
+            )
+            .await?;
+            free = (start..end)
+                .find(|&k| !held.contains(&candidates[k].base_units().to_string()))
+                .map(|k| (k as u32, candidates[k]));
+            (start, window) = (end, window * 8);
+        }
+        let (k, amount) =
+            free.ok_or(CoreError::AmountSlotsExhausted(self.rules.max_offset_steps))?;
 
         let lifetime = req.expires_in.unwrap_or(self.rules.expiry_seconds);
         let payment = Payment {
@@ -428,7 +435,7 @@ impl Payments {
             kind: PaymentEventKind::Created,
             payment,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         query::insert(
             &mut tx,
             &event.payment,
@@ -537,7 +544,7 @@ impl Payments {
         to: PaymentStatus,
     ) -> Result<Option<Payment>, CoreError> {
         let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         let changed = sqlx::query(
             "UPDATE payment_sessions SET status = ?, updated_at = ?,
                closed_at = CASE WHEN ? THEN ? ELSE closed_at END,

@@ -70,9 +70,44 @@ impl Payments {
         t: &ObservedTransfer,
         only: Option<&PaymentId>,
     ) -> Result<Ingested, CoreError> {
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        let (ingested, event) = self.ingest_in(&mut tx, t, only).await?;
+        tx.commit().await?;
+        if let Some(event) = event {
+            self.events.publish(event);
+        }
+        Ok(ingested)
+    }
+
+    /// [`Self::ingest`] for a run of logs in one transaction (a backfill stores thousands): all of
+    /// them are stored or none is, and their events are published once the run is committed.
+    pub async fn ingest_batch(
+        &self,
+        transfers: &[ObservedTransfer],
+    ) -> Result<Vec<Ingested>, CoreError> {
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        let mut results = Vec::with_capacity(transfers.len());
+        let mut events = Vec::new();
+        for t in transfers {
+            let (ingested, event) = self.ingest_in(&mut tx, t, None).await?;
+            results.push(ingested);
+            events.extend(event);
+        }
+        tx.commit().await?;
+        for event in events {
+            self.events.publish(event);
+        }
+        Ok(results)
+    }
+
+    async fn ingest_in(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        t: &ObservedTransfer,
+        only: Option<&PaymentId>,
+    ) -> Result<(Ingested, Option<PaymentEvent>), CoreError> {
         let now = self.clock.now();
         let grace_start = now - Duration::seconds(self.rules.late_grace_seconds as i64);
-        let mut tx = self.pool.begin().await?;
         let seen_before = sqlx::query(
             "SELECT 1 FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
         )
@@ -106,8 +141,7 @@ impl Payments {
         let seq: i64 = row.get("seq");
         if row.get::<Option<String>, _>("payment_id").is_some() {
             // This log already credits a payment: exactly once, whatever path saw it again.
-            tx.commit().await?;
-            return Ok(Ingested::AlreadyKnown);
+            return Ok((Ingested::AlreadyKnown, None));
         }
         let candidate = sqlx::query(
             "SELECT id FROM payment_sessions
@@ -128,13 +162,12 @@ impl Payments {
         .await?;
         let Some(candidate) = candidate else {
             if !seen_before {
-                events::record_unmatched(&mut tx, seq, t, now).await?;
+                events::record_unmatched(tx, seq, t, now).await?;
             }
-            tx.commit().await?;
-            return Ok(Ingested::Unmatched);
+            return Ok((Ingested::Unmatched, None));
         };
         let id = PaymentId::from_store(candidate.get("id"));
-        let before = query::by_id_in(&mut tx, &id)
+        let before = query::by_id_in(tx, &id)
             .await?
             .ok_or(CoreError::PaymentNotFound)?;
         sqlx::query(
@@ -155,7 +188,7 @@ impl Payments {
             .bind(seq)
             .execute(&mut *tx)
             .await?;
-        let after = query::by_id_in(&mut tx, &id)
+        let after = query::by_id_in(tx, &id)
             .await?
             .ok_or(CoreError::PaymentNotFound)?;
         let event = PaymentEvent {
@@ -164,11 +197,9 @@ impl Payments {
             },
             payment: after,
         };
-        events::record(&mut tx, &event, Some(json!({ "transaction_hash": t.tx_hash.to_string(), "block_number": t.block_number }))).await?;
-        tx.commit().await?;
+        events::record(tx, &event, Some(json!({ "transaction_hash": t.tx_hash.to_string(), "block_number": t.block_number }))).await?;
         let payment = event.payment.clone();
-        self.events.publish(event);
-        Ok(Ingested::Credited(Box::new(payment)))
+        Ok((Ingested::Credited(Box::new(payment)), Some(event)))
     }
 
     /// Confirming payments on a network, with the block hash of their credit.
@@ -197,7 +228,7 @@ impl Payments {
     /// payment back to `pending`, so the amount can be paid (or the log re-included) again.
     pub async fn orphan_credit(&self, payment: &Payment) -> Result<Option<Payment>, CoreError> {
         let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         let Some(before) = query::by_id_in(&mut tx, &payment.id).await? else {
             return Ok(None);
         };

@@ -235,7 +235,7 @@ impl Webhooks {
     /// when gone from the file), and starts the feeder's cursor at the current end of the events
     /// table on a first start, so history is not replayed.
     pub async fn sync_config(&self, configured: &[WebhookConfig]) -> Result<(), CoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         sqlx::query("INSERT OR IGNORE INTO webhook_cursor (id, event_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM events")
             .execute(&mut *tx)
             .await?;
@@ -413,7 +413,7 @@ impl Webhooks {
             }
         }
         let now = to_millis(self.clock.now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         let moved =
             sqlx::query("UPDATE webhook_cursor SET event_seq = ? WHERE id = 1 AND event_seq = ?")
                 .bind(last)

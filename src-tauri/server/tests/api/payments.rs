@@ -123,6 +123,19 @@ async fn payments_expire_server_side_without_being_read() {
 }
 
 #[tokio::test]
+async fn many_open_payments_for_one_amount_take_the_offsets_in_order() {
+    let app = spawn_app().await;
+
+    let mut amounts = Vec::new();
+    for _ in 0..12 {
+        amounts.push(app.create_ok(usdt("3")).await["amount"].clone());
+    }
+
+    let expected: Vec<Value> = (0..12).map(|k| json!(format!("3.{k:02}"))).collect();
+    assert_eq!(amounts, expected);
+}
+
+#[tokio::test]
 async fn when_every_offset_is_held_creation_is_refused_with_a_clear_code() {
     let app = spawn_app_with("[payments]\nmax_offset_steps = 2\n").await;
     app.create_ok(usdt("1")).await;
@@ -405,4 +418,51 @@ async fn qr_codes_come_as_svg_and_png_for_both_kinds() {
         "payment_not_found",
     )
     .await;
+}
+
+#[tokio::test]
+async fn transfers_stored_while_sales_are_made_never_meet_a_locked_database() {
+    use stablepay_core::{
+        address::Address,
+        catalog::NetworkId,
+        payments::{Ingested, ObservedTransfer},
+    };
+    let app = spawn_app().await;
+    let core = &app.server.as_ref().unwrap().core;
+    let bsc = NetworkId::parse("bsc").unwrap();
+    let usdt_symbol = stablepay_core::catalog::TokenSymbol::parse("USDT").unwrap();
+    let contract = core
+        .catalog
+        .token(&bsc, &usdt_symbol)
+        .await
+        .unwrap()
+        .1
+        .contract_address;
+    let observed = |n: u8| ObservedTransfer {
+        network: NetworkId::parse("bsc").unwrap(),
+        chain_id: 56,
+        token_contract: contract,
+        tx_hash: [n; 32].into(),
+        log_index: 0,
+        block_number: 100 + n as u64,
+        block_hash: [n; 32].into(),
+        from: Address::parse("0x000000000000000000000000000000000000dEaD").unwrap(),
+        to: Address::parse(MERCHANT).unwrap(),
+        value: alloy::primitives::U256::from(7u64 + n as u64),
+    };
+
+    // Each ingest reads before it writes; sales commit in between.
+    let transfers: Vec<ObservedTransfer> = (1..=40).map(observed).collect();
+    let ingests = transfers.iter().map(|t| core.payments.ingest(t, None));
+    let sales = (0..40).map(|i| app.create(usdt(&format!("{}.75", i + 1))));
+    let (ingested, sold) = tokio::join!(
+        futures_util::future::join_all(ingests),
+        futures_util::future::join_all(sales)
+    );
+
+    for result in ingested {
+        assert_eq!(result.expect("stored"), Ingested::Unmatched);
+    }
+    let sale_statuses: Vec<u16> = sold.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(sale_statuses, vec![201; 40]);
 }
