@@ -3,7 +3,7 @@
 // so quote medians of several runs. Sections can be picked: `npm run bench -- latency http sockets
 // backfill startup` (default: all). See BENCHMARKS.md for the latest figures.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +33,9 @@ const rssMb = (pid) => {
 };
 
 const BIN = join(ROOT, 'target', 'release', 'stablepay-server');
-console.log('bench: building the release server (cargo build --release -p stablepay-server)…');
-if (spawnSync('cargo', ['build', '--release', '-p', 'stablepay-server'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) process.exit(1);
+const LOADGEN = join(ROOT, 'target', 'release', 'examples', 'loadgen');
+console.log('bench: building the release server and load generator (cargo build --release -p stablepay-server)…');
+if (spawnSync('cargo', ['build', '--release', '-p', 'stablepay-server', '--bin', 'stablepay-server', '--example', 'loadgen'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) process.exit(1);
 
 /** Starts the release server on a fresh or given database; resolves when /health answers. */
 async function startServer({ dir, chain, tokens = {}, extra = '', lookback = 100 }) {
@@ -53,7 +54,10 @@ async function startServer({ dir, chain, tokens = {}, extra = '', lookback = 100
       `[payments]\nmax_offset_steps = 1000\n[chain]\nenabled = ${Boolean(chain)}\npoll_interval_ms = 1000\ninitial_lookback_blocks = ${lookback}\nmax_log_range = 5000\n${extra}${networks}`,
   );
   const started = performance.now();
-  const child = spawn(BIN, ['serve', '--config', config], { stdio: 'ignore', env: { ...process.env, RUST_LOG: 'warn' } });
+  // BENCH_SERVER_LOG=info (say) keeps the server's log in <dir>/server.log for a closer look.
+  const logLevel = process.env.BENCH_SERVER_LOG;
+  const stdio = logLevel ? ['ignore', 'ignore', openSync(join(dir, 'server.log'), 'a')] : 'ignore';
+  const child = spawn(BIN, ['serve', '--config', config], { stdio, env: { ...process.env, RUST_LOG: logLevel ?? 'warn' } });
   const base = `http://127.0.0.1:${port}`;
   for (;;) {
     if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
@@ -161,23 +165,33 @@ if (wanted('latency')) {
 }
 
 // --- HTTP throughput ----------------------------------------------------------------------------
+/** `examples/loadgen.rs` at 64 connections for `seconds`, with the server's peak RSS meanwhile. */
+async function loadgen(base, pid, seconds, method, target, body) {
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 200);
+  const child = spawn(LOADGEN, [base, String(seconds), '64', method, target, ...(body ? [body] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  await new Promise((r) => child.once('exit', r));
+  clearInterval(sampler);
+  return { ...JSON.parse(out), peak };
+}
+const rate = (r) => `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50_ms)}, p99 ${ms(r.p99_ms)}, ${r.errors} errors`;
+
 if (wanted('http')) {
   console.log('\nHTTP at 64 connections (client and server share the machine)');
   const dir = mkdtempSync(join(tmpdir(), 'bench-http-'));
   const server = await startServer({ dir });
   const pid = server.child.pid;
-  const health = await load(server.base, pid, 5, () => request(server.base, 'GET', '/health'));
-  record('GET /health', `${health.rps.toFixed(0)} req/s, p99 ${ms(health.p99)}, ${health.errors} errors`);
-  const ids = [];
-  const post = await load(server.base, pid, 5, (i) =>
-    request(server.base, 'POST', '/api/v1/payments', { amount: `${1 + (i % 5000)}.00`, token: 'USDT' }).then((r) => {
-      if (r.status === 201 && ids.length < 5000) ids.push(JSON.parse(r.body).id);
-      return r;
-    }),
-  );
-  record('POST /api/v1/payments', `${post.rps.toFixed(0)} req/s, p99 ${ms(post.p99)}, ${post.errors} errors`, '≥ 2,000 req/s, p99 ≤ 50 ms');
-  const get = await load(server.base, pid, 5, (i) => request(server.base, 'GET', `/api/v1/payments/${ids[i % ids.length]}`));
-  record('GET /api/v1/payments/{id}', `${get.rps.toFixed(0)} req/s, p99 ${ms(get.p99)}, ${get.errors} errors`, '≥ 15,000 req/s, p99 ≤ 50 ms');
+  const health = await loadgen(server.base, pid, 5, 'GET', '/health');
+  record('GET /health', rate(health));
+  // Distinct amounts, as a shop's sales are: each create probes one offset.
+  const post = await loadgen(server.base, pid, 5, 'POST', '/api/v1/payments', '{"amount":"{i}.25","token":"USDT"}');
+  record('POST /api/v1/payments', rate(post), '≥ 2,000 req/s, p99 ≤ 50 ms');
+  const page = JSON.parse((await request(server.base, 'GET', '/api/v1/payments?limit=100')).body);
+  const paths = page.payments.map((p) => `/api/v1/payments/${p.id}`).join(',');
+  const get = await loadgen(server.base, pid, 5, 'GET', paths);
+  record('GET /api/v1/payments/{id}', rate(get), '≥ 15,000 req/s, p99 ≤ 50 ms');
   record('server RSS under that load (peak)', `${Math.max(health.peak, post.peak, get.peak).toFixed(1)} MB`, '≤ 100 MB');
   await server.stop();
 }
@@ -228,6 +242,7 @@ if (wanted('backfill')) {
   await chain.call('evm_setAutomine', [true]);
   const head = Number(await chain.call('eth_blockNumber'));
   const dir = mkdtempSync(join(tmpdir(), 'bench-backfill-'));
+  console.log(`  (${logs.toLocaleString('en')} logs in ${head} blocks; server files in ${dir})`);
   const t0 = performance.now();
   const server = await startServer({ dir, chain, tokens: { USDT: usdt }, lookback: head + 1 });
   let seen = 0;
