@@ -24,7 +24,10 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde_json::{json, Value};
 use sqlx::{sqlite::SqliteRow, Row, SqlitePool};
-use tokio::{sync::Notify, task::JoinSet};
+use tokio::{
+    sync::{broadcast::error::TryRecvError, Notify},
+    task::JoinSet,
+};
 
 use crate::{
     clock::{from_millis, to_millis, Clock},
@@ -201,6 +204,9 @@ fn check_endpoint(url: &str, secret: &str, events: &[String]) -> Result<Vec<Stri
         events.to_vec()
     })
 }
+
+/// How long the feeder lets a burst of events gather before one pass queues them all.
+const FEED_COALESCE: Duration = Duration::from_millis(50);
 
 const DELIVERY_SELECT: &str =
     "SELECT d.*, e.url FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id";
@@ -551,7 +557,12 @@ impl Webhooks {
                 tracing::warn!(error = %e, "sending webhooks failed");
             }
             tokio::select! {
-                _ = events.recv() => {}
+                _ = events.recv() => {
+                    // Under a burst of sales, one pass per burst rather than one per event: the
+                    // feeder's write would otherwise compete with every sale for the write lock.
+                    tokio::time::sleep(FEED_COALESCE).await;
+                    while !matches!(events.try_recv(), Err(TryRecvError::Empty | TryRecvError::Closed)) {}
+                }
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
