@@ -435,9 +435,9 @@ impl Payments {
             kind: PaymentEventKind::Created,
             payment,
         };
-        let mut tx = crate::store::begin_write(&self.pool).await?;
+        // One statement: the insert's trigger records the `payment.created` event atomically.
         query::insert(
-            &mut tx,
+            &self.pool,
             &event.payment,
             req.idempotency_key.as_ref(),
             &fingerprint,
@@ -449,8 +449,6 @@ impl Payments {
             }
             _ => CoreError::Database(e),
         })?;
-        events::record(&mut tx, &event, None).await?;
-        tx.commit().await?;
         let payment = event.payment.clone();
         self.events.publish(event);
         Ok(Created {

@@ -172,8 +172,9 @@ pub(super) async fn held_amounts(
     Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
 }
 
+/// Inserts a new payment; the `payment_sessions_created` trigger writes its `payment.created` event.
 pub(super) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: impl sqlx::SqliteExecutor<'_>,
     p: &Payment,
     idempotency_key: Option<&IdempotencyKey>,
     fingerprint: &str,

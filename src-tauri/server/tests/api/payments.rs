@@ -466,3 +466,23 @@ async fn transfers_stored_while_sales_are_made_never_meet_a_locked_database() {
     let sale_statuses: Vec<u16> = sold.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(sale_statuses, vec![201; 40]);
 }
+
+#[tokio::test]
+async fn a_sale_and_its_cancel_leave_their_audit_rows_in_order() {
+    let app = spawn_app().await;
+    let p = app.create_ok(usdt("8")).await;
+    let id = p["id"].as_str().unwrap();
+    let cancelled = app
+        .post_empty(&format!("/api/v1/payments/{id}/cancel"))
+        .await;
+    assert_eq!(cancelled.status(), 200);
+
+    let in_order = app
+        .sql_count(&format!(
+            "SELECT COUNT(*) FROM events c JOIN events x ON x.payment_id = c.payment_id AND x.seq > c.seq
+             WHERE c.payment_id = '{id}' AND c.kind = 'payment.created' AND c.to_status = 'pending'
+               AND x.kind = 'payment.cancelled' AND x.from_status = 'pending'"
+        ))
+        .await;
+    assert_eq!(in_order, 1);
+}
