@@ -2,8 +2,8 @@
 // read-only. A full disk gets 503 `storage_full` with plain words (never a crash); a read-only one
 // stops the server at start with an error naming the file. Nothing acknowledged is lost, and it
 // works again once the operator fixes the disk. Needs root and
-// mount (skipped, with the reason, elsewhere). SIGKILL mid-stream, a restarted node and a
-// black-holed endpoint are covered by the Rust chain suite (src-tauri/server/tests/api/chain.rs).
+// mount (skipped, with the reason, elsewhere). SIGKILL mid-stream: e2e/midstream.test.mjs; a
+// restarted node and a black-holed endpoint: the Rust chain suite (src-tauri/server/tests/api/chain.rs).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
