@@ -31,7 +31,9 @@ pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        // One writer at a time anyway (SQLite); each connection is a worker thread, and on a
+        // 2-core till 4 of them serve more reads per second than 8 (BENCHMARKS.md).
+        .max_connections(4)
         // A local file does not drop connections: skip the ping sqlx sends on every acquire (each
         // statement is a round trip to the connection's worker thread; this halves a GET's).
         .test_before_acquire(false)
