@@ -16,7 +16,7 @@ const suites = [
     args: ['--test', 'devchain/'],
     when: () => existsSync('devchain') && readdirSync('devchain').some((f) => f.endsWith('.test.mjs')),
   },
-  { name: 'desktop shell build (tauri build --debug --no-bundle)', cmd: 'npx', args: ['tauri', 'build', '--debug', '--no-bundle'] },
+  { name: 'desktop shell build and .deb (tauri build --debug --bundles deb)', cmd: 'npx', args: ['tauri', 'build', '--debug', '--bundles', 'deb'] },
   // End to end, one file at a time (2 cores): Chromium against the real server (built by the Rust
   // suite) and anvil, then the desktop app under Xvfb through tauri-driver. Screenshots in artifacts/.
   { name: 'end to end (Chromium; desktop app under Xvfb; nginx; schemathesis)', cmd: 'node', args: ['--test', '--test-concurrency=1', 'e2e/'] },
