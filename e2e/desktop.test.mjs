@@ -5,7 +5,7 @@
 // Screenshots go to artifacts/desktop/. Skipped (with the reason) when the shell or the drivers are
 // missing — `npm test` builds the shell first, and `.ci/run` installs the drivers.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -63,10 +63,12 @@ const shoot = async (name) => {
   writeFileSync(join(ARTIFACTS, name), Buffer.from(await wd('GET', s('/screenshot')), 'base64'));
 };
 
+let home; // the app's temporary HOME and XDG folders
+
 before(async () => {
   if (missing.length) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  const home = mkdtempSync(join(tmpdir(), 'stablepay-desktop-'));
+  home = mkdtempSync(join(tmpdir(), 'stablepay-desktop-'));
   const display = `:${90 + Math.floor(Math.random() * 400)}`;
   const xvfb = spawn('Xvfb', [display, '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
   children.push(xvfb);
@@ -132,6 +134,9 @@ describe('the desktop app under Xvfb', { skip: missing.length ? `missing: ${miss
     await shoot('2-qr.png');
     const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
     assert.equal(payment.status, 'pending');
+    // The sale's token is remembered in the app's settings store (tauri-plugin-store), for the next sale.
+    const store = join(home, 'data', 'com.stablepay.pos', 'shell.json');
+    await eventually('the token in shell.json', () => existsSync(store) && JSON.parse(readFileSync(store, 'utf8')).shell?.last_token === 'USDT');
 
     // The customer display, opened from the POS, shows the same payment in its own window.
     const main = await wd('GET', s('/window'));

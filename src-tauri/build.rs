@@ -9,6 +9,7 @@ fn main() {
             "list_monitors",
             "get_shell_settings",
             "save_shell_settings",
+            "remember_sale_choice",
         ]),
     ))
     .expect("tauri build script");

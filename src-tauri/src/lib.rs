@@ -200,12 +200,28 @@ fn save_shell_settings(app: AppHandle, settings: ShellSettings) -> Result<bool, 
     let before = ShellSettings::load(&app);
     let mut next = settings;
     next.window = before.window;
+    next.last_token = before.last_token.clone();
+    next.last_network = before.last_network.clone();
     next.save(&app)?;
     let restart = next.server_bind != before.server_bind || next.lan != before.lan;
     if restart {
         app.restart();
     }
     Ok(restart)
+}
+
+/// Remembers the token and network of the sale just made (the POS starts on them next time).
+#[tauri::command]
+fn remember_sale_choice(
+    app: AppHandle,
+    token: String,
+    network: Option<String>,
+) -> Result<(), String> {
+    let mut settings = ShellSettings::load(&app);
+    settings.last_token = Some(token);
+    settings.last_network = network.filter(|n| !n.is_empty());
+    settings.validate()?;
+    settings.save(&app)
 }
 
 /// Runs the desktop app.
@@ -231,7 +247,8 @@ pub fn run() {
             open_customer_display,
             list_monitors,
             get_shell_settings,
-            save_shell_settings
+            save_shell_settings,
+            remember_sale_choice
         ])
         .setup(|app| {
             let app_data = app.path().app_data_dir()?;

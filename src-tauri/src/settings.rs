@@ -1,7 +1,7 @@
 //! Shell settings, kept with `tauri-plugin-store` in `<app-data>/shell.json` (domain data lives in
 //! SQLite): the server bind and LAN exposure, the language, the main window's placement and the
-//! monitor chosen for the customer display. The last-used token and network are remembered by the
-//! POS screen itself (in the webview's storage), next to the sale they belong to.
+//! monitor chosen for the customer display, and the token and network of the last sale (the POS
+//! screen starts on them; in a plain browser it keeps them in the page's storage instead).
 //!
 //! The bind applies at start: `STABLEPAY_SERVER__BIND` wins over the store, the store over the
 //! config file. LAN exposure binds `0.0.0.0` on the configured port, and the server then refuses to
@@ -45,6 +45,10 @@ pub struct ShellSettings {
     pub window: Option<Placement>,
     /// Index of the monitor last chosen for the customer display.
     pub display_monitor: Option<usize>,
+    /// Token symbol of the last sale.
+    pub last_token: Option<String>,
+    /// Network id of the last sale; none = the default network.
+    pub last_network: Option<String>,
 }
 
 impl ShellSettings {
@@ -70,6 +74,17 @@ impl ShellSettings {
             bind.parse::<std::net::SocketAddr>().map_err(|_| {
                 format!("server bind {bind:?} is not an address like 127.0.0.1:8080")
             })?;
+        }
+        for (what, value) in [("token", &self.last_token), ("network", &self.last_network)] {
+            if let Some(v) = value {
+                let plain = !v.is_empty()
+                    && v.len() <= 32
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !plain {
+                    return Err(format!("last {what} {v:?} is not a token or network id"));
+                }
+            }
         }
         if let Some(lang) = &self.language {
             if !["en", "zh-CN"].contains(&lang.as_str()) {
@@ -128,6 +143,11 @@ mod tests {
             ..Default::default()
         };
         assert!(s.validate().is_err());
+        let s = ShellSettings {
+            last_token: Some("USDT\"; rm".into()),
+            ..Default::default()
+        };
+        assert!(s.validate().unwrap_err().contains("last token"));
         assert!(ShellSettings::default().validate().is_ok());
     }
 

@@ -519,6 +519,8 @@ export interface ShellSettings {
   lan: boolean;
   language: string | null;
   display_monitor: number | null;
+  last_token?: string | null;
+  last_network?: string | null;
 }
 
 async function desktop<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -540,3 +542,6 @@ export const listMonitors = () => desktop<MonitorInfo[]>('list_monitors');
 export const getShellSettings = () => desktop<ShellSettings>('get_shell_settings');
 /** Saves; answers whether the app restarts to apply them. */
 export const saveShellSettings = (settings: ShellSettings) => desktop<boolean>('save_shell_settings', { settings });
+/** The app remembers the last sale's token and network in its settings store. */
+export const rememberSaleChoice = (token: string, network: string) =>
+  desktop<void>('remember_sale_choice', { token, network: network || null });

@@ -1,7 +1,18 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { ApiError, createPayment, showOnDisplay, type Payment, type Product } from '../backend';
+import {
+  ApiError,
+  createPayment,
+  getShellSettings,
+  isDesktop,
+  rememberSaleChoice,
+  showOnDisplay,
+  type Payment,
+  type Product,
+} from '../backend';
 
+/** The last sale's token and network: the desktop app keeps them in its settings store (shell.json),
+ *  a browser in the page's storage. */
 const LAST_CHOICE = 'stablepay.lastChoice';
 
 /** Keypad input: digits and one dot, at most 2 decimals, at most 12 integer digits. */
@@ -35,6 +46,14 @@ export const useCheckoutStore = defineStore('checkout', () => {
   })();
   const token = ref(saved.token ?? 'USDT');
   const network = ref(saved.network ?? '');
+  if (isDesktop()) {
+    getShellSettings()
+      .then((s) => {
+        if (s.last_token) token.value = s.last_token;
+        if (s.last_network !== undefined) network.value = s.last_network ?? '';
+      })
+      .catch(() => {});
+  }
   const creating = ref(false);
   const errorCode = ref<string | null>(null);
   const payment = ref<Payment | null>(null);
@@ -69,6 +88,7 @@ export const useCheckoutStore = defineStore('checkout', () => {
         : { amount: amount.value, token: token.value, network: network.value || undefined };
       payment.value = await createPayment(body, idempotencyKey);
       localStorage.setItem(LAST_CHOICE, JSON.stringify({ token: token.value, network: network.value }));
+      if (isDesktop()) await rememberSaleChoice(token.value, network.value).catch(() => {});
       await showOnDisplay(payment.value.id).catch(() => {});
       return payment.value;
     } catch (e) {
