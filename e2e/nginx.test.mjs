@@ -3,7 +3,7 @@
 // certificate made for the test). The only changes to the file are the test's addresses and paths.
 // Also checks the dev/staging/prod profiles with `stablepay-server check-config`.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,10 @@ let httpsPort;
 before(async () => {
   if (!NGINX) return;
   dir = mkdtempSync(join(tmpdir(), 'stablepay-nginx-'));
+  // Run as root, nginx's workers are `nobody`: the built UI is copied where they can read it, as the
+  // image copies it to /usr/share/nginx/stablepay (a fresh clone may sit in a private folder).
+  chmodSync(dir, 0o755);
+  cpSync(join(ROOT, 'ui', 'dist'), join(dir, 'site'), { recursive: true });
   const serverPort = await freePort();
   httpsPort = await freePort();
   const httpPort = await freePort();
@@ -36,7 +40,7 @@ before(async () => {
     .replace('listen 443 ssl http2;', `listen 127.0.0.1:${httpsPort} ssl http2;`)
     .replace('/etc/nginx/certs/fullchain.pem', join(dir, 'fullchain.pem'))
     .replace('/etc/nginx/certs/privkey.pem', join(dir, 'privkey.pem'))
-    .replace('root /usr/share/nginx/stablepay;', `root ${join(ROOT, 'ui', 'dist')};`);
+    .replace('root /usr/share/nginx/stablepay;', `root ${join(dir, 'site')};`);
   writeFileSync(join(dir, 'site.conf'), site);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   writeFileSync(
