@@ -3,7 +3,7 @@
 // so quote medians of several runs. Sections can be picked: `npm run bench -- latency http sockets
 // backfill startup` (default: all). See BENCHMARKS.md for the latest figures.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,16 @@ const record = (figure, value, budget = '', raw = undefined) => {
   results.push({ figure, value, budget, ...(raw === undefined ? {} : { raw }) });
   console.log(`  ${figure}: ${value}${budget ? `   (budget ${budget})` : ''}`);
 };
+// Each section's database folder; removed at exit unless BENCH_SERVER_LOG asks to keep them.
+const scratchDirs = [];
+const scratch = (prefix) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+};
+process.on('exit', () => {
+  if (!process.env.BENCH_SERVER_LOG) for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -123,7 +133,7 @@ if (wanted('latency')) {
   const chain = await startAnvil({});
   const usdt = await deployToken(chain.call, { name: 'Tether USD (mock)', symbol: 'USDT' });
   await mint(chain.call, usdt, ACCOUNTS.customer, 10n ** 30n);
-  const dir = mkdtempSync(join(tmpdir(), 'bench-latency-'));
+  const dir = scratch('bench-latency-');
   const server = await startServer({ dir, chain, tokens: { USDT: usdt }, extra: '' });
   // The node's own announcement of each head, timestamped here.
   const heads = new Map();
@@ -185,7 +195,7 @@ const rate = (r) => `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50_ms)}, p99 ${ms(r.
 
 if (wanted('http')) {
   console.log('\nHTTP at 64 connections (client and server share the machine)');
-  const dir = mkdtempSync(join(tmpdir(), 'bench-http-'));
+  const dir = scratch('bench-http-');
   const server = await startServer({ dir });
   const pid = server.child.pid;
   const health = await loadgen(server.base, pid, 5, 'GET', '/health');
@@ -204,7 +214,7 @@ if (wanted('http')) {
 // --- sockets ------------------------------------------------------------------------------------
 if (wanted('sockets')) {
   console.log('\nWebSockets');
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
+  const dir = scratch('bench-ws-');
   const server = await startServer({ dir });
   const pid = server.child.pid;
   const p = JSON.parse((await request(server.base, 'POST', '/api/v1/payments', { amount: '9', token: 'USDT' })).body);
@@ -249,7 +259,7 @@ if (wanted('backfill')) {
   const logs = (await nonce('latest')) - 1; // one transaction deployed the token
   await chain.call('evm_setAutomine', [true]);
   const head = Number(await chain.call('eth_blockNumber'));
-  const dir = mkdtempSync(join(tmpdir(), 'bench-backfill-'));
+  const dir = scratch('bench-backfill-');
   console.log(`  (${logs.toLocaleString('en')} logs in ${head} blocks; server files in ${dir})`);
   const t0 = performance.now();
   const server = await startServer({ dir, chain, tokens: { USDT: usdt }, lookback: head + 1 });
@@ -267,7 +277,7 @@ if (wanted('backfill')) {
 // --- start-up with 100,000 payments, idle RSS --------------------------------------------------
 if (wanted('startup')) {
   console.log('\nStart-up');
-  const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
+  const dir = scratch('bench-startup-');
   let server = await startServer({ dir });
   const N = 100_000;
   let next = 0;
@@ -300,7 +310,7 @@ if (args.includes('soak')) {
   const chain = await startAnvil({ blockTime: 1 });
   const usdt = await deployToken(chain.call, { name: 'Tether USD (mock)', symbol: 'USDT' });
   await mint(chain.call, usdt, ACCOUNTS.customer, 10n ** 30n);
-  const dir = mkdtempSync(join(tmpdir(), 'bench-soak-'));
+  const dir = scratch('bench-soak-');
   const server = await startServer({ dir, chain, tokens: { USDT: usdt } });
   const pid = server.child.pid;
   const wsBase = server.base.replace('http', 'ws');
