@@ -1,6 +1,13 @@
 //! Payment events: every status change is one row in the `events` table (the audit trail) and one
-//! message on one broadcast channel. Sockets, webhooks, stats and the shell subscribe; a subscriber
-//! that lags loses messages (never blocks the writer) and should refetch the payment.
+//! message on one broadcast channel. Webhooks, the display, stats and the shell subscribe to all of
+//! it; a payment's sockets subscribe to that payment alone (so an update wakes only its own
+//! sockets, however many are open for other payments). A subscriber that lags loses messages
+//! (never blocks the writer) and should refetch the payment.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use serde_json::Value;
 use sqlx::SqliteConnection;
@@ -8,8 +15,13 @@ use tokio::sync::broadcast;
 
 use crate::{
     clock::to_millis,
-    payments::{ObservedTransfer, Payment, PaymentStatus},
+    payments::{ObservedTransfer, Payment, PaymentId, PaymentStatus},
 };
+
+/// Events one payment's subscriber may fall behind before it lags (a payment has a handful).
+const PER_PAYMENT_BUFFER: usize = 16;
+
+type PerPayment = Arc<Mutex<HashMap<PaymentId, broadcast::Sender<PaymentEvent>>>>;
 
 /// Audit-trail kind of a transfer to the receive address that matched no payment when first seen.
 pub const TRANSFER_UNMATCHED: &str = "transfer.unmatched";
@@ -51,10 +63,11 @@ pub struct PaymentEvent {
     pub payment: Payment,
 }
 
-/// The one broadcast channel for payment events.
+/// The broadcast channel for payment events, and one channel per watched payment.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<PaymentEvent>,
+    per_payment: PerPayment,
 }
 
 impl EventBus {
@@ -62,6 +75,7 @@ impl EventBus {
     pub fn new(capacity: usize) -> Self {
         Self {
             tx: broadcast::channel(capacity).0,
+            per_payment: PerPayment::default(),
         }
     }
 
@@ -70,9 +84,66 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// Sends to every subscriber; having none is fine.
+    /// A new subscription receiving the events of payment `id` published from now on.
+    pub fn subscribe_payment(&self, id: &PaymentId) -> PaymentSubscription {
+        let rx = self
+            .per_payment
+            .lock()
+            .expect("event registry lock")
+            .entry(id.clone())
+            .or_insert_with(|| broadcast::channel(PER_PAYMENT_BUFFER).0)
+            .subscribe();
+        PaymentSubscription {
+            rx: Some(rx),
+            id: id.clone(),
+            registry: self.per_payment.clone(),
+        }
+    }
+
+    /// Sends to every subscriber, and to the payment's own subscribers; having none is fine.
     pub fn publish(&self, event: PaymentEvent) {
+        if let Some(own) = self
+            .per_payment
+            .lock()
+            .expect("event registry lock")
+            .get(&event.payment.id)
+        {
+            let _ = own.send(event.clone());
+        }
         let _ = self.tx.send(event);
+    }
+
+    /// How many payments have subscribers (for tests and monitoring).
+    pub fn watched_payments(&self) -> usize {
+        self.per_payment.lock().expect("event registry lock").len()
+    }
+}
+
+/// The events of one payment; the payment's channel goes away with its last subscription.
+#[derive(Debug)]
+pub struct PaymentSubscription {
+    rx: Option<broadcast::Receiver<PaymentEvent>>,
+    id: PaymentId,
+    registry: PerPayment,
+}
+
+impl PaymentSubscription {
+    /// The next event, as [`broadcast::Receiver::recv`].
+    pub async fn recv(&mut self) -> Result<PaymentEvent, broadcast::error::RecvError> {
+        self.rx.as_mut().expect("live until dropped").recv().await
+    }
+}
+
+impl Drop for PaymentSubscription {
+    fn drop(&mut self) {
+        drop(self.rx.take());
+        let mut registry = self.registry.lock().expect("event registry lock");
+        if registry
+            .get(&self.id)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
+            registry.remove(&self.id);
+        }
     }
 }
 

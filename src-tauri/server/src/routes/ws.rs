@@ -233,13 +233,16 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
     let telemetry = state.core.telemetry.clone();
     let (mut tx, mut rx) = socket.split();
     let send = |value: Value| Message::Text(Utf8Bytes::from(value.to_string()));
-    // Subscribe before reading, so no change between the read and the subscription is missed.
-    let mut events = state.core.events.subscribe();
-    let payment = match PaymentId::parse(&payment_id) {
-        Ok(id) => state.core.payments.get(&id).await.map(|p| (id, p)),
+    let subscribed = PaymentId::parse(&payment_id).map(|id| {
+        // Subscribe before reading, so no change between the read and the subscription is missed.
+        let events = state.core.events.subscribe_payment(&id);
+        (id, events)
+    });
+    let payment = match subscribed {
+        Ok((id, events)) => state.core.payments.get(&id).await.map(|p| (id, events, p)),
         Err(e) => Err(e),
     };
-    let (id, payment) = match payment {
+    let (id, mut events, payment) = match payment {
         Ok(found) => found,
         Err(e) => {
             telemetry.socket_refused();
@@ -280,7 +283,7 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
         let mut from_chain = false;
         let outgoing = tokio::select! {
             event = events.recv() => match event {
-                Ok(e) if e.payment.id == id && !matches!(e.kind, PaymentEventKind::Created) => {
+                Ok(e) if !matches!(e.kind, PaymentEventKind::Created) => {
                     from_chain = chain_driven(&e.kind, &e.payment);
                     Some(status_update(&e.payment))
                 }

@@ -135,3 +135,42 @@ async fn sockets_over_the_per_ip_limit_are_refused_with_429() {
         other => panic!("expected an HTTP refusal, got {other}"),
     }
 }
+
+#[tokio::test]
+async fn a_socket_hears_only_its_own_payment_and_its_channel_goes_when_it_closes() {
+    let app = spawn_app().await;
+    let core = &app.server.as_ref().unwrap().core;
+    let mine = app.create_ok(usdt("4")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = app.create_ok(usdt("5")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut socket = connect(&app, &mine).await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    assert_eq!(core.events.watched_payments(), 1);
+
+    app.post_empty(&format!("/api/v1/payments/{other}/cancel"))
+        .await;
+    app.post_empty(&format!("/api/v1/payments/{mine}/cancel"))
+        .await;
+    let update = next_json(&mut socket).await;
+    assert_eq!(update["paymentId"], mine.as_str());
+    assert_eq!(update["data"]["status"], "cancelled");
+
+    socket.close(None).await.unwrap();
+    let mut forgotten = false;
+    for _ in 0..50 {
+        if core.events.watched_payments() == 0 {
+            forgotten = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        forgotten,
+        "the payment's channel is dropped with its last socket"
+    );
+}
