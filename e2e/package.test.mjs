@@ -1,16 +1,19 @@
 // The Debian package `npm test` builds (`tauri build --debug --bundles deb`; a release one comes from
 // `npx tauri build`): it holds the app, its desktop entry and icons, depends on the WebKitGTK
 // runtime, and its binary finds every shared library on this machine — bundling needed no download.
-// (The app itself is driven end to end by desktop.test.mjs.)
+// (The app itself is driven end to end by desktop.test.mjs.) To check the release package instead:
+// `STABLEPAY_DEB_DIR=target/release/bundle/deb node --test e2e/package.test.mjs`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROOT } from '../devchain/up.mjs';
 
-const DIR = join(ROOT, 'target', 'debug', 'bundle', 'deb');
+const DIR = process.env.STABLEPAY_DEB_DIR
+  ? resolve(ROOT, process.env.STABLEPAY_DEB_DIR)
+  : join(ROOT, 'target', 'debug', 'bundle', 'deb');
 const deb = existsSync(DIR) ? readdirSync(DIR).find((f) => f.endsWith('.deb')) : undefined;
 const dpkg = (...args) => spawnSync('dpkg-deb', args, { encoding: 'utf8' });
 
