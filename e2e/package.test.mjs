@@ -11,9 +11,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROOT } from '../devchain/up.mjs';
 
-const DIR = process.env.STABLEPAY_DEB_DIR
-  ? resolve(ROOT, process.env.STABLEPAY_DEB_DIR)
-  : join(ROOT, 'target', 'debug', 'bundle', 'deb');
+const DIR = resolve(ROOT, process.env.STABLEPAY_DEB_DIR ?? 'target/debug/bundle/deb');
 const deb = existsSync(DIR) ? readdirSync(DIR).find((f) => f.endsWith('.deb')) : undefined;
 const dpkg = (...args) => spawnSync('dpkg-deb', args, { encoding: 'utf8' });
 
