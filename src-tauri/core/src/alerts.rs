@@ -6,7 +6,11 @@
 //! Rules (see [`AlertRules::default`]): the success rate of payments closed in the last 24 h falls
 //! under 80 % (with at least 5 closed); the API's server-error rate over the recent window exceeds
 //! 5 % (with at least 20 requests); a network's node has been unreachable for 30 s; the watcher is
-//! more than 20 blocks behind the head.
+//! more than 20 blocks behind the head; transfers that arrived for a cancelled or already paid sale
+//! in the last 24 h (they wait in the inbox, linked to that sale). Beside these rules, every standing
+//! [`Problem`] the chain side reports (an endpoint on another chain or distrusted, `eth_getLogs` or
+//! the finalized block not served, a token disabled, a payment settled on one source) is an alert
+//! until it is cleared.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -18,7 +22,8 @@ use crate::{
     clock::Clock,
     error::CoreError,
     stats,
-    telemetry::{LinkStats, Telemetry},
+    telemetry::{LinkStats, Problem, Severity, Telemetry},
+    transfers,
 };
 
 /// Thresholds.
@@ -56,10 +61,11 @@ impl Default for AlertRules {
 pub struct Alert {
     /// Stable id: the kind, plus `:<network>` for chain alerts.
     pub id: String,
-    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`.
+    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`,
+    /// `inbox_linked_transfers`, or the kind of a chain [`Problem`].
     pub kind: &'static str,
-    /// `warning` or `critical`.
-    pub severity: &'static str,
+    /// How urgent.
+    pub severity: Severity,
     /// Plain words for the dashboard.
     pub message: String,
     /// The measured value.
@@ -88,6 +94,10 @@ pub struct AlertInputs {
     pub error_rate: (f64, usize),
     /// Node connections per network.
     pub links: BTreeMap<String, LinkStats>,
+    /// Transfers linked to a cancelled or paid sale, seen recently.
+    pub linked_transfers: u64,
+    /// Standing problems reported by the chain side.
+    pub problems: Vec<Problem>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -111,7 +121,7 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
         alert(
             "low_success_rate".into(),
             "low_success_rate",
-            "warning",
+            Severity::Warning,
             format!("only {rate:.1} % of the {closed} payments closed in the last 24 h were paid"),
             rate,
             rules.min_success_rate,
@@ -122,7 +132,7 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
         alert(
             "high_error_rate".into(),
             "high_error_rate",
-            "critical",
+            Severity::Critical,
             format!("{errors:.1} % of recent API requests failed with a server error"),
             errors,
             rules.max_error_rate,
@@ -135,7 +145,7 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
                 alert(
                     format!("chain_disconnected:{network}"),
                     "chain_disconnected",
-                    "critical",
+                    Severity::Critical,
                     format!(
                         "no node of {network} has answered for {} s: payments are not being detected",
                         down_for.as_secs()
@@ -150,12 +160,36 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
             alert(
                 format!("blocks_behind:{network}"),
                 "blocks_behind",
-                "warning",
+                Severity::Warning,
                 format!("the {network} watcher is {behind} blocks behind the chain head"),
                 behind as f64,
                 rules.max_blocks_behind as f64,
             );
         }
+    }
+    if inputs.linked_transfers > 0 {
+        alert(
+            "inbox_linked_transfers".into(),
+            "inbox_linked_transfers",
+            Severity::Warning,
+            format!(
+                "{} transfer(s) in the last 24 h arrived for a cancelled or already paid sale; they wait in the inbox (refund or attach them)",
+                inputs.linked_transfers
+            ),
+            inputs.linked_transfers as f64,
+            0.0,
+        );
+    }
+    for p in &inputs.problems {
+        out.push(Alert {
+            id: p.id.clone(),
+            kind: p.kind,
+            severity: p.severity,
+            message: p.message.clone(),
+            value: 1.0,
+            threshold: 0.0,
+            since: p.since,
+        });
     }
     out
 }
@@ -210,6 +244,12 @@ impl Alerts {
                 .await?,
             error_rate: (api.flagged_percent, api.count),
             links: self.telemetry.links(),
+            linked_transfers: transfers::linked_since(
+                &self.pool,
+                now - chrono::Duration::hours(24),
+            )
+            .await?,
+            problems: self.telemetry.problems(),
             now,
         };
         let current = assess(&inputs, &self.rules);

@@ -188,6 +188,30 @@ impl TokenAmount {
     }
 }
 
+/// Stored (in event snapshots) as `{"base_units": "<decimal integer>", "decimals": n}`.
+impl serde::Serialize for TokenAmount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("TokenAmount", 2)?;
+        st.serialize_field("base_units", &self.base_units.to_string())?;
+        st.serialize_field("decimals", &self.decimals)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TokenAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            base_units: String,
+            decimals: u8,
+        }
+        let stored = Stored::deserialize(d)?;
+        Self::from_base_units_str(&stored.base_units, stored.decimals)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Debug for TokenAmount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -1,16 +1,18 @@
 //! Networks and tokens the shop accepts. Rows come from the config file at start (and later from the
 //! settings screen); reads go to an in-memory snapshot so creating a payment costs no catalog query.
+//! A token whose contract disagrees with its configuration on chain (its `decimals()`) is disabled
+//! for this run: it is listed with the reason, and no payment can be created in it.
 
-use std::{fmt, sync::Arc};
+use std::{collections::HashMap, fmt, sync::Arc};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::RwLock;
 
 use crate::{address::Address, clock::to_millis, config::Config, error::CoreError};
 
 /// A network slug such as `bsc`: 1–32 of `a-z 0-9 -`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NetworkId(String);
 
@@ -44,7 +46,7 @@ impl fmt::Display for NetworkId {
 }
 
 /// A token ticker such as `USDT`: 1–16 of `A-Z 0-9 . _`, upper-cased on parse.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TokenSymbol(String);
 
@@ -109,6 +111,8 @@ pub struct Token {
     pub decimals: u8,
     /// Accepted but shown as legacy.
     pub legacy: bool,
+    /// Why it cannot be sold in now (its contract disagrees with the configuration), if so.
+    pub disabled: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +126,7 @@ struct Snapshot {
 pub struct Catalog {
     pool: SqlitePool,
     snapshot: Arc<RwLock<Snapshot>>,
+    disabled: Arc<RwLock<HashMap<(NetworkId, TokenSymbol), String>>>,
 }
 
 impl Catalog {
@@ -180,6 +185,7 @@ impl Catalog {
         let catalog = Self {
             pool,
             snapshot: Arc::default(),
+            disabled: Arc::default(),
         };
         catalog.reload().await?;
         Ok(catalog)
@@ -218,6 +224,7 @@ impl Catalog {
                 contract_address: Address::parse(&contract)?,
                 decimals: row.get::<i64, _>("decimals") as u8,
                 legacy: row.get("legacy"),
+                disabled: None,
             });
         }
         *self.snapshot.write().await = Snapshot { networks, tokens };
@@ -229,9 +236,24 @@ impl Catalog {
         self.snapshot.read().await.networks.clone()
     }
 
-    /// Enabled tokens, legacy ones last.
+    /// Enabled tokens, legacy ones last (disabled ones say why).
     pub async fn tokens(&self) -> Vec<Token> {
-        self.snapshot.read().await.tokens.clone()
+        let disabled = self.disabled.read().await;
+        let mut tokens = self.snapshot.read().await.tokens.clone();
+        for t in &mut tokens {
+            t.disabled = disabled
+                .get(&(t.network.clone(), t.symbol.clone()))
+                .cloned();
+        }
+        tokens
+    }
+
+    /// Stops sales in a token for this run (its contract disagrees with the configuration).
+    pub async fn disable_token(&self, network: &NetworkId, symbol: &TokenSymbol, reason: String) {
+        self.disabled
+            .write()
+            .await
+            .insert((network.clone(), symbol.clone()), reason);
     }
 
     /// One enabled network.
@@ -263,6 +285,19 @@ impl Catalog {
                 symbol: symbol.to_string(),
                 network: network.id.to_string(),
             })?;
+        drop(snapshot);
+        if let Some(reason) = self
+            .disabled
+            .read()
+            .await
+            .get(&(network.id.clone(), symbol.clone()))
+        {
+            return Err(CoreError::TokenDisabled {
+                symbol: symbol.to_string(),
+                network: network.id.to_string(),
+                reason: reason.clone(),
+            });
+        }
         Ok((network, token))
     }
 }

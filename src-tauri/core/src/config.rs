@@ -28,6 +28,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "payment.paid",
     "payment.expired",
     "payment.cancelled",
+    "payment.reverted",
     "transfer.unmatched",
 ];
 
@@ -123,6 +124,26 @@ pub struct PaymentsConfig {
     pub max_offset_steps: u32,
     /// How long an expired, unpaid payment keeps holding its exact amount.
     pub late_grace_seconds: u64,
+    /// How long a cancelled payment keeps holding its exact amount.
+    pub cancelled_hold_seconds: u64,
+    /// How long a paid payment keeps holding its exact amount.
+    pub paid_hold_seconds: u64,
+    /// Independent endpoints that must report a credit before `paid` (the one that found it
+    /// included); `None`: 2 where the network has two or more endpoints, else 1.
+    pub quorum: Option<u32>,
+    /// How long settlement waits for a second endpoint to answer before it settles on one source
+    /// (flagged, with an alert).
+    pub quorum_wait: std::time::Duration,
+}
+
+impl PaymentsConfig {
+    /// The quorum for a network with `endpoints` RPC endpoints.
+    pub fn quorum_for(&self, endpoints: usize) -> u32 {
+        let most = endpoints.max(1) as u32;
+        self.quorum
+            .unwrap_or(if endpoints >= 2 { 2 } else { 1 })
+            .clamp(1, most)
+    }
 }
 
 /// `[chain]`: how the watcher reads the chain.
@@ -305,6 +326,10 @@ struct RawPayments {
     amount_step: String,
     max_offset_steps: u32,
     late_grace_seconds: u64,
+    cancelled_hold_seconds: u64,
+    paid_hold_seconds: u64,
+    quorum: u32,
+    quorum_wait_seconds: u64,
 }
 
 impl Default for RawPayments {
@@ -316,6 +341,10 @@ impl Default for RawPayments {
             amount_step: "0.01".into(),
             max_offset_steps: 100,
             late_grace_seconds: 24 * 3600,
+            cancelled_hold_seconds: 3600,
+            paid_hold_seconds: 900,
+            quorum: 0,
+            quorum_wait_seconds: 30,
         }
     }
 }
@@ -444,6 +473,16 @@ impl RawConfig {
             ("payments", "late_grace_seconds") => {
                 p.late_grace_seconds = env_parse(name, value, "a whole number of seconds")?
             }
+            ("payments", "cancelled_hold_seconds") => {
+                p.cancelled_hold_seconds = env_parse(name, value, "a whole number of seconds")?
+            }
+            ("payments", "paid_hold_seconds") => {
+                p.paid_hold_seconds = env_parse(name, value, "a whole number of seconds")?
+            }
+            ("payments", "quorum") => p.quorum = env_parse(name, value, "a whole number")?,
+            ("payments", "quorum_wait_seconds") => {
+                p.quorum_wait_seconds = env_parse(name, value, "a whole number of seconds")?
+            }
             ("chain", "enabled") => self.chain.enabled = env_parse(name, value, "true or false")?,
             ("chain", "poll_interval_ms") => {
                 self.chain.poll_interval_ms = env_parse(name, value, "a whole number of ms")?
@@ -568,6 +607,27 @@ impl RawConfig {
                 "must be at most 2592000 (30 days)".into(),
             ));
         }
+        for (key, value) in [
+            ("payments.cancelled_hold_seconds", p.cancelled_hold_seconds),
+            ("payments.paid_hold_seconds", p.paid_hold_seconds),
+        ] {
+            if value > 30 * 24 * 3600 {
+                return Err(bad(key, "must be at most 2592000 (30 days)".into()));
+            }
+        }
+        if p.quorum > 10 {
+            return Err(bad(
+                "payments.quorum",
+                "must be between 1 and 10 (0 or absent: 2 where a network has two or more rpc_urls)"
+                    .into(),
+            ));
+        }
+        if p.quorum_wait_seconds > 3600 {
+            return Err(bad(
+                "payments.quorum_wait_seconds",
+                "must be at most 3600".into(),
+            ));
+        }
         let payments = PaymentsConfig {
             confirmations: p.confirmations,
             require_finalized: p.require_finalized,
@@ -575,6 +635,10 @@ impl RawConfig {
             amount_step,
             max_offset_steps: p.max_offset_steps,
             late_grace_seconds: p.late_grace_seconds,
+            cancelled_hold_seconds: p.cancelled_hold_seconds,
+            paid_hold_seconds: p.paid_hold_seconds,
+            quorum: (p.quorum > 0).then_some(p.quorum),
+            quorum_wait: std::time::Duration::from_secs(p.quorum_wait_seconds),
         };
 
         let c = self.chain;

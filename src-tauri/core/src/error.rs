@@ -30,6 +30,20 @@ pub enum CoreError {
         /// Network slug as requested.
         network: String,
     },
+    /// The token is configured, but its contract on chain disagrees with the configuration
+    /// (decimals), so selling in it would ask the wrong amount.
+    #[error("{symbol} on {network} is disabled: {reason}")]
+    TokenDisabled {
+        /// Token symbol.
+        symbol: String,
+        /// Network slug.
+        network: String,
+        /// What the chain said.
+        reason: String,
+    },
+    /// Another open payment now holds this payment's exact amount.
+    #[error("another open payment ({0}) now holds this payment's exact amount; attach the transfer to that payment, or wait until it closes")]
+    AmountHeld(String),
     /// No enabled network with that slug.
     #[error("unknown network {0}")]
     UnknownNetwork(String),
@@ -49,6 +63,16 @@ pub enum CoreError {
         path: String,
         /// What SQLite said.
         reason: String,
+    },
+    /// Another server holds the database's lock.
+    #[error("the database {path} is in use by {holder} (lock file {lock}); stop that server first, or give this one another database.path")]
+    DatabaseInUse {
+        /// The database file.
+        path: String,
+        /// The lock file.
+        lock: String,
+        /// Who holds it (`process <pid>`).
+        holder: String,
     },
     /// No webhook endpoint with that id.
     #[error("webhook endpoint not found")]
@@ -108,6 +132,8 @@ impl CoreError {
             CoreError::InvalidField { .. } => "invalid_field",
             CoreError::UnknownToken { .. } => "unknown_token",
             CoreError::UnknownNetwork(_) => "unknown_network",
+            CoreError::TokenDisabled { .. } => "token_disabled",
+            CoreError::AmountHeld(_) => "amount_held",
             CoreError::PaymentNotFound => "payment_not_found",
             CoreError::ProductNotFound => "product_not_found",
             CoreError::TransferNotFound => "transfer_not_found",
@@ -127,6 +153,7 @@ impl CoreError {
             },
             CoreError::Migration(_) => "internal_error",
             CoreError::Storage { .. } => "database_unavailable",
+            CoreError::DatabaseInUse { .. } => "database_in_use",
         }
     }
 

@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     clock::to_millis,
-    payments::{ObservedTransfer, Payment, PaymentId, PaymentStatus},
+    payments::{InboxNote, ObservedTransfer, Payment, PaymentId, PaymentStatus},
 };
 
 /// Events one payment's subscriber may fall behind before it lags (a payment has a handful).
@@ -25,6 +25,8 @@ type PerPayment = Arc<Mutex<HashMap<PaymentId, broadcast::Sender<PaymentEvent>>>
 
 /// Audit-trail kind of a transfer to the receive address that matched no payment when first seen.
 pub const TRANSFER_UNMATCHED: &str = "transfer.unmatched";
+/// Event name of a credit taken back.
+pub const REVERTED: &str = "payment.reverted";
 
 /// What happened to a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +44,15 @@ pub enum PaymentEventKind {
 }
 
 impl PaymentEventKind {
-    /// Name stored in the `events` table and used for webhooks, e.g. `payment.paid`.
+    /// Name stored in the `events` table and used for webhooks, e.g. `payment.paid`. A credit taken
+    /// back (`confirming` → `pending`: its block left the chain, or a second endpoint did not
+    /// confirm it) is `payment.reverted`.
     pub fn name(&self, payment: &Payment) -> String {
         match self {
             PaymentEventKind::Created => "payment.created".into(),
+            PaymentEventKind::StatusChanged {
+                previous: PaymentStatus::Confirming,
+            } if payment.status == PaymentStatus::Pending => REVERTED.into(),
             PaymentEventKind::StatusChanged { .. } => {
                 format!("payment.{}", payment.status.as_str())
             }
@@ -147,7 +154,9 @@ impl Drop for PaymentSubscription {
     }
 }
 
-/// Appends one row to the audit trail inside the caller's transaction.
+/// Appends one row to the audit trail inside the caller's transaction, with a snapshot of the
+/// payment as it is now (webhooks render that snapshot, so a delivery sent later still tells what
+/// happened at this moment).
 pub(crate) async fn record(
     conn: &mut SqliteConnection,
     event: &PaymentEvent,
@@ -157,27 +166,38 @@ pub(crate) async fn record(
         PaymentEventKind::StatusChanged { previous } => Some(previous.as_str()),
         PaymentEventKind::Created | PaymentEventKind::Progress => None,
     };
-    sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at) VALUES (?, ?, ?, ?, ?, ?)")
+    let snapshot = serde_json::to_string(&event.payment).ok();
+    sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at, payment) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(event.payment.id.as_str())
         .bind(event.kind.name(&event.payment))
         .bind(previous)
         .bind(event.payment.status.as_str())
         .bind(detail.map(|d| d.to_string()))
         .bind(to_millis(event.payment.updated_at))
+        .bind(snapshot)
         .execute(conn)
         .await?;
     Ok(())
 }
 
+/// The payment as an event row's snapshot holds it, if the row has one.
+pub(crate) fn from_snapshot(snapshot: Option<&str>) -> Option<Payment> {
+    serde_json::from_str(snapshot?).ok()
+}
+
 /// Appends a `transfer.unmatched` row (no payment) for a transfer stored for the first time that
-/// matched nothing; webhooks pick it up from the audit trail.
+/// matched nothing; webhooks pick it up from the audit trail. `inbox` says why it is there and which
+/// sale it was meant for, when that is known.
 pub(crate) async fn record_unmatched(
     conn: &mut SqliteConnection,
     transfer_id: i64,
     t: &ObservedTransfer,
+    inbox: Option<&InboxNote>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     let detail = serde_json::json!({
+        "reason": inbox.map(|n| n.reason.as_str()),
+        "related_payment_id": inbox.map(|n| n.payment.as_str()),
         "transfer_id": transfer_id,
         "network": t.network.as_str(),
         "chain_id": t.chain_id,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod payments;
 pub mod products;
+pub mod progress;
 pub mod qr;
 pub mod stats;
 pub mod store;
@@ -39,6 +40,8 @@ use crate::{
     events::EventBus,
     payments::Payments,
     products::Products,
+    progress::ChainProgress,
+    store::DatabaseLock,
     telemetry::Telemetry,
     webhooks::{RetryPolicy, Webhooks},
 };
@@ -71,8 +74,11 @@ pub struct Core {
     pub webhooks: Webhooks,
     /// What the customer display shows (the host runs [`Display::run`]).
     pub display: Display,
+    /// Where the chain watchers are on each network.
+    pub progress: ChainProgress,
     /// The injected clock.
     pub clock: Arc<dyn Clock>,
+    lock: Arc<DatabaseLock>,
 }
 
 impl Core {
@@ -91,7 +97,9 @@ impl Core {
     }
 
     async fn start_inner(config: Config, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
+        let lock = Arc::new(store::lock(&config.database.path)?);
         let pool = store::open(&config.database.path).await?;
+        let progress = ChainProgress::default();
         let catalog = Catalog::from_config(pool.clone(), &config, clock.now()).await?;
         let products = Products::new(pool.clone(), clock.clone());
         let telemetry = Telemetry::new();
@@ -110,15 +118,18 @@ impl Core {
             events.clone(),
             config.payments.clone(),
             config.merchant.receive_address,
+            progress.clone(),
         );
         let mut chains = HashMap::new();
         for network in &config.networks {
             if !network.rpc_urls.is_empty() {
-                let rpc = RpcChain::new(&network.rpc_urls)
-                    .map_err(|e| {
-                        CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id))
-                    })?
-                    .observed_by(telemetry.clone());
+                let rpc = RpcChain::new(
+                    network.id.as_str(),
+                    network.chain_id,
+                    &network.rpc_urls,
+                    telemetry.clone(),
+                )
+                .map_err(|e| CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id)))?;
                 chains.insert(network.id.clone(), rpc);
             }
         }
@@ -148,7 +159,14 @@ impl Core {
             webhooks,
             telemetry,
             alerts,
+            progress,
             clock,
+            lock,
         })
+    }
+
+    /// Lets another server open the database (the host calls this once it has stopped).
+    pub fn release_database(&self) {
+        self.lock.release();
     }
 }

@@ -12,7 +12,8 @@ use crate::{
 };
 
 /// `prod_` + 24 lowercase hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct ProductId(String);
 
 impl ProductId {

@@ -15,13 +15,15 @@ use sqlx::{Row, SqlitePool};
 use crate::{clock::to_millis, error::CoreError};
 
 /// Every reason `failure_reasons` lists.
-pub const FAILURE_REASONS: [&str; 8] = [
+pub const FAILURE_REASONS: [&str; 10] = [
     "amount_mismatch",
     "address_mismatch",
     "transaction_failed",
     "token_mismatch",
     "already_used",
     "not_found",
+    "transaction_too_old",
+    "self_transfer",
     "expired",
     "cancelled",
 ];

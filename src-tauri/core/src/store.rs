@@ -1,6 +1,16 @@
-//! The SQLite store: one file, WAL, foreign keys on, migrated on open.
+//! The SQLite store: one file, WAL, foreign keys on, migrated on open — and used by one server at a
+//! time: [`lock`] takes an exclusive lock on `<database>.lock` (an OS file lock, released when the
+//! process dies however it dies), so a second server on the same file refuses to start instead of
+//! running a second watcher and a second unique-amount lock beside the first.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    fs::{File, OpenOptions, TryLockError},
+    io::{Read, Seek, Write},
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Mutex,
+    time::Duration,
+};
 
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -11,6 +21,75 @@ use crate::error::CoreError;
 
 /// The schema, embedded at compile time from the repository's `migrations/` folder.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The held lock on a database; released by [`DatabaseLock::release`] or when dropped.
+#[derive(Debug)]
+pub struct DatabaseLock {
+    file: Mutex<Option<File>>,
+    /// The lock file.
+    pub path: PathBuf,
+}
+
+impl DatabaseLock {
+    /// Lets another server use the database.
+    pub fn release(&self) {
+        if let Some(file) = self.file.lock().expect("lock file mutex").take() {
+            let _ = file.unlock();
+        }
+    }
+}
+
+/// Takes the exclusive lock of the database at `db`; refuses with a message naming the lock file
+/// (and the process holding it) when another server has it.
+pub fn lock(db: &Path) -> Result<DatabaseLock, CoreError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| CoreError::Storage {
+            path: db.display().to_string(),
+            reason: format!("cannot open the lock file {}: {e}", path.display()),
+        })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(CoreError::DatabaseInUse {
+                path: db.display().to_string(),
+                lock: path.display().to_string(),
+                holder: if holder.is_empty() {
+                    "another process".into()
+                } else {
+                    format!("process {holder}")
+                },
+            });
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(CoreError::Storage {
+                path: db.display().to_string(),
+                reason: format!("cannot lock {}: {e}", path.display()),
+            })
+        }
+    }
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = write!(file, "{}", std::process::id());
+    let _ = file.flush();
+    Ok(DatabaseLock {
+        file: Mutex::new(Some(file)),
+        path,
+    })
+}
 
 /// Opens (creating if missing) and migrates the database at `path`.
 pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {

@@ -1,12 +1,16 @@
 //! Transfers seen on chain to the receive address, matched or not. Unmatched ones (wrong amount,
-//! an exchange withdrawal minus fees, a payment made after the grace window) wait in an inbox where
-//! staff can attach one to a payment by hand.
+//! an exchange withdrawal minus fees, a payment made after the grace window, one sent for a sale
+//! that was cancelled or already paid) wait in an inbox where staff can attach one to a payment by
+//! hand. Those that matched a sale they could not pay carry its id and why (`related_payment_id`,
+//! `reason`).
 //!
 //! Attach rules: the transfer must be on the payment's network and token contract, to its receive
-//! address, still canonical (not removed by a reorg) and not yet credited to any payment; the payment
-//! must be `pending` or `expired` (an expired one is marked `late`). The amount may differ — that is
-//! the point of attaching — and the difference is written to the audit trail. The payment then
-//! settles through the normal confirmation rule.
+//! address, still canonical (not removed by a reorg) and its transaction must credit no payment yet;
+//! the payment must be `pending` or `expired` (an expired one is marked `late`); staff give a reason.
+//! The amount may differ — that is the point of attaching — and is recorded as the payment's
+//! `amount_received` (under- or overpaid), with the reason in the audit trail. Attaching is the one
+//! way a transfer older than the payment can credit it. The payment then settles through the
+//! normal rules (confirmations, finality, a second endpoint).
 
 use alloy_primitives::U256;
 use chrono::{DateTime, Utc};
@@ -21,6 +25,9 @@ use crate::{
     events::{self, PaymentEvent, PaymentEventKind},
     payments::{Payment, PaymentId, PaymentStatus, Payments},
 };
+
+/// Bounds on an attach reason.
+const MAX_REASON_CHARS: usize = 500;
 
 /// A stored Transfer log.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +54,11 @@ pub struct StoredTransfer {
     pub value: U256,
     /// The payment it credits.
     pub payment_id: Option<String>,
+    /// The sale it matched but could not pay (cancelled, already paid, older than the transfer).
+    pub related_payment_id: Option<String>,
+    /// Why it is in the inbox: `paid_after_cancel`, `second_payment`, `before_sale`,
+    /// `same_transaction`, or none (no sale asked for this amount).
+    pub reason: Option<String>,
     /// Its block left the canonical chain.
     pub removed: bool,
     /// When the watcher stored it.
@@ -64,8 +76,15 @@ fn map(row: &SqliteRow) -> Result<StoredTransfer, CoreError> {
         block_number: row.get::<i64, _>("block_number") as u64,
         from: Address::parse(row.get("from_address"))?,
         to: Address::parse(row.get("to_address"))?,
-        value: U256::from_str_radix(row.get("value_base_units"), 10).unwrap_or_default(),
+        value: U256::from_str_radix(row.get("value_base_units"), 10).map_err(|_| {
+            CoreError::Config(format!(
+                "transfer {} has a corrupt amount in the database",
+                row.get::<i64, _>("seq")
+            ))
+        })?,
         payment_id: row.get("payment_id"),
+        related_payment_id: row.get("related_payment_id"),
+        reason: row.get("note"),
         removed: row.get("removed"),
         seen_at: from_millis(row.get("seen_at")),
     })
@@ -88,13 +107,39 @@ pub async fn list(
     rows.iter().map(map).collect()
 }
 
+/// How many transfers seen since `since` wait in the inbox linked to a sale they could not pay.
+pub async fn linked_since(pool: &SqlitePool, since: DateTime<Utc>) -> Result<u64, CoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM transfers WHERE related_payment_id IS NOT NULL AND payment_id IS NULL
+           AND removed = 0 AND note IN ('paid_after_cancel', 'second_payment') AND seen_at >= ?",
+    )
+    .bind(to_millis(since))
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
+}
+
 impl Payments {
-    /// Credits `payment` with the unmatched transfer `transfer_id` (rules in the module doc).
+    /// Credits `payment` with the unmatched transfer `transfer_id`, for `reason` (rules in the
+    /// module doc).
     pub async fn attach(
         &self,
         payment_id: &PaymentId,
         transfer_id: i64,
+        reason: &str,
     ) -> Result<Payment, CoreError> {
+        let reason = reason.trim();
+        if reason.is_empty()
+            || reason.chars().count() > MAX_REASON_CHARS
+            || reason.chars().any(char::is_control)
+        {
+            return Err(CoreError::field(
+                "reason",
+                format!(
+                    "say why this transfer pays this payment (1 to {MAX_REASON_CHARS} characters)"
+                ),
+            ));
+        }
         let payment = self.get(payment_id).await?;
         if !matches!(
             payment.status,
@@ -112,8 +157,20 @@ impl Payments {
             .ok_or(CoreError::TransferNotFound)?;
         let t = map(&row)?;
         let refuse = |reason: &str| Err(CoreError::field("transfer_id", reason.to_string()));
-        if t.payment_id.is_some() {
-            return refuse("this transfer already credits a payment");
+        if t.payment_id.is_some()
+            || sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL",
+            )
+            .bind(t.chain_id as i64)
+            .bind(&t.tx_hash)
+            .fetch_one(self.pool())
+            .await?
+                > 0
+        {
+            return Err(CoreError::InvalidState {
+                status: "already credited",
+                action: "attach this transfer",
+            });
         }
         if t.removed {
             return refuse("this transfer's block left the chain");
@@ -131,19 +188,23 @@ impl Payments {
         let credited = sqlx::query(
             "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?,
                 block_hash = (SELECT block_hash FROM transfers WHERE seq = ?), log_index = ?, confirmations = 0,
-                late = (status = 'expired'), closed_at = NULL, updated_at = ?
+                late = (status = 'expired'), closed_at = NULL, amount_received = ?,
+                credit_source = (SELECT source FROM transfers WHERE seq = ?), updated_at = ?
              WHERE id = ? AND status IN ('pending', 'expired') AND transaction_hash IS NULL",
         )
         .bind(&t.tx_hash)
         .bind(t.block_number as i64)
         .bind(t.id)
         .bind(t.log_index as i64)
+        .bind(t.value.to_string())
+        .bind(t.id)
         .bind(to_millis(now))
         .bind(payment.id.as_str())
         .execute(&mut *tx)
-        .await?
+        .await
+        .map_err(|e| self.amount_conflict(e, &payment))?
         .rows_affected();
-        let claimed = sqlx::query("UPDATE transfers SET payment_id = ? WHERE seq = ? AND payment_id IS NULL AND removed = 0")
+        let claimed = sqlx::query("UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL WHERE seq = ? AND payment_id IS NULL AND removed = 0")
             .bind(payment.id.as_str())
             .bind(t.id)
             .execute(&mut *tx)
@@ -160,6 +221,10 @@ impl Payments {
         after.transaction_hash = Some(t.tx_hash.clone());
         after.block_number = Some(t.block_number);
         after.late = payment.status == PaymentStatus::Expired;
+        after.amount_received = Some(crate::amount::TokenAmount::from_base_units(
+            t.value,
+            payment.amount.decimals(),
+        ));
         after.updated_at = now;
         let event = PaymentEvent {
             kind: PaymentEventKind::StatusChanged {
@@ -169,6 +234,7 @@ impl Payments {
         };
         let detail = json!({
             "attached_by": "staff",
+            "reason": reason,
             "transfer_id": t.id,
             "transaction_hash": t.tx_hash,
             "value_base_units": t.value.to_string(),
@@ -182,5 +248,21 @@ impl Payments {
             payment: updated.clone(),
         });
         Ok(updated)
+    }
+
+    /// An expired payment's exact amount may be held by a newer open payment by now: crediting it
+    /// would break the one-open-payment-per-amount rule, which the store enforces.
+    fn amount_conflict(&self, e: sqlx::Error, payment: &Payment) -> CoreError {
+        match &e {
+            sqlx::Error::Database(d) if d.message().contains("UNIQUE") => {
+                CoreError::AmountHeld(format!(
+                    "{} {} on {}",
+                    payment.amount.to_decimal_string(2),
+                    payment.token,
+                    payment.network
+                ))
+            }
+            _ => CoreError::Database(e),
+        }
     }
 }

@@ -111,6 +111,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Core(e) => match e {
+                CoreError::TokenDisabled { .. } | CoreError::AmountHeld(_) => StatusCode::CONFLICT,
                 CoreError::InvalidAmount(_)
                 | CoreError::InvalidAddress(_)
                 | CoreError::InvalidField { .. }
@@ -127,7 +128,9 @@ impl ApiError {
                 | CoreError::IdempotencyKeyReused
                 | CoreError::OrderReferenceTaken(_)
                 | CoreError::MerchantNotConfigured => StatusCode::CONFLICT,
-                CoreError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                CoreError::Storage { .. } | CoreError::DatabaseInUse { .. } => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 CoreError::Database(_) if e.is_retryable() || e.storage_problem().is_some() => {
                     StatusCode::SERVICE_UNAVAILABLE
                 }

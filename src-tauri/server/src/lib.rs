@@ -163,6 +163,7 @@ impl RunningServer {
         }
         let _ = (&mut self.serve).await;
         self.stop_background();
+        self.core.release_database();
     }
 
     fn stop_background(&self) {
@@ -178,6 +179,7 @@ impl RunningServer {
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.stop_background();
+        self.core.release_database();
         result
     }
 }

@@ -2,7 +2,9 @@
 //! watcher that turns Transfer logs into credited payments, and the manual transaction check.
 //! Only watching: no key, no signing.
 
-mod rpc;
+mod classify;
+pub mod quorum;
+pub mod rpc;
 pub mod verify;
 pub mod watcher;
 
@@ -10,7 +12,7 @@ use alloy::primitives::B256;
 
 /// A transaction hash.
 pub type TxHash = B256;
-pub use rpc::{RpcChain, RpcStats};
+pub use rpc::{EndpointKey, Need, Pinned, RpcChain, RpcStats};
 
 alloy::sol! {
     /// The ERC-20 Transfer event.
@@ -27,22 +29,43 @@ pub struct BlockRef {
     pub hash: B256,
     /// Parent's hash.
     pub parent: B256,
+    /// Unix seconds.
+    pub timestamp: u64,
 }
 
 /// What can go wrong talking to a chain.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChainError {
-    /// Every endpoint failed or timed out.
+    /// The endpoint failed, or no endpoint is usable now (down, backing off, distrusted).
     #[error("no RPC endpoint answered: {0}")]
     Unavailable(String),
     /// The node refused the `eth_getLogs` block range (the caller shrinks it).
     #[error("the node refused the log range: {0}")]
     RangeRefused(String),
-    /// Every endpoint answered too slowly (for `eth_getLogs`, a range too big to serve in time:
-    /// the caller shrinks it too).
+    /// No answer in time (for `eth_getLogs`, a range too big to serve in time: the caller shrinks it
+    /// too).
     #[error("no RPC endpoint answered in time: {0}")]
     TimedOut(String),
+    /// The endpoint rate-limits us; it is backed off from and the caller fails over.
+    #[error("rate-limited: {0}")]
+    RateLimited(String),
+    /// The endpoint does not serve this method or block tag.
+    #[error("not served: {0}")]
+    MethodUnavailable(String),
+    /// The endpoint answered with an error meaning "not there (yet)".
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Usable endpoints exist, but none serves what is needed (logs, the finalized block).
+    #[error("{0}")]
+    NotServed(String),
+    /// The endpoint is on another chain.
+    #[error("wrong chain: {0}")]
+    WrongChain(String),
+    /// The endpoint contradicted itself within one pass (a log in a block it does not have), as
+    /// during a reorg: the pass is retried.
+    #[error("inconsistent answers: {0}")]
+    Inconsistent(String),
     /// Bad endpoint configuration.
     #[error("chain configuration: {0}")]
     Config(String),

@@ -1,19 +1,28 @@
 //! The manual check (`POST /payments/{id}/process`): a cashier or customer offers a transaction
 //! hash; its receipt must show a successful Transfer of the payment's token, to the receive address,
-//! of the exact amount, not already used. A failing check changes nothing (a stranger must not be
+//! of the exact amount, from someone other than the shop itself, mined after the payment existed
+//! (its lower bound), and not already used. A failing check changes nothing (a stranger must not be
 //! able to fail someone's payment) and is recorded for stats; a passing one credits the payment as
-//! the watcher would, through the same exactly-once path.
+//! the watcher would, through the same exactly-once path — and settles like any credit, through
+//! confirmations, finality and a second endpoint.
+//!
+//! Anyone can call it, so it is the place a stranger would replay an old transfer of the right
+//! amount read off an explorer: a transfer older than the payment is `transaction_too_old`, never a
+//! credit. Only staff can attach such a transfer, with a reason ([`crate::transfers`]).
 
-use alloy::{primitives::B256, sol_types::SolEvent};
+use alloy::{primitives::B256, rpc::types::TransactionReceipt, sol_types::SolEvent};
+use chrono::DateTime;
 use serde_json::json;
 use sqlx::Row;
 
-use super::{watcher::observe, ChainError, RpcChain, Transfer};
+use super::{watcher::observe, ChainError, EndpointKey, Need, Pinned, RpcChain, Transfer};
 use crate::{
     catalog::Network,
-    clock::to_millis,
+    clock::{from_millis, to_millis},
     error::CoreError,
-    payments::{Ingested, Payment, PaymentStatus, Payments},
+    payments::{
+        predates, InboxReason, Ingested, ObservedTransfer, Payment, PaymentStatus, Payments,
+    },
 };
 
 /// Why a transaction does not pay a payment.
@@ -35,9 +44,15 @@ pub enum CheckFailure {
     /// The transfer already credits another payment.
     #[error("this transfer was already used for another payment")]
     AlreadyUsed,
-    /// No such mined transaction.
+    /// No mined transaction with this hash.
     #[error("no mined transaction with this hash was found")]
     NotFound,
+    /// Mined before the payment existed: it cannot be this payment's.
+    #[error("this transaction was made before the payment existed, so it cannot pay it")]
+    TooOld,
+    /// The shop's receive address sent it to itself.
+    #[error("this transaction is a transfer from the shop's own address to itself")]
+    SelfTransfer,
 }
 
 impl CheckFailure {
@@ -50,6 +65,8 @@ impl CheckFailure {
             CheckFailure::AmountMismatch => "amount_mismatch",
             CheckFailure::AlreadyUsed => "already_used",
             CheckFailure::NotFound => "not_found",
+            CheckFailure::TooOld => "transaction_too_old",
+            CheckFailure::SelfTransfer => "self_transfer",
         }
     }
 }
@@ -86,6 +103,53 @@ pub async fn check_transaction(
     outcome
 }
 
+/// The receipt from the first endpoint that has it (a lagging one may not yet), checked against
+/// that endpoint's own block; `None` when no endpoint has it.
+async fn find_receipt<'a>(
+    rpc: &'a RpcChain,
+    tx_hash: B256,
+) -> Result<Option<(Pinned<'a>, TransactionReceipt, u64)>, ChainError> {
+    let mut asked: Vec<EndpointKey> = Vec::new();
+    let mut last_error = None;
+    loop {
+        let pinned = match rpc
+            .pick(&Need {
+                except: asked.clone(),
+                ..Need::default()
+            })
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if asked.is_empty() => return Err(e),
+            Err(_) => break,
+        };
+        asked.push(pinned.key().clone());
+        let found = match pinned.receipt(tx_hash).await {
+            Ok(found) => found,
+            Err(e) => {
+                last_error = Some(e);
+                continue;
+            }
+        };
+        let Some(receipt) = found else { continue };
+        let (Some(number), Some(hash)) = (receipt.block_number, receipt.block_hash) else {
+            continue;
+        };
+        match pinned.header(number).await {
+            Ok(Some(block)) if block.hash == hash => {
+                return Ok(Some((pinned, receipt, block.timestamp)))
+            }
+            Ok(_) => continue, // a receipt from a block that left this endpoint's chain
+            Err(e) => last_error = Some(e),
+        }
+    }
+    match last_error {
+        // Some endpoint failed and none had it: cannot tell "not found" from "not asked".
+        Some(e) if asked.len() <= 1 => Err(e),
+        _ => Ok(None),
+    }
+}
+
 async fn examine(
     payments: &Payments,
     rpc: &RpcChain,
@@ -94,18 +158,18 @@ async fn examine(
     tx_hash: B256,
 ) -> Result<Payment, CheckError> {
     let fail = |f| Err(CheckError::Failed(f));
-    let Some(receipt) = rpc.receipt(tx_hash).await? else {
+    let Some((pinned, receipt, timestamp)) = find_receipt(rpc, tx_hash).await? else {
         return fail(CheckFailure::NotFound);
     };
     if !receipt.status() {
         return fail(CheckFailure::TransactionFailed);
     }
-    let transfers: Vec<_> = receipt
+    let transfers: Vec<ObservedTransfer> = receipt
         .inner
         .logs()
         .iter()
         .filter(|l| l.topic0() == Some(&Transfer::SIGNATURE_HASH))
-        .filter_map(|l| observe(network, l))
+        .filter_map(|l| observe(&network.id, network.chain_id, l))
         .collect();
     let to_shop: Vec<_> = transfers
         .iter()
@@ -121,14 +185,21 @@ async fn examine(
     if right_token.is_empty() {
         return fail(CheckFailure::TokenMismatch);
     }
-    let Some(exact) = right_token
+    let exact: Vec<_> = right_token
         .into_iter()
-        .find(|t| t.value == payment.amount.base_units())
-    else {
+        .filter(|t| t.value == payment.amount.base_units())
+        .collect();
+    if exact.is_empty() {
         return fail(CheckFailure::AmountMismatch);
+    }
+    let Some(exact) = exact.into_iter().find(|t| t.from != payment.pay_to) else {
+        return fail(CheckFailure::SelfTransfer);
     };
+    let mut exact = exact.clone();
+    exact.block_time = DateTime::from_timestamp(timestamp as i64, 0);
+    exact.source = Some(pinned.key().to_string());
     match payments
-        .transfer_owner(network.chain_id, exact.tx_hash, exact.log_index)
+        .transaction_owner(network.chain_id, tx_hash)
         .await?
     {
         Some(owner) if owner == payment.id.as_str() => {
@@ -136,6 +207,9 @@ async fn examine(
         }
         Some(_) => return fail(CheckFailure::AlreadyUsed),
         None => {}
+    }
+    if payments.is_older_than(&exact, payment).await? {
+        return fail(CheckFailure::TooOld);
     }
     if !matches!(
         payment.status,
@@ -147,18 +221,29 @@ async fn examine(
         }
         .into());
     }
-    match payments.ingest(exact, Some(&payment.id)).await? {
+    match payments.ingest(&exact, Some(&payment.id)).await? {
         Ingested::Credited(p) => Ok(*p),
-        // The watcher stored it between our look-up and now: whose is it?
+        // The watcher stored and credited it between our look-up and now: whose is it?
         Ingested::AlreadyKnown => match payments
-            .transfer_owner(network.chain_id, exact.tx_hash, exact.log_index)
+            .transaction_owner(network.chain_id, tx_hash)
             .await?
         {
             Some(owner) if owner == payment.id.as_str() => Ok(payments.get(&payment.id).await?),
             _ => fail(CheckFailure::AlreadyUsed),
         },
+        Ingested::Unmatched(Some(note)) => match note.reason {
+            InboxReason::BeforeSale => fail(CheckFailure::TooOld),
+            InboxReason::SameTransaction => fail(CheckFailure::AlreadyUsed),
+            InboxReason::PaidAfterCancel | InboxReason::SecondPayment => {
+                Err(CoreError::InvalidState {
+                    status: payment.status.as_str(),
+                    action: "credit a transaction to",
+                }
+                .into())
+            }
+        },
         // The amount is no longer held by this payment (expired past the grace window).
-        Ingested::Unmatched => Err(CoreError::InvalidState {
+        Ingested::Unmatched(None) => Err(CoreError::InvalidState {
             status: payment.status.as_str(),
             action: "credit a transaction to",
         }
@@ -167,22 +252,43 @@ async fn examine(
 }
 
 impl Payments {
-    /// Which payment a stored log credits, if any.
-    pub async fn transfer_owner(
+    /// Which payment a transaction credits, if any (whatever its log index).
+    pub async fn transaction_owner(
         &self,
         chain_id: u64,
         tx_hash: B256,
-        log_index: u64,
     ) -> Result<Option<String>, CoreError> {
-        let row = sqlx::query(
-            "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
         )
         .bind(chain_id as i64)
         .bind(tx_hash.to_string())
-        .bind(log_index as i64)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.and_then(|r| r.get::<Option<String>, _>("payment_id")))
+        Ok(owner)
+    }
+
+    /// Whether `t` lies below `payment`'s lower bound (see [`crate::payments`]).
+    pub async fn is_older_than(
+        &self,
+        t: &ObservedTransfer,
+        payment: &Payment,
+    ) -> Result<bool, CoreError> {
+        let first_seen = sqlx::query(
+            "SELECT seen_at FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+        )
+        .bind(t.chain_id as i64)
+        .bind(t.tx_hash.to_string())
+        .bind(t.log_index as i64)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| from_millis(r.get("seen_at")));
+        Ok(predates(
+            t,
+            first_seen,
+            payment.start_block,
+            payment.created_at,
+        ))
     }
 
     /// Writes a failed manual check to the audit trail (counted by stats).

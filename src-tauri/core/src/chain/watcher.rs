@@ -1,20 +1,41 @@
-//! The per-network watcher. One loop, one code path for live and catch-up:
+//! The per-network watcher. Each pass has two independent halves, so settlement advances even while
+//! log scanning fails (BSC's official endpoints do not serve `eth_getLogs`):
 //!
-//! 1. check the persisted cursor's block hash against the canonical chain; if it left the chain
-//!    (reorg or rollback), rewind, un-credit payments whose crediting block is gone and mark their
-//!    logs removed;
-//! 2. fetch Transfer logs of the configured tokens to the receive address with `eth_getLogs` from the
-//!    cursor to the head, in ranges that halve when the node refuses them; store each log once and
-//!    credit the payment holding its exact amount; advance the cursor after each range;
-//! 3. for each credited (`confirming`) payment, re-check its block hash, count confirmations and make
-//!    it `paid` once it has enough and is at or below the node's `finalized` block (when served).
+//! **Scan** (on one endpoint that serves logs, pinned for the whole scan):
+//! 1. read that endpoint's head; scan only up to it. A cursor above it means the endpoint is behind:
+//!    nothing to do ("not found yet" is never a reorg);
+//! 2. check the persisted cursor's block hash on that endpoint; if the block left the chain, rewind
+//!    to the highest remembered block still on it (the common ancestor, however deep; see
+//!    [`CHAIN_HISTORY`]), un-credit payments whose crediting block is gone and mark their logs
+//!    removed;
+//! 3. fetch Transfer logs of the configured tokens to the receive address with `eth_getLogs` from the
+//!    cursor, in ranges that halve when the node refuses them; check each log's block hash against
+//!    the same endpoint's block (and take its time); store each log once and credit the payment
+//!    holding its exact amount; advance the cursor after each range.
+//!    A rate limit or refusal mid-scan fails over to the next endpoint within the pass.
+//!
+//! **Settle** (on one endpoint that serves the `finalized` block, when the network does):
+//! for each credited (`confirming`) payment, re-check its block hash (a different hash: un-credit it
+//! and rewind the cursor below it, so a re-included transfer is found again), count confirmations,
+//! and once it has enough and is at or below the finalized block, have a second, independent
+//! endpoint confirm the receipt and block ([`super::quorum`]) before making it `paid`.
+//!
+//! First contact: endpoints are verified on their chain id, the network's `finalized` support is
+//! decided, and each token's `decimals()` is checked against the configuration (a mismatch
+//! disables the token, with an alert).
 //!
 //! The loop runs on every new head and log announced over WebSocket subscriptions (when `ws_urls`
 //! are configured), after every reconnect, and every `poll_interval` regardless, so a dead socket
-//! delays nothing by more than one poll. Because each pass resumes from the persisted cursor,
-//! nothing is lost across a restart, a kill -9, a node outage or an endpoint switch.
+//! delays nothing by more than one poll. After a failed pass it waits out its back-off (wake-ups do
+//! not cut it short, so a rate-limiting endpoint is not hammered on every new block). Because each
+//! pass resumes from the persisted cursor, nothing is lost across a restart, a kill -9, a node
+//! outage or an endpoint switch.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use alloy::{
     network::Ethereum,
@@ -23,31 +44,46 @@ use alloy::{
     rpc::types::{Filter, Log},
     sol_types::SolEvent,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt};
 use serde_json::json;
 use sqlx::{Row, SqlitePool};
 use tokio::{sync::Notify, task::JoinHandle};
 
-use super::{ChainError, RpcChain, Transfer};
+use super::{
+    quorum::{self, Verdict},
+    rpc::Finality,
+    BlockRef, ChainError, Need, Pinned, RpcChain, Transfer,
+};
 use crate::{
     address::Address,
-    catalog::{Network, Token},
-    clock::to_millis,
+    catalog::{Catalog, Network, NetworkId, Token},
+    clock::{to_millis, Clock},
     config::ChainConfig,
     error::CoreError,
-    payments::{Ingested, ObservedTransfer, Payments},
-    telemetry::{Direction, Telemetry},
+    payments::{Ingested, ObservedTransfer, OpenCredit, PaymentId, Payments, Settlement, Uncredit},
+    progress::ChainProgress,
+    telemetry::{Direction, Severity, Telemetry},
     Core,
 };
 
-/// Blocks re-scanned when the cursor's block left the chain. BSC finalizes in 2 blocks; this is
-/// ample for any reorg a BSC node reports.
-const REORG_REWIND: u64 = 64;
-/// Longest wait between reconnect attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest wait between passes after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// Longest wait between WebSocket reconnect attempts.
+const MAX_RECONNECT: Duration = Duration::from_secs(30);
 /// Logs stored per transaction: large enough that a backfill is not bound by commits, small enough
 /// that the write lock is never held for long.
 const STORE_BATCH: usize = 500;
+/// Blocks of remembered cursor history (one row per cursor save): a reorg is rewound to the highest
+/// of them still canonical. BSC makes ~115,000 blocks a day.
+pub const CHAIN_HISTORY: u64 = 200_000;
+/// When no remembered block is canonical any more and the network serves no finality: how far back
+/// to rewind (a last resort).
+const BLIND_REWIND: u64 = 256;
+/// Block headers fetched at once to check a range's logs.
+const HEADER_FETCHES: usize = 8;
+/// The shop's clock and the chain's may differ this much before an alert.
+const CLOCK_TOLERANCE: chrono::Duration = chrono::Duration::seconds(120);
 
 /// A handle on a running watcher.
 #[derive(Debug)]
@@ -69,7 +105,6 @@ impl Drop for WatcherHandle {
 
 /// Starts a watcher for every enabled network that has RPC endpoints.
 pub async fn spawn_all(core: &Core) -> Vec<WatcherHandle> {
-    let settings = core.config.chain.clone();
     let Some(receive) = core.config.merchant.receive_address else {
         tracing::warn!(
             "no merchant.receive_address: chain watching is off until one is configured"
@@ -89,27 +124,38 @@ pub async fn spawn_all(core: &Core) -> Vec<WatcherHandle> {
             .into_iter()
             .filter(|t| t.network == network.id)
             .collect();
+        core.progress.watch(&network.id);
+        let payments = core.config.payments.clone();
         let watcher = Watcher {
             network: network.clone(),
             tokens,
             receive,
             rpc: rpc.clone(),
             payments: core.payments.clone(),
+            catalog: core.catalog.clone(),
             pool: core.pool.clone(),
-            settings: settings.clone(),
-            require_finalized: core.config.payments.require_finalized,
+            settings: core.config.chain.clone(),
+            require_finalized: payments.require_finalized,
+            quorum: payments.quorum_for(rpc.len()),
+            quorum_wait: payments.quorum_wait,
             wake: Arc::new(Notify::new()),
             telemetry: core.telemetry.clone(),
+            progress: core.progress.clone(),
+            clock: core.clock.clone(),
+            verified_tokens: Mutex::default(),
+            awaiting_quorum: Mutex::default(),
         };
         let mut tasks = Vec::new();
         for url in network.ws_urls.clone() {
-            tasks.push(tokio::spawn(subscribe(
+            tasks.push(tokio::spawn(subscribe(Subscription {
                 url,
-                network.id.to_string(),
-                watcher.filter(),
-                watcher.wake.clone(),
-                core.telemetry.clone(),
-            )));
+                network: network.clone(),
+                filter: watcher.filter(),
+                wake: watcher.wake.clone(),
+                telemetry: core.telemetry.clone(),
+                rpc: rpc.clone(),
+                progress: core.progress.clone(),
+            })));
         }
         tasks.push(tokio::spawn(watcher.run()));
         handles.push(WatcherHandle {
@@ -129,14 +175,37 @@ pub struct Watcher {
     receive: Address,
     rpc: RpcChain,
     payments: Payments,
+    catalog: Catalog,
     pool: SqlitePool,
     settings: ChainConfig,
     require_finalized: bool,
+    quorum: u32,
+    quorum_wait: Duration,
     wake: Arc<Notify>,
     telemetry: Telemetry,
+    progress: ChainProgress,
+    clock: Arc<dyn Clock>,
+    verified_tokens: Mutex<HashSet<Address>>,
+    /// Payments eligible for `paid` still waiting for a second endpoint, since when.
+    awaiting_quorum: Mutex<HashMap<PaymentId, Instant>>,
+}
+
+/// Whether the finalized block allows settling, this pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FinalityView {
+    /// `require_finalized = false`, or the network does not serve the tag: confirmations decide.
+    NotNeeded,
+    /// Blocks at or below this are final.
+    Final(u64),
+    /// The network serves it but no endpoint answers it now: nothing settles.
+    Unavailable,
 }
 
 impl Watcher {
+    fn id(&self) -> &str {
+        self.network.id.as_str()
+    }
+
     fn contracts(&self) -> Vec<RawAddress> {
         self.tokens
             .iter()
@@ -155,65 +224,212 @@ impl Watcher {
     pub async fn run(self) {
         let mut backoff = Duration::from_millis(500);
         loop {
-            let wait = match self.pass().await {
+            match self.pass().await {
                 Ok(()) => {
                     backoff = Duration::from_millis(500);
-                    self.settings.poll_interval
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    }
                 }
                 Err(e) => {
-                    self.telemetry
-                        .pass_finished(self.network.id.as_str(), Err(&e.to_string()));
-                    tracing::warn!(network = %self.network.id, error = %e, retry_in = ?backoff, "chain pass failed");
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    wait
+                    self.telemetry.pass_finished(self.id(), Err(&e.to_string()));
+                    // No endpoint serving logs is a steady state (alerted), not a reason to slow down.
+                    let steady = matches!(e, WatchError::Chain(ChainError::NotServed(_)));
+                    let wait = if steady {
+                        self.settings.poll_interval
+                    } else {
+                        let wait = backoff;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        wait
+                    };
+                    tracing::warn!(network = %self.network.id, error = %e, retry_in = ?wait, "chain pass failed");
+                    tokio::time::sleep(wait).await;
                 }
-            };
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
 
-    /// One pass: reorg check, catch-up to head, settlement.
+    /// One pass: first contact upkeep, scan, settle (settle runs even when the scan failed).
     pub async fn pass(&self) -> Result<(), WatchError> {
-        let head = self.rpc.head().await?;
+        self.rpc.survey().await;
+        self.verify_tokens().await;
+        let scanned = self.scan().await;
+        let settled = self.settle().await;
+        let (endpoint, block) = scanned?;
+        settled?;
         self.telemetry
-            .head_seen(self.network.id.as_str(), head.number);
+            .pass_finished(self.id(), Ok((&endpoint, block)));
+        Ok(())
+    }
+
+    // --- first contact -------------------------------------------------------------------------
+
+    /// Checks each token's on-chain `decimals()` against the configuration, once per run.
+    async fn verify_tokens(&self) {
+        let pending: Vec<&Token> = {
+            let done = self.verified_tokens.lock().expect("lock");
+            self.tokens
+                .iter()
+                .filter(|t| !done.contains(&t.contract_address))
+                .collect()
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let Ok(pinned) = self.rpc.pick(&Need::any()).await else {
+            return;
+        };
+        for token in pending {
+            let problem = match pinned.decimals(token.contract_address.as_alloy()).await {
+                Ok(Some(d)) if d == token.decimals => None,
+                Ok(Some(d)) => Some(format!(
+                    "it is configured with {} decimals, but its contract {} reports {d}: fix tokens.decimals (an amount would be off by 10^{})",
+                    token.decimals,
+                    token.contract_address,
+                    (i32::from(d) - i32::from(token.decimals)).abs()
+                )),
+                Ok(None) => Some(format!(
+                    "no token contract at {} answers decimals() on chain {}: fix tokens.contract_address",
+                    token.contract_address, self.network.chain_id
+                )),
+                Err(e) => {
+                    tracing::debug!(token = %token.symbol, error = %e, "cannot check decimals yet");
+                    continue;
+                }
+            };
+            if let Some(reason) = problem {
+                tracing::error!(network = %self.network.id, token = %token.symbol, %reason, "token disabled");
+                self.catalog
+                    .disable_token(&token.network, &token.symbol, reason.clone())
+                    .await;
+                self.telemetry.raise_problem(
+                    &format!("token_disabled:{}:{}", self.id(), token.symbol),
+                    "token_disabled",
+                    Severity::Critical,
+                    format!("{} on {} is disabled: {reason}", token.symbol, self.id()),
+                );
+            }
+            self.verified_tokens
+                .lock()
+                .expect("lock")
+                .insert(token.contract_address);
+        }
+    }
+
+    /// Alerts when the shop's clock and the chain's differ by more than [`CLOCK_TOLERANCE`] (the
+    /// lower bound of matching compares block times with the shop's clock).
+    fn check_clock(&self, head: &BlockRef) {
+        let id = format!("clock_skew:{}", self.id());
+        let chain = block_time(head.timestamp);
+        let skew = self.clock.now() - chain;
+        if skew.abs() > CLOCK_TOLERANCE {
+            self.telemetry.raise_problem(
+                &id,
+                "clock_skew",
+                Severity::Warning,
+                format!(
+                    "this computer's clock is {} s {} the {} chain's: set the clock right (payments compare block times with it)",
+                    skew.num_seconds().abs(),
+                    if skew > chrono::Duration::zero() { "ahead of" } else { "behind" },
+                    self.id()
+                ),
+            );
+        } else {
+            self.telemetry.clear_problem(&id);
+        }
+    }
+
+    // --- scan ----------------------------------------------------------------------------------
+
+    /// Scans on the best endpoint serving logs, failing over to the next when one refuses or
+    /// fails; returns the endpoint used and the block scanned through.
+    async fn scan(&self) -> Result<(String, u64), WatchError> {
+        let no_logs = format!("no_logs_endpoint:{}", self.id());
+        let mut last = None;
+        for _ in 0..self.rpc.len() {
+            let pinned = match self.rpc.pick(&Need::logs()).await {
+                Ok(p) => {
+                    self.telemetry.clear_problem(&no_logs);
+                    p
+                }
+                Err(ChainError::NotServed(m)) => {
+                    self.telemetry.raise_problem(
+                        &no_logs,
+                        "no_logs_endpoint",
+                        Severity::Critical,
+                        format!("{m}: transfers are not detected by themselves (a manual check still works); add an RPC endpoint that serves eth_getLogs"),
+                    );
+                    return Err(ChainError::NotServed(m).into());
+                }
+                Err(e) => return Err(last.unwrap_or(e.into())),
+            };
+            match self.scan_on(&pinned).await {
+                Ok(block) => return Ok((pinned.shown().to_string(), block)),
+                Err(WatchError::Chain(e)) if fails_over(&e) => {
+                    tracing::info!(network = %self.network.id, endpoint = pinned.shown(), error = %e, "scan failing over to another endpoint");
+                    last = Some(e.into());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ChainError::Unavailable("no endpoint left".into()).into()))
+    }
+
+    async fn scan_on(&self, pinned: &Pinned<'_>) -> Result<u64, WatchError> {
+        let head = pinned.head().await?;
+        self.saw_head(&head);
         let mut from = match self.cursor().await? {
             None => head
                 .number
                 .saturating_sub(self.settings.initial_lookback_blocks),
-            Some((number, hash)) => match self.rpc.block_at(number).await? {
+            // This endpoint is behind what was already scanned: nothing new here yet.
+            Some((number, _)) if number > head.number => return Ok(number),
+            Some((number, hash)) => match pinned.header(number).await? {
                 Some(b) if b.hash == hash => number + 1,
-                _ => {
-                    let rewind_to = number.saturating_sub(REORG_REWIND);
-                    self.telemetry.reorg(self.network.id.as_str(), number);
-                    tracing::warn!(network = %self.network.id, block = number, "cursor block left the chain; rewinding");
-                    self.drop_orphans(rewind_to).await?;
-                    rewind_to + 1
+                Some(_) => {
+                    self.telemetry.reorg(self.id(), number);
+                    tracing::warn!(network = %self.network.id, block = number, "cursor block left the chain; rewinding to the common ancestor");
+                    self.rewind(pinned, number).await? + 1
+                }
+                None => {
+                    return Err(ChainError::Inconsistent(format!(
+                        "{} has head {} but no block {number}",
+                        pinned.shown(),
+                        head.number
+                    ))
+                    .into())
                 }
             },
         };
         let mut range = self.settings.max_log_range;
+        let mut through = from.saturating_sub(1);
         while from <= head.number {
             let to = (from + range - 1).min(head.number);
-            match self
-                .rpc
+            match pinned
                 .transfer_logs(&self.contracts(), self.receive.as_alloy(), from, to)
                 .await
             {
                 Ok(logs) => {
-                    self.store(&logs).await?;
-                    let hash = if to == head.number {
-                        Some(head.hash)
+                    let observed = self.observe_checked(pinned, &logs).await?;
+                    self.store(&observed).await?;
+                    let end = if to == head.number {
+                        head
                     } else {
-                        self.rpc.block_at(to).await?.map(|b| b.hash)
+                        pinned.header(to).await?.ok_or_else(|| {
+                            ChainError::Inconsistent(format!(
+                                "{} served logs up to block {to} but not the block",
+                                pinned.shown()
+                            ))
+                        })?
                     };
-                    if let Some(hash) = hash {
-                        self.save_cursor(to, hash).await?;
-                    }
+                    self.save_cursor(end.number, end.hash).await?;
+                    self.progress.scanned_through(
+                        &self.network.id,
+                        end.number,
+                        block_time(end.timestamp),
+                    );
+                    through = to;
                     from = to + 1;
                     range = (range * 2).min(self.settings.max_log_range);
                 }
@@ -221,46 +437,95 @@ impl Watcher {
                     range = (range / 2).max(1);
                     tracing::info!(network = %self.network.id, range, reason = %m, "node refused the log range; shrinking");
                 }
+                Err(ChainError::RangeRefused(m)) => {
+                    self.rpc.logs_refused(pinned.key());
+                    return Err(ChainError::RateLimited(m).into());
+                }
                 Err(e) => return Err(e.into()),
             }
         }
-        self.settle(head.number).await?;
-        self.telemetry.pass_finished(
-            self.network.id.as_str(),
-            Ok((&self.rpc.current_url(), head.number)),
-        );
-        Ok(())
+        Ok(through)
     }
 
-    /// Stores the relevant logs of one range, a transaction per [`STORE_BATCH`] logs.
-    async fn store(&self, logs: &[Log]) -> Result<(), WatchError> {
-        let observed: Vec<(ObservedTransfer, &Token)> = logs
+    fn saw_head(&self, head: &BlockRef) {
+        self.telemetry.head_seen(self.id(), head.number);
+        self.progress.head_seen(&self.network.id, head.number);
+        self.check_clock(head);
+    }
+
+    /// The relevant transfers among `logs`, each checked against the pinned endpoint's own block
+    /// (a log whose block hash is not that block's is a view changing under us: the pass is
+    /// retried), with its block's time. Self-transfers from the receive address are dropped.
+    async fn observe_checked(
+        &self,
+        pinned: &Pinned<'_>,
+        logs: &[Log],
+    ) -> Result<Vec<ObservedTransfer>, WatchError> {
+        let mut observed: Vec<ObservedTransfer> = logs
             .iter()
-            .filter_map(|log| observe(&self.network, log))
-            .filter(|o| o.to == self.receive)
-            .filter_map(|o| {
-                let token = self
-                    .tokens
+            .filter_map(|log| observe(&self.network.id, self.network.chain_id, log))
+            .filter(|o| o.to == self.receive && o.from != self.receive)
+            .filter(|o| {
+                self.tokens
                     .iter()
-                    .find(|t| t.contract_address == o.token_contract)?;
-                Some((o, token))
+                    .any(|t| t.contract_address == o.token_contract)
             })
             .collect();
-        for chunk in observed.chunks(STORE_BATCH) {
-            for (o, token) in chunk {
-                self.telemetry.transfer_seen(o, token.symbol.as_str());
+        let blocks: HashSet<u64> = observed.iter().map(|o| o.block_number).collect();
+        let headers: Vec<(u64, Result<Option<BlockRef>, ChainError>)> = stream::iter(blocks)
+            .map(|n| async move { (n, pinned.header(n).await) })
+            .buffer_unordered(HEADER_FETCHES)
+            .collect()
+            .await;
+        let mut canonical = HashMap::new();
+        for (n, header) in headers {
+            let header = header?.ok_or_else(|| {
+                ChainError::Inconsistent(format!(
+                    "{} served a log in block {n} it does not have",
+                    pinned.shown()
+                ))
+            })?;
+            canonical.insert(n, header);
+        }
+        for o in &mut observed {
+            let header = &canonical[&o.block_number];
+            if header.hash != o.block_hash {
+                return Err(ChainError::Inconsistent(format!(
+                    "{} served a log of block {} with hash {} but the block's hash is {}",
+                    pinned.shown(),
+                    o.block_number,
+                    o.block_hash,
+                    header.hash
+                ))
+                .into());
             }
-            let transfers: Vec<ObservedTransfer> = chunk.iter().map(|(o, _)| o.clone()).collect();
-            let started = std::time::Instant::now();
-            let ingested = self.payments.ingest_batch(&transfers).await?;
+            o.block_time = Some(block_time(header.timestamp));
+            o.source = Some(pinned.key().to_string());
+        }
+        Ok(observed)
+    }
+
+    /// Stores checked transfers of one range, a transaction per [`STORE_BATCH`].
+    async fn store(&self, observed: &[ObservedTransfer]) -> Result<(), WatchError> {
+        for chunk in observed.chunks(STORE_BATCH) {
+            for o in chunk {
+                let symbol = self
+                    .tokens
+                    .iter()
+                    .find(|t| t.contract_address == o.token_contract)
+                    .map_or("", |t| t.symbol.as_str());
+                self.telemetry.transfer_seen(o, symbol);
+            }
+            let started = Instant::now();
+            let ingested = self.payments.ingest_batch(chunk).await?;
             let each = started.elapsed() / chunk.len() as u32;
-            for (result, o) in ingested.iter().zip(&transfers) {
+            for (result, o) in ingested.iter().zip(chunk) {
                 match result {
                     Ingested::Credited(p) => {
                         self.telemetry.validation(each, true);
                         tracing::info!(payment = %p.id, tx = %o.tx_hash, "transfer credited")
                     }
-                    Ingested::Unmatched => {
+                    Ingested::Unmatched(_) => {
                         self.telemetry.validation(each, false);
                         tracing::info!(tx = %o.tx_hash, value = %o.value, "transfer matches no payment; kept as unmatched")
                     }
@@ -271,69 +536,295 @@ impl Watcher {
         Ok(())
     }
 
-    /// Un-credits payments and marks logs whose blocks above `rewind_to` are no longer canonical.
-    async fn drop_orphans(&self, rewind_to: u64) -> Result<(), WatchError> {
+    // --- reorgs --------------------------------------------------------------------------------
+
+    /// The block at `bad` (or a crediting block) left the chain: finds the common ancestor, takes
+    /// back credits above it whose blocks are gone, marks orphaned logs removed and moves the cursor
+    /// to the ancestor. Returns the ancestor's number.
+    async fn rewind(&self, pinned: &Pinned<'_>, bad: u64) -> Result<u64, WatchError> {
+        let (ancestor, hash) = self.common_ancestor(pinned, bad).await?;
         for credit in self.payments.open_credits(&self.network.id).await? {
             let number = credit.payment.block_number.unwrap_or_default();
-            if self.rpc.block_at(number).await?.map(|b| b.hash) != Some(credit.block_hash) {
-                self.payments.orphan_credit(&credit.payment).await?;
+            if number <= ancestor {
+                continue;
+            }
+            if let Some(h) = pinned.header(number).await? {
+                if h.hash != credit.block_hash {
+                    self.payments
+                        .uncredit(&credit.payment, &Uncredit::Reorg)
+                        .await?;
+                }
             }
         }
         let mut orphaned = Vec::new();
         for (number, hash) in self
             .payments
-            .recent_log_blocks(&self.network.id, rewind_to + 1)
+            .recent_log_blocks(&self.network.id, ancestor + 1)
             .await?
         {
-            if self.rpc.block_at(number).await?.map(|b| b.hash) != Some(hash) {
+            if pinned.header(number).await?.map(|b| b.hash) != Some(hash) {
                 orphaned.push((number, hash));
             }
         }
         self.payments
             .remove_orphaned_logs(&self.network.id, &orphaned)
             .await?;
+        self.set_cursor_back(ancestor, hash).await?;
+        Ok(ancestor)
+    }
+
+    /// The highest remembered block below `below` that is still on the pinned endpoint's chain (a
+    /// binary search: the history is one chain, so blocks match up to the fork and not after it).
+    /// Without one: the finalized block, else [`BLIND_REWIND`] blocks back.
+    async fn common_ancestor(
+        &self,
+        pinned: &Pinned<'_>,
+        below: u64,
+    ) -> Result<(u64, B256), WatchError> {
+        let rows = sqlx::query(
+            "SELECT number, hash FROM chain_blocks WHERE network_id = ? AND number < ? ORDER BY number",
+        )
+        .bind(self.id())
+        .bind(below as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CoreError::from)?;
+        let history: Vec<(u64, String)> = rows
+            .iter()
+            .map(|r| (r.get::<i64, _>("number") as u64, r.get("hash")))
+            .collect();
+        let (mut lo, mut hi) = (0, history.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (number, hash) = &history[mid];
+            let on_chain = pinned
+                .header(*number)
+                .await?
+                .is_some_and(|b| &b.hash.to_string() == hash);
+            if on_chain {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo > 0 {
+            let (number, hash) = &history[lo - 1];
+            if let Ok(hash) = hash.parse() {
+                return Ok((*number, hash));
+            }
+        }
+        let fallback = match pinned.finalized().await {
+            Ok(Some(f)) if f < below => f,
+            _ => below.saturating_sub(BLIND_REWIND),
+        };
+        tracing::warn!(network = %self.network.id, block = fallback, "no remembered block is on the chain any more; rewinding to a safe block");
+        let block = pinned.header(fallback).await?.ok_or_else(|| {
+            ChainError::Inconsistent(format!("{} has no block {fallback}", pinned.shown()))
+        })?;
+        Ok((block.number, block.hash))
+    }
+
+    // --- settle --------------------------------------------------------------------------------
+
+    async fn settle(&self) -> Result<(), WatchError> {
+        let credits = self.payments.open_credits(&self.network.id).await?;
+        if credits.is_empty() {
+            self.awaiting_quorum.lock().expect("lock").clear();
+            return Ok(());
+        }
+        let unavailable = format!("finality_unavailable:{}", self.id());
+        let need_finality = self.require_finalized && self.rpc.finality() != Finality::NotServed;
+        let need = Need {
+            finality: need_finality,
+            ..Need::default()
+        };
+        let (pinned, mut finality) = match self.rpc.pick(&need).await {
+            Ok(p) => (p, None),
+            Err(ChainError::NotServed(m)) if need_finality => {
+                self.raise_finality_unavailable(&unavailable, &m);
+                // Confirmations still count; nothing becomes paid.
+                (
+                    self.rpc.pick(&Need::any()).await?,
+                    Some(FinalityView::Unavailable),
+                )
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let head = pinned.head().await?;
+        self.saw_head(&head);
+        if finality.is_none() {
+            finality = Some(if !self.require_finalized {
+                FinalityView::NotNeeded
+            } else {
+                match pinned.finalized().await {
+                    Ok(Some(f)) => {
+                        self.telemetry.clear_problem(&unavailable);
+                        FinalityView::Final(f)
+                    }
+                    Ok(None) => FinalityView::NotNeeded,
+                    Err(ChainError::NotServed(m)) => {
+                        self.raise_finality_unavailable(&unavailable, &m);
+                        FinalityView::Unavailable
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            });
+        }
+        let finality = finality.expect("decided above");
+        let mut open: HashSet<PaymentId> = HashSet::new();
+        for credit in credits {
+            open.insert(credit.payment.id.clone());
+            self.settle_one(&pinned, &head, finality, credit).await?;
+        }
+        self.awaiting_quorum
+            .lock()
+            .expect("lock")
+            .retain(|id, _| open.contains(id));
         Ok(())
     }
 
-    async fn settle(&self, head: u64) -> Result<(), WatchError> {
-        let credits = self.payments.open_credits(&self.network.id).await?;
-        if credits.is_empty() {
-            return Ok(());
+    fn raise_finality_unavailable(&self, id: &str, why: &str) {
+        self.telemetry.raise_problem(
+            id,
+            "finality_unavailable",
+            Severity::Critical,
+            format!("{why}: payments stay confirming until an endpoint answers the finalized block again"),
+        );
+    }
+
+    async fn settle_one(
+        &self,
+        pinned: &Pinned<'_>,
+        head: &BlockRef,
+        finality: FinalityView,
+        credit: OpenCredit,
+    ) -> Result<(), WatchError> {
+        let number = credit.payment.block_number.unwrap_or_default();
+        if number > head.number {
+            return Ok(()); // not on this endpoint yet
         }
-        let finalized = if self.require_finalized {
-            self.rpc.finalized().await?
+        match pinned.header(number).await? {
+            None => return Ok(()), // not found yet is never a reorg
+            Some(b) if b.hash != credit.block_hash => {
+                self.payments
+                    .uncredit(&credit.payment, &Uncredit::Reorg)
+                    .await?;
+                self.telemetry.reorg(self.id(), number);
+                // The transfer may be re-included later: scan from below its old block again.
+                if self.cursor().await?.is_some_and(|(c, _)| c >= number) {
+                    self.rewind(pinned, number).await?;
+                }
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        // Never fewer than already shown: an endpoint a few blocks behind sees fewer on top.
+        let confirmations = (head
+            .number
+            .saturating_sub(number)
+            .saturating_add(1)
+            .min(u32::MAX as u64) as u32)
+            .max(credit.payment.confirmations);
+        let final_enough = match finality {
+            FinalityView::NotNeeded => true,
+            FinalityView::Final(f) => number <= f,
+            FinalityView::Unavailable => false,
+        };
+        let settlement = if confirmations >= credit.payment.required_confirmations && final_enough {
+            self.corroborate(pinned, &credit).await?
         } else {
             None
         };
-        for credit in credits {
-            let number = credit.payment.block_number.unwrap_or_default();
-            if self.rpc.block_at(number).await?.map(|b| b.hash) != Some(credit.block_hash) {
-                self.payments.orphan_credit(&credit.payment).await?;
-                continue;
-            }
-            let confirmations = head
-                .saturating_sub(number)
-                .saturating_add(1)
-                .min(u32::MAX as u64) as u32;
-            let final_enough = finalized.is_none_or(|f| number <= f);
-            let settled = confirmations >= credit.payment.required_confirmations && final_enough;
-            if let Some(p) = self
-                .payments
-                .confirm(&credit.payment, confirmations, settled)
-                .await?
-            {
-                if settled {
-                    tracing::info!(payment = %p.id, confirmations, "payment paid");
-                }
+        if let Some(p) = self
+            .payments
+            .confirm(&credit.payment, confirmations, settlement.as_ref())
+            .await?
+        {
+            if settlement.is_some() {
+                tracing::info!(payment = %p.id, confirmations, "payment paid");
             }
         }
         Ok(())
     }
+
+    /// Has independent endpoints confirm the credit (the quorum); takes the credit back and
+    /// distrusts its source when one contradicts it; settles on one source when none can answer
+    /// within the wait. `None`: not yet.
+    async fn corroborate(
+        &self,
+        pinned: &Pinned<'_>,
+        credit: &OpenCredit,
+    ) -> Result<Option<Settlement>, WatchError> {
+        let needed = self.quorum.saturating_sub(1) as usize;
+        if needed == 0 {
+            return Ok(Some(Settlement::default()));
+        }
+        let outcome = quorum::confirm(&self.rpc, pinned, credit, needed).await;
+        match outcome.verdict {
+            Verdict::Confirmed => {
+                self.forget_wait(&credit.payment.id);
+                Ok(Some(Settlement {
+                    confirmed_by: outcome.confirmed_by,
+                    single_source: false,
+                }))
+            }
+            Verdict::Contradicted { by } => {
+                self.forget_wait(&credit.payment.id);
+                let tx = credit.tx_hash;
+                let number = credit.payment.block_number.unwrap_or_default();
+                if let Some(source) = &credit.source {
+                    self.rpc.distrust(
+                        &super::EndpointKey::from_store(source.clone()),
+                        &format!("it reported transaction {tx} in block {number}, which {by} says is not there"),
+                    );
+                }
+                self.payments
+                    .uncredit(&credit.payment, &Uncredit::NotConfirmed { by })
+                    .await?;
+                Ok(None)
+            }
+            Verdict::Pending { anyone_answered } => {
+                let since = *self
+                    .awaiting_quorum
+                    .lock()
+                    .expect("lock")
+                    .entry(credit.payment.id.clone())
+                    .or_insert_with(Instant::now);
+                if anyone_answered || since.elapsed() < self.quorum_wait {
+                    return Ok(None);
+                }
+                self.forget_wait(&credit.payment.id);
+                tracing::warn!(payment = %credit.payment.id, "no second endpoint could answer in time; settling on one source");
+                self.telemetry.raise_for(
+                    &format!("single_source_settlement:{}", credit.payment.id),
+                    "single_source_settlement",
+                    Severity::Warning,
+                    format!(
+                        "payment {} was settled on one endpoint's word: no second {} endpoint could answer within {} s",
+                        credit.payment.id,
+                        self.id(),
+                        self.quorum_wait.as_secs()
+                    ),
+                    Duration::from_secs(24 * 3600),
+                );
+                Ok(Some(Settlement {
+                    confirmed_by: outcome.confirmed_by,
+                    single_source: true,
+                }))
+            }
+        }
+    }
+
+    fn forget_wait(&self, id: &PaymentId) {
+        self.awaiting_quorum.lock().expect("lock").remove(id);
+    }
+
+    // --- cursor --------------------------------------------------------------------------------
 
     async fn cursor(&self) -> Result<Option<(u64, B256)>, CoreError> {
         let row =
             sqlx::query("SELECT block_number, block_hash FROM chain_cursors WHERE network_id = ?")
-                .bind(self.network.id.as_str())
+                .bind(self.id())
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.and_then(|r| {
@@ -344,105 +835,187 @@ impl Watcher {
         }))
     }
 
+    /// Moves the cursor forward to a scanned block, remembering its hash for reorg rewinds.
     async fn save_cursor(&self, number: u64, hash: B256) -> Result<(), CoreError> {
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO chain_cursors (network_id, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (network_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, updated_at = excluded.updated_at",
         )
-        .bind(self.network.id.as_str())
+        .bind(self.id())
         .bind(number as i64)
         .bind(hash.to_string())
-        .bind(to_millis(Utc::now()))
-        .execute(&self.pool)
+        .bind(to_millis(self.clock.now()))
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO chain_blocks (network_id, number, hash) VALUES (?, ?, ?)",
+        )
+        .bind(self.id())
+        .bind(number as i64)
+        .bind(hash.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM chain_blocks WHERE network_id = ? AND number < ?")
+            .bind(self.id())
+            .bind(number.saturating_sub(CHAIN_HISTORY) as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Moves the cursor back to `number` (a block still on the chain) and forgets the history
+    /// above it, so the blocks above are scanned again.
+    async fn set_cursor_back(&self, number: u64, hash: B256) -> Result<(), CoreError> {
+        sqlx::query("DELETE FROM chain_blocks WHERE network_id = ? AND number > ?")
+            .bind(self.id())
+            .bind(number as i64)
+            .execute(&self.pool)
+            .await?;
+        self.save_cursor(number, hash).await
     }
 }
 
-/// A mined Transfer log as an observation; `None` for pending or undecodable logs.
-pub(crate) fn observe(network: &Network, log: &Log) -> Option<ObservedTransfer> {
+/// Errors after which a scan moves to the next endpoint within the same pass.
+fn fails_over(e: &ChainError) -> bool {
+    matches!(
+        e,
+        ChainError::RateLimited(_)
+            | ChainError::MethodUnavailable(_)
+            | ChainError::Unavailable(_)
+            | ChainError::TimedOut(_)
+            | ChainError::WrongChain(_)
+    )
+}
+
+fn block_time(unix_seconds: u64) -> DateTime<Utc> {
+    DateTime::from_timestamp(unix_seconds as i64, 0).unwrap_or_default()
+}
+
+/// A mined Transfer log of `network` as an observation; `None` for pending or undecodable logs.
+pub(crate) fn observe(network: &NetworkId, chain_id: u64, log: &Log) -> Option<ObservedTransfer> {
     let decoded = log.log_decode::<Transfer>().ok()?;
     let event = decoded.inner.data;
     Some(ObservedTransfer {
-        network: network.id.clone(),
-        chain_id: network.chain_id,
+        network: network.clone(),
+        chain_id,
         token_contract: Address::from_alloy(log.address()),
         tx_hash: log.transaction_hash?,
         log_index: log.log_index?,
         block_number: log.block_number?,
         block_hash: log.block_hash?,
+        block_time: log.block_timestamp.map(block_time),
         from: Address::from_alloy(event.from),
         to: Address::from_alloy(event.to),
         value: event.value,
+        source: None,
     })
 }
 
-/// Keeps WebSocket subscriptions to new heads and to matching Transfer logs alive on `url`, waking
-/// the watcher on each; reconnects with backoff. Every connection event and announcement goes to
-/// the telemetry log.
-async fn subscribe(
+/// What one WebSocket subscription needs.
+struct Subscription {
     url: String,
-    network: String,
+    network: Network,
     filter: Filter,
     wake: Arc<Notify>,
     telemetry: Telemetry,
-) {
+    rpc: RpcChain,
+    progress: ChainProgress,
+}
+
+/// Keeps WebSocket subscriptions to new heads and to matching Transfer logs alive on `url`, waking
+/// the watcher on each; reconnects with backoff. The socket's chain id is checked first: a socket
+/// on another chain would announce heads that are not ours. Every connection event and
+/// announcement goes to the telemetry log.
+async fn subscribe(s: Subscription) {
+    let network = s.network.id.to_string();
     let mut backoff = Duration::from_millis(500);
     loop {
-        telemetry.link_connecting(&network, &url);
+        s.telemetry.link_connecting(&network, &s.url);
         let connected = tokio::time::timeout(
             Duration::from_secs(10),
-            RootProvider::<Ethereum>::connect(&url),
+            RootProvider::<Ethereum>::connect(&s.url),
         )
         .await;
         let reason = match connected {
-            Ok(Ok(provider)) => {
-                let heads = provider.subscribe_blocks().await;
-                let logs = provider.subscribe_logs(&filter).await;
-                match (heads, logs) {
-                    (Ok(mut heads), Ok(mut logs)) => {
-                        telemetry.link_connected(&network, &url, 2);
-                        backoff = Duration::from_millis(500);
-                        tracing::info!(%url, "WebSocket subscriptions live");
-                        wake.notify_one(); // reconcile after every (re)connect
-                        loop {
-                            tokio::select! {
-                                head = heads.recv() => match head {
-                                    Ok(h) => {
-                                        telemetry.head_seen(&network, h.number);
-                                        telemetry.blockchain("new_head", Direction::In, json!({ "number": h.number, "hash": h.hash.to_string() }));
-                                    }
-                                    Err(_) => break,
-                                },
-                                log = logs.recv() => match log {
-                                    Ok(l) => telemetry.blockchain("log_notification", Direction::In, json!({
-                                        "transactionHash": l.transaction_hash.map(|h| h.to_string()),
-                                        "blockNumber": l.block_number,
-                                    })),
-                                    Err(_) => break,
-                                },
-                            }
-                            wake.notify_one();
-                        }
-                        tracing::warn!(%url, "WebSocket subscription ended; reconnecting");
-                        "subscription ended".to_string()
-                    }
-                    (Err(e), _) | (_, Err(e)) => format!("subscribe failed: {e}"),
+            Ok(Ok(provider)) => match provider
+                .raw_request::<_, alloy::primitives::U64>("eth_chainId".into(), ())
+                .await
+                .map(|id| id.to::<u64>())
+            {
+                Ok(id) if id != s.network.chain_id => {
+                    s.telemetry.raise_problem(
+                        &format!("endpoint_wrong_chain:{network}:{}", crate::telemetry::redact_endpoint(&s.url)),
+                        "endpoint_wrong_chain",
+                        Severity::Critical,
+                        format!(
+                            "the {network} WebSocket endpoint {} is on chain {id}, not {}: it is not used (fix networks.ws_urls)",
+                            crate::telemetry::redact_endpoint(&s.url),
+                            s.network.chain_id
+                        ),
+                    );
+                    backoff = MAX_RECONNECT;
+                    format!("on chain {id}")
                 }
-            }
+                Ok(_) => follow(&s, &network, &provider, &mut backoff).await,
+                Err(e) => format!("eth_chainId failed: {e}"),
+            },
             Ok(Err(e)) => {
-                tracing::debug!(%url, error = %e, "WebSocket connect failed");
+                tracing::debug!(url = %s.url, error = %e, "WebSocket connect failed");
                 e.to_string()
             }
             Err(_) => {
-                tracing::debug!(%url, "WebSocket connect timed out");
+                tracing::debug!(url = %s.url, "WebSocket connect timed out");
                 "connect timed out".to_string()
             }
         };
-        telemetry.link_disconnected(&network, &url, &reason);
+        s.telemetry.link_disconnected(&network, &s.url, &reason);
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        backoff = (backoff * 2).min(MAX_RECONNECT);
     }
+}
+
+/// Follows the subscriptions of a connected, verified socket until they end; returns why.
+async fn follow(
+    s: &Subscription,
+    network: &str,
+    provider: &RootProvider<Ethereum>,
+    backoff: &mut Duration,
+) -> String {
+    let heads = provider.subscribe_blocks().await;
+    let logs = provider.subscribe_logs(&s.filter).await;
+    let (mut heads, mut logs) = match (heads, logs) {
+        (Ok(h), Ok(l)) => (h, l),
+        (Err(e), _) | (_, Err(e)) => return format!("subscribe failed: {e}"),
+    };
+    s.telemetry.link_connected(network, &s.url, 2);
+    *backoff = Duration::from_millis(500);
+    tracing::info!(url = %s.url, "WebSocket subscriptions live");
+    s.wake.notify_one(); // reconcile after every (re)connect
+    loop {
+        tokio::select! {
+            head = heads.recv() => match head {
+                Ok(h) => {
+                    s.telemetry.head_seen(network, h.number);
+                    s.rpc.note_head(h.number);
+                    s.progress.head_seen(&s.network.id, h.number);
+                    s.telemetry.blockchain("new_head", Direction::In, json!({ "number": h.number, "hash": h.hash.to_string() }));
+                }
+                Err(_) => break,
+            },
+            log = logs.recv() => match log {
+                Ok(l) => s.telemetry.blockchain("log_notification", Direction::In, json!({
+                    "transactionHash": l.transaction_hash.map(|h| h.to_string()),
+                    "blockNumber": l.block_number,
+                })),
+                Err(_) => break,
+            },
+        }
+        s.wake.notify_one();
+    }
+    tracing::warn!(url = %s.url, "WebSocket subscription ended; reconnecting");
+    "subscription ended".to_string()
 }
 
 /// Why a pass failed; the loop retries with backoff.

@@ -6,7 +6,8 @@ use crate::error::CoreError;
 
 /// `pay_` + 32 lowercase hex digits (128 random bits): unguessable, so a customer screen can be
 /// reached with the id alone.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PaymentId(String);
 
 impl PaymentId {

@@ -2,9 +2,17 @@
 //!
 //! The unique-amount rule (SPEC §6): a payment for amount A gets A + k·step with the smallest k ≥ 0
 //! that no other payment on the same (network, token, receive address) holds. A payment holds its
-//! amount while open (`pending`, `confirming`) and, once expired unpaid, for a grace window, so a late
-//! transfer can never be credited to a newer payment. Creation is serialised by one in-process lock
-//! (the server is the database's only writer); a partial unique index backs it up.
+//! amount while open (`pending`, `confirming`) and for a while after it ends — expired unpaid: the
+//! grace window (`late_grace_seconds`); cancelled: `cancelled_hold_seconds`; paid:
+//! `paid_hold_seconds` — so a late transfer, one sent before the cashier cancelled, or a second
+//! send of a paid amount is never credited to a newer sale (it goes to the inbox, linked to the sale
+//! it was meant for). Holds cost a busy shop offsets: a price sold often climbs k while earlier sales
+//! of it are held. Creation is serialised by one in-process lock (one server per database, see
+//! [`crate::store`]); a partial unique index backs it up.
+//!
+//! The lower bound: a payment records its network's head block at creation (less
+//! [`HEAD_LAG_MARGIN`]); a transfer in an earlier block, mined before `created_at` less
+//! [`BLOCK_TIME_SKEW`], or stored before the payment existed never credits it automatically.
 
 mod id;
 mod query;
@@ -20,7 +28,10 @@ use tokio::sync::Mutex;
 
 pub use id::{IdempotencyKey, PaymentId};
 pub use query::{Page, PaymentFilter};
-pub use settle::{Ingested, ObservedTransfer, OpenCredit};
+pub(crate) use settle::predates;
+pub use settle::{
+    InboxNote, InboxReason, Ingested, ObservedTransfer, OpenCredit, Settlement, Uncredit,
+};
 
 use crate::{
     address::Address,
@@ -32,10 +43,19 @@ use crate::{
     error::CoreError,
     events::{self, EventBus, PaymentEvent, PaymentEventKind},
     products::{ProductId, Products},
+    progress::ChainProgress,
 };
 
+/// Blocks subtracted from the known head when a payment records its lower bound: the head we know
+/// may be a block or two ahead of the chain the customer's wallet sees after a short reorg.
+pub const HEAD_LAG_MARGIN: u64 = 5;
+/// How far before `created_at` a crediting block may have been mined (the shop's clock may be a
+/// little ahead of the chain's).
+pub const BLOCK_TIME_SKEW: Duration = Duration::seconds(300);
+
 /// Where a payment is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PaymentStatus {
     /// Waiting for the customer's transfer.
     Pending,
@@ -101,8 +121,8 @@ impl fmt::Display for PaymentStatus {
     }
 }
 
-/// A payment session.
-#[derive(Debug, Clone, PartialEq)]
+/// A payment session. Serialized only into the audit trail's snapshots (the API has its own DTO).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Payment {
     /// `pay_` + 128 random bits.
     pub id: PaymentId,
@@ -140,6 +160,12 @@ pub struct Payment {
     pub transaction_hash: Option<String>,
     /// Block of the crediting transaction.
     pub block_number: Option<u64>,
+    /// What the crediting transfer carried (differs from `amount` only for a transfer staff
+    /// attached by hand).
+    pub amount_received: Option<TokenAmount>,
+    /// The network's head at creation less [`HEAD_LAG_MARGIN`]: no earlier block credits it
+    /// automatically. `None` when no head was known.
+    pub start_block: Option<u64>,
     /// Matched after its expiry, within the grace window.
     pub late: bool,
     /// Creation time.
@@ -167,6 +193,39 @@ impl Payment {
     /// The URI for wallets that ignore token requests: just the receive address.
     pub fn address_only_uri(&self) -> String {
         eip681::address_only(&self.pay_to, self.chain_id)
+    }
+
+    /// How what was received compares with what was asked; `None` until something was received.
+    pub fn amount_match(&self) -> Option<AmountMatch> {
+        let received = self.amount_received?.base_units();
+        let asked = self.amount.base_units();
+        Some(match received.cmp(&asked) {
+            std::cmp::Ordering::Less => AmountMatch::Underpaid,
+            std::cmp::Ordering::Equal => AmountMatch::Exact,
+            std::cmp::Ordering::Greater => AmountMatch::Overpaid,
+        })
+    }
+}
+
+/// What was received against what was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountMatch {
+    /// Exactly the amount.
+    Exact,
+    /// Less (an attached transfer, e.g. an exchange withdrawal minus fees).
+    Underpaid,
+    /// More.
+    Overpaid,
+}
+
+impl AmountMatch {
+    /// The API spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AmountMatch::Exact => "exact",
+            AmountMatch::Underpaid => "underpaid",
+            AmountMatch::Overpaid => "overpaid",
+        }
     }
 }
 
@@ -286,6 +345,7 @@ pub struct Payments {
     events: EventBus,
     rules: PaymentsConfig,
     receive_address: Option<Address>,
+    progress: ChainProgress,
     create_lock: Arc<Mutex<()>>,
 }
 
@@ -299,6 +359,7 @@ impl fmt::Debug for Payments {
 
 impl Payments {
     /// Wires the service.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         pool: SqlitePool,
         catalog: Catalog,
@@ -307,6 +368,7 @@ impl Payments {
         events: EventBus,
         rules: PaymentsConfig,
         receive_address: Option<Address>,
+        progress: ChainProgress,
     ) -> Self {
         Self {
             pool,
@@ -316,8 +378,19 @@ impl Payments {
             events,
             rules,
             receive_address,
+            progress,
             create_lock: Arc::default(),
         }
+    }
+
+    /// The lifecycle rules.
+    pub fn rules(&self) -> &PaymentsConfig {
+        &self.rules
+    }
+
+    /// Where the watchers are on each network.
+    pub fn progress(&self) -> &ChainProgress {
+        &self.progress
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
@@ -378,7 +451,7 @@ impl Payments {
         }
 
         let now = self.clock.now();
-        let grace_start = now - Duration::seconds(self.rules.late_grace_seconds as i64);
+        let holds = query::Holds::at(now, &self.rules);
         let candidates: Vec<TokenAmount> = (0..self.rules.max_offset_steps)
             .map_while(|k| requested.offset(step, k))
             .collect();
@@ -394,7 +467,7 @@ impl Payments {
                 &token.symbol,
                 &pay_to,
                 &candidates[start..end],
-                grace_start,
+                &holds,
             )
             .await?;
             free = (start..end)
@@ -406,6 +479,16 @@ impl Payments {
             free.ok_or(CoreError::AmountSlotsExhausted(self.rules.max_offset_steps))?;
 
         let lifetime = req.expires_in.unwrap_or(self.rules.expiry_seconds);
+        let start_block = match self.progress.head(&network.id) {
+            Some(head) => Some(head),
+            // No head seen yet (offline, or just started): the watcher's cursor is an earlier block
+            // of the same chain, so still a sound (if looser) bound.
+            None if self.progress.is_watched(&network.id) => {
+                query::cursor_block(&self.pool, &network.id).await?
+            }
+            None => None,
+        }
+        .map(|b| b.saturating_sub(HEAD_LAG_MARGIN));
         let payment = Payment {
             id: PaymentId::random(),
             status: PaymentStatus::Pending,
@@ -425,6 +508,8 @@ impl Payments {
             confirmations: 0,
             transaction_hash: None,
             block_number: None,
+            amount_received: None,
+            start_block,
             late: false,
             created_at: now,
             expires_at: now + Duration::seconds(lifetime as i64),
@@ -489,12 +574,19 @@ impl Payments {
             })
     }
 
-    /// Expires every pending payment past its expiry; returns how many.
+    /// Expires every pending payment past its expiry whose network's watcher has scanned past that
+    /// time (or has been waited for long enough, see [`ChainProgress::may_expire`]); returns how many.
     pub async fn expire_due(&self) -> Result<usize, CoreError> {
         let now = self.clock.now();
         let due = query::pending_due(&self.pool, now).await?;
         let mut n = 0;
         for payment in due {
+            if !self
+                .progress
+                .may_expire(&payment.network, payment.expires_at, now)
+            {
+                continue;
+            }
             if self
                 .transition(&payment, PaymentStatus::Pending, PaymentStatus::Expired)
                 .await?
@@ -519,7 +611,11 @@ impl Payments {
     }
 
     async fn expire_if_due(&self, payment: Payment) -> Result<Payment, CoreError> {
-        if payment.status == PaymentStatus::Pending && payment.expires_at <= self.clock.now() {
+        if payment.status == PaymentStatus::Pending
+            && self
+                .progress
+                .may_expire(&payment.network, payment.expires_at, self.clock.now())
+        {
             if let Some(expired) = self
                 .transition(&payment, PaymentStatus::Pending, PaymentStatus::Expired)
                 .await?
@@ -540,6 +636,17 @@ impl Payments {
         payment: &Payment,
         from: PaymentStatus,
         to: PaymentStatus,
+    ) -> Result<Option<Payment>, CoreError> {
+        self.transition_with(payment, from, to, None).await
+    }
+
+    /// [`Self::transition`] with a detail for the audit trail.
+    async fn transition_with(
+        &self,
+        payment: &Payment,
+        from: PaymentStatus,
+        to: PaymentStatus,
+        detail: Option<Value>,
     ) -> Result<Option<Payment>, CoreError> {
         let now = self.clock.now();
         let mut tx = crate::store::begin_write(&self.pool).await?;
@@ -573,7 +680,7 @@ impl Payments {
             kind: PaymentEventKind::StatusChanged { previous: from },
             payment: updated,
         };
-        events::record(&mut tx, &event, None).await?;
+        events::record(&mut tx, &event, detail).await?;
         tx.commit().await?;
         let updated = event.payment.clone();
         self.events.publish(event);

@@ -11,14 +11,51 @@ use crate::{
     amount::TokenAmount,
     catalog::{NetworkId, TokenSymbol},
     clock::{from_millis, to_millis},
+    config::PaymentsConfig,
     error::CoreError,
     products::ProductId,
 };
 
 const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
-    required_confirmations, confirmations, transaction_hash, block_number, late, created_at, expires_at,
-    paid_at, updated_at";
+    required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
+    late, created_at, expires_at, paid_at, updated_at";
+
+/// Since when each kind of closed payment still holds its exact amount (SPEC §6).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Holds {
+    /// Expired after this: still in the late-grace window.
+    pub expired_after: DateTime<Utc>,
+    /// Cancelled after this.
+    pub cancelled_after: DateTime<Utc>,
+    /// Paid after this.
+    pub paid_after: DateTime<Utc>,
+}
+
+impl Holds {
+    pub(crate) fn at(now: DateTime<Utc>, rules: &PaymentsConfig) -> Self {
+        let ago = |secs: u64| now - chrono::Duration::seconds(secs as i64);
+        Self {
+            expired_after: ago(rules.late_grace_seconds),
+            cancelled_after: ago(rules.cancelled_hold_seconds),
+            paid_after: ago(rules.paid_hold_seconds),
+        }
+    }
+
+    /// SQL condition (with 3 placeholders, bound by [`Holds::bind`]) true for a holding payment.
+    pub(crate) const SQL: &'static str = "(status IN ('pending', 'confirming')
+        OR (status = 'expired' AND expires_at > ?)
+        OR (status = 'cancelled' AND closed_at > ?)
+        OR (status = 'paid' AND closed_at > ?))";
+
+    pub(crate) fn millis(&self) -> [i64; 3] {
+        [
+            to_millis(self.expired_after),
+            to_millis(self.cancelled_after),
+            to_millis(self.paid_after),
+        ]
+    }
+}
 
 /// Filters for listing payments; all optional.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +113,11 @@ fn map(row: &SqliteRow) -> Result<Payment, CoreError> {
         confirmations: row.get::<i64, _>("confirmations") as u32,
         transaction_hash: row.get("transaction_hash"),
         block_number: row.get::<Option<i64>, _>("block_number").map(|b| b as u64),
+        amount_received: row
+            .get::<Option<&str>, _>("amount_received")
+            .map(|s| TokenAmount::from_base_units_str(s, decimals))
+            .transpose()?,
+        start_block: row.get::<Option<i64>, _>("start_block").map(|b| b as u64),
         late: row.get("late"),
         created_at: from_millis(row.get("created_at")),
         expires_at: from_millis(row.get("expires_at")),
@@ -143,33 +185,46 @@ pub(super) async fn order_reference_taken(
     )
 }
 
-/// Which of `candidates` are held: by an open payment, or by one that expired after `grace_start`.
+/// Which of `candidates` are held (see [`Holds`]).
 pub(super) async fn held_amounts(
     pool: &SqlitePool,
     network: &NetworkId,
     token: &TokenSymbol,
     pay_to: &Address,
     candidates: &[TokenAmount],
-    grace_start: DateTime<Utc>,
+    holds: &Holds,
 ) -> Result<HashSet<String>, CoreError> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT amount_base_units FROM payment_sessions WHERE network_id = ",
+    let list = vec!["?"; candidates.len()].join(", ");
+    let sql = format!(
+        "SELECT amount_base_units FROM payment_sessions
+         WHERE network_id = ? AND token_symbol = ? AND pay_to = ? AND {} AND amount_base_units IN ({list})",
+        Holds::SQL
     );
-    q.push_bind(network.as_str())
-        .push(" AND token_symbol = ")
-        .push_bind(token.as_str())
-        .push(" AND pay_to = ")
-        .push_bind(pay_to.checksummed())
-        .push(" AND (status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
-        .push_bind(to_millis(grace_start))
-        .push(")) AND amount_base_units IN (");
-    let mut list = q.separated(", ");
-    for c in candidates {
-        list.push_bind(c.base_units().to_string());
+    let mut q = sqlx::query(&sql)
+        .bind(network.as_str())
+        .bind(token.as_str())
+        .bind(pay_to.checksummed());
+    for millis in holds.millis() {
+        q = q.bind(millis);
     }
-    q.push(")");
-    let rows = q.build().fetch_all(pool).await?;
+    for c in candidates {
+        q = q.bind(c.base_units().to_string());
+    }
+    let rows = q.fetch_all(pool).await?;
     Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// The watcher's cursor on `network`, if it has one.
+pub(super) async fn cursor_block(
+    pool: &SqlitePool,
+    network: &NetworkId,
+) -> Result<Option<u64>, CoreError> {
+    let n: Option<i64> =
+        sqlx::query_scalar("SELECT block_number FROM chain_cursors WHERE network_id = ?")
+            .bind(network.as_str())
+            .fetch_optional(pool)
+            .await?;
+    Ok(n.map(|n| n as u64))
 }
 
 /// Inserts a new payment; the `payment_sessions_created` trigger writes its `payment.created` event.
@@ -182,8 +237,8 @@ pub(super) async fn insert(
     sqlx::query(
         "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
-            idempotency_key, request_fingerprint, required_confirmations, confirmations, late, created_at, expires_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
+            idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -203,6 +258,7 @@ pub(super) async fn insert(
     .bind(idempotency_key.map(|k| k.as_str().to_string()))
     .bind(fingerprint)
     .bind(p.required_confirmations as i64)
+    .bind(p.start_block.map(|b| b as i64))
     .bind(to_millis(p.created_at))
     .bind(to_millis(p.expires_at))
     .bind(to_millis(p.updated_at))

@@ -49,6 +49,44 @@ struct Inner {
     api: Window,
     api_requests: AtomicU64,
     api_errors: AtomicU64,
+    problems: Mutex<BTreeMap<String, Problem>>,
+}
+
+/// How urgent a problem or alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth a look.
+    Warning,
+    /// Payments are at risk or not being detected.
+    Critical,
+}
+
+impl Severity {
+    /// The API spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A condition found where it happens (the RPC client, the watcher) that stays until cleared; the
+/// alert rules turn each into an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Stable id, e.g. `logs_unavailable:bsc:https://bsc.example#a1b2c3`.
+    pub id: String,
+    /// Alert kind, e.g. `logs_unavailable`.
+    pub kind: &'static str,
+    /// How urgent.
+    pub severity: Severity,
+    /// Plain words.
+    pub message: String,
+    /// When raised.
+    pub since: DateTime<Utc>,
+    /// Clears by itself at this time (for one-off happenings), else stays until cleared.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// Customer-facing sockets (seed §11.2 `frontend`).
@@ -153,6 +191,7 @@ impl Telemetry {
             api: Window::new(WINDOW),
             api_requests: AtomicU64::new(0),
             api_errors: AtomicU64::new(0),
+            problems: Mutex::default(),
         }))
     }
 
@@ -426,6 +465,62 @@ impl Telemetry {
             server_errors: self.0.api_errors.load(Ordering::Relaxed),
             recent: self.0.api.summary(),
         }
+    }
+
+    // --- problems ----------------------------------------------------------------------------
+
+    /// Records a standing problem (again: the message is updated, `since` kept).
+    pub fn raise_problem(&self, id: &str, kind: &'static str, severity: Severity, message: String) {
+        self.raise(id, kind, severity, message, None);
+    }
+
+    /// Records a one-off happening worth an alert for `lasting` from now.
+    pub fn raise_for(
+        &self,
+        id: &str,
+        kind: &'static str,
+        severity: Severity,
+        message: String,
+        lasting: Duration,
+    ) {
+        let until = Utc::now() + chrono::Duration::from_std(lasting).unwrap_or_default();
+        self.raise(id, kind, severity, message, Some(until));
+    }
+
+    fn raise(
+        &self,
+        id: &str,
+        kind: &'static str,
+        severity: Severity,
+        message: String,
+        until: Option<DateTime<Utc>>,
+    ) {
+        let mut problems = self.0.problems.lock().expect("lock");
+        let since = problems.get(id).map_or_else(Utc::now, |p| p.since);
+        problems.insert(
+            id.to_string(),
+            Problem {
+                id: id.to_string(),
+                kind,
+                severity,
+                message,
+                since,
+                until,
+            },
+        );
+    }
+
+    /// The problem `id` is over.
+    pub fn clear_problem(&self, id: &str) {
+        self.0.problems.lock().expect("lock").remove(id);
+    }
+
+    /// The standing problems (expired one-offs dropped).
+    pub fn problems(&self) -> Vec<Problem> {
+        let now = Utc::now();
+        let mut problems = self.0.problems.lock().expect("lock");
+        problems.retain(|_, p| p.until.is_none_or(|u| u > now));
+        problems.values().cloned().collect()
     }
 
     /// Up to `limit` logged messages, newest first.

@@ -14,7 +14,9 @@
 //! can be sent again by hand (redeliver).
 //!
 //! Body: `{"id":"evt_<n>","type":"payment.paid","created_at":"<RFC 3339>","data":{"payment":{…}}}`
-//! (the payment as the REST API shows it when the event is queued), or `"data":{"transfer":{…}}`.
+//! (the payment as the REST API showed it when the event happened: the audit trail keeps a snapshot
+//! with each event, so a `payment.confirming` queued after the payment was paid still says
+//! `confirming`), or `"data":{"transfer":{…}}`.
 
 pub mod sign;
 
@@ -33,7 +35,7 @@ use crate::{
     clock::{from_millis, to_millis, Clock},
     config::{WebhookConfig, WEBHOOK_EVENTS},
     error::CoreError,
-    events::EventBus,
+    events::{self, EventBus},
     payments::{Payment, PaymentId, Payments},
 };
 
@@ -368,7 +370,7 @@ impl Webhooks {
             .fetch_optional(&self.pool)
             .await?
             .unwrap_or(0);
-        let rows = sqlx::query("SELECT seq, payment_id, kind, detail, at FROM events WHERE seq > ? ORDER BY seq LIMIT 500")
+        let rows = sqlx::query("SELECT seq, payment_id, kind, detail, at, payment FROM events WHERE seq > ? ORDER BY seq LIMIT 500")
             .bind(cursor)
             .fetch_all(&self.pool)
             .await?;
@@ -395,13 +397,16 @@ impl Webhooks {
                 continue;
             }
             let seq: i64 = row.get("seq");
-            let data = match row.get::<Option<String>, _>("payment_id") {
-                Some(id) => match self.payments.get(&PaymentId::from_store(id)).await {
+            let snapshot = events::from_snapshot(row.get::<Option<&str>, _>("payment"));
+            let data = match (snapshot, row.get::<Option<String>, _>("payment_id")) {
+                (Some(p), _) => json!({ "payment": render(&p) }),
+                // Rows written before snapshots existed: the payment as it is now.
+                (None, Some(id)) => match self.payments.get(&PaymentId::from_store(id)).await {
                     Ok(p) => json!({ "payment": render(&p) }),
                     Err(CoreError::PaymentNotFound) => continue,
                     Err(e) => return Err(e),
                 },
-                None => {
+                (None, None) => {
                     let detail: Option<String> = row.get("detail");
                     json!({ "transfer": detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()) })
                 }

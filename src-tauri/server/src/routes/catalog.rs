@@ -29,6 +29,9 @@ pub struct TokenResponse {
     pub decimals: u8,
     /// Still accepted but no longer recommended (e.g. BUSD).
     pub legacy: bool,
+    /// Why no payment can be made in it now (its contract on chain disagrees with the
+    /// configuration), or null.
+    pub disabled: Option<String>,
 }
 
 /// An accepted network.
@@ -61,6 +64,7 @@ pub fn token_views(tokens: Vec<stablepay_core::catalog::Token>) -> Vec<TokenResp
             contract_address: t.contract_address.to_string(),
             decimals: t.decimals,
             legacy: t.legacy,
+            disabled: t.disabled,
         })
         .collect()
 }

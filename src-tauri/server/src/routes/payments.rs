@@ -114,6 +114,14 @@ pub struct PaymentResponse {
     pub transaction_hash: Option<String>,
     /// Its block.
     pub block_number: Option<u64>,
+    /// What the crediting transfer carried, decimal; null until something was received. Differs
+    /// from `amount` only for a transfer staff attached by hand.
+    pub amount_received: Option<String>,
+    /// `exact`, `underpaid` or `overpaid`; null until something was received.
+    pub amount_match: Option<String>,
+    /// The network's head block at creation (less a small margin): transfers mined before it never
+    /// pay this payment automatically. Null when no head was known.
+    pub start_block: Option<u64>,
     /// Matched after expiry, within the grace window.
     pub late: bool,
     /// Shown to the customer.
@@ -157,6 +165,11 @@ impl From<&Payment> for PaymentResponse {
             required_confirmations: p.required_confirmations,
             transaction_hash: p.transaction_hash.clone(),
             block_number: p.block_number,
+            amount_received: p
+                .amount_received
+                .map(|a| a.to_decimal_string(DISPLAY_SCALE)),
+            amount_match: p.amount_match().map(|m| m.as_str().to_string()),
+            start_block: p.start_block,
             late: p.late,
             description: p.description.clone(),
             order_reference: p.order_reference.clone(),
@@ -541,7 +554,9 @@ pub struct ProcessRequest {
 /// Check a transaction hash against a payment (when the customer says "I paid" and the watcher has
 /// not credited it yet). A failing check answers 422 with the reason as `code`
 /// (`transaction_failed`, `address_mismatch`, `amount_mismatch`, `token_mismatch`, `already_used`,
-/// `not_found`) and leaves the payment unchanged; a passing one credits it (`confirming`).
+/// `not_found`, `transaction_too_old` — mined before the payment existed —, `self_transfer`) and
+/// leaves the payment unchanged; a passing one credits it (`confirming`), and it settles like any
+/// credit.
 #[utoipa::path(post, path = "/api/v1/payments/{payment_id}/process", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id")),
     request_body = ProcessRequest,
@@ -588,10 +603,16 @@ fn parse_tx_hash(s: &str) -> Result<stablepay_core::chain::TxHash, ApiError> {
 pub struct AttachRequest {
     /// `id` of an unmatched transfer from `GET /api/v1/transfers?matched=false`.
     pub transfer_id: i64,
+    /// Why this transfer pays this payment (1–500 characters), kept in the audit trail.
+    #[schema(example = "exchange withdrawal, fee deducted")]
+    pub reason: String,
 }
 
-/// Attach an unmatched transfer to a pending or expired payment by hand (staff). The amount may
-/// differ (e.g. an exchange withdrawal minus fees); the difference is recorded in the audit trail.
+/// Attach an unmatched transfer to a pending or expired payment by hand (staff), with a reason. The
+/// amount may differ (e.g. an exchange withdrawal minus fees): it becomes the payment's
+/// `amount_received` (`amount_match` under- or overpaid). 409 when the payment cannot take it (not
+/// pending or expired, its transaction already credits a payment, or a newer open payment now holds
+/// its exact amount).
 #[utoipa::path(post, path = "/api/v1/payments/{payment_id}/attach", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id")),
     request_body = AttachRequest,
@@ -610,7 +631,11 @@ pub async fn attach(
     let payment = state
         .core
         .payments
-        .attach(&PaymentId::parse(&payment_id)?, body.transfer_id)
+        .attach(
+            &PaymentId::parse(&payment_id)?,
+            body.transfer_id,
+            &body.reason,
+        )
         .await?;
     Ok(Json(PaymentResponse::from(&payment)))
 }

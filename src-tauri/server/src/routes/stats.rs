@@ -155,6 +155,26 @@ pub struct ValidationPerformance {
     pub validation_success_rate: f64,
 }
 
+/// One JSON-RPC endpoint as the watcher judges it (beyond the seed: says plainly when an endpoint
+/// cannot serve logs or the finalized block, lags, or was distrusted).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RpcEndpointStatus {
+    /// Network slug.
+    pub network: String,
+    /// `scheme://host[:port]#digest` (never a path or key).
+    pub endpoint: String,
+    /// 0–100.
+    pub health: u64,
+    /// `ok`, `unverified`, `backing_off`, `lagging`, `wrong_chain` or `untrusted`.
+    pub status: String,
+    /// Its last head.
+    pub head: Option<u64>,
+    /// Serves `eth_getLogs`: `unknown`, `served`, `not_served`.
+    pub logs: String,
+    /// Serves the `finalized` block: `unknown`, `served`, `not_served`, `lost`.
+    pub finality: String,
+}
+
 /// `GET /api/v1/stats/monitoring`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MonitoringResponse {
@@ -164,6 +184,19 @@ pub struct MonitoringResponse {
     pub blockchain_monitoring: BlockchainMonitoring,
     /// Validation.
     pub validation_performance: ValidationPerformance,
+    /// Every JSON-RPC endpoint and how it is doing.
+    pub rpc_endpoints: Vec<RpcEndpointStatus>,
+}
+
+fn capability(c: stablepay_core::chain::rpc::Capability) -> String {
+    use stablepay_core::chain::rpc::Capability;
+    match c {
+        Capability::Unknown => "unknown",
+        Capability::Served => "served",
+        Capability::NotServed => "not_served",
+        Capability::Lost => "lost",
+    }
+    .into()
 }
 
 /// Monitoring figures.
@@ -194,6 +227,21 @@ pub async fn monitoring(
         }
     }
     let events_detected = stats::transfers_stored(&core.pool).await?;
+    let mut rpc_endpoints = Vec::new();
+    for (network, rpc) in &core.chains {
+        for e in rpc.endpoints() {
+            rpc_endpoints.push(RpcEndpointStatus {
+                network: network.to_string(),
+                endpoint: e.key.to_string(),
+                health: e.health,
+                status: e.status.into(),
+                head: e.head,
+                logs: capability(e.logs),
+                finality: capability(e.finality),
+            });
+        }
+    }
+    rpc_endpoints.sort_by(|a, b| a.network.cmp(&b.network));
     let validation = core.telemetry.validations();
     Ok(Json(MonitoringResponse {
         websocket_connections: ConnectionCounts {
@@ -223,6 +271,7 @@ pub async fn monitoring(
                 round1(100.0 - validation.flagged_percent)
             },
         },
+        rpc_endpoints,
     }))
 }
 
@@ -426,9 +475,12 @@ pub async fn messages(
 /// An active alert.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertView {
-    /// Stable id (kind, plus `:<network>` for chain alerts).
+    /// Stable id (kind, plus `:<network>` for chain alerts, `:<endpoint>` for an endpoint's).
     pub id: String,
-    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`.
+    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`,
+    /// `inbox_linked_transfers`, `endpoint_wrong_chain`, `endpoint_untrusted`, `logs_unavailable`,
+    /// `no_logs_endpoint`, `finality_lost`, `finality_unavailable`, `token_disabled`,
+    /// `single_source_settlement`, `clock_skew`.
     pub kind: String,
     /// `warning` or `critical`.
     pub severity: String,
@@ -447,7 +499,7 @@ impl From<Alert> for AlertView {
         Self {
             id: a.id,
             kind: a.kind.into(),
-            severity: a.severity.into(),
+            severity: a.severity.as_str().into(),
             message: a.message,
             value: round1(a.value),
             threshold: a.threshold,

@@ -50,6 +50,12 @@ pub struct TransferResponse {
     pub value: Option<String>,
     /// The payment it credits, if any.
     pub payment_id: Option<String>,
+    /// The sale it matched but could not pay, if any (cancelled, already paid, or newer than the
+    /// transfer).
+    pub related_payment_id: Option<String>,
+    /// Why it is in the inbox: `paid_after_cancel`, `second_payment`, `before_sale`,
+    /// `same_transaction`, or null (no sale asked for this amount).
+    pub reason: Option<String>,
     /// When it was seen (RFC 3339 UTC).
     pub seen_at: String,
 }
@@ -103,6 +109,8 @@ pub async fn list(
                             .to_decimal_string(2)
                     }),
                     payment_id: t.payment_id,
+                    related_payment_id: t.related_payment_id,
+                    reason: t.reason,
                     seen_at: rfc3339(t.seen_at),
                 }
             })

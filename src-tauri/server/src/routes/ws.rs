@@ -160,14 +160,19 @@ pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The seed's `payment_status_update` message.
-pub fn status_update(p: &Payment) -> Value {
-    json!({
+/// The seed's `payment_status_update` message; `event` names what happened when known
+/// (`payment.confirming`, `payment.paid`, `payment.reverted`, `payment.progress`, …).
+pub fn status_update(p: &Payment, event: Option<&str>) -> Value {
+    let mut message = json!({
         "type": "payment_status_update",
         "paymentId": p.id.to_string(),
         "data": status_data(p),
         "timestamp": now(),
-    })
+    });
+    if let Some(event) = event {
+        message["event"] = json!(event);
+    }
+    message
 }
 
 fn status_data(p: &Payment) -> Value {
@@ -285,12 +290,12 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
             event = events.recv() => match event {
                 Ok(e) if !matches!(e.kind, PaymentEventKind::Created) => {
                     from_chain = chain_driven(&e.kind, &e.payment);
-                    Some(status_update(&e.payment))
+                    Some(status_update(&e.payment, Some(&e.kind.name(&e.payment))))
                 }
                 Ok(_) => None,
                 // This socket fell behind the stream: send the current state instead of what it missed.
                 Err(RecvError::Lagged(_)) => match state.core.payments.get(&id).await {
-                    Ok(p) => Some(status_update(&p)),
+                    Ok(p) => Some(status_update(&p, None)),
                     Err(_) => None,
                 },
                 Err(RecvError::Closed) => break,

@@ -47,6 +47,8 @@ pub struct Anvil {
     child: Option<Child>,
     state: tempfile::TempDir,
     client: reqwest::Client,
+    /// BSC-like finality (`--slots-in-an-epoch 1`); off: anvil's default (finalized = head − 64).
+    fast_finality: bool,
 }
 
 /// anvil's dev accounts: #0 deploys, #1 is another shop, #2 is the customer.
@@ -56,28 +58,34 @@ pub const STRANGER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 impl Anvil {
     pub async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// anvil with its default epoch: the `finalized` block lags the head by 64 blocks.
+    pub async fn start_with_default_epoch() -> Self {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(fast_finality: bool) -> Self {
         let mut anvil = Self {
             port: free_port(),
             child: None,
             state: tempfile::tempdir().unwrap(),
             client: reqwest::Client::new(),
+            fast_finality,
         };
         anvil.spawn().await;
         anvil
     }
 
     async fn spawn(&mut self) {
-        let child = Command::new(anvil_binary())
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--chain-id",
-                "56",
-                "--slots-in-an-epoch",
-                "1",
-                "--silent",
-                "--port",
-            ])
+        let mut command = Command::new(anvil_binary());
+        command.args(["--host", "127.0.0.1", "--chain-id", "56", "--silent"]);
+        if self.fast_finality {
+            command.args(["--slots-in-an-epoch", "1"]);
+        }
+        let child = command
+            .arg("--port")
             .arg(self.port.to_string())
             .arg("--state")
             .arg(self.state.path().join("state.json"))
@@ -167,13 +175,36 @@ impl Anvil {
             .await;
     }
 
-    /// Sends a transaction from an unlocked account and returns its receipt.
-    pub async fn send(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
+    /// Sends a transaction from an unlocked account and returns its hash without waiting for it to
+    /// be mined.
+    pub async fn send_only(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
         let mut tx = json!({"from": from, "data": format!("0x{}", hex(&data)), "gas": "0x500000"});
         if let Some(to) = to {
             tx["to"] = json!(to.to_checksum(None));
         }
-        let hash = self.call("eth_sendTransaction", json!([tx])).await;
+        self.call("eth_sendTransaction", json!([tx])).await
+    }
+
+    /// `token.transfer(to, value)` from `from`, not waiting for it to be mined; returns the hash.
+    pub async fn transfer_only(&self, from: &str, token: Address, to: &str, value: U256) -> Value {
+        let mut data = keccak256("transfer(address,uint256)".as_bytes())[..4].to_vec();
+        data.extend((addr(to), value).abi_encode_params());
+        self.send_only(from, Some(token), data).await
+    }
+
+    /// Mines each transaction in its own block at once (anvil's default), or only on `mine`.
+    pub async fn set_automine(&self, on: bool) {
+        self.call("evm_setAutomine", json!([on])).await;
+    }
+
+    /// The receipt of a mined transaction.
+    pub async fn receipt(&self, hash: &Value) -> Value {
+        self.call("eth_getTransactionReceipt", json!([hash])).await
+    }
+
+    /// Sends a transaction from an unlocked account and returns its receipt.
+    pub async fn send(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
+        let hash = self.send_only(from, to, data).await;
         for _ in 0..100 {
             let receipt = self.call("eth_getTransactionReceipt", json!([hash])).await;
             if !receipt.is_null() {

@@ -129,3 +129,29 @@ fn help_documents_the_serve_flags() {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_database_exits_non_zero_naming_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stablepay.toml");
+    std::fs::write(&config, config_toml(&dir.path().join("shop.db"), "")).unwrap();
+    let (mut first, base) = start(&config);
+
+    let second = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+
+    assert!(!second.status.success(), "the second server must not run");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("shop.db.lock") && said.contains("in use by process"),
+        "{said}"
+    );
+    let still = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(still.status(), 200, "the first one carries on");
+    first.kill().unwrap();
+    first.wait().unwrap();
+}

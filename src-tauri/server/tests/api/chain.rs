@@ -7,52 +7,106 @@ use serde_json::{json, Value};
 
 use crate::{
     anvil::{units, Anvil, STRANGER},
-    helpers::{assert_error, spawn_app_with, TestApp, MERCHANT},
+    helpers::{assert_error, spawn_app_at, TestApp, MERCHANT},
 };
 
-struct Shop {
-    app: TestApp,
-    chain: Anvil,
-    usdt: Address,
-    usdc: Address,
+pub struct Shop {
+    pub app: TestApp,
+    pub chain: Anvil,
+    pub usdt: Address,
+    pub usdc: Address,
+    /// The receipt of [`Setup::paid_before_start`]'s transfer.
+    pub prepaid: Option<Value>,
+}
+
+/// How a test shop watches its chain.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// Lines of the `[payments]` section.
+    pub payments: &'a str,
+    /// `rpc_urls` (TOML list items); default: the node itself.
+    pub rpc_urls: Option<String>,
+    /// No WebSocket subscription (only the RPC endpoints are read).
+    pub no_ws: bool,
+    /// USDT as configured, when not 18.
+    pub usdt_decimals: Option<u8>,
+    /// Lines added to the `[chain]` section.
+    pub chain: &'a str,
+    /// More TOML (e.g. `[[webhooks]]`).
+    pub extra: &'a str,
+    /// Pays this much USDT to the shop before the server starts (an old transfer), then mines
+    /// blocks past the first start's look-back.
+    pub paid_before_start: Option<&'a str>,
 }
 
 /// anvil with USDT and USDC mocks, and the server watching it.
-async fn shop(payments: &str) -> Shop {
+pub async fn shop(payments: &str) -> Shop {
     let chain = Anvil::start().await;
     shop_on(chain, payments, None).await
 }
 
-async fn shop_on(chain: Anvil, payments: &str, rpc_urls: Option<String>) -> Shop {
+pub async fn shop_on(chain: Anvil, payments: &str, rpc_urls: Option<String>) -> Shop {
+    shop_with(
+        chain,
+        Setup {
+            payments,
+            rpc_urls,
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+pub async fn shop_with(chain: Anvil, setup: Setup<'_>) -> Shop {
     let usdt = chain.deploy_token("Tether USD (mock)", "USDT", 18).await;
     let usdc = chain.deploy_token("USD Coin (mock)", "USDC", 18).await;
-    let rpc_urls = rpc_urls.unwrap_or_else(|| format!("\"{}\"", chain.http_url()));
+    let rpc_urls = setup
+        .rpc_urls
+        .unwrap_or_else(|| format!("\"{}\"", chain.http_url()));
+    let ws = if setup.no_ws {
+        String::new()
+    } else {
+        format!("\"{}\"", chain.ws_url())
+    };
+    let prepaid = match setup.paid_before_start {
+        Some(amount) => {
+            let receipt = chain.pay(usdt, MERCHANT, units(amount, 18)).await;
+            chain.mine(150).await;
+            Some(receipt)
+        }
+        None => None,
+    };
     let extra = format!(
-        "[payments]\n{payments}\n[chain]\npoll_interval_ms = 200\n\
-         [[networks]]\nid = \"bsc\"\nname = \"anvil\"\nchain_id = 56\nrpc_urls = [{rpc_urls}]\nws_urls = [\"{ws}\"]\n\
-         [[tokens]]\nsymbol = \"USDT\"\nnetwork = \"bsc\"\ncontract_address = \"{usdt}\"\ndecimals = 18\n\
+        "[payments]\n{payments}\n[chain]\npoll_interval_ms = 200\n{chain_lines}\n{more}\n\
+         [[networks]]\nid = \"bsc\"\nname = \"anvil\"\nchain_id = 56\nrpc_urls = [{rpc_urls}]\nws_urls = [{ws}]\n\
+         [[tokens]]\nsymbol = \"USDT\"\nnetwork = \"bsc\"\ncontract_address = \"{usdt}\"\ndecimals = {usdt_decimals}\n\
          [[tokens]]\nsymbol = \"USDC\"\nnetwork = \"bsc\"\ncontract_address = \"{usdc}\"\ndecimals = 18\n",
-        ws = chain.ws_url(),
+        payments = setup.payments,
+        chain_lines = setup.chain,
+        more = setup.extra,
         usdt = usdt.to_checksum(None),
         usdc = usdc.to_checksum(None),
+        usdt_decimals = setup.usdt_decimals.unwrap_or(18),
     );
-    let app = spawn_app_with(&extra).await;
+    // The chain's blocks carry real timestamps: the shop's clock starts at the real time.
+    let app = spawn_app_at(&extra, |_| {}, chrono::Utc::now()).await;
     Shop {
         app,
         chain,
         usdt,
         usdc,
+        prepaid,
     }
 }
 
 impl Shop {
-    async fn payment(&self, amount: &str) -> Value {
+    pub async fn payment(&self, amount: &str) -> Value {
         self.app
             .create_ok(json!({"amount": amount, "token": "USDT", "network": "bsc"}))
             .await
     }
 
-    async fn get(&self, id: &Value) -> Value {
+    pub async fn get(&self, id: &Value) -> Value {
         self.app
             .get(&format!("/api/v1/payments/{}", id.as_str().unwrap()))
             .await
@@ -62,7 +116,7 @@ impl Shop {
     }
 
     /// Polls the payment until `done` holds (20 s at most).
-    async fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let p = self.get(id).await;
@@ -77,16 +131,16 @@ impl Shop {
         }
     }
 
-    async fn wait_status(&self, id: &Value, status: &str) -> Value {
+    pub async fn wait_status(&self, id: &Value, status: &str) -> Value {
         self.wait_for(id, status, |p| p["status"] == status).await
     }
 
     /// Lets the watcher run a few passes.
-    async fn settle_a_while(&self) {
+    pub async fn settle_a_while(&self) {
         tokio::time::sleep(Duration::from_millis(800)).await;
     }
 
-    async fn transfers(&self, matched: &str) -> Vec<Value> {
+    pub async fn transfers(&self, matched: &str) -> Vec<Value> {
         self.app
             .get(&format!("/api/v1/transfers?matched={matched}"))
             .await
@@ -95,7 +149,32 @@ impl Shop {
             .unwrap()
     }
 
-    async fn process(&self, id: &Value, tx: &str) -> reqwest::Response {
+    /// The payment became paid on one endpoint's word (no second could answer), and says so.
+    pub async fn assert_settled_on_one_source(&self, id: &Value) {
+        let flagged = self
+            .app
+            .sql_count(&format!(
+                "SELECT COUNT(*) FROM events WHERE payment_id = '{}' AND to_status = 'paid' AND detail LIKE '%\"single_source\":true%'",
+                id.as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(flagged, 1, "the audit trail flags the single source");
+        assert!(
+            self.alerts()
+                .await
+                .iter()
+                .any(|a| a["kind"] == "single_source_settlement"),
+            "an alert says so"
+        );
+    }
+
+    /// The active alerts.
+    pub async fn alerts(&self) -> Vec<Value> {
+        let body: Value = self.app.get("/api/v1/alerts").await.json().await.unwrap();
+        body["alerts"].as_array().unwrap().clone()
+    }
+
+    pub async fn process(&self, id: &Value, tx: &str) -> reqwest::Response {
         let url = self.app.url(&format!(
             "/api/v1/payments/{}/process",
             id.as_str().unwrap()
@@ -110,7 +189,7 @@ impl Shop {
     }
 }
 
-fn exact(p: &Value) -> U256 {
+pub fn exact(p: &Value) -> U256 {
     p["amount_base_units"].as_str().unwrap().parse().unwrap()
 }
 
@@ -261,14 +340,14 @@ async fn one_transfer_seen_by_subscription_backfill_and_process_is_credited_once
 
 #[tokio::test]
 async fn a_log_seen_again_after_its_payment_is_paid_never_credits_a_newer_payment() {
-    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let shop = shop("confirmations = 1\nrequire_finalized = false\npaid_hold_seconds = 0").await;
     let first = shop.payment("25").await;
     shop.chain.pay(shop.usdt, MERCHANT, exact(&first)).await;
     shop.wait_status(&first["id"], "paid").await;
     let second = shop.payment("25").await;
     assert_eq!(
         second["amount_base_units"], first["amount_base_units"],
-        "the paid payment freed its amount"
+        "no hold after paid here: the newer payment asks the very same amount"
     );
 
     shop.app
@@ -317,13 +396,16 @@ async fn a_reorg_that_removes_the_crediting_block_returns_the_payment_to_pending
 }
 
 #[tokio::test]
-async fn a_rollback_below_the_crediting_block_returns_the_payment_to_pending() {
+async fn a_rollback_below_the_crediting_block_then_new_blocks_return_the_payment_to_pending() {
     let shop = shop("confirmations = 20").await;
     let p = shop.payment("13").await;
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.wait_status(&p["id"], "confirming").await;
 
     shop.chain.call("anvil_rollback", json!([1])).await;
+    // A rollback alone looks like an endpoint that lags; the chain growing again past the credit's
+    // height on another block is what shows the reorg.
+    shop.chain.mine(2).await;
 
     shop.wait_status(&p["id"], "pending").await;
 }
@@ -351,13 +433,14 @@ async fn with_two_endpoints_and_the_first_dead_the_second_serves() {
         .unwrap()
         .port();
     let urls = format!("\"http://127.0.0.1:{dead}\", \"{}\"", chain.http_url());
-    let shop = shop_on(chain, "", Some(urls)).await;
+    let shop = shop_on(chain, "quorum_wait_seconds = 1", Some(urls)).await;
     let p = shop.payment("8").await;
 
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.chain.mine(2).await;
 
     shop.wait_status(&p["id"], "paid").await;
+    shop.assert_settled_on_one_source(&p["id"]).await;
 }
 
 #[tokio::test]
@@ -378,7 +461,7 @@ async fn process_credits_a_valid_transaction_the_watcher_has_not_seen_yet() {
 
 #[tokio::test]
 async fn process_refuses_bad_transactions_with_the_reason_and_leaves_the_payment_unchanged() {
-    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let shop = shop("confirmations = 1\nrequire_finalized = false\npaid_hold_seconds = 0").await;
     let p = shop.payment("10").await;
     let id = &p["id"];
 
@@ -441,7 +524,7 @@ async fn process_refuses_bad_transactions_with_the_reason_and_leaves_the_payment
     let second = shop.payment("10").await;
     assert_eq!(
         second["amount_base_units"], p["amount_base_units"],
-        "the paid payment freed its amount"
+        "no hold after paid here: the second payment asks the same amount"
     );
     assert_error(
         shop.process(&second["id"], used["transactionHash"].as_str().unwrap())
@@ -466,23 +549,46 @@ async fn staff_can_attach_an_unmatched_transfer_to_a_payment() {
         "/api/v1/payments/{}/attach",
         p["id"].as_str().unwrap()
     ));
+    let no_reason = shop
+        .app
+        .client
+        .post(&url)
+        .json(&json!({"transfer_id": inbox[0]["id"], "reason": " "}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(no_reason, 422, "invalid_field").await;
     let attached = shop
         .app
         .client
         .post(&url)
-        .json(&json!({"transfer_id": inbox[0]["id"]}))
+        .json(
+            &json!({"transfer_id": inbox[0]["id"], "reason": "exchange withdrawal, fee deducted"}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(attached.status(), 200);
+    let attached: Value = attached.json().await.unwrap();
+    assert_eq!(attached["amount_received"], "19.70");
+    assert_eq!(attached["amount_match"], "underpaid");
 
-    shop.wait_status(&p["id"], "paid").await;
+    let paid = shop.wait_status(&p["id"], "paid").await;
+    assert_eq!(paid["amount_received"], "19.70", "received, not asked");
+    assert_eq!(paid["amount_match"], "underpaid");
+    let audit = shop
+        .app
+        .sql_count(
+            "SELECT COUNT(*) FROM events WHERE detail LIKE '%exchange withdrawal, fee deducted%'",
+        )
+        .await;
+    assert_eq!(audit, 1, "the reason is in the audit trail");
     assert!(shop.transfers("false").await.is_empty());
     let again = shop
         .app
         .client
         .post(&url)
-        .json(&json!({"transfer_id": inbox[0]["id"]}))
+        .json(&json!({"transfer_id": inbox[0]["id"], "reason": "again"}))
         .send()
         .await
         .unwrap();
@@ -578,20 +684,28 @@ async fn the_display_reaches_success_and_the_monitoring_figures_come_from_the_re
         .await
         .unwrap();
     assert_eq!(system["blockchain_connection"], "connected");
-    let messages: Value = shop
-        .app
-        .get("/api/v1/stats/websocket/messages?limit=500")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let blockchain: Vec<&str> = messages["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["source"] == "blockchain")
-        .map(|m| m["type"].as_str().unwrap())
-        .collect();
+    // The node's announcements arrive on their own socket: give the last ones a moment.
+    let mut blockchain: Vec<String> = vec![];
+    for _ in 0..40 {
+        let messages: Value = shop
+            .app
+            .get("/api/v1/stats/websocket/messages?limit=500")
+            .await
+            .json()
+            .await
+            .unwrap();
+        blockchain = messages["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["source"] == "blockchain")
+            .map(|m| m["type"].as_str().unwrap().to_string())
+            .collect();
+        if blockchain.iter().any(|k| k == "new_head") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for kind in [
         "subscribed",
         "new_head",
@@ -599,7 +713,10 @@ async fn the_display_reaches_success_and_the_monitoring_figures_come_from_the_re
         "rpc_request",
         "rpc_response",
     ] {
-        assert!(blockchain.contains(&kind), "no {kind} in {blockchain:?}");
+        assert!(
+            blockchain.iter().any(|k| k == kind),
+            "no {kind} in {blockchain:?}"
+        );
     }
     let stats: Value = shop
         .app
@@ -625,11 +742,12 @@ async fn with_the_first_of_two_endpoints_black_holed_the_second_serves() {
         }
     });
     let urls = format!("\"http://127.0.0.1:{port}\", \"{}\"", chain.http_url());
-    let shop = shop_on(chain, "", Some(urls)).await;
+    let shop = shop_on(chain, "quorum_wait_seconds = 1", Some(urls)).await;
     let p = shop.payment("9").await;
 
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.chain.mine(2).await;
 
     shop.wait_status(&p["id"], "paid").await;
+    shop.assert_settled_on_one_source(&p["id"]).await;
 }

@@ -128,6 +128,21 @@ pub async fn spawn_app_with(extra: &str) -> TestApp {
 }
 
 pub async fn spawn_app_tweaked(extra: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_at(
+        extra,
+        tweak,
+        Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap(),
+    )
+    .await
+}
+
+/// Starts the server with its (manual) clock at `start`: tests against a real chain start it at
+/// the real time, since the chain's blocks carry real timestamps.
+pub async fn spawn_app_at(
+    extra: &str,
+    tweak: impl FnOnce(&mut Config),
+    start: chrono::DateTime<Utc>,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_toml_str(
         &config_toml(&dir.path().join("stablepay.db"), extra),
@@ -135,9 +150,7 @@ pub async fn spawn_app_tweaked(extra: &str, tweak: impl FnOnce(&mut Config)) -> 
     )
     .unwrap();
     tweak(&mut config);
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap(),
-    ));
+    let clock = Arc::new(ManualClock::new(start));
     let server = stablepay_server::start(config, clock.clone() as Arc<dyn Clock>)
         .await
         .expect("server starts");

@@ -9,5 +9,7 @@ mod helpers;
 mod http;
 mod monitoring;
 mod payments;
+mod proxy;
+mod settlement;
 mod webhooks;
 mod ws;

@@ -1,6 +1,6 @@
 use chrono::Duration;
 use serde_json::{json, Value};
-use stablepay_core::eip681::TransferRequest;
+use stablepay_core::{clock::Clock, eip681::TransferRequest};
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with, usdt, MERCHANT};
 
@@ -41,7 +41,7 @@ async fn the_same_amount_on_another_token_is_not_offset() {
 }
 
 #[tokio::test]
-async fn a_cancelled_payment_frees_its_amount() {
+async fn a_cancelled_payment_holds_its_amount_for_an_hour_then_frees_it() {
     let app = spawn_app().await;
     let first = app.create_ok(usdt("5")).await;
 
@@ -55,21 +55,34 @@ async fn a_cancelled_payment_frees_its_amount() {
     let cancelled: Value = cancelled.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
 
-    let next = app.create_ok(usdt("5")).await;
-    assert_eq!(next["amount"], "5.00");
+    let during = app.create_ok(usdt("5")).await;
+    assert_eq!(
+        during["amount"], "5.01",
+        "a transfer already sent for the cancelled sale must not pay this one"
+    );
+    app.advance(chrono::Duration::seconds(3601));
+    let after = app.create_ok(usdt("5")).await;
+    assert_eq!(after["amount"], "5.00");
 }
 
 #[tokio::test]
-async fn a_paid_payment_frees_its_amount() {
+async fn a_paid_payment_holds_its_amount_for_fifteen_minutes_then_frees_it() {
     let app = spawn_app().await;
     let first = app.create_ok(usdt("5")).await;
     // Settlement comes from the chain watcher; here the row is settled directly.
+    let now = app.clock.now().timestamp_millis();
     app.sql(&format!(
-        "UPDATE payment_sessions SET status = 'paid' WHERE id = '{}'",
+        "UPDATE payment_sessions SET status = 'paid', paid_at = {now}, closed_at = {now} WHERE id = '{}'",
         first["id"].as_str().unwrap()
     ))
     .await;
 
+    let during = app.create_ok(usdt("5")).await;
+    assert_eq!(
+        during["amount"], "5.01",
+        "a second send of the paid amount must not pay this one"
+    );
+    app.advance(chrono::Duration::seconds(901));
     let next = app.create_ok(usdt("5")).await;
 
     assert_eq!(next["amount"], "5.00");
@@ -446,9 +459,11 @@ async fn transfers_stored_while_sales_are_made_never_meet_a_locked_database() {
         log_index: 0,
         block_number: 100 + n as u64,
         block_hash: [n; 32].into(),
+        block_time: None,
         from: Address::parse("0x000000000000000000000000000000000000dEaD").unwrap(),
         to: Address::parse(MERCHANT).unwrap(),
         value: alloy::primitives::U256::from(7u64 + n as u64),
+        source: None,
     };
 
     // Each ingest reads before it writes; sales commit in between.
@@ -461,7 +476,7 @@ async fn transfers_stored_while_sales_are_made_never_meet_a_locked_database() {
     );
 
     for result in ingested {
-        assert_eq!(result.expect("stored"), Ingested::Unmatched);
+        assert_eq!(result.expect("stored"), Ingested::Unmatched(None));
     }
     let sale_statuses: Vec<u16> = sold.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(sale_statuses, vec![201; 40]);

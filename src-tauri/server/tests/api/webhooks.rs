@@ -22,22 +22,22 @@ use crate::helpers::{config_toml, spawn_app_with, usdt, TestApp};
 const SECRET: &str = "whsec_test_0123456789";
 
 #[derive(Clone, Debug)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-    answered: u16,
+pub(crate) struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub answered: u16,
 }
 
 /// An HTTP receiver answering the scripted statuses in turn (then 200), recording every request.
 /// A scripted `0` records the request and never answers it.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     script: Arc<Mutex<Vec<u16>>>,
     seen: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(script: &[u16]) -> (Self, String) {
+    pub(crate) async fn start(script: &[u16]) -> (Self, String) {
         let me = Receiver {
             script: Arc::new(Mutex::new(script.iter().rev().copied().collect())),
             seen: Arc::default(),
@@ -51,11 +51,11 @@ impl Receiver {
         (me, format!("http://{addr}/hook"))
     }
 
-    fn seen(&self) -> Vec<Received> {
+    pub(crate) fn seen(&self) -> Vec<Received> {
         self.seen.lock().unwrap().clone()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..100 {
             if self.seen().len() >= n {
                 return self.seen();
@@ -400,4 +400,57 @@ async fn a_bad_webhook_gets_422_and_deliveries_can_be_sent_again() {
         .await
         .unwrap();
     assert_eq!(r.status(), 409, "config endpoints are managed in the file");
+}
+
+#[tokio::test]
+async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when_it_is_queued() {
+    use stablepay_core::{
+        amount::DecimalAmount,
+        catalog::{NetworkId, TokenSymbol},
+        payments::{NewPayment, Price},
+        webhooks::PaymentRenderer,
+        Core,
+    };
+    // A core without the server's background loops: its feeder runs when the test says.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let extra = webhook_config("http://127.0.0.1:9/hook", "[\"payment.cancelled\"]");
+    let config = Config::from_toml_str(&config_toml(&db, &extra), std::iter::empty()).unwrap();
+    let clock = Arc::new(stablepay_core::clock::ManualClock::new(chrono::Utc::now()));
+    let core = Core::start(config, clock as Arc<dyn Clock>).await.unwrap();
+    let created = core
+        .payments
+        .create(NewPayment {
+            price: Price::Amount(DecimalAmount::parse("4").unwrap()),
+            token: TokenSymbol::parse("USDT").unwrap(),
+            network: NetworkId::parse("bsc").unwrap(),
+            description: Some("as sold".into()),
+            order_reference: None,
+            expires_in: None,
+            metadata: None,
+            idempotency_key: None,
+        })
+        .await
+        .unwrap();
+    core.payments.cancel(&created.payment.id).await.unwrap();
+
+    // Before the event is queued, the payment changes again.
+    sqlx::query("UPDATE payment_sessions SET description = 'changed later', status = 'expired'")
+        .execute(&core.pool)
+        .await
+        .unwrap();
+    let render: PaymentRenderer = Arc::new(|p| {
+        serde_json::to_value(stablepay_server::routes::payments::PaymentResponse::from(p)).unwrap()
+    });
+    assert_eq!(core.webhooks.feed(&render).await.unwrap(), 1);
+
+    let payload: String = sqlx::query_scalar("SELECT payload FROM webhook_deliveries")
+        .fetch_one(&core.pool)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(body["type"], "payment.cancelled");
+    assert_eq!(body["data"]["payment"]["status"], "cancelled");
+    assert_eq!(body["data"]["payment"]["description"], "as sold");
+    core.release_database();
 }
