@@ -9,7 +9,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe('backend', () => {
   it('returns the parsed body of a successful call', async () => {
-    respond(200, [{ symbol: 'USDT', name: 'Tether USD', network: 'bsc', contract_address: '0x55d3', decimals: 18, legacy: false }]);
+    respond(200, [{ symbol: 'USDT', name: 'Tether USD', network: 'bsc', contract_address: '0x55d3', decimals: 18, legacy: false, disabled: null }]);
 
     const tokens = await listTokens();
 

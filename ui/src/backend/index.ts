@@ -29,6 +29,8 @@ export interface Token {
   contract_address: string;
   decimals: number;
   legacy: boolean;
+  /** Why no payment can be made in it now (its contract disagrees with the configuration). */
+  disabled: string | null;
 }
 
 export interface Network {
@@ -58,6 +60,10 @@ export interface Payment {
   required_confirmations: number;
   transaction_hash: string | null;
   block_number: number | null;
+  /** What the crediting transfer carried; differs from `amount` only for a transfer attached by hand. */
+  amount_received: string | null;
+  amount_match: 'exact' | 'underpaid' | 'overpaid' | null;
+  start_block: number | null;
   late: boolean;
   description: string | null;
   order_reference: string | null;
@@ -123,6 +129,9 @@ export interface Transfer {
   value_base_units: string;
   value: string | null;
   payment_id: string | null;
+  /** The sale it matched but could not pay (cancelled, already paid, or newer than the transfer). */
+  related_payment_id: string | null;
+  reason: 'paid_after_cancel' | 'second_payment' | 'before_sale' | 'same_transaction' | null;
   seen_at: string;
 }
 
@@ -145,10 +154,23 @@ export interface PaymentStats {
   daily: { date: string; created: number; paid: number }[];
 }
 
+export type Capability = 'unknown' | 'served' | 'not_served' | 'lost';
+
+export interface RpcEndpointStatus {
+  network: string;
+  endpoint: string;
+  health: number;
+  status: 'ok' | 'unverified' | 'backing_off' | 'lagging' | 'wrong_chain' | 'untrusted';
+  head: number | null;
+  logs: Capability;
+  finality: Capability;
+}
+
 export interface MonitoringStats {
   websocket_connections: { active: number; healthy: number; degraded: number };
   blockchain_monitoring: { average_latency: number; last_block_processed: number; blocks_behind: number; events_detected: number };
   validation_performance: { average_validation_time: number; validation_success_rate: number };
+  rpc_endpoints: RpcEndpointStatus[];
 }
 
 export interface SystemStats {
@@ -327,8 +349,8 @@ export const listPayments = (filter: PaymentFilter = {}) => request<PaymentPage>
 export const cancelPayment = (id: string) => request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
 export const checkTransaction = (id: string, transactionHash: string) =>
   request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/process`, json('POST', { transaction_hash: transactionHash }));
-export const attachTransfer = (id: string, transferId: number) =>
-  request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/attach`, json('POST', { transfer_id: transferId }));
+export const attachTransfer = (id: string, transferId: number, reason: string) =>
+  request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/attach`, json('POST', { transfer_id: transferId, reason }));
 export const qrUrl = (id: string, kind: 'payment' | 'address' = 'payment') =>
   `${base}/api/v1/payments/${encodeURIComponent(id)}/qr.svg${kind === 'address' ? '?kind=address' : ''}`;
 

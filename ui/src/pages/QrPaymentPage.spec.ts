@@ -71,4 +71,40 @@ describe('QrPaymentPage', () => {
 
     expect(page.text()).toContain('No payment with this id.');
   });
+
+  it('says the payment is awaited again when the block holding it left the chain', async () => {
+    let current = payment({ status: 'confirming', transaction_hash: `0x${'2'.repeat(64)}`, block_number: 77, confirmations: 1 });
+    serve({
+      [`/api/v1/payments/${id}`]: () => [200, current],
+      '/health': [200, { status: 'ok' }],
+      '/api/v1/tokens': [200, []],
+      '/api/v1/networks': [200, []],
+    });
+    const { page } = await mountAt(`/pay/${id}`);
+    expect(page.find('[data-testid=reverted]').exists()).toBe(false);
+
+    current = payment({ status: 'pending' });
+    FakeSocket.latest().push({ type: 'payment_status_update', event: 'payment.reverted', paymentId: id, data: { status: 'pending' } });
+    await flushPromises();
+
+    await vi.waitFor(() => expect(page.find('[data-testid=reverted]').text()).toContain('left the chain'));
+    expect(page.find('[data-testid=countdown]').exists()).toBe(true);
+  });
+
+  it('refuses an old transaction offered by hand with the reason in plain words', async () => {
+    serve({
+      [`/api/v1/payments/${id}`]: [200, payment()],
+      [`POST /api/v1/payments/${id}/process`]: [422, { error: { code: 'transaction_too_old', message: 'too old' } }],
+      '/health': [200, { status: 'ok' }],
+      '/api/v1/tokens': [200, []],
+      '/api/v1/networks': [200, []],
+    });
+    const { page } = await mountAt(`/pay/${id}`);
+
+    await page.find('#tx-hash').setValue(`0x${'3'.repeat(64)}`);
+    await page.find('form.check').trigger('submit');
+    await flushPromises();
+
+    expect(page.find('form.check [role=alert]').text()).toContain('made before this payment existed');
+  });
 });

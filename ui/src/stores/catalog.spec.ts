@@ -16,7 +16,7 @@ beforeEach(() => {
 
 describe('catalog store', () => {
   it('loads tokens, networks and health together', async () => {
-    vi.mocked(backend.listTokens).mockResolvedValue([{ symbol: 'USDC', name: 'USD Coin', network: 'bsc', contract_address: '0x8AC7', decimals: 18, legacy: false }]);
+    vi.mocked(backend.listTokens).mockResolvedValue([{ symbol: 'USDC', name: 'USD Coin', network: 'bsc', contract_address: '0x8AC7', decimals: 18, legacy: false, disabled: null }]);
     const store = useCatalogStore();
 
     await store.load();

@@ -9,7 +9,15 @@ export const usePaymentStore = defineStore('payment', () => {
   const errorCode = ref<string | null>(null);
   const checkError = ref<string | null>(null);
   const checking = ref(false);
+  /** The credit was taken back (its block left the chain): confirming → pending. */
+  const reverted = ref(false);
   let live: Live<Payment> | null = null;
+
+  function update(p: Payment) {
+    if (payment.value?.id === p.id && payment.value.status === 'confirming' && p.status === 'pending') reverted.value = true;
+    else if (p.status !== 'pending') reverted.value = false;
+    payment.value = p;
+  }
 
   const open = computed(() => payment.value?.status === 'pending' || payment.value?.status === 'confirming');
 
@@ -17,6 +25,7 @@ export const usePaymentStore = defineStore('payment', () => {
     stop();
     errorCode.value = null;
     checkError.value = null;
+    reverted.value = false;
     try {
       payment.value = await getPayment(id);
     } catch (e) {
@@ -26,7 +35,7 @@ export const usePaymentStore = defineStore('payment', () => {
     }
     live = followPayment(
       id,
-      (p) => (payment.value = p),
+      update,
       (s) => (link.value = s),
     );
   }
@@ -58,5 +67,5 @@ export const usePaymentStore = defineStore('payment', () => {
     }
   }
 
-  return { payment, link, errorCode, checkError, checking, open, follow, stop, check, cancel };
+  return { payment, link, errorCode, checkError, checking, reverted, open, follow, stop, check, cancel };
 });
