@@ -17,7 +17,7 @@ export const MOCKS = [
   { symbol: 'BUSD', name: 'Binance USD (legacy, mock)', legacy: true },
 ];
 
-export function configToml({ bind, databasePath, rpcUrl, wsUrl, merchant, tokens }) {
+export function configToml({ bind, databasePath, rpcUrl, rpcUrls = [rpcUrl], wsUrl, merchant, tokens }) {
   const lines = [
     '# Written by devchain/up.mjs for the local demo chain. Regenerated on every `npm run demo`.',
     '[server]', `bind = "${bind}"`, '',
@@ -26,7 +26,7 @@ export function configToml({ bind, databasePath, rpcUrl, wsUrl, merchant, tokens
     '[payments]', 'confirmations = 3', 'expiry_seconds = 900', '',
     '[chain]', 'poll_interval_ms = 500', '',
     '[[networks]]', 'id = "bsc"', 'name = "BNB Smart Chain (local anvil)"', 'chain_id = 56',
-    `rpc_urls = ["${rpcUrl}"]`, `ws_urls = ["${wsUrl}"]`, 'explorer_url = ""', '',
+    `rpc_urls = [${rpcUrls.map((u) => `"${u}"`).join(', ')}]`, `ws_urls = ["${wsUrl}"]`, 'explorer_url = ""', '',
   ];
   for (const t of tokens) {
     lines.push('[[tokens]]', `symbol = "${t.symbol}"`, `name = "${t.name}"`, 'network = "bsc"', `contract_address = "${t.address}"`, 'decimals = 18', `legacy = ${Boolean(t.legacy)}`, '');
