@@ -3,12 +3,17 @@
 //! Only watching: no key, no signing.
 
 mod classify;
+pub mod history;
 pub mod quorum;
 pub mod rpc;
+mod subscription;
 pub mod verify;
 pub mod watcher;
 
-use alloy::primitives::B256;
+use alloy::{primitives::B256, rpc::types::Log};
+use chrono::DateTime;
+
+use crate::{address::Address, catalog::NetworkId, payments::ObservedTransfer};
 
 /// A transaction hash.
 pub type TxHash = B256;
@@ -71,9 +76,43 @@ pub enum ChainError {
     Config(String),
 }
 
+/// Why a pass (or part of one) failed; the watcher retries with backoff.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WatchError {
+    /// The node.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The store.
+    #[error(transparent)]
+    Core(#[from] crate::error::CoreError),
+}
+
 impl ChainError {
     /// Worth retrying later (all but configuration errors).
     pub fn is_retryable(&self) -> bool {
         !matches!(self, ChainError::Config(_))
     }
+}
+
+/// A mined Transfer log of `network` as an observation; `None` for pending or undecodable logs.
+pub(crate) fn observe(network: &NetworkId, chain_id: u64, log: &Log) -> Option<ObservedTransfer> {
+    let decoded = log.log_decode::<Transfer>().ok()?;
+    let event = decoded.inner.data;
+    Some(ObservedTransfer {
+        network: network.clone(),
+        chain_id,
+        token_contract: Address::from_alloy(log.address()),
+        tx_hash: log.transaction_hash?,
+        log_index: log.log_index?,
+        block_number: log.block_number?,
+        block_hash: log.block_hash?,
+        block_time: log
+            .block_timestamp
+            .and_then(|t| DateTime::from_timestamp(t as i64, 0)),
+        from: Address::from_alloy(event.from),
+        to: Address::from_alloy(event.to),
+        value: event.value,
+        source: None,
+    })
 }

@@ -6,7 +6,7 @@
 
 use alloy::sol_types::SolEvent;
 
-use super::{watcher::observe, EndpointKey, Need, Pinned, RpcChain, Transfer};
+use super::{observe, EndpointKey, Need, Pinned, RpcChain, Transfer};
 use crate::payments::OpenCredit;
 
 /// What the other endpoints said.

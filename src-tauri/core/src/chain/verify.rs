@@ -15,7 +15,7 @@ use chrono::DateTime;
 use serde_json::json;
 use sqlx::Row;
 
-use super::{watcher::observe, ChainError, EndpointKey, Need, Pinned, RpcChain, Transfer};
+use super::{observe, ChainError, EndpointKey, Need, Pinned, RpcChain, Transfer};
 use crate::{
     catalog::Network,
     clock::{from_millis, to_millis},

@@ -6,7 +6,7 @@
 //!    nothing to do ("not found yet" is never a reorg);
 //! 2. check the persisted cursor's block hash on that endpoint; if the block left the chain, rewind
 //!    to the highest remembered block still on it (the common ancestor, however deep; see
-//!    [`CHAIN_HISTORY`]), un-credit payments whose crediting block is gone and mark their logs
+//!    [`super::history`]), un-credit payments whose crediting block is gone and mark their logs
 //!    removed;
 //! 3. fetch Transfer logs of the configured tokens to the receive address with `eth_getLogs` from the
 //!    cursor, in ranges that halve when the node refuses them; check each log's block hash against
@@ -38,45 +38,39 @@ use std::{
 };
 
 use alloy::{
-    network::Ethereum,
     primitives::{Address as RawAddress, B256},
-    providers::{Provider, RootProvider},
     rpc::types::{Filter, Log},
     sol_types::SolEvent,
 };
 use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt};
-use serde_json::json;
-use sqlx::{Row, SqlitePool};
 use tokio::{sync::Notify, task::JoinHandle};
 
+pub use super::WatchError;
 use super::{
+    history::ChainHistory,
+    observe,
     quorum::{self, Verdict},
     rpc::Finality,
+    subscription::{self, Subscription},
     BlockRef, ChainError, Need, Pinned, RpcChain, Transfer,
 };
 use crate::{
     address::Address,
-    catalog::{Catalog, Network, NetworkId, Token},
-    clock::{to_millis, Clock},
+    catalog::{Catalog, Network, Token},
+    clock::Clock,
     config::ChainConfig,
-    error::CoreError,
     payments::{Ingested, ObservedTransfer, OpenCredit, PaymentId, Payments, Settlement, Uncredit},
     progress::ChainProgress,
-    telemetry::{Direction, Severity, Telemetry},
+    telemetry::{Severity, Telemetry},
     Core,
 };
 
 /// Longest wait between passes after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
-/// Longest wait between WebSocket reconnect attempts.
-const MAX_RECONNECT: Duration = Duration::from_secs(30);
 /// Logs stored per transaction: large enough that a backfill is not bound by commits, small enough
 /// that the write lock is never held for long.
 const STORE_BATCH: usize = 500;
-/// Blocks of remembered cursor history (one row per cursor save): a reorg is rewound to the highest
-/// of them still canonical. BSC makes ~115,000 blocks a day.
-pub const CHAIN_HISTORY: u64 = 200_000;
 /// When no remembered block is canonical any more and the network serves no finality: how far back
 /// to rewind (a last resort).
 const BLIND_REWIND: u64 = 256;
@@ -133,7 +127,7 @@ pub async fn spawn_all(core: &Core) -> Vec<WatcherHandle> {
             rpc: rpc.clone(),
             payments: core.payments.clone(),
             catalog: core.catalog.clone(),
-            pool: core.pool.clone(),
+            history: ChainHistory::new(core.pool.clone(), network.id.clone(), core.clock.clone()),
             settings: core.config.chain.clone(),
             require_finalized: payments.require_finalized,
             quorum: payments.quorum_for(rpc.len()),
@@ -147,7 +141,7 @@ pub async fn spawn_all(core: &Core) -> Vec<WatcherHandle> {
         };
         let mut tasks = Vec::new();
         for url in network.ws_urls.clone() {
-            tasks.push(tokio::spawn(subscribe(Subscription {
+            tasks.push(tokio::spawn(subscription::subscribe(Subscription {
                 url,
                 network: network.clone(),
                 filter: watcher.filter(),
@@ -176,7 +170,7 @@ pub struct Watcher {
     rpc: RpcChain,
     payments: Payments,
     catalog: Catalog,
-    pool: SqlitePool,
+    history: ChainHistory,
     settings: ChainConfig,
     require_finalized: bool,
     quorum: u32,
@@ -379,7 +373,7 @@ impl Watcher {
     async fn scan_on(&self, pinned: &Pinned<'_>) -> Result<u64, WatchError> {
         let head = pinned.head().await?;
         self.saw_head(&head);
-        let mut from = match self.cursor().await? {
+        let mut from = match self.history.cursor().await? {
             None => head
                 .number
                 .saturating_sub(self.settings.initial_lookback_blocks),
@@ -423,7 +417,7 @@ impl Watcher {
                             ))
                         })?
                     };
-                    self.save_cursor(end.number, end.hash).await?;
+                    self.history.advance(end.number, end.hash).await?;
                     self.progress.scanned_through(
                         &self.network.id,
                         end.number,
@@ -569,49 +563,19 @@ impl Watcher {
         self.payments
             .remove_orphaned_logs(&self.network.id, &orphaned)
             .await?;
-        self.set_cursor_back(ancestor, hash).await?;
+        self.history.rewind_to(ancestor, hash).await?;
         Ok(ancestor)
     }
 
-    /// The highest remembered block below `below` that is still on the pinned endpoint's chain (a
-    /// binary search: the history is one chain, so blocks match up to the fork and not after it).
-    /// Without one: the finalized block, else [`BLIND_REWIND`] blocks back.
+    /// The highest remembered block below `below` still on the pinned endpoint's chain; without
+    /// one, the finalized block, else [`BLIND_REWIND`] blocks back.
     async fn common_ancestor(
         &self,
         pinned: &Pinned<'_>,
         below: u64,
     ) -> Result<(u64, B256), WatchError> {
-        let rows = sqlx::query(
-            "SELECT number, hash FROM chain_blocks WHERE network_id = ? AND number < ? ORDER BY number",
-        )
-        .bind(self.id())
-        .bind(below as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(CoreError::from)?;
-        let history: Vec<(u64, String)> = rows
-            .iter()
-            .map(|r| (r.get::<i64, _>("number") as u64, r.get("hash")))
-            .collect();
-        let (mut lo, mut hi) = (0, history.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (number, hash) = &history[mid];
-            let on_chain = pinned
-                .header(*number)
-                .await?
-                .is_some_and(|b| &b.hash.to_string() == hash);
-            if on_chain {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        if lo > 0 {
-            let (number, hash) = &history[lo - 1];
-            if let Ok(hash) = hash.parse() {
-                return Ok((*number, hash));
-            }
+        if let Some(found) = self.history.highest_canonical(pinned, below).await? {
+            return Ok(found);
         }
         let fallback = match pinned.finalized().await {
             Ok(Some(f)) if f < below => f,
@@ -711,7 +675,12 @@ impl Watcher {
                     .await?;
                 self.telemetry.reorg(self.id(), number);
                 // The transfer may be re-included later: scan from below its old block again.
-                if self.cursor().await?.is_some_and(|(c, _)| c >= number) {
+                if self
+                    .history
+                    .cursor()
+                    .await?
+                    .is_some_and(|(c, _)| c >= number)
+                {
                     self.rewind(pinned, number).await?;
                 }
                 return Ok(());
@@ -818,63 +787,6 @@ impl Watcher {
     fn forget_wait(&self, id: &PaymentId) {
         self.awaiting_quorum.lock().expect("lock").remove(id);
     }
-
-    // --- cursor --------------------------------------------------------------------------------
-
-    async fn cursor(&self) -> Result<Option<(u64, B256)>, CoreError> {
-        let row =
-            sqlx::query("SELECT block_number, block_hash FROM chain_cursors WHERE network_id = ?")
-                .bind(self.id())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.and_then(|r| {
-            Some((
-                r.get::<i64, _>("block_number") as u64,
-                r.get::<String, _>("block_hash").parse().ok()?,
-            ))
-        }))
-    }
-
-    /// Moves the cursor forward to a scanned block, remembering its hash for reorg rewinds.
-    async fn save_cursor(&self, number: u64, hash: B256) -> Result<(), CoreError> {
-        let mut tx = crate::store::begin_write(&self.pool).await?;
-        sqlx::query(
-            "INSERT INTO chain_cursors (network_id, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (network_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, updated_at = excluded.updated_at",
-        )
-        .bind(self.id())
-        .bind(number as i64)
-        .bind(hash.to_string())
-        .bind(to_millis(self.clock.now()))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO chain_blocks (network_id, number, hash) VALUES (?, ?, ?)",
-        )
-        .bind(self.id())
-        .bind(number as i64)
-        .bind(hash.to_string())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM chain_blocks WHERE network_id = ? AND number < ?")
-            .bind(self.id())
-            .bind(number.saturating_sub(CHAIN_HISTORY) as i64)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Moves the cursor back to `number` (a block still on the chain) and forgets the history
-    /// above it, so the blocks above are scanned again.
-    async fn set_cursor_back(&self, number: u64, hash: B256) -> Result<(), CoreError> {
-        sqlx::query("DELETE FROM chain_blocks WHERE network_id = ? AND number > ?")
-            .bind(self.id())
-            .bind(number as i64)
-            .execute(&self.pool)
-            .await?;
-        self.save_cursor(number, hash).await
-    }
 }
 
 /// Errors after which a scan moves to the next endpoint within the same pass.
@@ -891,141 +803,4 @@ fn fails_over(e: &ChainError) -> bool {
 
 fn block_time(unix_seconds: u64) -> DateTime<Utc> {
     DateTime::from_timestamp(unix_seconds as i64, 0).unwrap_or_default()
-}
-
-/// A mined Transfer log of `network` as an observation; `None` for pending or undecodable logs.
-pub(crate) fn observe(network: &NetworkId, chain_id: u64, log: &Log) -> Option<ObservedTransfer> {
-    let decoded = log.log_decode::<Transfer>().ok()?;
-    let event = decoded.inner.data;
-    Some(ObservedTransfer {
-        network: network.clone(),
-        chain_id,
-        token_contract: Address::from_alloy(log.address()),
-        tx_hash: log.transaction_hash?,
-        log_index: log.log_index?,
-        block_number: log.block_number?,
-        block_hash: log.block_hash?,
-        block_time: log.block_timestamp.map(block_time),
-        from: Address::from_alloy(event.from),
-        to: Address::from_alloy(event.to),
-        value: event.value,
-        source: None,
-    })
-}
-
-/// What one WebSocket subscription needs.
-struct Subscription {
-    url: String,
-    network: Network,
-    filter: Filter,
-    wake: Arc<Notify>,
-    telemetry: Telemetry,
-    rpc: RpcChain,
-    progress: ChainProgress,
-}
-
-/// Keeps WebSocket subscriptions to new heads and to matching Transfer logs alive on `url`, waking
-/// the watcher on each; reconnects with backoff. The socket's chain id is checked first: a socket
-/// on another chain would announce heads that are not ours. Every connection event and
-/// announcement goes to the telemetry log.
-async fn subscribe(s: Subscription) {
-    let network = s.network.id.to_string();
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        s.telemetry.link_connecting(&network, &s.url);
-        let connected = tokio::time::timeout(
-            Duration::from_secs(10),
-            RootProvider::<Ethereum>::connect(&s.url),
-        )
-        .await;
-        let reason = match connected {
-            Ok(Ok(provider)) => match provider
-                .raw_request::<_, alloy::primitives::U64>("eth_chainId".into(), ())
-                .await
-                .map(|id| id.to::<u64>())
-            {
-                Ok(id) if id != s.network.chain_id => {
-                    s.telemetry.raise_problem(
-                        &format!("endpoint_wrong_chain:{network}:{}", crate::telemetry::redact_endpoint(&s.url)),
-                        "endpoint_wrong_chain",
-                        Severity::Critical,
-                        format!(
-                            "the {network} WebSocket endpoint {} is on chain {id}, not {}: it is not used (fix networks.ws_urls)",
-                            crate::telemetry::redact_endpoint(&s.url),
-                            s.network.chain_id
-                        ),
-                    );
-                    backoff = MAX_RECONNECT;
-                    format!("on chain {id}")
-                }
-                Ok(_) => follow(&s, &network, &provider, &mut backoff).await,
-                Err(e) => format!("eth_chainId failed: {e}"),
-            },
-            Ok(Err(e)) => {
-                tracing::debug!(url = %s.url, error = %e, "WebSocket connect failed");
-                e.to_string()
-            }
-            Err(_) => {
-                tracing::debug!(url = %s.url, "WebSocket connect timed out");
-                "connect timed out".to_string()
-            }
-        };
-        s.telemetry.link_disconnected(&network, &s.url, &reason);
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_RECONNECT);
-    }
-}
-
-/// Follows the subscriptions of a connected, verified socket until they end; returns why.
-async fn follow(
-    s: &Subscription,
-    network: &str,
-    provider: &RootProvider<Ethereum>,
-    backoff: &mut Duration,
-) -> String {
-    let heads = provider.subscribe_blocks().await;
-    let logs = provider.subscribe_logs(&s.filter).await;
-    let (mut heads, mut logs) = match (heads, logs) {
-        (Ok(h), Ok(l)) => (h, l),
-        (Err(e), _) | (_, Err(e)) => return format!("subscribe failed: {e}"),
-    };
-    s.telemetry.link_connected(network, &s.url, 2);
-    *backoff = Duration::from_millis(500);
-    tracing::info!(url = %s.url, "WebSocket subscriptions live");
-    s.wake.notify_one(); // reconcile after every (re)connect
-    loop {
-        tokio::select! {
-            head = heads.recv() => match head {
-                Ok(h) => {
-                    s.telemetry.head_seen(network, h.number);
-                    s.rpc.note_head(h.number);
-                    s.progress.head_seen(&s.network.id, h.number);
-                    s.telemetry.blockchain("new_head", Direction::In, json!({ "number": h.number, "hash": h.hash.to_string() }));
-                }
-                Err(_) => break,
-            },
-            log = logs.recv() => match log {
-                Ok(l) => s.telemetry.blockchain("log_notification", Direction::In, json!({
-                    "transactionHash": l.transaction_hash.map(|h| h.to_string()),
-                    "blockNumber": l.block_number,
-                })),
-                Err(_) => break,
-            },
-        }
-        s.wake.notify_one();
-    }
-    tracing::warn!(url = %s.url, "WebSocket subscription ended; reconnecting");
-    "subscription ended".to_string()
-}
-
-/// Why a pass failed; the loop retries with backoff.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WatchError {
-    /// The node.
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-    /// The store.
-    #[error(transparent)]
-    Core(#[from] CoreError),
 }
