@@ -18,6 +18,12 @@
 //!
 //! Every call has a timeout, so a black-holed endpoint costs seconds, not forever. Every request and
 //! answer goes to the telemetry's blockchain message log (endpoints shown without paths or keys).
+//!
+//! alloy's own transport layers are used for what they do (its HTTP transport reads `Retry-After`
+//! and keeps HTTP status and JSON-RPC error codes apart, which [`super::classify`] relies on), but
+//! not its `FallbackLayer` or `RetryBackoffLayer`: they pick or retry an endpoint per request, while
+//! settlement needs one endpoint pinned for a series of calls, and each endpoint judged per method
+//! (one that refuses `eth_getLogs` still settles payments).
 
 use std::{
     future::Future,
