@@ -23,6 +23,8 @@ pub(crate) enum Fault {
     /// The block, transaction or receipt asked for is not there (yet): some nodes say so with an
     /// error instead of `null`.
     NotFound,
+    /// The node ran the call and it reverted (`eth_call`): an answer, not a failing endpoint.
+    Reverted,
     /// No answer in time.
     TimedOut,
     /// Anything else: connection refused, server error, a malformed answer.
@@ -80,6 +82,8 @@ pub(crate) fn classify(method: &str, error: &TransportError) -> Fault {
             match payload.code {
                 _ if logs && mentions(&message, RANGE_MESSAGES) => Fault::RangeRefused,
                 -32601 => Fault::MethodUnavailable,
+                3 => Fault::Reverted,
+                _ if message.contains("execution reverted") => Fault::Reverted,
                 -32000 | -32001 if message.contains("not found") => Fault::NotFound,
                 -32005 | -32029 | -32090 => Fault::RateLimited(None),
                 _ if mentions(&message, RATE_MESSAGES) => Fault::RateLimited(None),
@@ -182,11 +186,23 @@ mod tests {
     }
 
     #[test]
+    fn a_reverted_call_is_an_answer_not_a_failing_endpoint() {
+        assert_eq!(
+            classify("eth_call", &rpc_error(-32000, "execution reverted")),
+            Fault::Reverted
+        );
+        assert_eq!(
+            classify("eth_call", &rpc_error(3, "reverted")),
+            Fault::Reverted
+        );
+    }
+
+    #[test]
     fn server_errors_and_unknown_codes_are_plain_failures() {
         let e = TransportErrorKind::http_error(502, "bad gateway".into());
         assert_eq!(classify(GET_LOGS, &e), Fault::Failed);
         assert_eq!(
-            classify("eth_call", &rpc_error(-32000, "execution reverted")),
+            classify("eth_call", &rpc_error(-32000, "out of gas")),
             Fault::Failed
         );
     }

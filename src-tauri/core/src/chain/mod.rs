@@ -61,6 +61,9 @@ pub enum ChainError {
     /// The endpoint answered with an error meaning "not there (yet)".
     #[error("not found: {0}")]
     NotFound(String),
+    /// The call ran and reverted (`eth_call`).
+    #[error("reverted: {0}")]
+    Reverted(String),
     /// Usable endpoints exist, but none serves what is needed (logs, the finalized block).
     #[error("{0}")]
     NotServed(String),

@@ -647,6 +647,7 @@ impl Pinned<'_> {
         Err(match fault {
             Fault::RangeRefused => ChainError::RangeRefused(detail),
             Fault::NotFound => ChainError::NotFound(detail),
+            Fault::Reverted => ChainError::Reverted(detail),
             Fault::RateLimited(retry_after) => {
                 // A JSON-RPC refusal of eth_getLogs refuses that method; an HTTP 429 refuses us.
                 self.rate_limited(method == GET_LOGS && json_rpc, retry_after, &error);
@@ -956,7 +957,7 @@ impl Pinned<'_> {
         {
             Ok(bytes) => bytes,
             // A revert means no such function at this address.
-            Err(ChainError::Unavailable(m)) if m.contains("revert") => return Ok(None),
+            Err(ChainError::Reverted(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
         Ok(decimalsCall::abi_decode_returns(&answer).ok())

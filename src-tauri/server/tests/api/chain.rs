@@ -189,6 +189,19 @@ impl Shop {
     }
 }
 
+/// The block number of a receipt (or block) as JSON-RPC spells it.
+pub fn block_of(receipt: &Value) -> u64 {
+    u64::from_str_radix(
+        receipt["blockNumber"]
+            .as_str()
+            .or_else(|| receipt["number"].as_str())
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap()
+}
+
 pub fn exact(p: &Value) -> U256 {
     p["amount_base_units"].as_str().unwrap().parse().unwrap()
 }
@@ -201,14 +214,7 @@ async fn an_exact_payment_confirms_within_a_block_then_is_paid_after_the_confirm
     let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     let confirming = shop.wait_status(&p["id"], "confirming").await;
     assert_eq!(confirming["transaction_hash"], receipt["transactionHash"]);
-    let block = u64::from_str_radix(
-        receipt["blockNumber"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
+    let block = block_of(&receipt);
     assert_eq!(confirming["block_number"], block);
 
     shop.chain.mine(2).await;
@@ -373,14 +379,7 @@ async fn a_reorg_that_removes_the_crediting_block_returns_the_payment_to_pending
     let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.wait_status(&p["id"], "confirming").await;
 
-    let block = u64::from_str_radix(
-        receipt["blockNumber"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
+    let block = block_of(&receipt);
     let depth = shop.chain.block_number().await - block + 1;
     shop.chain.call("anvil_reorg", json!([depth, []])).await;
     let back = shop.wait_status(&p["id"], "pending").await;

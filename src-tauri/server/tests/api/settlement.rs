@@ -9,24 +9,13 @@ use serde_json::{json, Value};
 
 use crate::{
     anvil::{addr, units, Anvil, CUSTOMER, DEPLOYER},
-    chain::{exact, shop, shop_with, Setup, Shop},
+    chain::{block_of, exact, shop, shop_with, Setup, Shop},
     helpers::{assert_error, MERCHANT},
     proxy::FaultProxy,
 };
 
 fn tx_of(receipt: &Value) -> &str {
     receipt["transactionHash"].as_str().unwrap()
-}
-
-fn block_of(receipt: &Value) -> u64 {
-    u64::from_str_radix(
-        receipt["blockNumber"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap()
 }
 
 impl Shop {
@@ -80,6 +69,24 @@ impl Shop {
             .unwrap();
         m["rpc_endpoints"].as_array().unwrap().clone()
     }
+}
+
+/// A shop whose only RPC endpoint is a fault proxy in front of anvil (no WebSocket: every read goes
+/// through the proxy).
+async fn shop_behind_a_proxy(payments: &str) -> (Shop, FaultProxy) {
+    let chain = Anvil::start().await;
+    let proxy = FaultProxy::start(&chain.http_url()).await;
+    let shop = shop_with(
+        chain,
+        Setup {
+            payments,
+            rpc_urls: Some(format!("\"{}\"", proxy.url)),
+            no_ws: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    (shop, proxy)
 }
 
 // --- replays -------------------------------------------------------------------------------------
@@ -252,21 +259,10 @@ async fn a_first_endpoint_without_get_logs_fails_over_and_the_sale_is_paid() {
 
 #[tokio::test]
 async fn with_get_logs_refused_everywhere_a_payment_credited_through_process_still_reaches_paid() {
-    let chain = Anvil::start().await;
-    let proxy = FaultProxy::start(&chain.http_url()).await;
+    let (shop, proxy) = shop_behind_a_proxy("confirmations = 2").await;
     proxy
         .set(json!({ "methods": { "eth_getLogs": { "error": { "code": -32005, "message": "limit exceeded" } } } }))
         .await;
-    let shop = shop_with(
-        chain,
-        Setup {
-            payments: "confirmations = 2",
-            rpc_urls: Some(format!("\"{}\"", proxy.url)),
-            no_ws: true,
-            ..Setup::default()
-        },
-    )
-    .await;
     let p = shop.payment("6").await;
     let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.settle_a_while().await;
@@ -291,18 +287,7 @@ async fn with_get_logs_refused_everywhere_a_payment_credited_through_process_sti
 
 #[tokio::test]
 async fn an_endpoint_lagging_for_a_few_seconds_never_turns_a_confirming_payment_back_to_pending() {
-    let chain = Anvil::start().await;
-    let proxy = FaultProxy::start(&chain.http_url()).await;
-    let shop = shop_with(
-        chain,
-        Setup {
-            payments: "confirmations = 30",
-            rpc_urls: Some(format!("\"{}\"", proxy.url)),
-            no_ws: true,
-            ..Setup::default()
-        },
-    )
-    .await;
+    let (shop, proxy) = shop_behind_a_proxy("confirmations = 30").await;
     let p = shop.payment("15").await;
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.wait_status(&p["id"], "confirming").await;
@@ -363,32 +348,13 @@ async fn with_anvil_s_default_epoch_and_one_confirmation_a_payment_stays_confirm
         .chain
         .call("eth_getBlockByNumber", json!(["finalized", false]))
         .await;
-    let finalized = u64::from_str_radix(
-        finalized["number"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
-    assert!(finalized >= block_of(&receipt));
+    assert!(block_of(&finalized) >= block_of(&receipt));
     assert!(paid["confirmations"].as_u64().unwrap() >= 65);
 }
 
 #[tokio::test]
 async fn once_the_network_serves_finality_an_endpoint_that_stops_is_an_alert_not_a_shortcut() {
-    let chain = Anvil::start().await;
-    let proxy = FaultProxy::start(&chain.http_url()).await;
-    let shop = shop_with(
-        chain,
-        Setup {
-            payments: "confirmations = 1",
-            rpc_urls: Some(format!("\"{}\"", proxy.url)),
-            no_ws: true,
-            ..Setup::default()
-        },
-    )
-    .await;
+    let (shop, proxy) = shop_behind_a_proxy("confirmations = 1").await;
     let p = shop.payment("4").await;
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.wait_status(&p["id"], "confirming").await;
@@ -659,18 +625,7 @@ async fn a_transfer_from_the_receive_address_to_itself_pays_nothing() {
 
 #[tokio::test]
 async fn a_transfer_mined_before_expiry_but_seen_after_it_is_not_late() {
-    let chain = Anvil::start().await;
-    let proxy = FaultProxy::start(&chain.http_url()).await;
-    let shop = shop_with(
-        chain,
-        Setup {
-            payments: "confirmations = 1\nrequire_finalized = false",
-            rpc_urls: Some(format!("\"{}\"", proxy.url)),
-            no_ws: true,
-            ..Setup::default()
-        },
-    )
-    .await;
+    let (shop, proxy) = shop_behind_a_proxy("confirmations = 1\nrequire_finalized = false").await;
     let p = shop
         .app
         .create_ok(json!({"amount": "13", "token": "USDT", "expires_in": 60}))
@@ -697,20 +652,10 @@ async fn a_transfer_mined_before_expiry_but_seen_after_it_is_not_late() {
 
 #[tokio::test]
 async fn a_payment_the_chain_cannot_be_asked_about_expires_after_a_bounded_wait() {
-    let chain = Anvil::start().await;
-    let proxy = FaultProxy::start(&chain.http_url()).await;
+    let (shop, proxy) = shop_behind_a_proxy("").await;
     proxy
         .set(json!({ "http": { "status": 503, "body": "down" } }))
         .await;
-    let shop = shop_with(
-        chain,
-        Setup {
-            rpc_urls: Some(format!("\"{}\"", proxy.url)),
-            no_ws: true,
-            ..Setup::default()
-        },
-    )
-    .await;
     let p = shop
         .app
         .create_ok(json!({"amount": "14", "token": "USDT", "expires_in": 60}))
