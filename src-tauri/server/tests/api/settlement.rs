@@ -719,3 +719,49 @@ async fn an_endpoint_inventing_a_transfer_never_gets_the_sale_paid_and_is_distru
     shop.chain.mine(3).await;
     shop.wait_status(&p["id"], "paid").await;
 }
+
+// --- staff attach --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn attaching_to_an_expired_payment_whose_amount_a_newer_sale_holds_is_a_conflict_not_an_error(
+) {
+    let shop = shop("late_grace_seconds = 0").await;
+    let expired = shop
+        .app
+        .create_ok(json!({"amount": "5", "token": "USDT", "expires_in": 30}))
+        .await;
+    shop.app.advance(chrono::Duration::seconds(200));
+    assert_eq!(shop.get(&expired["id"]).await["status"], "expired");
+    let newer = shop.payment("5").await;
+    assert_eq!(
+        newer["amount"], expired["amount"],
+        "no grace: the amount is free again"
+    );
+    shop.chain.pay(shop.usdt, MERCHANT, units("4.9", 18)).await;
+    shop.settle_a_while().await;
+    let inbox = shop.transfers("false").await;
+
+    let r = shop
+        .app
+        .client
+        .post(shop.app.url(&format!(
+            "/api/v1/payments/{}/attach",
+            expired["id"].as_str().unwrap()
+        )))
+        .json(&json!({"transfer_id": inbox[0]["id"], "reason": "paid late from an exchange"}))
+        .send()
+        .await
+        .unwrap();
+
+    let body = assert_error(r, 409, "amount_held").await;
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("5.00 USDT"));
+    assert_eq!(shop.get(&expired["id"]).await["status"], "expired");
+    assert_eq!(
+        shop.transfers("false").await.len(),
+        1,
+        "the transfer stays in the inbox"
+    );
+}
