@@ -87,6 +87,9 @@ before(async () => {
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_CACHE_HOME: join(home, 'cache'),
     STABLEPAY_CONFIG: chain.configPath,
+    // LAN mode, as a shop with a tablet runs it: the server listens on every interface with no
+    // key configured, and the app's windows use their own per-launch keys (no key typed anywhere).
+    STABLEPAY_SERVER__BIND: `0.0.0.0:${port}`,
     RUST_LOG: 'warn',
   };
   // The app's and the drivers' output goes to a log kept with the screenshots.
@@ -116,7 +119,10 @@ describe('the desktop app under Xvfb', { skip: missing.length ? `missing: ${miss
     assert.equal(health.status, 'ok');
     await eventually('the POS in the window', () => find('[data-testid=total]'));
     assert.match(await wd('GET', s('/url')), new RegExp(`^${base}/`));
+    assert.doesNotMatch(await wd('GET', s('/url')), /key|token/i, 'no key in the window URL');
     await shoot('1-pos.png');
+    // Off the app, the same server is closed to merchant calls: the app's key is its windows' only.
+    assert.equal((await fetch(`${base}/api/v1/payments`)).status, 401);
   });
 
   it('takes a sale paid on anvil to success, with the customer display window showing the same payment', async () => {

@@ -17,6 +17,7 @@ const NGINX = ['/usr/sbin/nginx', 'nginx'].find((n) => spawnSync(n, ['-v']).stat
 const SERVER = join(ROOT, 'target', 'debug', 'stablepay-server');
 const children = [];
 let dir;
+const KEY = 'k_nginx_0123456789abcdef0123456789ab';
 let httpsPort;
 
 before(async () => {
@@ -31,7 +32,7 @@ before(async () => {
   const httpPort = await freePort();
   spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem')], { stdio: 'ignore' });
   const config = join(dir, 'server.toml');
-  writeFileSync(config, `[server]\nbind = "127.0.0.1:${serverPort}"\n[database]\npath = "${join(dir, 'stablepay.db')}"\n[merchant]\nreceive_address = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d"\n[chain]\nenabled = false\n`);
+  writeFileSync(config, `[server]\nbind = "127.0.0.1:${serverPort}"\napi_keys = ["${KEY}"]\npublic_url = "https://shop.example"\ntrusted_proxies = ["127.0.0.1"]\n[database]\npath = "${join(dir, 'stablepay.db')}"\n[merchant]\nreceive_address = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d"\n[chain]\nenabled = false\n`);
   children.push(spawn(SERVER, ['serve', '--config', config], { stdio: 'ignore', env: { ...process.env, RUST_LOG: 'warn' } }));
 
   const site = readFileSync(join(ROOT, 'deploy', 'nginx', 'stablepay.conf'), 'utf8')
@@ -57,9 +58,9 @@ after(() => {
   for (const c of children) c.kill('SIGTERM');
 });
 
-function https(path, { method = 'GET', body } = {}) {
+function https(path, { method = 'GET', body, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: httpsPort, path, method, rejectUnauthorized: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const req = request({ host: '127.0.0.1', port: httpsPort, path, method, rejectUnauthorized: false, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
       let data = '';
       res.on('data', (c) => (data += c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
@@ -116,8 +117,13 @@ describe('nginx in front of the server', { skip: NGINX ? false : 'nginx is not i
     assert.equal(health.status, 200);
     assert.equal(JSON.parse(health.body).status, 'ok');
 
-    const created = await https('/api/v1/payments', { method: 'POST', body: JSON.stringify({ amount: '7', token: 'USDT' }) });
+    const sale = JSON.stringify({ amount: '7', token: 'USDT' });
+    const keyless = await https('/api/v1/payments', { method: 'POST', body: sale });
+    assert.equal(keyless.status, 401, 'through the proxy, a merchant route needs the key');
+    const created = await https('/api/v1/payments', { method: 'POST', body: sale, headers: { authorization: `Bearer ${KEY}` } });
     assert.equal(created.status, 201, created.body);
+    const rebound = await https('/health', { headers: { host: 'rebind.attacker.example' } });
+    assert.equal(rebound.status, 421, 'a host name the server does not serve');
     const payment = JSON.parse(created.body);
 
     const ws = await websocket(`/ws/payments/${payment.id}`);
@@ -129,13 +135,19 @@ describe('nginx in front of the server', { skip: NGINX ? false : 'nginx is not i
     const page = await https('/');
     assert.equal(page.status, 200);
     assert.match(page.body, /id="app"/);
+    for (const answer of [page, health]) {
+      assert.equal(answer.headers['x-frame-options'], 'DENY');
+      assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+      assert.match(answer.headers['content-security-policy'], /frame-ancestors 'none'/);
+    }
+    assert.match(page.headers['strict-transport-security'], /max-age=/);
     assert.equal((await https('/metrics')).status, 403, 'metrics stay private');
   });
 
   it('ships dev, staging and prod profiles that pass check-config (prod and staging need an API key)', () => {
     for (const profile of ['dev', 'staging', 'prod']) {
       const path = join(ROOT, 'deploy', 'profiles', `${profile}.toml`);
-      const ok = spawnSync(SERVER, ['check-config', '--config', path], { encoding: 'utf8', env: { ...process.env, STABLEPAY_SERVER__API_KEYS: 'k_0123456789abcdef' } });
+      const ok = spawnSync(SERVER, ['check-config', '--config', path], { encoding: 'utf8', env: { ...process.env, STABLEPAY_SERVER__API_KEYS: 'k_0123456789abcdef0123456789abcdef' } });
       assert.equal(ok.status, 0, `${profile}: ${ok.stderr}`);
     }
     const refused = spawnSync(SERVER, ['check-config', '--config', join(ROOT, 'deploy', 'profiles', 'prod.toml')], { encoding: 'utf8', env: { ...process.env, STABLEPAY_SERVER__API_KEYS: '' } });

@@ -18,7 +18,7 @@ import { ROOT } from '../devchain/up.mjs';
 const VERSION = '4.32.5';
 const VENV = join(ROOT, '.venv-tools');
 const ST = join(VENV, 'bin', 'schemathesis');
-const KEY = 'k_schemathesis_0123456789';
+const KEY = 'k_schemathesis_0123456789abcdef012345';
 let server;
 let base;
 let setupError;

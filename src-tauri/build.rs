@@ -1,6 +1,6 @@
-//! Tauri build script: generates the context (config, icons, capabilities) for the shell, and the
-//! permissions of the app's own commands (`allow-<command>`), which the capability grants to the
-//! POS and display windows.
+//! Tauri build script: generates the context (config, icons) for the shell, and the permissions of
+//! the app's own commands (`allow-<command>`), which the capabilities the shell adds at start
+//! (pinned to the embedded server's exact origin) grant to the POS and display windows.
 
 fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
@@ -10,6 +10,7 @@ fn main() {
             "get_shell_settings",
             "save_shell_settings",
             "remember_sale_choice",
+            "session_token",
         ]),
     ))
     .expect("tauri build script");

@@ -57,6 +57,7 @@ pub fn open<R: Runtime>(
         .parse()
         .map_err(|e| tauri::Error::AssetNotFound(format!("{e}")))?;
     let window = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::External(url))
+        .on_navigation(crate::same_origin(server))
         .title("StablePay — customer display")
         .inner_size(1024.0, 768.0)
         .build()?;

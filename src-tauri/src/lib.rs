@@ -4,6 +4,11 @@
 //! display window, the tray, notifications, one instance, shell settings; the domain lives in
 //! `stablepay-core` and HTTP in `stablepay-server`.
 //!
+//! The windows authenticate with keys made on each launch and handed over IPC (never in a URL or in
+//! storage): the POS window an admin session token, the customer display window a display-role key.
+//! IPC is granted to the server's exact origin only, per window ([`grant_ipc`]), and the windows
+//! cannot navigate anywhere else.
+//!
 //! Configuration: `STABLEPAY_CONFIG` names a TOML file, else `<app-data>/stablepay.toml` is used when
 //! present; `STABLEPAY_<SECTION>__<KEY>` variables override it as everywhere, and the shell settings
 //! ([`settings`]) may set the bind. Unless the file or the environment sets `database.path`, the
@@ -16,7 +21,12 @@ mod tray;
 use std::{path::PathBuf, sync::Arc};
 
 use stablepay_core::{
-    clock::SystemClock, config::Config, events::PaymentEventKind, payments::PaymentStatus, Core,
+    access::{ApiKey, KeyConfig, Role},
+    clock::SystemClock,
+    config::Config,
+    events::PaymentEventKind,
+    payments::PaymentStatus,
+    Core,
 };
 use stablepay_server::RunningServer;
 use tauri::{
@@ -31,6 +41,85 @@ use crate::settings::{Placement, ShellSettings};
 struct Shell {
     url: String,
     _server: RunningServer,
+}
+
+/// The keys this launch made for its own windows.
+struct Session {
+    /// The POS window's (admin).
+    pos: ApiKey,
+    /// The customer display window's (display role).
+    display: ApiKey,
+}
+
+impl Session {
+    fn new() -> Self {
+        Self {
+            pos: ApiKey::random(),
+            display: ApiKey::random(),
+        }
+    }
+
+    /// Makes the server accept this launch's keys.
+    fn install(&self, config: &mut Config) {
+        config.server.session_token = Some(self.pos.clone());
+        config.server.keys.push(KeyConfig {
+            key: self.display.clone(),
+            role: Role::Display,
+            name: "this app's customer display window".into(),
+        });
+    }
+}
+
+/// Grants IPC to the server's exact origin, per window: the POS window the app's commands, the
+/// customer display window only its key.
+fn grant_ipc(app: &tauri::App, url: &str) -> tauri::Result<()> {
+    use tauri::ipc::CapabilityBuilder;
+    let origin = format!("{url}/*");
+    app.add_capability(
+        CapabilityBuilder::new("pos")
+            .remote(origin.clone())
+            .local(false)
+            .window("main")
+            .permission("core:default")
+            .permission("allow-open-customer-display")
+            .permission("allow-list-monitors")
+            .permission("allow-get-shell-settings")
+            .permission("allow-save-shell-settings")
+            .permission("allow-remember-sale-choice")
+            .permission("allow-session-token"),
+    )?;
+    app.add_capability(
+        CapabilityBuilder::new("customer-display")
+            .remote(origin)
+            .local(false)
+            .window(display::LABEL)
+            .permission("allow-session-token"),
+    )
+}
+
+/// The key of the asking window: admin for the POS, display for the customer display.
+#[tauri::command]
+fn session_token(
+    window: tauri::Window,
+    session: tauri::State<'_, Session>,
+) -> Result<String, String> {
+    match window.label() {
+        "main" => Ok(session.pos.expose().to_string()),
+        display::LABEL => Ok(session.display.expose().to_string()),
+        other => Err(format!("no key for window {other}")),
+    }
+}
+
+/// Keeps a window on the server's origin: links elsewhere do not open in it.
+pub(crate) fn same_origin(server: &str) -> impl Fn(&tauri::Url) -> bool + Send + 'static {
+    let server = server.trim_end_matches('/').to_string();
+    move |url| {
+        let allowed = url.origin().ascii_serialization() == server || url.scheme() == "tauri";
+        if !allowed {
+            tracing::warn!(%url, "navigation away from the server refused");
+        }
+        allowed
+    }
 }
 
 fn load_config(app_data: &std::path::Path, shell: &ShellSettings) -> anyhow::Result<Config> {
@@ -98,6 +187,7 @@ fn open_main(app: &tauri::App, url: &str, shell: &ShellSettings) -> tauri::Resul
         .parse()
         .map_err(|e| tauri::Error::AssetNotFound(format!("{e}")))?;
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(target))
+        .on_navigation(same_origin(url))
         .title("StablePay POS")
         .inner_size(1024.0, 768.0)
         .min_inner_size(800.0, 600.0)
@@ -248,14 +338,19 @@ pub fn run() {
             list_monitors,
             get_shell_settings,
             save_shell_settings,
-            remember_sale_choice
+            remember_sale_choice,
+            session_token
         ])
         .setup(|app| {
             let app_data = app.path().app_data_dir()?;
             std::fs::create_dir_all(&app_data)?;
             let shell = ShellSettings::load(app.handle());
+            let session = Session::new();
             let config = match load_config(&app_data, &shell) {
-                Ok(c) => c,
+                Ok(mut c) => {
+                    session.install(&mut c);
+                    c
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "bad configuration");
                     show_startup_error(app, "invalid_config", &e.to_string())?;
@@ -269,6 +364,8 @@ pub fn run() {
                 Ok(server) => {
                     let url = format!("http://{}", loopback(server.addr));
                     tracing::info!(%url, "embedded server running");
+                    app.manage(session);
+                    grant_ipc(app, &url)?;
                     open_main(app, &url, &shell)?;
                     notify_paid(app.handle().clone(), &server.core);
                     if let Err(e) = tray::install(app.handle(), server.core.clone(), url.clone()) {

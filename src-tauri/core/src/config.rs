@@ -13,6 +13,7 @@ use std::{
 use serde::Deserialize;
 
 use crate::{
+    access::{ApiKey, KeyConfig, Role},
     address::Address,
     amount::DecimalAmount,
     catalog::{NetworkId, TokenSymbol},
@@ -58,10 +59,19 @@ pub struct Config {
 pub struct ServerConfig {
     /// Listen address; off loopback it needs an API key.
     pub bind: SocketAddr,
-    /// Bearer keys for merchant endpoints; empty = open (loopback only).
-    pub api_keys: Vec<String>,
+    /// Bearer keys for merchant endpoints, each with a role (`api_keys` entries are admin keys);
+    /// none = open to this computer only (loopback, no proxy).
+    pub keys: Vec<KeyConfig>,
+    /// A key made by the desktop app for its own windows on each launch (admin; never in a file).
+    pub session_token: Option<ApiKey>,
     /// Public base URL when behind a proxy; empty = derived from the request.
     pub public_url: String,
+    /// Host names the server answers besides loopback names, its bind address and the host of
+    /// `public_url` (a request for any other host is refused: DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` / `X-Real-IP` name the real client (reverse
+    /// proxies); everyone else's are ignored.
+    pub trusted_proxies: Vec<IpRange>,
     /// Origins allowed by CORS; empty = same-origin only.
     pub cors_origins: Vec<String>,
     /// Sustained requests per second per client IP; 0 = unlimited.
@@ -79,13 +89,65 @@ pub struct ServerConfig {
     pub ui_dir: Option<PathBuf>,
 }
 
+/// An address or a CIDR block, e.g. `10.0.0.0/8` or `::1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    /// Parses `a.b.c.d`, `a.b.c.d/n` or the IPv6 forms.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (ip, prefix) = s.trim().split_once('/').unwrap_or((s.trim(), ""));
+        let network: std::net::IpAddr = ip
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            max
+        } else {
+            prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has a bad prefix length"))?
+        };
+        Ok(Self { network, prefix })
+    }
+
+    /// Whether `ip` lies in the range.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
 impl ServerConfig {
     /// A non-loopback bind with no API key would expose merchant endpoints to the network.
     pub fn check_exposure(&self) -> Result<(), CoreError> {
-        if !self.bind.ip().is_loopback() && self.api_keys.is_empty() {
+        if !self.bind.ip().is_loopback() && self.keys.is_empty() && self.session_token.is_none() {
             return Err(CoreError::Config(format!(
-                "server.bind: {} is reachable from the network but server.api_keys is empty; \
-                 add an API key (STABLEPAY_SERVER__API_KEYS) or bind 127.0.0.1",
+                "server.bind: {} is reachable from the network but no API key is configured; \
+                 add one (server.api_keys or [[server.keys]]; STABLEPAY_SERVER__API_KEYS) or bind 127.0.0.1",
                 self.bind
             )));
         }
@@ -260,7 +322,10 @@ struct RawConfig {
 struct RawServer {
     bind: String,
     api_keys: Vec<String>,
+    keys: Vec<RawKey>,
     public_url: String,
+    allowed_hosts: Vec<String>,
+    trusted_proxies: Vec<String>,
     cors_origins: Vec<String>,
     rate_limit_per_second: u32,
     rate_limit_burst: u32,
@@ -275,7 +340,10 @@ impl Default for RawServer {
         Self {
             bind: "127.0.0.1:8080".into(),
             api_keys: vec![],
+            keys: vec![],
             public_url: String::new(),
+            allowed_hosts: vec![],
+            trusted_proxies: vec![],
             cors_origins: vec![],
             rate_limit_per_second: 50,
             rate_limit_burst: 200,
@@ -285,6 +353,15 @@ impl Default for RawServer {
             ui_dir: String::new(),
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    key: String,
+    role: String,
+    #[serde(default)]
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,6 +514,8 @@ impl RawConfig {
             ("server", "bind") => s.bind = value.to_string(),
             ("server", "api_keys") => s.api_keys = env_list(value),
             ("server", "public_url") => s.public_url = value.to_string(),
+            ("server", "allowed_hosts") => s.allowed_hosts = env_list(value),
+            ("server", "trusted_proxies") => s.trusted_proxies = env_list(value),
             ("server", "cors_origins") => s.cors_origins = env_list(value),
             ("server", "rate_limit_per_second") => {
                 s.rate_limit_per_second = env_parse(name, value, "a whole number")?
@@ -513,14 +592,64 @@ impl RawConfig {
                 format!("{:?} is not an address like 127.0.0.1:8080", s.bind),
             )
         })?;
+        let mut keys = Vec::new();
         for (i, key) in s.api_keys.iter().enumerate() {
-            if key.len() < 16 || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            let key = ApiKey::parse(key).map_err(|e| bad(&format!("server.api_keys[{i}]"), e))?;
+            keys.push(KeyConfig {
+                key,
+                role: Role::Admin,
+                name: format!("api_keys[{i}]"),
+            });
+        }
+        for (i, k) in s.keys.iter().enumerate() {
+            let at = |f: &str| format!("server.keys[{i}].{f}");
+            let key = ApiKey::parse(&k.key).map_err(|e| bad(&at("key"), e))?;
+            let role = Role::parse(&k.role).map_err(|e| bad(&at("role"), e.to_string()))?;
+            let name = k.name.trim();
+            if name.chars().count() > 80 || name.chars().any(char::is_control) {
+                return Err(bad(&at("name"), "at most 80 printable characters".into()));
+            }
+            keys.push(KeyConfig {
+                key,
+                role,
+                name: if name.is_empty() {
+                    format!("keys[{i}] ({role})")
+                } else {
+                    name.to_string()
+                },
+            });
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|other| other.key == k.key) {
                 return Err(bad(
-                    &format!("server.api_keys[{i}]"),
-                    "an API key needs at least 16 characters and no spaces".into(),
+                    "server.keys",
+                    format!("the key of {} is given twice", k.name),
                 ));
             }
         }
+        let mut allowed_hosts = Vec::new();
+        for (i, h) in s.allowed_hosts.iter().enumerate() {
+            let h = h.trim().to_ascii_lowercase();
+            let ok = !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+            if !ok {
+                return Err(bad(
+                    &format!("server.allowed_hosts[{i}]"),
+                    format!("{h:?} is not a host name"),
+                ));
+            }
+            allowed_hosts.push(h);
+        }
+        let trusted_proxies = s
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                IpRange::parse(p).map_err(|e| bad(&format!("server.trusted_proxies[{i}]"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if !s.public_url.is_empty() && !is_url(&s.public_url, &["http://", "https://"]) {
             return Err(bad(
                 "server.public_url",
@@ -549,7 +678,10 @@ impl RawConfig {
         }
         let server = ServerConfig {
             bind,
-            api_keys: s.api_keys,
+            keys,
+            session_token: None,
+            allowed_hosts,
+            trusted_proxies,
             public_url: s.public_url.trim_end_matches('/').to_string(),
             cors_origins: s.cors_origins,
             rate_limit_per_second: s.rate_limit_per_second,
@@ -983,7 +1115,7 @@ mod tests {
         let c = Config::from_toml_str("[server]\nbind = \"0.0.0.0:8080\"\n", env(&[])).unwrap();
         assert!(c.server.check_exposure().is_err());
         let c = Config::from_toml_str(
-            "[server]\nbind = \"0.0.0.0:8080\"\napi_keys = [\"0123456789abcdef\"]\n",
+            "[server]\nbind = \"0.0.0.0:8080\"\napi_keys = [\"0123456789abcdef0123456789abcdef\"]\n",
             env(&[]),
         )
         .unwrap();

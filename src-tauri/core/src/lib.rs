@@ -3,6 +3,7 @@
 //! configuration and the payment event stream. It knows nothing of HTTP or windows: the server and
 //! the desktop shell call into [`Core`].
 
+pub mod access;
 pub mod address;
 pub mod alerts;
 pub mod amount;

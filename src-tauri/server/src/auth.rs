@@ -1,48 +1,291 @@
-//! API keys for merchant endpoints. Customer endpoints (a payment by its unguessable id, its QR,
-//! tokens, networks, health) stay open so a customer screen needs nothing but the payment id.
+//! Who is calling, and whether that may reach a route.
+//!
+//! A request is identified once ([`identify`], the outermost API layer) as a [`Caller`]: the holder
+//! of a configured key (with its role), the desktop app (its per-launch session token, admin), this
+//! computer when no key is configured at all (admin, but only for requests that did not come
+//! through a proxy), or nobody. Browsers cannot send headers on a WebSocket, so sockets present a
+//! short-lived, single-use ticket (`?ticket=`) obtained with a key from
+//! `POST /api/v1/socket-tickets` — never the key itself in a URL.
+//!
+//! Each route group is wrapped in [`Require`] with the [`Permission`] it needs; customer routes
+//! (a payment by its unguessable id, its QR, the manual check, tokens, networks, health) need none.
+//! Which role holds which permission ([`Permission::roles`]) is the one table; the OpenAPI document
+//! names the roles on every operation, and a test checks every route against it for every role.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{Request, State},
-    http::header::AUTHORIZATION,
+    http::{header::AUTHORIZATION, HeaderMap},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
+use stablepay_core::{
+    access::{ApiKey, KeyConfig, Role},
+    config::ServerConfig,
+};
+use tower::{Layer, Service};
 
 use crate::{error::ApiError, state::AppState};
 
-/// Lets the request through when no keys are configured or it carries `Authorization: Bearer <key>`
-/// with a configured key.
-pub async fn require_api_key(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if state.api_keys.is_empty() {
-        return Ok(next.run(request).await);
-    }
-    let presented = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if accepts(&state, presented) {
-        Ok(next.run(request).await)
-    } else {
-        Err(ApiError::Unauthorized)
+/// How long a socket ticket may wait to be used.
+pub const TICKET_LIFETIME: Duration = Duration::from_secs(60);
+/// Most unused tickets kept.
+const MAX_TICKETS: usize = 10_000;
+
+/// What a route needs beyond being a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// The customer display channel: what it shows, and following it.
+    Display,
+    /// Selling: create and cancel payments, put one on the display.
+    Sell,
+    /// Reading payments, products and the unmatched inbox.
+    ReadSales,
+    /// Statistics, monitoring, alerts, metrics, the effective settings.
+    Monitor,
+    /// Everything that changes the shop: products, webhooks, attaching transfers.
+    Manage,
+}
+
+impl Permission {
+    /// The roles that hold it.
+    pub fn roles(&self) -> &'static [Role] {
+        match self {
+            Permission::Display => &[Role::Admin, Role::Cashier, Role::Display],
+            Permission::Sell => &[Role::Admin, Role::Cashier],
+            Permission::ReadSales => &[Role::Admin, Role::Cashier, Role::Viewer],
+            Permission::Monitor => &[Role::Admin, Role::Viewer],
+            Permission::Manage => &[Role::Admin],
+        }
     }
 }
 
-/// Whether `presented` opens merchant endpoints: always when no keys are configured. Browser
-/// WebSockets cannot send headers, so merchant sockets take the key as `?api_key=`.
-pub fn accepts(state: &AppState, presented: Option<&str>) -> bool {
-    state.api_keys.is_empty()
-        || presented.is_some_and(|key| {
-            state
-                .api_keys
-                .iter()
-                .any(|k| constant_time_eq(k.as_bytes(), key.as_bytes()))
-        })
+/// Who a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Its role; `None` for nobody in particular (a customer).
+    pub role: Option<Role>,
+    /// For the logs: the key's name, `desktop`, `this computer`, or empty.
+    pub name: Arc<str>,
+    /// Why nobody: the request came through a proxy to a server with no key.
+    proxied_without_key: bool,
+}
+
+impl Caller {
+    fn nobody() -> Self {
+        Self {
+            role: None,
+            name: Arc::from(""),
+            proxied_without_key: false,
+        }
+    }
+
+    /// Whether it holds `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role.is_some_and(|r| permission.roles().contains(&r))
+    }
+
+    /// Lets through any caller with a role, or says why not (401).
+    pub fn known(&self) -> Result<Role, ApiError> {
+        match self.role {
+            Some(role) => Ok(role),
+            None if self.proxied_without_key => Err(ApiError::ProxiedWithoutKey),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+
+    /// Lets it through to a route needing `permission`, or says why not (401 without a role, 403
+    /// with one that does not hold it).
+    pub fn check(&self, permission: Permission) -> Result<(), ApiError> {
+        match self.role {
+            _ if self.may(permission) => Ok(()),
+            Some(role) => Err(ApiError::Forbidden(format!(
+                "this key ({role}) may not do this; it needs one of: {}",
+                permission
+                    .roles()
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+            None if self.proxied_without_key => Err(ApiError::ProxiedWithoutKey),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// The keys a server accepts.
+#[derive(Debug)]
+pub struct Keys {
+    keys: Vec<KeyConfig>,
+    session: Option<ApiKey>,
+    tickets: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+impl Keys {
+    /// The keys of `server`: configured ones and the desktop session token.
+    pub fn from_config(server: &ServerConfig) -> Self {
+        Self {
+            keys: server.keys.clone(),
+            session: server.session_token.clone(),
+            tickets: Mutex::default(),
+        }
+    }
+
+    /// No key at all: the server is open to this computer (loopback bind only, enforced at start).
+    pub fn open(&self) -> bool {
+        self.keys.is_empty() && self.session.is_none()
+    }
+
+    /// The caller presenting `key` (or nothing); `proxied` when the request carries forwarding
+    /// headers (it came through a proxy, so from the network).
+    pub fn identify(&self, key: Option<&str>, proxied: bool) -> Caller {
+        if let Some(key) = key {
+            if let Some(session) = &self.session {
+                if constant_time_eq(session.expose().as_bytes(), key.as_bytes()) {
+                    return Caller {
+                        role: Some(Role::Admin),
+                        name: Arc::from("desktop"),
+                        proxied_without_key: false,
+                    };
+                }
+            }
+            // Every key is compared, so the time taken does not tell which one matched.
+            let found = self.keys.iter().fold(None, |found, k| {
+                if constant_time_eq(k.key.expose().as_bytes(), key.as_bytes()) {
+                    Some(k)
+                } else {
+                    found
+                }
+            });
+            if let Some(k) = found {
+                return Caller {
+                    role: Some(k.role),
+                    name: Arc::from(k.name.as_str()),
+                    proxied_without_key: false,
+                };
+            }
+        }
+        if self.open() {
+            return if proxied {
+                Caller {
+                    proxied_without_key: true,
+                    ..Caller::nobody()
+                }
+            } else {
+                Caller {
+                    role: Some(Role::Admin),
+                    name: Arc::from("this computer"),
+                    proxied_without_key: false,
+                }
+            };
+        }
+        Caller::nobody()
+    }
+
+    /// A single-use ticket standing for `caller` on one socket upgrade within [`TICKET_LIFETIME`].
+    pub fn issue_ticket(&self, caller: &Caller) -> String {
+        let ticket = ApiKey::random().expose().to_string();
+        let now = Instant::now();
+        let mut tickets = self.tickets.lock().expect("ticket lock");
+        if tickets.len() >= MAX_TICKETS {
+            tickets.retain(|_, (_, at)| now.duration_since(*at) < TICKET_LIFETIME);
+        }
+        tickets.insert(ticket.clone(), (caller.clone(), now));
+        ticket
+    }
+
+    /// The caller a ticket stands for, once.
+    pub fn redeem_ticket(&self, ticket: &str) -> Option<Caller> {
+        let (caller, at) = self.tickets.lock().expect("ticket lock").remove(ticket)?;
+        (at.elapsed() < TICKET_LIFETIME).then_some(caller)
+    }
+}
+
+/// Whether a request came through a proxy.
+pub fn proxied(headers: &HeaderMap) -> bool {
+    ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Identifies the caller of every request (a [`Caller`] extension for the layers and handlers).
+pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let caller = state
+        .keys
+        .identify(bearer(request.headers()), proxied(request.headers()));
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+/// Refuses requests whose caller does not hold the permission (wraps a route group).
+#[derive(Debug, Clone, Copy)]
+pub struct Require(pub Permission);
+
+impl<S> Layer<S> for Require {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService {
+            inner,
+            permission: self.0,
+        }
+    }
+}
+
+/// The service of [`Require`].
+#[derive(Debug, Clone)]
+pub struct RequireService<S> {
+    inner: S,
+    permission: Permission,
+}
+
+impl<S> Service<Request> for RequireService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let allowed = request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(Caller::nobody)
+            .check(self.permission);
+        match allowed {
+            Ok(()) => {
+                let ready = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, ready);
+                Box::pin(inner.call(request))
+            }
+            Err(e) => Box::pin(async move { Ok(e.into_response()) }),
+        }
+    }
 }
 
 /// Compares without an early exit, so response time does not reveal how much of a key matched.
@@ -55,12 +298,73 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::*;
+
+    fn key(s: &str, role: Role) -> KeyConfig {
+        KeyConfig {
+            key: ApiKey::parse(s).unwrap(),
+            role,
+            name: role.to_string(),
+        }
+    }
+
+    fn keys(list: Vec<KeyConfig>, session: Option<&str>) -> Keys {
+        Keys {
+            keys: list,
+            session: session.map(|s| ApiKey::parse(s).unwrap()),
+            tickets: Mutex::default(),
+        }
+    }
+
+    const CASHIER: &str = "cashier-key-0123456789abcdef0123456789";
+    const SESSION: &str = "session-token-0123456789abcdef012345678";
 
     #[test]
     fn keys_compare_equal_only_when_identical() {
         assert!(constant_time_eq(b"abcdef", b"abcdef"));
         assert!(!constant_time_eq(b"abcdef", b"abcdeg"));
         assert!(!constant_time_eq(b"abc", b"abcdef"));
+    }
+
+    #[test]
+    fn a_cashier_key_sells_but_does_not_manage() {
+        let k = keys(vec![key(CASHIER, Role::Cashier)], None);
+        let caller = k.identify(Some(CASHIER), false);
+        assert!(caller.may(Permission::Sell));
+        assert!(matches!(
+            caller.check(Permission::Manage),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(matches!(
+            k.identify(Some("wrong"), false).check(Permission::Sell),
+            Err(ApiError::Unauthorized)
+        ));
+    }
+
+    #[test]
+    fn without_keys_only_unproxied_requests_are_trusted() {
+        let k = keys(vec![], None);
+        assert!(k.identify(None, false).may(Permission::Manage));
+        assert!(matches!(
+            k.identify(None, true).check(Permission::ReadSales),
+            Err(ApiError::ProxiedWithoutKey)
+        ));
+    }
+
+    #[test]
+    fn the_desktop_session_token_is_an_admin_and_closes_the_open_mode() {
+        let k = keys(vec![], Some(SESSION));
+        assert!(k.identify(Some(SESSION), false).may(Permission::Manage));
+        assert!(!k.identify(None, false).may(Permission::ReadSales));
+    }
+
+    #[test]
+    fn a_ticket_stands_for_its_caller_once() {
+        let k = keys(vec![key(CASHIER, Role::Cashier)], None);
+        let caller = k.identify(Some(CASHIER), false);
+        let ticket = k.issue_ticket(&caller);
+        assert_eq!(k.redeem_ticket(&ticket), Some(caller));
+        assert_eq!(k.redeem_ticket(&ticket), None);
+        assert_eq!(k.redeem_ticket("made-up"), None);
     }
 }

@@ -39,6 +39,20 @@ pub enum ApiError {
     /// A merchant endpoint was called without a valid API key.
     #[error("this endpoint needs an API key: send Authorization: Bearer <key>")]
     Unauthorized,
+    /// The key's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A merchant endpoint of a server without keys was called through a proxy.
+    #[error("this server has no API key, so it answers merchant requests only from this computer; a request through a proxy needs a key (server.api_keys)")]
+    ProxiedWithoutKey,
+    /// The request names a host this server does not serve (DNS rebinding).
+    #[error(
+        "this server does not answer for host {0:?}; add it to server.allowed_hosts if it is yours"
+    )]
+    MisdirectedRequest(String),
+    /// A browser page of another origin tried to change something or open a socket.
+    #[error("requests from {0} are not allowed to change anything here; add the origin to server.cors_origins if it is yours")]
+    OriginNotAllowed(String),
     /// The client sent too many requests.
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited {
@@ -96,7 +110,10 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::ProxiedWithoutKey => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::MisdirectedRequest(_) => "misdirected_request",
+            ApiError::OriginNotAllowed(_) => "origin_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -140,7 +157,9 @@ impl ApiError {
             ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::ProxiedWithoutKey => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::MisdirectedRequest(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -208,7 +227,7 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized | ApiError::ProxiedWithoutKey => {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod openapi;
 pub mod protocol;
 pub mod rate_limit;
@@ -72,14 +73,15 @@ impl StartError {
 pub fn router(state: AppState) -> Router {
     let server = &state.core.config.server;
     let api = Router::new()
-        .merge(routes::payments::router(state.clone()))
+        .merge(routes::payments::router())
         .merge(routes::catalog::router())
-        .merge(routes::products::router(state.clone()))
-        .merge(routes::transfers::router(state.clone()))
-        .merge(routes::stats::router(state.clone()))
-        .merge(routes::display::router(state.clone()))
-        .merge(routes::webhooks::router(state.clone()))
-        .merge(routes::settings::router(state.clone()));
+        .merge(routes::products::router())
+        .merge(routes::transfers::router())
+        .merge(routes::stats::router())
+        .merge(routes::display::router())
+        .merge(routes::webhooks::router())
+        .merge(routes::settings::router())
+        .merge(routes::tickets::router());
     let mut app = Router::new()
         .route("/health", get(routes::health::health))
         .nest("/api/v1", api)
@@ -87,13 +89,18 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ws::router())
         .merge(routes::display::socket_router())
         .merge(routes::stats::socket_router())
-        .merge(routes::metrics::router(state.clone()))
+        .merge(routes::metrics::router())
         .fallback_service(ui::service(server.ui_dir.as_deref()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            auth::identify,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             rate_limit::limit,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::check))
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), time_request))
         .layer(CompressionLayer::new())

@@ -52,6 +52,7 @@ use crate::{error, routes, state::AppState};
         routes::webhooks::deliveries,
         routes::webhooks::redeliver,
         routes::settings::settings,
+        routes::tickets::issue,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerKey, &CommonErrors),
@@ -65,6 +66,7 @@ use crate::{error, routes, state::AppState};
         (name = "display", description = "What the customer display shows"),
         (name = "settings", description = "The effective configuration, read-only"),
         (name = "webhooks", description = "Signed event deliveries to your systems"),
+        (name = "auth", description = "Socket tickets (a key must not travel in a socket URL)"),
     )
 )]
 pub struct ApiDoc;
@@ -87,9 +89,14 @@ impl Modify for CommonErrors {
                 "401",
                 "Missing or wrong API key (merchant endpoints, when keys are configured)",
             ),
+            (
+                "403",
+                "The key's role may not do this, or a page of another origin tried to",
+            ),
             ("404", "Unknown id or path"),
             ("405", "Method not allowed"),
             ("413", "Body over server.max_body_bytes"),
+            ("421", "The request names a host this server does not serve"),
             ("415", "Body is not application/json"),
             ("422", "A field is invalid"),
             ("429", "Rate limited (see Retry-After)"),
@@ -140,7 +147,9 @@ impl Modify for BearerKey {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A key from server.api_keys"))
+                    .description(Some(
+                        "A key from server.api_keys (admin) or [[server.keys]]; the scopes of an operation are the roles that may call it (admin, cashier, viewer, display). Operations without security are customer routes.",
+                    ))
                     .build(),
             ),
         );

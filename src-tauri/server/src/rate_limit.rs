@@ -1,14 +1,10 @@
-//! Per-client rate limiting: a token bucket per client IP. Over budget → 429 with `Retry-After`.
+//! Per-client rate limiting: a token bucket per client IP (the proxy's client when the peer is a
+//! trusted proxy, see [`crate::guard::client_ip`]). Over budget → 429 with `Retry-After`.
 
-use std::{
-    collections::HashMap,
-    net::{IpAddr, Ipv4Addr, SocketAddr},
-    sync::Mutex,
-    time::Instant,
-};
+use std::{collections::HashMap, net::IpAddr, sync::Mutex, time::Instant};
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     middleware::Next,
     response::Response,
 };
@@ -76,11 +72,7 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let ip = crate::guard::client_ip(&request, &state.core.config.server.trusted_proxies);
     state
         .rate_limiter
         .check(ip, Instant::now())
@@ -90,7 +82,7 @@ pub async fn limit(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::{net::Ipv4Addr, time::Duration};
 
     use super::*;
 

@@ -4,15 +4,20 @@ use std::{sync::Arc, time::Instant};
 
 use stablepay_core::Core;
 
-use crate::{rate_limit::RateLimiter, routes::ws::SocketLimits, system::SystemProbe};
+use crate::{
+    auth::Keys, guard::HostPolicy, rate_limit::RateLimiter, routes::ws::SocketLimits,
+    system::SystemProbe,
+};
 
 /// Handed to handlers with `State<AppState>`.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The domain core.
     pub core: Core,
-    /// Accepted bearer keys (empty = merchant endpoints open, loopback only).
-    pub api_keys: Arc<Vec<String>>,
+    /// Accepted keys, the desktop session token and socket tickets.
+    pub keys: Arc<Keys>,
+    /// The hosts and origins this server answers.
+    pub hosts: Arc<HostPolicy>,
     /// Per-client request budget.
     pub rate_limiter: Arc<RateLimiter>,
     /// Open WebSocket count limits.
@@ -33,7 +38,8 @@ impl AppState {
         ));
         let sockets = Arc::new(SocketLimits::new(server.ws_max_per_ip, server.ws_max_total));
         Self {
-            api_keys: Arc::new(server.api_keys.clone()),
+            keys: Arc::new(Keys::from_config(server)),
+            hosts: Arc::new(HostPolicy::new(server)),
             rate_limiter,
             sockets,
             started: Instant::now(),

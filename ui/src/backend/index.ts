@@ -1,7 +1,8 @@
 // The one place the UI talks to the outside: the embedded StablePay server over HTTP and WebSocket.
 // Same-origin by default, so the same build works in the Tauri window, in a browser on the LAN and
-// under Playwright; VITE_API_BASE points a dev build elsewhere. Merchant calls carry the API key
-// saved in this browser (Settings), when there is one.
+// under Playwright; VITE_API_BASE points a dev build elsewhere. Merchant calls carry a key: in the
+// desktop app the window's own session key (handed over IPC, kept in memory only), elsewhere the
+// API key saved in this browser (Settings), when there is one.
 
 /** An error answered by the API: match on `code`, never on `message`. */
 export class ApiError extends Error {
@@ -280,9 +281,18 @@ export function setApiKey(key: string) {
   else localStorage.removeItem(KEY_STORAGE);
 }
 
+let desktopKey: Promise<string | null> | null = null;
+
+/** The desktop window's key for this launch (asked once over IPC), or null outside the app. */
+function sessionKey(): Promise<string | null> {
+  if (!isDesktop()) return Promise.resolve(null);
+  desktopKey ??= desktop<string>('session_token').catch(() => null);
+  return desktopKey;
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
-  const key = apiKey();
+  const key = (await sessionKey()) ?? apiKey();
   try {
     response = await fetch(`${base}${path}`, {
       ...init,
@@ -356,7 +366,7 @@ export const qrUrl = (id: string, kind: 'payment' | 'address' = 'payment') =>
 
 /** CSV export of the filtered history (downloaded with the API key, then saved by the browser). */
 export async function exportCsv(filter: PaymentFilter = {}): Promise<Blob> {
-  const key = apiKey();
+  const key = (await sessionKey()) ?? apiKey();
   const response = await fetch(`${base}/api/v1/payments/export.csv${query(filter)}`, {
     headers: key ? { Authorization: `Bearer ${key}` } : {},
   });
@@ -393,14 +403,19 @@ export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/del
 export const getSettings = () => request<Settings>('/api/v1/settings');
 
 /** ws:// or wss:// URL of a server socket path, on the same origin as the API. */
-export function socketUrl(path: string, withKey = false): string {
+export function socketUrl(path: string, ticket?: string): string {
   const origin = base || globalThis.location?.origin || 'http://localhost';
   const url = new URL(path, origin.endsWith('/') ? origin : `${origin}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const key = apiKey();
-  if (withKey && key) url.searchParams.set('api_key', key);
+  if (ticket) url.searchParams.set('ticket', ticket);
   return url.toString();
 }
+
+/**
+ * A single-use ticket for a merchant socket: browsers cannot send the key as a header on a
+ * WebSocket, and a key must not travel in a URL, so the key buys a one-minute ticket instead.
+ */
+export const socketTicket = () => request<{ ticket: string; expires_in: number }>('/api/v1/socket-tickets', { method: 'POST' });
 
 export type LinkState = 'connecting' | 'live' | 'polling' | 'closed';
 
@@ -493,10 +508,20 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
       live.onState('closed');
     },
   };
-  const connect = () => {
+  const connect = async () => {
     if (closed) return;
     live.onState('connecting');
-    socket = new WebSocket(socketUrl('/ws/display', true));
+    let ticket: string;
+    try {
+      ticket = (await socketTicket()).ticket;
+    } catch {
+      attempt += 1;
+      live.onState('polling');
+      retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));
+      return;
+    }
+    if (closed) return;
+    socket = new WebSocket(socketUrl('/ws/display', ticket));
     socket.onmessage = (event) => {
       let message: { type?: string; data?: DisplayState } = {};
       try {
@@ -518,7 +543,7 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
       retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));
     };
   };
-  connect();
+  void connect();
   return live;
 }
 

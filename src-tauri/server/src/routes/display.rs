@@ -3,19 +3,18 @@
 //! sends a `display_update` at once and on every change (mode `idle`, `payment` or `success`, the
 //! payment, the shop name), answers `ping` with `pong` and sends a heartbeat.
 //!
-//! The REST endpoints are merchant endpoints. The socket is open when no API keys are configured;
-//! otherwise it needs `?api_key=<key>` (it reveals the payment being shown).
-
-use std::net::SocketAddr;
+//! `GET /display` and the socket need the `display` permission (a paired display, a cashier, an
+//! admin); `PUT /display` is the cashier's (`sell`). The socket takes a ticket (`?ticket=`, see
+//! [`crate::auth`]). Payments on the display are shown as a customer sees them (no metadata, no
+//! order reference).
 
 use axum::{
     extract::{
         ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
-        ConnectInfo, Query, State,
+        State,
     },
-    middleware,
     response::Response,
-    routing::get,
+    routing::{get, put},
     Json, Router,
 };
 use futures_util::{SinkExt, StreamExt};
@@ -25,25 +24,27 @@ use stablepay_core::{display::DisplayState, payments::PaymentId, telemetry::Dire
 use utoipa::ToSchema;
 
 use crate::{
-    auth::require_api_key,
+    auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
     protocol::ClientMessage,
     routes::{
         payments::{rfc3339, PaymentResponse},
         ws::{
-            log_message, now, upgrade_merchant, MerchantSocketQuery, SocketSlot, HEARTBEAT,
-            SEND_TIMEOUT,
+            log_message, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT,
         },
     },
     state::AppState,
 };
 
-/// Merchant REST routes.
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/display", get(current).put(show))
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
+/// REST routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/display",
+        get(current)
+            .route_layer(Require(Permission::Display))
+            .merge(put(show).route_layer(Require(Permission::Sell))),
+    )
 }
 
 /// The socket route.
@@ -68,7 +69,7 @@ impl From<&DisplayState> for DisplayResponse {
     fn from(s: &DisplayState) -> Self {
         Self {
             mode: s.mode.as_str().into(),
-            payment: s.payment.as_ref().map(PaymentResponse::from),
+            payment: s.payment.as_ref().map(PaymentResponse::for_customer),
             shop_name: s.shop_name.clone(),
             updated_at: rfc3339(s.updated_at),
         }
@@ -84,14 +85,14 @@ pub struct ShowRequest {
 }
 
 /// What the customer display shows now.
-#[utoipa::path(get, path = "/api/v1/display", tag = "display", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/display", tag = "display", security(("api_key" = ["admin", "cashier", "display"])),
     responses((status = 200, body = DisplayResponse), (status = 401, body = ErrorBody)))]
 pub async fn current(State(state): State<AppState>) -> Json<DisplayResponse> {
     Json(DisplayResponse::from(&state.core.display.current()))
 }
 
 /// Shows a payment on the customer display, or the idle screen.
-#[utoipa::path(put, path = "/api/v1/display", tag = "display", security(("api_key" = [])), request_body = ShowRequest,
+#[utoipa::path(put, path = "/api/v1/display", tag = "display", security(("api_key" = ["admin", "cashier"])), request_body = ShowRequest,
     responses((status = 200, body = DisplayResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -113,10 +114,9 @@ fn update(state: &DisplayState) -> Value {
 async fn display_socket(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    Query(query): Query<MerchantSocketQuery>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    socket: MerchantSocket,
 ) -> Response {
-    upgrade_merchant(ws, state, &query, peer, serve)
+    upgrade_merchant(ws, state, socket, Permission::Display, serve)
 }
 
 async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {

@@ -5,18 +5,21 @@
 use std::fmt::Write;
 
 use axum::{
-    extract::State, http::header::CONTENT_TYPE, middleware, response::IntoResponse, routing::get,
-    Router,
+    extract::State, http::header::CONTENT_TYPE, response::IntoResponse, routing::get, Router,
 };
 use stablepay_core::{stats, telemetry::LATENCY_BUCKETS};
 
-use crate::{auth::require_api_key, error::ApiError, state::AppState};
+use crate::{
+    auth::{Permission, Require},
+    error::ApiError,
+    state::AppState,
+};
 
 /// The route.
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/metrics", get(metrics))
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
+        .route_layer(Require(Permission::Monitor))
 }
 
 const STATUSES: [&str; 6] = [
@@ -34,7 +37,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "health", security(("api_key" = [])),
+#[utoipa::path(get, path = "/metrics", tag = "health", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let core = &state.core;

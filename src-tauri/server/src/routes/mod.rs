@@ -8,6 +8,7 @@ pub mod payments;
 pub mod products;
 pub mod settings;
 pub mod stats;
+pub mod tickets;
 pub mod transfers;
 pub mod webhooks;
 pub mod ws;

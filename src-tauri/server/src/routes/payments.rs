@@ -1,13 +1,17 @@
 //! `/api/v1/payments`: create, get, list, cancel, QR and CSV export. Handlers only translate between
 //! HTTP and the core.
+//!
+//! A payment by its id, its QR codes and the manual check are customer routes: the unguessable id
+//! is the credential, and a customer sees the payment without the shop's `metadata` and
+//! `order_reference` ([`PaymentResponse::for_customer`]); a caller who may read sales sees it
+//! whole.
 
 use axum::{
     extract::{Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
-    middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
-    Json, Router,
+    Extension, Json, Router,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,7 +29,7 @@ use stablepay_core::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::require_api_key,
+    auth::{Caller, Permission, Require},
     error::{ApiError, ErrorBody},
     extract::{ApiJson, ApiQuery},
     state::AppState,
@@ -34,14 +38,26 @@ use crate::{
 /// Amounts are shown with at least this many decimals ("10.00").
 const DISPLAY_SCALE: usize = 2;
 
-/// Customer routes (the payment id is the credential) and merchant routes (API key).
-pub fn router(state: AppState) -> Router<AppState> {
+/// Customer routes (the payment id is the credential) and merchant routes (by permission).
+pub fn router() -> Router<AppState> {
+    let sell = Require(Permission::Sell);
+    let read = Require(Permission::ReadSales);
     let merchant = Router::new()
-        .route("/payments", post(create).get(list))
-        .route("/payments/export.csv", get(export_csv))
-        .route("/payments/{payment_id}/cancel", post(cancel))
-        .route("/payments/{payment_id}/attach", post(attach))
-        .route_layer(middleware::from_fn_with_state(state, require_api_key));
+        .route(
+            "/payments",
+            post(create)
+                .route_layer(sell)
+                .merge(get(list).route_layer(read)),
+        )
+        .route("/payments/export.csv", get(export_csv).route_layer(read))
+        .route(
+            "/payments/{payment_id}/cancel",
+            post(cancel).route_layer(sell),
+        )
+        .route(
+            "/payments/{payment_id}/attach",
+            post(attach).route_layer(Require(Permission::Manage)),
+        );
     let customer = Router::new()
         .route("/payments/{payment_id}", get(get_one))
         .route("/payments/{payment_id}/qr.svg", get(qr_svg))
@@ -145,6 +161,26 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+impl PaymentResponse {
+    /// The payment as a customer may see it: without the shop's `metadata` and `order_reference`.
+    pub fn for_customer(p: &Payment) -> Self {
+        Self {
+            metadata: None,
+            order_reference: None,
+            ..Self::from(p)
+        }
+    }
+
+    /// Whole for those who may read sales, else as a customer sees it.
+    pub fn for_caller(p: &Payment, caller: &Caller) -> Self {
+        if caller.may(Permission::ReadSales) {
+            Self::from(p)
+        } else {
+            Self::for_customer(p)
+        }
+    }
+}
+
 impl From<&Payment> for PaymentResponse {
     fn from(p: &Payment) -> Self {
         Self {
@@ -240,7 +276,7 @@ impl CreatePaymentRequest {
         (status = 422, description = "Invalid amount, token, network or field", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ),
-    security((), ("api_key" = [])))]
+    security(("api_key" = ["admin", "cashier"])))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -269,9 +305,11 @@ pub async fn create(
 /// Get one payment by id. Reachable with the id alone (customer screens).
 #[utoipa::path(get, path = "/api/v1/payments/{payment_id}", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id")),
-    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody)),
+    security(()))]
 pub async fn get_one(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(payment_id): Path<String>,
 ) -> Result<Json<PaymentResponse>, ApiError> {
     let payment = state
@@ -279,14 +317,14 @@ pub async fn get_one(
         .payments
         .get(&PaymentId::parse(&payment_id)?)
         .await?;
-    Ok(Json(PaymentResponse::from(&payment)))
+    Ok(Json(PaymentResponse::for_caller(&payment, &caller)))
 }
 
 /// Cancel a pending payment. A payment already `confirming` cannot be cancelled.
 #[utoipa::path(post, path = "/api/v1/payments/{payment_id}/cancel", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id")),
     responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody), (status = 409, description = "Not pending", body = ErrorBody)),
-    security((), ("api_key" = [])))]
+    security(("api_key" = ["admin", "cashier"])))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
@@ -373,7 +411,7 @@ pub struct PaymentPage {
 /// List payments, newest first, with filters and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/payments", tag = "payments", params(ListQuery),
     responses((status = 200, body = PaymentPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security((), ("api_key" = [])))]
+    security(("api_key" = ["admin", "cashier", "viewer"])))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -391,7 +429,7 @@ const MAX_EXPORT_ROWS: usize = 100_000;
 /// Export payments as CSV (same filters as the list; `cursor` and `limit` are ignored).
 #[utoipa::path(get, path = "/api/v1/payments/export.csv", tag = "payments", params(ListQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)),
-    security((), ("api_key" = [])))]
+    security(("api_key" = ["admin", "cashier", "viewer"])))]
 pub async fn export_csv(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -490,7 +528,8 @@ impl QrQuery {
 /// The payment's QR code as SVG.
 #[utoipa::path(get, path = "/api/v1/payments/{payment_id}/qr.svg", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id"), QrQuery),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody)),
+    security(()))]
 pub async fn qr_svg(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
@@ -515,7 +554,8 @@ pub async fn qr_svg(
 /// The payment's QR code as PNG.
 #[utoipa::path(get, path = "/api/v1/payments/{payment_id}/qr.png", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id"), QrQuery),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody)),
+    security(()))]
 pub async fn qr_png(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
@@ -566,9 +606,11 @@ pub struct ProcessRequest {
         (status = 409, description = "Payment cannot be credited (paid, cancelled, or past its grace window)", body = ErrorBody),
         (status = 422, description = "The transaction does not pay this payment; code is the reason", body = ErrorBody),
         (status = 503, description = "No blockchain node answers", body = ErrorBody),
-    ))]
+    ),
+    security(()))]
 pub async fn process(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(payment_id): Path<String>,
     ApiJson(body): ApiJson<ProcessRequest>,
 ) -> Result<Json<PaymentResponse>, ApiError> {
@@ -583,7 +625,7 @@ pub async fn process(
         ApiError::ChainUnavailable(format!("network {} has no rpc_urls", payment.network))
     })?;
     let payment = check_transaction(&state.core.payments, rpc, &network, &payment, tx_hash).await?;
-    Ok(Json(PaymentResponse::from(&payment)))
+    Ok(Json(PaymentResponse::for_caller(&payment, &caller)))
 }
 
 fn parse_tx_hash(s: &str) -> Result<stablepay_core::chain::TxHash, ApiError> {
@@ -622,7 +664,7 @@ pub struct AttachRequest {
         (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody),
     ),
-    security((), ("api_key" = [])))]
+    security(("api_key" = ["admin"])))]
 pub async fn attach(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,

@@ -3,8 +3,7 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    middleware,
-    routing::get,
+    routing::{get, patch, post},
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
@@ -16,22 +15,30 @@ use stablepay_core::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::require_api_key,
+    auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::{ApiJson, ApiQuery},
     routes::payments::rfc3339,
     state::AppState,
 };
 
-/// Merchant routes.
-pub fn router(state: AppState) -> Router<AppState> {
+/// Routes: reading for those who sell and watch, changing for admins.
+pub fn router() -> Router<AppState> {
+    let read = Require(Permission::ReadSales);
+    let manage = Require(Permission::Manage);
     Router::new()
-        .route("/products", get(list).post(create))
+        .route(
+            "/products",
+            get(list)
+                .route_layer(read)
+                .merge(post(create).route_layer(manage)),
+        )
         .route(
             "/products/{product_id}",
-            get(get_one).patch(update).delete(delete),
+            get(get_one)
+                .route_layer(read)
+                .merge(patch(update).delete(delete).route_layer(manage)),
         )
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
 }
 
 /// A product.
@@ -110,7 +117,7 @@ pub struct ProductListQuery {
 
 /// List products, active first, by name.
 #[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ProductListQuery),
-    responses((status = 200, body = [ProductResponse]), (status = 401, body = ErrorBody)), security((), ("api_key" = [])))]
+    responses((status = 200, body = [ProductResponse]), (status = 401, body = ErrorBody)), security(("api_key" = ["admin", "cashier", "viewer"])))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ProductListQuery>,
@@ -127,7 +134,7 @@ pub async fn list(
 
 /// Create a product.
 #[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = ProductRequest,
-    responses((status = 201, body = ProductResponse), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)), security((), ("api_key" = [])))]
+    responses((status = 201, body = ProductResponse), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ProductRequest>,
@@ -138,7 +145,7 @@ pub async fn create(
 
 /// Get a product.
 #[utoipa::path(get, path = "/api/v1/products/{product_id}", tag = "products", params(("product_id" = String, Path, description = "Product id")),
-    responses((status = 200, body = ProductResponse), (status = 404, body = ErrorBody)), security((), ("api_key" = [])))]
+    responses((status = 200, body = ProductResponse), (status = 404, body = ErrorBody)), security(("api_key" = ["admin", "cashier", "viewer"])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(product_id): Path<String>,
@@ -156,7 +163,7 @@ pub async fn get_one(
 /// Change a product.
 #[utoipa::path(patch, path = "/api/v1/products/{product_id}", tag = "products", params(("product_id" = String, Path, description = "Product id")),
     request_body = ProductRequest,
-    responses((status = 200, body = ProductResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security((), ("api_key" = [])))]
+    responses((status = 200, body = ProductResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn update(
     State(state): State<AppState>,
     Path(product_id): Path<String>,
@@ -170,7 +177,7 @@ pub async fn update(
 
 /// Delete a product (payments made from it keep their amount and description).
 #[utoipa::path(delete, path = "/api/v1/products/{product_id}", tag = "products", params(("product_id" = String, Path, description = "Product id")),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)), security((), ("api_key" = [])))]
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(product_id): Path<String>,

@@ -3,23 +3,23 @@
 //! and applies on restart; secrets (API keys) are counted, never shown, and node endpoints show only
 //! `scheme://host[:port]` (their paths and query strings may carry provider keys).
 
-use axum::{extract::State, middleware, routing::get, Json, Router};
+use axum::{extract::State, routing::get, Json, Router};
 use serde::Serialize;
 use stablepay_core::telemetry::redact_endpoint;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::require_api_key,
+    auth::{Permission, Require},
     error::ErrorBody,
     routes::catalog::{token_views, TokenResponse},
     state::AppState,
 };
 
 /// Merchant route.
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(settings))
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
+        .route_layer(Require(Permission::Monitor))
 }
 
 /// `[merchant]`.
@@ -53,10 +53,21 @@ pub struct ServerSettings {
     pub bind: String,
     /// How many API keys are configured.
     pub api_keys_configured: usize,
+    /// Each configured key's name and role (never the key).
+    pub keys: Vec<KeySettings>,
     /// Public URL behind a proxy.
     pub public_url: String,
     /// Allowed browser origins.
     pub cors_origins: Vec<String>,
+}
+
+/// A configured key, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeySettings {
+    /// Who holds it.
+    pub name: String,
+    /// `admin`, `cashier`, `viewer` or `display`.
+    pub role: String,
 }
 
 /// `[chain]`.
@@ -103,7 +114,7 @@ pub struct SettingsResponse {
 }
 
 /// The effective configuration (read-only).
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = SettingsResponse), (status = 401, body = ErrorBody)))]
 pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
     let c = &state.core.config;
@@ -122,7 +133,16 @@ pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
         },
         server: ServerSettings {
             bind: c.server.bind.to_string(),
-            api_keys_configured: c.server.api_keys.len(),
+            api_keys_configured: c.server.keys.len(),
+            keys: c
+                .server
+                .keys
+                .iter()
+                .map(|k| KeySettings {
+                    name: k.name.clone(),
+                    role: k.role.to_string(),
+                })
+                .collect(),
             public_url: c.server.public_url.clone(),
             cors_origins: c.server.cors_origins.clone(),
         },

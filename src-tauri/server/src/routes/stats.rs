@@ -2,14 +2,13 @@
 //! are the seed's, including its camelCase in the WebSocket figures. Every figure is measured
 //! (telemetry, the store, the operating system); see the field docs for units and definitions.
 
-use std::{collections::BTreeMap, net::SocketAddr};
+use std::collections::BTreeMap;
 
 use axum::{
     extract::{
         ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
-        ConnectInfo, Query, State,
+        State,
     },
-    middleware,
     response::Response,
     routing::get,
     Json, Router,
@@ -23,19 +22,19 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::require_api_key,
+    auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
     protocol::ClientMessage,
     routes::{
         payments::rfc3339,
-        ws::{now, upgrade_merchant, MerchantSocketQuery, SocketSlot, HEARTBEAT, SEND_TIMEOUT},
+        ws::{now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT},
     },
     state::AppState,
 };
 
 /// Merchant routes.
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/stats/payments", get(payments))
         .route("/stats/monitoring", get(monitoring))
@@ -43,7 +42,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/stats/websocket", get(websocket))
         .route("/stats/websocket/messages", get(messages))
         .route("/alerts", get(alerts))
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
+        .route_layer(Require(Permission::Monitor))
 }
 
 fn round1(x: f64) -> f64 {
@@ -85,7 +84,7 @@ pub struct DailyVolumeView {
 }
 
 /// Payment statistics.
-#[utoipa::path(get, path = "/api/v1/stats/payments", tag = "stats", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/stats/payments", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = PaymentStatsResponse), (status = 401, body = ErrorBody)))]
 pub async fn payments(
     State(state): State<AppState>,
@@ -200,7 +199,7 @@ fn capability(c: stablepay_core::chain::rpc::Capability) -> String {
 }
 
 /// Monitoring figures.
-#[utoipa::path(get, path = "/api/v1/stats/monitoring", tag = "stats", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/stats/monitoring", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = MonitoringResponse), (status = 401, body = ErrorBody)))]
 pub async fn monitoring(
     State(state): State<AppState>,
@@ -297,7 +296,7 @@ pub struct SystemResponse {
 }
 
 /// System health.
-#[utoipa::path(get, path = "/api/v1/stats/system", tag = "stats", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/stats/system", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = SystemResponse), (status = 401, body = ErrorBody)))]
 pub async fn system(State(state): State<AppState>) -> Json<SystemResponse> {
     let core = &state.core;
@@ -376,7 +375,7 @@ pub struct WebSocketStatsResponse {
 }
 
 /// WebSocket connection figures.
-#[utoipa::path(get, path = "/api/v1/stats/websocket", tag = "stats", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/stats/websocket", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = WebSocketStatsResponse), (status = 401, body = ErrorBody)))]
 pub async fn websocket(State(state): State<AppState>) -> Json<WebSocketStatsResponse> {
     let t = &state.core.telemetry;
@@ -442,7 +441,7 @@ pub struct MessagesResponse {
 }
 
 /// The WebSocket message log.
-#[utoipa::path(get, path = "/api/v1/stats/websocket/messages", tag = "stats", security(("api_key" = [])), params(MessagesQuery),
+#[utoipa::path(get, path = "/api/v1/stats/websocket/messages", tag = "stats", security(("api_key" = ["admin", "viewer"])), params(MessagesQuery),
     responses((status = 200, body = MessagesResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn messages(
     State(state): State<AppState>,
@@ -518,7 +517,7 @@ pub struct AlertsResponse {
 }
 
 /// Active alerts (re-evaluated on request).
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "stats", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = AlertsResponse), (status = 401, body = ErrorBody)))]
 pub async fn alerts(State(state): State<AppState>) -> Result<Json<AlertsResponse>, ApiError> {
     let alerts: Vec<AlertView> = state
@@ -537,7 +536,7 @@ pub async fn alerts(State(state): State<AppState>) -> Result<Json<AlertsResponse
 
 /// `/ws/monitor`: alerts as they are raised and cleared. It starts with an `alerts` message
 /// holding the active set, then sends `alert` messages (`data.state` = `raised` | `cleared`).
-/// Needs `?api_key=` when API keys are configured.
+/// Needs the `monitor` permission (a ticket: `?ticket=`).
 pub fn socket_router() -> Router<AppState> {
     Router::new().route("/ws/monitor", get(monitor_socket))
 }
@@ -545,10 +544,9 @@ pub fn socket_router() -> Router<AppState> {
 async fn monitor_socket(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    Query(query): Query<MerchantSocketQuery>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    socket: MerchantSocket,
 ) -> Response {
-    upgrade_merchant(ws, state, &query, peer, serve_monitor)
+    upgrade_merchant(ws, state, socket, Permission::Monitor, serve_monitor)
 }
 
 async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot) {

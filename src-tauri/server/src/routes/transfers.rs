@@ -1,13 +1,13 @@
 //! `/api/v1/transfers`: every Transfer to the receive address seen on chain (merchant endpoint);
 //! `?matched=false` is the staff inbox of transfers that credited nothing.
 
-use axum::{extract::State, middleware, routing::get, Json, Router};
+use axum::{extract::State, routing::get, Json, Router};
 use serde::{Deserialize, Serialize};
 use stablepay_core::transfers::{self, StoredTransfer};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::require_api_key,
+    auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
     routes::payments::rfc3339,
@@ -15,10 +15,10 @@ use crate::{
 };
 
 /// Merchant routes.
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/transfers", get(list))
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
+        .route_layer(Require(Permission::ReadSales))
 }
 
 /// A transfer seen on chain.
@@ -73,7 +73,7 @@ pub struct TransferQuery {
 
 /// List transfers to the receive address, newest first.
 #[utoipa::path(get, path = "/api/v1/transfers", tag = "transfers", params(TransferQuery),
-    responses((status = 200, body = [TransferResponse]), (status = 401, body = ErrorBody)), security((), ("api_key" = [])))]
+    responses((status = 200, body = [TransferResponse]), (status = 401, body = ErrorBody)), security(("api_key" = ["admin", "cashier", "viewer"])))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<TransferQuery>,

@@ -4,7 +4,6 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    middleware,
     routing::{delete, get, post},
     Json, Router,
 };
@@ -13,24 +12,27 @@ use stablepay_core::webhooks::{Delivery, Endpoint};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::require_api_key,
+    auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::{ApiJson, ApiQuery},
     routes::payments::rfc3339,
     state::AppState,
 };
 
-/// Merchant routes.
-pub fn router(state: AppState) -> Router<AppState> {
+/// Routes: the delivery log for those who monitor; endpoints (with their secrets) for admins.
+pub fn router() -> Router<AppState> {
+    let manage = Require(Permission::Manage);
     Router::new()
-        .route("/webhooks", get(list).post(create))
-        .route("/webhooks/{webhook_id}", delete(remove))
-        .route("/webhooks/deliveries", get(deliveries))
+        .route("/webhooks", get(list).post(create).route_layer(manage))
+        .route("/webhooks/{webhook_id}", delete(remove).route_layer(manage))
+        .route(
+            "/webhooks/deliveries",
+            get(deliveries).route_layer(Require(Permission::Monitor)),
+        )
         .route(
             "/webhooks/deliveries/{delivery_id}/redeliver",
-            post(redeliver),
+            post(redeliver).route_layer(manage),
         )
-        .route_layer(middleware::from_fn_with_state(state, require_api_key))
 }
 
 /// A webhook endpoint.
@@ -83,7 +85,7 @@ pub struct WebhookList {
 }
 
 /// Webhook endpoints.
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = ["admin"])),
     responses((status = 200, body = WebhookList), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<WebhookList>, ApiError> {
     let data = state
@@ -112,7 +114,7 @@ pub struct CreateWebhook {
 }
 
 /// Adds a webhook endpoint; it receives events from now on.
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = [])), request_body = CreateWebhook,
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("api_key" = ["admin"])), request_body = CreateWebhook,
     responses((status = 201, body = WebhookResponse), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -127,7 +129,7 @@ pub async fn create(
 }
 
 /// Removes an endpoint added through the API (config ones: edit the file).
-#[utoipa::path(delete, path = "/api/v1/webhooks/{webhook_id}", tag = "webhooks", security(("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/webhooks/{webhook_id}", tag = "webhooks", security(("api_key" = ["admin"])),
     params(("webhook_id" = String, Path, description = "whk_…")),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn remove(
@@ -204,7 +206,7 @@ pub struct DeliveryList {
 }
 
 /// The delivery log.
-#[utoipa::path(get, path = "/api/v1/webhooks/deliveries", tag = "webhooks", security(("api_key" = [])), params(DeliveriesQuery),
+#[utoipa::path(get, path = "/api/v1/webhooks/deliveries", tag = "webhooks", security(("api_key" = ["admin", "viewer"])), params(DeliveriesQuery),
     responses((status = 200, body = DeliveryList), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn deliveries(
     State(state): State<AppState>,
@@ -226,7 +228,7 @@ pub async fn deliveries(
 }
 
 /// Sends a delivery again now (whatever its status).
-#[utoipa::path(post, path = "/api/v1/webhooks/deliveries/{delivery_id}/redeliver", tag = "webhooks", security(("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/webhooks/deliveries/{delivery_id}/redeliver", tag = "webhooks", security(("api_key" = ["admin"])),
     params(("delivery_id" = i64, Path, description = "Delivery id")),
     responses((status = 202, body = DeliveryResponse), (status = 404, body = ErrorBody)))]
 pub async fn redeliver(

@@ -8,7 +8,7 @@
 
 use std::{
     collections::HashMap,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -16,8 +16,9 @@ use std::{
 use axum::{
     extract::{
         ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
-        ConnectInfo, Path, State,
+        FromRequestParts, Path, Query, State,
     },
+    http::request::Parts,
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -33,7 +34,12 @@ use stablepay_core::{
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
-    error::ApiError, protocol::ClientMessage, routes::payments::PaymentResponse, state::AppState,
+    auth::{Caller, Permission},
+    error::ApiError,
+    guard::ClientIp,
+    protocol::ClientMessage,
+    routes::payments::PaymentResponse,
+    state::AppState,
 };
 
 /// A send that takes longer means the client stopped reading.
@@ -117,31 +123,40 @@ impl Drop for SocketSlot {
     }
 }
 
-/// `?api_key=` on merchant sockets (browsers cannot send headers on a WebSocket).
+/// `?ticket=` on merchant sockets: browsers cannot send headers on a WebSocket, and a key must not
+/// travel in a URL, so a socket presents a single-use ticket from `POST /api/v1/socket-tickets`.
 #[derive(Debug, serde::Deserialize)]
 pub struct MerchantSocketQuery {
-    /// A key from `server.api_keys` (needed when keys are configured).
-    pub api_key: Option<String>,
+    /// A ticket from `POST /api/v1/socket-tickets` (not needed with an `Authorization` header, or
+    /// when the server has no keys and the socket comes from this computer).
+    pub ticket: Option<String>,
 }
 
-/// Accepts a merchant socket: checks the key and the socket limits (counting refusals), then
-/// upgrades and runs `serve` with the held slot.
+/// Accepts a merchant socket: checks the caller (its ticket, else its headers) for `permission`
+/// and the socket limits (counting refusals), then upgrades and runs `serve` with the held slot.
 pub(crate) fn upgrade_merchant<F, Fut>(
     ws: WebSocketUpgrade,
     state: AppState,
-    query: &MerchantSocketQuery,
-    peer: SocketAddr,
+    socket: MerchantSocket,
+    permission: Permission,
     serve: F,
 ) -> Response
 where
     F: FnOnce(WebSocket, AppState, SocketSlot) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    if !crate::auth::accepts(&state, query.api_key.as_deref()) {
+    let caller = match socket.query.ticket.as_deref() {
+        Some(ticket) => state.keys.redeem_ticket(ticket),
+        None => Some(socket.caller),
+    };
+    let allowed = caller
+        .ok_or(ApiError::Unauthorized)
+        .and_then(|c| c.check(permission));
+    if let Err(e) = allowed {
         state.core.telemetry.socket_refused();
-        return ApiError::Unauthorized.into_response();
+        return e.into_response();
     }
-    let Some(slot) = state.sockets.acquire(peer.ip()) else {
+    let Some(slot) = state.sockets.acquire(socket.ip) else {
         state.core.telemetry.socket_refused();
         return ApiError::RateLimited {
             retry_after_secs: 5,
@@ -149,6 +164,33 @@ where
         .into_response();
     };
     sized(ws).on_upgrade(move |socket| serve(socket, state, slot))
+}
+
+/// Who opens a merchant socket: its query, the caller its headers identify, its address.
+#[derive(Debug)]
+pub(crate) struct MerchantSocket {
+    query: MerchantSocketQuery,
+    caller: Caller,
+    ip: std::net::IpAddr,
+}
+
+impl FromRequestParts<AppState> for MerchantSocket {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Query(query) = Query::<MerchantSocketQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized)?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(std::net::IpAddr::from([127, 0, 0, 1])));
+        Ok(Self { query, caller, ip })
+    }
 }
 
 /// WebSocket routes (public: the payment id is the credential).
@@ -194,9 +236,8 @@ async fn payment_socket(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
 ) -> Response {
-    let ip = peer.ip();
     let Some(slot) = state.sockets.acquire(ip) else {
         state.core.telemetry.socket_refused();
         return ApiError::RateLimited {
@@ -269,7 +310,7 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
         "type": "connection_ack",
         "paymentId": id_text,
         "data": status_data(&payment),
-        "payment": PaymentResponse::from(&payment),
+        "payment": PaymentResponse::for_customer(&payment),
         "timestamp": now(),
     });
     log_message(&telemetry, Some(&id_text), Direction::Out, &ack);

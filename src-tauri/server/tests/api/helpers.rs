@@ -164,6 +164,15 @@ pub async fn spawn_app_at(
     }
 }
 
+/// A configured key with `role` (for `spawn_app_tweaked`).
+pub fn key(secret: &str, role: stablepay_core::access::Role) -> stablepay_core::access::KeyConfig {
+    stablepay_core::access::KeyConfig {
+        key: stablepay_core::access::ApiKey::parse(secret).expect("a valid test key"),
+        role,
+        name: format!("test {role}"),
+    }
+}
+
 pub fn usdt(amount: &str) -> Value {
     json!({ "amount": amount, "token": "USDT", "network": "bsc" })
 }

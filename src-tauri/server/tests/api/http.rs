@@ -1,8 +1,10 @@
 use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_tweaked, usdt};
+use stablepay_core::access::Role;
 
-const KEY: &str = "test-key-0123456789";
+use crate::helpers::{assert_error, key, spawn_app, spawn_app_tweaked, usdt};
+
+const KEY: &str = "test-key-0123456789abcdef0123456789";
 
 #[tokio::test]
 async fn health_reports_the_database() {
@@ -18,7 +20,7 @@ async fn health_reports_the_database() {
 
 #[tokio::test]
 async fn merchant_endpoints_need_the_api_key_when_keys_are_configured() {
-    let app = spawn_app_tweaked("", |c| c.server.api_keys = vec![KEY.into()]).await;
+    let app = spawn_app_tweaked("", |c| c.server.keys = vec![key(KEY, Role::Admin)]).await;
 
     let r = app.create(usdt("1")).await;
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
@@ -26,7 +28,7 @@ async fn merchant_endpoints_need_the_api_key_when_keys_are_configured() {
     let wrong = app
         .client
         .post(app.url("/api/v1/payments"))
-        .bearer_auth("test-key-0123456780")
+        .bearer_auth("test-key-0123456789abcdef0123456780")
         .json(&usdt("1"))
         .send()
         .await
@@ -230,6 +232,13 @@ async fn without_a_ui_dir_the_server_serves_the_ui_it_carries_with_the_monitor_p
     let monitor = app.get("/src/websocket-monitor.html").await;
     assert_eq!(monitor.status(), 200);
     assert!(monitor
+        .text()
+        .await
+        .unwrap()
+        .contains("websocket-monitor.js"));
+    let script = app.get("/src/websocket-monitor.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(script
         .text()
         .await
         .unwrap()

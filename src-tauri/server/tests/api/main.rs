@@ -10,6 +10,7 @@ mod http;
 mod monitoring;
 mod payments;
 mod proxy;
+mod security;
 mod settlement;
 mod webhooks;
 mod ws;

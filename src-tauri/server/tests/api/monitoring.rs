@@ -350,7 +350,12 @@ async fn a_client_that_floods_pings_and_never_reads_is_dropped_and_counted() {
 async fn settings_show_the_effective_config_without_secrets_or_endpoint_paths() {
     let app = crate::helpers::spawn_app_tweaked(
         "[[networks]]\nid = \"bsc\"\nname = \"BSC\"\nchain_id = 56\nrpc_urls = [\"https://node.example/v1/SECRETKEY\"]\n",
-        |c| c.server.api_keys = vec!["k_0123456789abcdef".into()],
+        |c| {
+            c.server.keys = vec![crate::helpers::key(
+                "k_0123456789abcdef0123456789abcdef",
+                stablepay_core::access::Role::Viewer,
+            )]
+        },
     )
     .await;
     let r = app.get("/api/v1/settings").await;
@@ -358,14 +363,14 @@ async fn settings_show_the_effective_config_without_secrets_or_endpoint_paths() 
     let r = app
         .client
         .get(app.url("/api/v1/settings"))
-        .bearer_auth("k_0123456789abcdef")
+        .bearer_auth("k_0123456789abcdef0123456789abcdef")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert!(
-        !text.contains("SECRETKEY") && !text.contains("k_0123456789abcdef"),
+        !text.contains("SECRETKEY") && !text.contains("k_0123456789abcdef0123456789abcdef"),
         "{text}"
     );
     let s: Value = serde_json::from_str(&text).unwrap();

@@ -1,0 +1,385 @@
+//! The security boundary against the real server: hosts and origins, keys and their roles on every
+//! route of the OpenAPI document, the keyless mode behind a proxy, the customer view, rate limits
+//! behind a trusted proxy, and the security headers (issue 16; SECURITY.md).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use stablepay_core::access::{ApiKey, Role};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::helpers::{assert_error, key, spawn_app, spawn_app_tweaked, usdt, TestApp};
+
+const ADMIN: &str = "admin-key-0123456789abcdef0123456789";
+const CASHIER: &str = "cashier-key-0123456789abcdef012345678";
+const VIEWER: &str = "viewer-key-0123456789abcdef0123456789";
+const DISPLAY: &str = "display-key-0123456789abcdef012345678";
+const DESKTOP: &str = "desktop-session-0123456789abcdef012345";
+
+async fn shop_with_every_role() -> TestApp {
+    spawn_app_tweaked("", |c| {
+        c.server.keys = vec![
+            key(ADMIN, Role::Admin),
+            key(CASHIER, Role::Cashier),
+            key(VIEWER, Role::Viewer),
+            key(DISPLAY, Role::Display),
+        ];
+        c.server.session_token = Some(ApiKey::parse(DESKTOP).unwrap());
+    })
+    .await
+}
+
+async fn send(app: &TestApp, method: Method, path: &str, key: Option<&str>) -> reqwest::Response {
+    let mut r = app.client.request(method.clone(), app.url(path));
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
+        r = r.json(&json!({}));
+    }
+    r.send().await.unwrap()
+}
+
+/// Path parameters filled with well-formed ids of nothing: authorization is decided before the
+/// handler looks anything up, so an allowed caller gets 404 or 422, never 401 or 403.
+fn fill(path: &str) -> String {
+    path.replace("{payment_id}", "pay_0123456789abcdef0123456789abcdef")
+        .replace("{product_id}", "prod_0123456789abcdef01234567")
+        .replace("{webhook_id}", "whk_0123456789abcdef01234567")
+        .replace("{delivery_id}", "999999")
+}
+
+#[tokio::test]
+async fn every_route_answers_each_role_as_the_openapi_document_says() {
+    let app = shop_with_every_role().await;
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let callers = [
+        ("admin", Some(ADMIN)),
+        ("cashier", Some(CASHIER)),
+        ("viewer", Some(VIEWER)),
+        ("display", Some(DISPLAY)),
+        ("desktop", Some(DESKTOP)),
+        ("nobody", None),
+    ];
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method: Method = method.to_ascii_uppercase().parse().unwrap();
+            let roles: Vec<&str> = op["security"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|req| req["api_key"].as_array())
+                        .flatten()
+                        .map(|r| r.as_str().unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (name, key) in callers {
+                let r = send(&app, method.clone(), &fill(path), key).await;
+                let status = r.status();
+                let allowed = roles.is_empty() || roles.contains(&name) || name == "desktop";
+                let expected = if allowed {
+                    !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                } else if key.is_none() {
+                    status == StatusCode::UNAUTHORIZED
+                } else {
+                    status == StatusCode::FORBIDDEN
+                };
+                assert!(
+                    expected,
+                    "{method} {path} as {name}: {status} (documented roles: {roles:?}) {}",
+                    r.text().await.unwrap_or_default()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 150,
+        "only {checked} checks: is the document complete?"
+    );
+}
+
+#[tokio::test]
+async fn a_request_for_a_host_the_server_does_not_serve_is_misdirected() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/health"))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 421, "misdirected_request").await;
+    let r = app
+        .client
+        .get(app.url("/health"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_cross_origin_body_less_post_and_socket_upgrade_are_refused_same_origin_ones_work() {
+    let app = spawn_app().await;
+    let p = app.create_ok(usdt("2")).await;
+    let cancel = app.url(&format!(
+        "/api/v1/payments/{}/cancel",
+        p["id"].as_str().unwrap()
+    ));
+
+    let forged = app
+        .client
+        .post(&cancel)
+        .header("origin", "http://attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_error(forged, 403, "origin_not_allowed").await;
+    let marked = app
+        .client
+        .post(&cancel)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_error(marked, 403, "origin_not_allowed").await;
+
+    let url = format!("{}/ws/display", app.base.replace("http://", "ws://"));
+    let mut request = url.clone().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://attacker.example".parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 403),
+        "{refused:?}"
+    );
+
+    let own = app
+        .client
+        .post(&cancel)
+        .header("origin", app.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", app.base.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_server_without_keys_refuses_merchant_routes_to_requests_through_a_proxy() {
+    let app = spawn_app().await;
+    for header in ["x-forwarded-for", "x-real-ip", "forwarded"] {
+        let value = if header == "forwarded" {
+            "for=203.0.113.7"
+        } else {
+            "203.0.113.7"
+        };
+        let r = app
+            .client
+            .get(app.url("/api/v1/payments"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, 401, "unauthorized").await;
+    }
+    let p = app.create_ok(usdt("3")).await;
+    let customer = app
+        .client
+        .get(app.url(&format!("/api/v1/payments/{}", p["id"].as_str().unwrap())))
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(customer.status(), 200, "customer routes stay open");
+}
+
+#[tokio::test]
+async fn a_customer_sees_no_metadata_or_order_reference_and_staff_see_everything() {
+    let app = shop_with_every_role().await;
+    let created = app
+        .client
+        .post(app.url("/api/v1/payments"))
+        .bearer_auth(CASHIER)
+        .json(&json!({"amount": "4", "token": "USDT", "order_reference": "INV-7", "metadata": {"customer": "Ada"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let customer: Value = app
+        .get(&format!("/api/v1/payments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(customer["metadata"].is_null() && customer["order_reference"].is_null());
+    let mut socket = crate::ws::connect(&app, &id).await;
+    let ack = crate::ws::next_json(&mut socket).await;
+    assert!(ack["payment"]["metadata"].is_null() && ack["payment"]["order_reference"].is_null());
+    let display = app
+        .client
+        .put(app.url("/api/v1/display"))
+        .bearer_auth(CASHIER)
+        .json(&json!({"payment_id": id}))
+        .send()
+        .await
+        .unwrap();
+    let display: Value = display.json().await.unwrap();
+    assert!(display["payment"]["metadata"].is_null());
+
+    let staff: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/payments/{id}")))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staff["metadata"]["customer"], "Ada");
+    assert_eq!(staff["order_reference"], "INV-7");
+}
+
+#[tokio::test]
+async fn a_merchant_socket_takes_a_single_use_ticket_never_the_key() {
+    let app = shop_with_every_role().await;
+    let url = format!("{}/ws/display", app.base.replace("http://", "ws://"));
+    assert!(
+        tokio_tungstenite::connect_async(url.clone()).await.is_err(),
+        "no ticket, no socket"
+    );
+    let ticket: Value = app
+        .client
+        .post(app.url("/api/v1/socket-tickets"))
+        .bearer_auth(DISPLAY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_ticket = format!("{url}?ticket={}", ticket["ticket"].as_str().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(with_ticket.clone())
+        .await
+        .expect("the ticket opens it");
+    assert_eq!(
+        crate::ws::next_json(&mut socket).await["type"],
+        "display_update"
+    );
+    assert!(
+        tokio_tungstenite::connect_async(with_ticket).await.is_err(),
+        "a ticket opens one socket only"
+    );
+    let monitor = app
+        .client
+        .post(app.url("/api/v1/socket-tickets"))
+        .bearer_auth(DISPLAY)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let monitor_url = format!(
+        "{}/ws/monitor?ticket={}",
+        app.base.replace("http://", "ws://"),
+        monitor["ticket"].as_str().unwrap()
+    );
+    assert!(
+        tokio_tungstenite::connect_async(monitor_url).await.is_err(),
+        "a display's ticket does not open the monitor"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_clients_get_their_own_rate_limit_and_others_cannot_claim_one() {
+    let trusted = spawn_app_tweaked("", |c| {
+        c.server.rate_limit_per_second = 1;
+        c.server.rate_limit_burst = 1;
+        c.server.trusted_proxies =
+            vec![stablepay_core::config::IpRange::parse("127.0.0.1").unwrap()];
+    })
+    .await;
+    let from = |app: &TestApp, client: &str| {
+        app.client
+            .get(app.url("/api/v1/tokens"))
+            .header("x-forwarded-for", client.to_string())
+            .send()
+    };
+    assert_eq!(from(&trusted, "198.51.100.1").await.unwrap().status(), 200);
+    assert_eq!(from(&trusted, "198.51.100.2").await.unwrap().status(), 200);
+    assert_eq!(from(&trusted, "198.51.100.1").await.unwrap().status(), 429);
+
+    let untrusted = spawn_app_tweaked("", |c| {
+        c.server.rate_limit_per_second = 1;
+        c.server.rate_limit_burst = 1;
+    })
+    .await;
+    assert_eq!(
+        from(&untrusted, "198.51.100.1").await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        from(&untrusted, "198.51.100.2").await.unwrap().status(),
+        429,
+        "an untrusted peer's X-Forwarded-For is ignored"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_forbids_framing_and_sniffing_and_pins_scripts_to_the_server() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/health",
+        "/api/v1/tokens",
+        "/docs/",
+        "/api/v1/nowhere",
+    ] {
+        let r = app.get(path).await;
+        let h = r.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_of_one_repeated_character_or_too_short_is_refused_at_start() {
+    for bad in [
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "short-key-0123456789",
+    ] {
+        let err = stablepay_core::config::Config::from_toml_str(
+            &format!("[server]\napi_keys = [\"{bad}\"]\n"),
+            std::iter::empty(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("server.api_keys[0]"), "{err}");
+    }
+    let err = stablepay_core::config::Config::from_toml_str(
+        "[[server.keys]]\nkey = \"0123456789abcdef0123456789abcdef\"\nrole = \"root\"\n",
+        std::iter::empty(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("server.keys[0].role"), "{err}");
+}
