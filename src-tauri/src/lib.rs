@@ -317,10 +317,7 @@ fn remember_sale_choice(
 /// Runs the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
+        .with_env_filter(stablepay_server::log_filter())
         .init();
     tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

@@ -9,7 +9,7 @@
 //! open payments are in SQLite and carry on.
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
 
 const FILE: &str = "shell.json";
@@ -65,7 +65,12 @@ impl ShellSettings {
     pub fn save<R: Runtime>(&self, app: &AppHandle<R>) -> Result<(), String> {
         let store = app.store(FILE).map_err(|e| e.to_string())?;
         store.set(KEY, serde_json::to_value(self).map_err(|e| e.to_string())?);
-        store.save().map_err(|e| e.to_string())
+        store.save().map_err(|e| e.to_string())?;
+        // The store writes with the default mode; the settings are the owner's alone.
+        if let Ok(dir) = app.path().app_data_dir() {
+            let _ = stablepay_core::store::restrict(&dir.join(FILE));
+        }
+        Ok(())
     }
 
     /// Checks values coming from the UI.

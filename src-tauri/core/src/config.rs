@@ -818,7 +818,10 @@ impl RawConfig {
                 if !is_url(u, &["http://", "https://"]) {
                     return Err(bad(
                         &key(&format!("rpc_urls[{j}]")),
-                        format!("{u:?} is not an http(s) URL"),
+                        format!(
+                            "{} is not an http(s) URL",
+                            crate::telemetry::redact_endpoint(u)
+                        ),
                     ));
                 }
             }
@@ -826,7 +829,10 @@ impl RawConfig {
                 if !is_url(u, &["ws://", "wss://"]) {
                     return Err(bad(
                         &key(&format!("ws_urls[{j}]")),
-                        format!("{u:?} is not a ws(s) URL"),
+                        format!(
+                            "{} is not a ws(s) URL",
+                            crate::telemetry::redact_endpoint(u)
+                        ),
                     ));
                 }
             }

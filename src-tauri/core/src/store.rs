@@ -1,5 +1,7 @@
-//! The SQLite store: one file, WAL, foreign keys on, migrated on open — and used by one server at a
-//! time: [`lock`] takes an exclusive lock on `<database>.lock` (an OS file lock, released when the
+//! The SQLite store: one file, WAL, foreign keys on, migrated on open, readable by its owner only
+//! (it holds webhook secrets): the file is made 0600 before SQLite opens it, so its WAL and
+//! shared-memory files, which SQLite creates with the database's mode, are too — and used by one
+//! server at a time: [`lock`] takes an exclusive lock on `<database>.lock` (an OS file lock, released when the
 //! process dies however it dies), so a second server on the same file refuses to start instead of
 //! running a second watcher and a second unique-amount lock beside the first.
 
@@ -48,16 +50,18 @@ pub fn lock(db: &Path) -> Result<DatabaseLock, CoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(dir);
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| CoreError::Storage {
-            path: db.display().to_string(),
-            reason: format!("cannot open the lock file {}: {e}", path.display()),
-        })?;
+    let mut file = private(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+    )
+    .open(&path)
+    .map_err(|e| CoreError::Storage {
+        path: db.display().to_string(),
+        reason: format!("cannot open the lock file {}: {e}", path.display()),
+    })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -91,6 +95,27 @@ pub fn lock(db: &Path) -> Result<DatabaseLock, CoreError> {
     })
 }
 
+/// Options that create a file readable and writable by its owner only.
+pub fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600)
+    }
+    #[cfg(not(unix))]
+    options
+}
+
+/// Makes an existing file readable and writable by its owner only.
+pub fn restrict(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if path.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
 /// Opens (creating if missing) and migrates the database at `path`.
 pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -100,6 +125,26 @@ pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
                 dir.display()
             ))
         })?;
+    }
+    // Made (or tightened) 0600 before SQLite opens it; its -wal and -shm follow its mode.
+    let keep_private = |p: &Path| {
+        restrict(p).map_err(|e| CoreError::Storage {
+            path: path.display().to_string(),
+            reason: format!("cannot make {} private: {e}", p.display()),
+        })
+    };
+    if !path.exists() {
+        private(OpenOptions::new().write(true).create(true).truncate(false))
+            .open(path)
+            .map_err(|e| CoreError::Storage {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        keep_private(Path::new(&name))?;
     }
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)

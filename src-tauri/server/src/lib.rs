@@ -37,6 +37,25 @@ use tower_http::{compression::CompressionLayer, cors::CorsLayer, trace::TraceLay
 use crate::error::ApiError;
 pub use crate::state::AppState;
 
+/// The log filter of both binaries: `RUST_LOG` (default `info,tower_http=warn,sqlx=warn`), except
+/// that the HTTP and WebSocket clients under the chain watcher never log below `info`: their debug
+/// spans carry the whole endpoint URL, and a provider's key with it.
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
+    [
+        "alloy_transport_http",
+        "alloy_transport_ws",
+        "alloy_pubsub",
+        "reqwest",
+        "hyper_util",
+    ]
+    .into_iter()
+    .fold(filter, |f, target| {
+        f.add_directive(format!("{target}=info").parse().expect("a valid directive"))
+    })
+}
+
 /// How often open payments past their expiry are swept.
 const EXPIRY_SWEEP: Duration = Duration::from_secs(1);
 /// How often alert rules are evaluated.

@@ -49,10 +49,7 @@ fn load(config: Option<&std::path::Path>) -> anyhow::Result<Config> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
+        .with_env_filter(stablepay_server::log_filter())
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {

@@ -49,7 +49,7 @@ use super::{
     classify::{classify, Fault, GET_LOGS},
     BlockRef, ChainError, Transfer,
 };
-use crate::telemetry::{redact_endpoint, Direction, Severity, Telemetry};
+use crate::telemetry::{redact_endpoint, scrub, Direction, Severity, Telemetry};
 
 /// How long one RPC call may take before the endpoint counts as failing.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -255,9 +255,9 @@ impl RpcChain {
     ) -> Result<Self, ChainError> {
         let mut endpoints = Vec::new();
         for url in urls {
-            let parsed = url
-                .parse()
-                .map_err(|_| ChainError::Config(format!("{url:?} is not a URL")))?;
+            let parsed = url.parse().map_err(|_| {
+                ChainError::Config(format!("{} is not a URL", redact_endpoint(url)))
+            })?;
             endpoints.push(Endpoint {
                 key: EndpointKey::of(url),
                 shown: redact_endpoint(url),
@@ -638,7 +638,10 @@ impl Pinned<'_> {
                 self.succeeded();
                 return Ok(value);
             }
-            Ok(Err(error)) => (error.to_string(), matches!(error, RpcError::ErrorResp(_))),
+            Ok(Err(error)) => (
+                scrub(&error.to_string()),
+                matches!(error, RpcError::ErrorResp(_)),
+            ),
             Err(_) => (format!("no answer within {CALL_TIMEOUT:?}"), false),
         };
         let fault = fault.expect("a failed call has a fault");

@@ -16,7 +16,7 @@ use super::RpcChain;
 use crate::{
     catalog::Network,
     progress::ChainProgress,
-    telemetry::{redact_endpoint, Direction, Severity, Telemetry},
+    telemetry::{redact_endpoint, scrub, Direction, Severity, Telemetry},
 };
 
 /// Longest wait between reconnect attempts.
@@ -68,14 +68,15 @@ pub(super) async fn subscribe(s: Subscription) {
                     format!("on chain {id}")
                 }
                 Ok(_) => follow(&s, &network, &provider, &mut backoff).await,
-                Err(e) => format!("eth_chainId failed: {e}"),
+                Err(e) => scrub(&format!("eth_chainId failed: {e}")),
             },
             Ok(Err(e)) => {
-                tracing::debug!(url = %s.url, error = %e, "WebSocket connect failed");
-                e.to_string()
+                let error = scrub(&e.to_string());
+                tracing::debug!(url = %redact_endpoint(&s.url), %error, "WebSocket connect failed");
+                error
             }
             Err(_) => {
-                tracing::debug!(url = %s.url, "WebSocket connect timed out");
+                tracing::debug!(url = %redact_endpoint(&s.url), "WebSocket connect timed out");
                 "connect timed out".to_string()
             }
         };
@@ -96,11 +97,11 @@ async fn follow(
     let logs = provider.subscribe_logs(&s.filter).await;
     let (mut heads, mut logs) = match (heads, logs) {
         (Ok(h), Ok(l)) => (h, l),
-        (Err(e), _) | (_, Err(e)) => return format!("subscribe failed: {e}"),
+        (Err(e), _) | (_, Err(e)) => return scrub(&format!("subscribe failed: {e}")),
     };
     s.telemetry.link_connected(network, &s.url, 2);
     *backoff = Duration::from_millis(500);
-    tracing::info!(url = %s.url, "WebSocket subscriptions live");
+    tracing::info!(url = %redact_endpoint(&s.url), "WebSocket subscriptions live");
     s.wake.notify_one(); // reconcile after every (re)connect
     loop {
         tokio::select! {
@@ -123,6 +124,6 @@ async fn follow(
         }
         s.wake.notify_one();
     }
-    tracing::warn!(url = %s.url, "WebSocket subscription ended; reconnecting");
+    tracing::warn!(url = %redact_endpoint(&s.url), "WebSocket subscription ended; reconnecting");
     "subscription ended".to_string()
 }

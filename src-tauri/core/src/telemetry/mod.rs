@@ -170,6 +170,28 @@ pub fn redact_endpoint(url: &str) -> String {
     }
 }
 
+/// `text` (an error message) with every URL in it shown as [`redact_endpoint`] shows it (scheme,
+/// host and port): HTTP clients put the URL they called, provider key and all, in their errors.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "()\"'<>,;[]{}".contains(c))
+            .unwrap_or(tail.len());
+        out.push_str(&redact_endpoint(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Default for Telemetry {
     fn default() -> Self {
         Self::new()
@@ -532,6 +554,19 @@ impl Telemetry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_error_messages_lose_their_paths_and_keys() {
+        assert_eq!(
+            scrub("error sending request for url (http://127.0.0.1:8545/?apikey=K3Y) after 5 s"),
+            "error sending request for url (http://127.0.0.1:8545) after 5 s"
+        );
+        assert_eq!(
+            scrub("wss://user:pw@node.example/ws/K3Y failed; https://a.example/v1/K3Y too"),
+            "wss://node.example failed; https://a.example too"
+        );
+        assert_eq!(scrub("no URL here"), "no URL here");
+    }
 
     #[test]
     fn endpoints_are_shown_without_paths_or_keys() {

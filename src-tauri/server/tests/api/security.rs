@@ -383,3 +383,124 @@ async fn a_key_of_one_repeated_character_or_too_short_is_refused_at_start() {
     .unwrap_err();
     assert!(err.to_string().contains("server.keys[0].role"), "{err}");
 }
+
+#[tokio::test]
+async fn the_database_its_journal_and_its_lock_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    app.create_ok(usdt("1")).await;
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let path = format!("{}{suffix}", app.db_path().display());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path} is {mode:o}");
+    }
+}
+
+#[tokio::test]
+async fn a_provider_key_in_an_rpc_url_never_appears_in_logs_or_answers() {
+    use std::{
+        io::Read,
+        process::{Command, Stdio},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("stablepay.toml");
+    std::fs::write(
+        &config,
+        crate::helpers::config_toml(
+            &dir.path().join("shop.db"),
+            &format!(
+                "[chain]\npoll_interval_ms = 200\n[[networks]]\nid = \"bsc\"\nname = \"BSC\"\nchain_id = 56\n\
+                 rpc_urls = [\"http://127.0.0.1:{dead}/v1/SECRETKEY1\", \"http://user:SECRETKEY2@127.0.0.1:{dead}/?apikey=SECRETKEY3\"]\n\
+                 ws_urls = [\"ws://127.0.0.1:{dead}/ws/SECRETKEY4\"]\n"
+            ),
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stablepay-server"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = server.stdout.take().unwrap();
+    let mut first = [0u8; 200];
+    let n = stdout.read(&mut first).unwrap();
+    let line = String::from_utf8_lossy(&first[..n]).to_string();
+    let base = format!(
+        "http://{}",
+        line.split("http://")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    let client = reqwest::Client::new();
+    let payment: Value = client
+        .post(format!("{base}/api/v1/payments"))
+        .json(&usdt("5"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut answers = String::new();
+    let process = client
+        .post(format!(
+            "{base}/api/v1/payments/{}/process",
+            payment["id"].as_str().unwrap()
+        ))
+        .json(&json!({"transaction_hash": format!("0x{}", "1".repeat(64))}))
+        .send()
+        .await
+        .unwrap();
+    answers.push_str(&process.text().await.unwrap());
+    for path in [
+        "/api/v1/stats/websocket",
+        "/api/v1/stats/websocket/messages?limit=500",
+        "/api/v1/stats/monitoring",
+        "/api/v1/alerts",
+        "/api/v1/settings",
+        "/metrics",
+    ] {
+        answers.push_str(
+            &client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    server.kill().unwrap();
+    let mut logs = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    server.wait().unwrap();
+
+    assert!(
+        logs.contains("RPC call failed"),
+        "the endpoints were tried: {logs}"
+    );
+    assert!(!logs.contains("SECRETKEY"), "a key in the logs: {logs}");
+    assert!(
+        !answers.contains("SECRETKEY"),
+        "a key in an answer: {answers}"
+    );
+}
