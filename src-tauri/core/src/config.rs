@@ -52,6 +52,8 @@ pub struct Config {
     pub tokens: Vec<TokenConfig>,
     /// `[[webhooks]]`
     pub webhooks: Vec<WebhookConfig>,
+    /// `[webhook_targets]`: private addresses webhooks added through the API may reach.
+    pub webhook_targets: crate::webhooks::target::TargetPolicy,
 }
 
 /// `[server]`: the embedded HTTP server.
@@ -315,6 +317,15 @@ struct RawConfig {
     networks: Option<Vec<RawNetwork>>,
     tokens: Option<Vec<RawToken>>,
     webhooks: Vec<RawWebhook>,
+    webhook_targets: RawWebhookTargets,
+}
+
+/// `[webhook_targets]` (a table of its own: TOML cannot have a `[webhooks]` table beside the
+/// `[[webhooks]]` list).
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawWebhookTargets {
+    allowed_private: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -939,6 +950,28 @@ impl RawConfig {
             });
         }
 
+        let mut webhook_targets = crate::webhooks::target::TargetPolicy::default();
+        for (i, entry) in self.webhook_targets.allowed_private.iter().enumerate() {
+            let entry = entry.trim().to_ascii_lowercase();
+            match IpRange::parse(&entry) {
+                Ok(range) => webhook_targets.ranges.push(range),
+                Err(_)
+                    if !entry.is_empty()
+                        && entry
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') =>
+                {
+                    webhook_targets.hosts.push(entry)
+                }
+                Err(_) => {
+                    return Err(bad(
+                        &format!("webhook_targets.allowed_private[{i}]"),
+                        format!("{entry:?} is not an address, a CIDR block or a host name"),
+                    ))
+                }
+            }
+        }
+
         Ok(Config {
             server,
             database,
@@ -948,6 +981,7 @@ impl RawConfig {
             networks,
             tokens,
             webhooks,
+            webhook_targets,
         })
     }
 }

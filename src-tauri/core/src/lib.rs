@@ -140,6 +140,7 @@ impl Core {
             events.clone(),
             clock.clone(),
             RetryPolicy::default(),
+            config.webhook_targets.clone(),
         );
         webhooks.sync_config(&config.webhooks).await?;
         let display = Display::new(

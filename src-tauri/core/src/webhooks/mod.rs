@@ -13,12 +13,18 @@
 //! (doubling, at most 6 h apart) until 3 days after it was queued, then marked `failed`; any delivery
 //! can be sent again by hand (redeliver).
 //!
+//! Targets: an endpoint added through the API must resolve to public addresses only, checked when it
+//! is added and at every delivery, which goes to the address checked ([`target`]); at most
+//! [`MAX_ENDPOINTS`] endpoints. A failed attempt is recorded in plain words without socket detail
+//! (the delivery log must not become a port scanner).
+//!
 //! Body: `{"id":"evt_<n>","type":"payment.paid","created_at":"<RFC 3339>","data":{"payment":{…}}}`
 //! (the payment as the REST API showed it when the event happened: the audit trail keeps a snapshot
 //! with each event, so a `payment.confirming` queued after the payment was paid still says
 //! `confirming`), or `"data":{"transfer":{…}}`.
 
 pub mod sign;
+pub mod target;
 
 use std::{sync::Arc, time::Duration};
 
@@ -38,6 +44,9 @@ use crate::{
     events::{self, EventBus},
     payments::{Payment, PaymentId, Payments},
 };
+
+/// Most webhook endpoints (in the file and added through the API together).
+pub const MAX_ENDPOINTS: usize = 20;
 
 /// Renders a payment as the REST API shows it (the server supplies it; the core knows no DTOs).
 pub type PaymentRenderer = Arc<dyn Fn(&Payment) -> Value + Send + Sync>;
@@ -106,6 +115,8 @@ pub struct Delivery {
     pub endpoint_id: String,
     /// Its URL.
     pub endpoint_url: String,
+    /// Its source: `config` (the owner's file) or `api`.
+    pub endpoint_source: String,
     /// `pending`, `delivered` or `failed`.
     pub status: String,
     /// Attempts made.
@@ -130,7 +141,7 @@ pub struct Webhooks {
     clock: Arc<dyn Clock>,
     events: EventBus,
     policy: RetryPolicy,
-    client: reqwest::Client,
+    targets: target::TargetPolicy,
     wake: Arc<Notify>,
 }
 
@@ -167,6 +178,7 @@ fn map_delivery(row: &SqliteRow) -> Delivery {
         event_type: row.get("event_type"),
         endpoint_id: row.get("endpoint_id"),
         endpoint_url: row.get("url"),
+        endpoint_source: row.get("source"),
         status: row.get("status"),
         attempts: row.get::<i64, _>("attempts") as u32,
         last_status_code: row
@@ -211,7 +223,7 @@ fn check_endpoint(url: &str, secret: &str, events: &[String]) -> Result<Vec<Stri
 const FEED_COALESCE: Duration = Duration::from_millis(50);
 
 const DELIVERY_SELECT: &str =
-    "SELECT d.*, e.url FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id";
+    "SELECT d.*, e.url, e.source FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id";
 
 impl Webhooks {
     /// The service over `pool`; call [`Webhooks::sync_config`] before serving.
@@ -221,22 +233,29 @@ impl Webhooks {
         events: EventBus,
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
+        targets: target::TargetPolicy,
     ) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(policy.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("StablePay-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds");
         Self {
             pool,
             payments,
             clock,
             events,
             policy,
-            client,
+            targets,
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// A client for one attempt; `pinned` sends every request to these addresses of `host`.
+    fn client(&self, pinned: Option<(&str, &[std::net::SocketAddr])>) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder()
+            .timeout(self.policy.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("StablePay-Webhooks/", env!("CARGO_PKG_VERSION")));
+        if let Some((host, addresses)) = pinned {
+            builder = builder.resolve_to_addrs(host, addresses);
+        }
+        builder.build().expect("the HTTP client builds")
     }
 
     /// Makes the `[[webhooks]]` of the config the `config` endpoints (added, updated, or disabled
@@ -283,6 +302,16 @@ impl Webhooks {
         events: &[String],
     ) -> Result<Endpoint, CoreError> {
         let events = check_endpoint(url, secret, events)?;
+        if self.endpoints().await?.len() >= MAX_ENDPOINTS {
+            return Err(CoreError::field(
+                "url",
+                format!("at most {MAX_ENDPOINTS} webhook endpoints; remove one first"),
+            ));
+        }
+        self.targets
+            .resolve(url)
+            .await
+            .map_err(|e| CoreError::field("url", e.to_string()))?;
         let id = new_endpoint_id();
         sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'api', 1, ?)")
             .bind(&id)
@@ -488,33 +517,13 @@ impl Webhooks {
         payload: String,
         secret: String,
     ) -> Result<(), CoreError> {
-        let t = self.clock.now().timestamp();
-        let outcome = self
-            .client
-            .post(&delivery.endpoint_url)
-            .header("content-type", "application/json")
-            .header("StablePay-Event-Id", &delivery.event_id)
-            .header(
-                "StablePay-Signature",
-                sign::signature_header(&secret, t, payload.as_bytes()),
-            )
-            .body(payload)
-            .send()
-            .await;
-        let (code, error) = match outcome {
-            Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
-            Ok(r) => (
-                Some(r.status().as_u16()),
-                Some(format!("the receiver answered {}", r.status())),
+        let (code, error) = match self.deliver(&delivery, payload, &secret).await {
+            Ok(status) if status.is_success() => (Some(status.as_u16()), None),
+            Ok(status) => (
+                Some(status.as_u16()),
+                Some(format!("the receiver answered {status}")),
             ),
-            Err(e) => (
-                None,
-                Some(if e.is_timeout() {
-                    "no answer in time".to_string()
-                } else {
-                    e.to_string()
-                }),
-            ),
+            Err(why) => (None, Some(why)),
         };
         let now = self.clock.now();
         let attempts = delivery.attempts + 1;
@@ -548,6 +557,51 @@ impl Webhooks {
             }
         }
         Ok(())
+    }
+
+    /// One POST of `payload`; the status the receiver answered, or why there is none in plain words
+    /// (no socket detail: refused, reset and timed-out connections all read alike, so the delivery
+    /// log cannot map the network).
+    async fn deliver(
+        &self,
+        delivery: &Delivery,
+        payload: String,
+        secret: &str,
+    ) -> Result<reqwest::StatusCode, String> {
+        let pinned = if delivery.endpoint_source == "config" {
+            None
+        } else {
+            let addresses = self
+                .targets
+                .resolve(&delivery.endpoint_url)
+                .await
+                .map_err(|e| format!("not sent: {e}"))?;
+            let host = target::host_port(&delivery.endpoint_url)
+                .map(|(h, _)| h)
+                .unwrap_or_default();
+            Some((host, addresses))
+        };
+        let client = self.client(pinned.as_ref().map(|(h, a)| (h.as_str(), a.as_slice())));
+        let t = self.clock.now().timestamp();
+        client
+            .post(&delivery.endpoint_url)
+            .header("content-type", "application/json")
+            .header("StablePay-Event-Id", &delivery.event_id)
+            .header(
+                "StablePay-Signature",
+                sign::signature_header(secret, t, payload.as_bytes()),
+            )
+            .body(payload)
+            .send()
+            .await
+            .map(|r| r.status())
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "no answer in time".to_string()
+                } else {
+                    "could not reach the receiver".to_string()
+                }
+            })
     }
 
     /// Feeds and sends forever: on every payment event, on a redelivery and at least every second
