@@ -86,6 +86,12 @@ pub struct ServerConfig {
     pub ws_max_per_ip: usize,
     /// Open WebSockets allowed in total.
     pub ws_max_total: usize,
+    /// Open connections allowed at once.
+    pub max_connections: usize,
+    /// Time a client has to send its request headers.
+    pub header_read_timeout: std::time::Duration,
+    /// Time a request may take to be answered (WebSockets, once upgraded, are not bound by it).
+    pub request_timeout: std::time::Duration,
     /// Folder of a built UI to serve at `/` instead of the one the server carries (`ui/dist` at
     /// build time).
     pub ui_dir: Option<PathBuf>,
@@ -343,6 +349,9 @@ struct RawServer {
     max_body_bytes: usize,
     ws_max_per_ip: usize,
     ws_max_total: usize,
+    max_connections: usize,
+    header_read_timeout_ms: u64,
+    request_timeout_ms: u64,
     ui_dir: String,
 }
 
@@ -361,6 +370,9 @@ impl Default for RawServer {
             max_body_bytes: 64 * 1024,
             ws_max_per_ip: 256,
             ws_max_total: 20_000,
+            max_connections: 25_000,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
             ui_dir: String::new(),
         }
     }
@@ -544,6 +556,15 @@ impl RawConfig {
                 s.ws_max_total = env_parse(name, value, "a whole number")?
             }
             ("server", "ui_dir") => s.ui_dir = value.to_string(),
+            ("server", "max_connections") => {
+                s.max_connections = env_parse(name, value, "a whole number")?
+            }
+            ("server", "header_read_timeout_ms") => {
+                s.header_read_timeout_ms = env_parse(name, value, "a whole number of ms")?
+            }
+            ("server", "request_timeout_ms") => {
+                s.request_timeout_ms = env_parse(name, value, "a whole number of ms")?
+            }
             ("database", "path") => self.database.path = value.to_string(),
             ("merchant", "name") => self.merchant.name = value.to_string(),
             ("merchant", "receive_address") => self.merchant.receive_address = value.to_string(),
@@ -603,6 +624,17 @@ impl RawConfig {
                 format!("{:?} is not an address like 127.0.0.1:8080", s.bind),
             )
         })?;
+        if s.max_connections < 16 {
+            return Err(bad("server.max_connections", "must be at least 16".into()));
+        }
+        for (key, ms) in [
+            ("server.header_read_timeout_ms", s.header_read_timeout_ms),
+            ("server.request_timeout_ms", s.request_timeout_ms),
+        ] {
+            if !(100..=600_000).contains(&ms) {
+                return Err(bad(key, "must be between 100 and 600000".into()));
+            }
+        }
         let mut keys = Vec::new();
         for (i, key) in s.api_keys.iter().enumerate() {
             let key = ApiKey::parse(key).map_err(|e| bad(&format!("server.api_keys[{i}]"), e))?;
@@ -700,6 +732,9 @@ impl RawConfig {
             max_body_bytes: s.max_body_bytes,
             ws_max_per_ip: s.ws_max_per_ip,
             ws_max_total: s.ws_max_total,
+            max_connections: s.max_connections,
+            header_read_timeout: std::time::Duration::from_millis(s.header_read_timeout_ms),
+            request_timeout: std::time::Duration::from_millis(s.request_timeout_ms),
             ui_dir: Some(PathBuf::from(&s.ui_dir)).filter(|p| !p.as_os_str().is_empty()),
         };
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod listener;
 pub mod openapi;
 pub mod protocol;
 pub mod rate_limit;
@@ -121,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), guard::check))
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            server.request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), time_request))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http());
@@ -235,12 +240,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     };
     let app = router(AppState::new(core.clone()));
     let (tx, rx) = oneshot::channel::<()>();
+    let limits = listener::Limits {
+        max_connections: core.config.server.max_connections,
+        header_read_timeout: core.config.server.header_read_timeout,
+    };
     let serve = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        listener::serve(listener, app, limits, async {
             let _ = rx.await;
         })
         .await

@@ -3,7 +3,41 @@
 //! heartbeat). Anything else is parsed no further: valid JSON of another type is logged and refused
 //! with an `error` message, and text that is not JSON is refused the same way. Parsing never fails.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
+
+/// Messages a client may send on one socket per [`MESSAGE_WINDOW`]; more closes the socket (1008).
+pub const MESSAGE_BURST: u32 = 20;
+/// See [`MESSAGE_BURST`].
+pub const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
+
+/// What one socket's client may still send in the current window.
+#[derive(Debug)]
+pub struct MessageBudget {
+    window_start: Instant,
+    used: u32,
+}
+
+impl Default for MessageBudget {
+    fn default() -> Self {
+        Self {
+            window_start: Instant::now(),
+            used: 0,
+        }
+    }
+}
+
+impl MessageBudget {
+    /// Counts one message; `false` when the client is over its budget.
+    pub fn spend(&mut self) -> bool {
+        if self.window_start.elapsed() >= MESSAGE_WINDOW {
+            *self = Self::default();
+        }
+        self.used += 1;
+        self.used <= MESSAGE_BURST
+    }
+}
 
 /// A client message.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,5 +98,14 @@ mod tests {
         ));
         assert_eq!(ClientMessage::parse("ping"), ClientMessage::Invalid);
         assert_eq!(ClientMessage::parse(""), ClientMessage::Invalid);
+    }
+
+    #[test]
+    fn a_client_flooding_a_socket_is_over_budget() {
+        let mut budget = super::MessageBudget::default();
+        for _ in 0..super::MESSAGE_BURST {
+            assert!(budget.spend());
+        }
+        assert!(!budget.spend());
     }
 }

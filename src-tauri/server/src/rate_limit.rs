@@ -1,72 +1,79 @@
-//! Per-client rate limiting: a token bucket per client IP (the proxy's client when the peer is a
-//! trusted proxy, see [`crate::guard::client_ip`]). Over budget → 429 with `Retry-After`.
+//! Rate limits, with `governor` (a generic cell rate algorithm, keyed):
+//!
+//! - per client IP on every request (the proxy's client when the peer is a trusted proxy, see
+//!   [`crate::guard::client_ip`]); over budget → 429 with `Retry-After`;
+//! - per payment on the manual check (`/process` asks the chain each time: a stranger must not be
+//!   able to make the shop's RPC endpoints rate-limit it by hammering one payment).
 
-use std::{collections::HashMap, net::IpAddr, sync::Mutex, time::Instant};
+use std::{hash::Hash, net::IpAddr, num::NonZeroU32};
 
 use axum::{
     extract::{Request, State},
     middleware::Next,
     response::Response,
 };
+use governor::{
+    clock::{Clock, DefaultClock},
+    DefaultKeyedRateLimiter, Quota,
+};
 
 use crate::{error::ApiError, state::AppState};
 
-/// Buckets kept before idle (full) ones are dropped.
-const MAX_TRACKED_CLIENTS: usize = 10_000;
+/// Keys tracked before the idle ones are forgotten.
+const MAX_TRACKED: usize = 10_000;
+/// Manual checks per payment: a burst of this many, then one every 6 s (10 a minute).
+const PROCESS_BURST: u32 = 10;
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-/// Token buckets per client IP.
+/// A keyed budget: `per_second` sustained with bursts of `burst`; off when `per_second` is 0.
 #[derive(Debug)]
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+pub struct Budget<K: Hash + Eq + Clone> {
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
 }
 
-impl RateLimiter {
-    /// `per_second` sustained requests with bursts of `burst`; `per_second == 0` turns limiting off.
-    pub fn new(per_second: u32, burst: u32) -> Self {
+impl<K: Hash + Eq + Clone> Budget<K> {
+    fn with(quota: Option<Quota>) -> Self {
         Self {
-            per_second: per_second as f64,
-            burst: burst.max(1) as f64,
-            buckets: Mutex::default(),
+            limiter: quota.map(DefaultKeyedRateLimiter::keyed),
         }
     }
 
-    /// Takes one token for `ip`, or says how many seconds until one is available.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        if self.per_second == 0.0 {
+    /// `per_second` sustained requests with bursts of `burst`; `per_second == 0` turns it off.
+    pub fn per_second(per_second: u32, burst: u32) -> Self {
+        Self::with(NonZeroU32::new(per_second).map(|rate| {
+            Quota::per_second(rate).allow_burst(NonZeroU32::new(burst.max(1)).expect("at least 1"))
+        }))
+    }
+
+    /// Takes one unit for `key`, or says how many seconds until one is available.
+    pub fn check(&self, key: &K) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
             return Ok(());
+        };
+        if limiter.len() > MAX_TRACKED {
+            limiter.retain_recent();
         }
-        let mut buckets = self.buckets.lock().expect("rate limiter lock poisoned");
-        if buckets.len() >= MAX_TRACKED_CLIENTS {
-            let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
-            });
-        }
-        let bucket = buckets.entry(ip).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0) as u64)
-        }
+        limiter.check_key(key).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs_f64()
+                .ceil()
+                .max(1.0) as u64
+        })
     }
 }
 
-/// Middleware applying the limiter to the peer address.
+/// The per-client request budget.
+pub type RateLimiter = Budget<IpAddr>;
+
+/// The per-payment manual check budget.
+pub fn process_budget() -> Budget<String> {
+    Budget::with(Some(
+        Quota::per_minute(NonZeroU32::new(PROCESS_BURST).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(PROCESS_BURST).expect("non-zero")),
+    ))
+}
+
+/// Middleware applying the per-client budget.
 pub async fn limit(
     State(state): State<AppState>,
     request: Request,
@@ -75,40 +82,49 @@ pub async fn limit(
     let ip = crate::guard::client_ip(&request, &state.core.config.server.trusted_proxies);
     state
         .rate_limiter
-        .check(ip, Instant::now())
+        .check(&ip)
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     Ok(next.run(request).await)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::{net::Ipv4Addr, time::Duration};
+    use std::net::Ipv4Addr;
 
     use super::*;
 
     #[test]
     fn a_client_over_its_burst_is_told_when_to_retry() {
-        let limiter = RateLimiter::new(1, 2);
-        let (ip, t0) = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), Instant::now());
-        assert!(limiter.check(ip, t0).is_ok());
-        assert!(limiter.check(ip, t0).is_ok());
-        assert_eq!(limiter.check(ip, t0), Err(1));
-        assert!(limiter.check(ip, t0 + Duration::from_millis(1100)).is_ok());
+        let limiter = RateLimiter::per_second(1, 2);
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(limiter.check(&ip).is_ok());
+        assert!(limiter.check(&ip).is_ok());
+        assert_eq!(limiter.check(&ip), Err(1));
     }
 
     #[test]
     fn clients_have_separate_budgets_and_zero_means_unlimited() {
-        let limiter = RateLimiter::new(1, 1);
-        let t0 = Instant::now();
+        let limiter = RateLimiter::per_second(1, 1);
         assert!(limiter
-            .check(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), t0)
+            .check(&IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
             .is_ok());
         assert!(limiter
-            .check(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), t0)
+            .check(&IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)))
             .is_ok());
-        let off = RateLimiter::new(0, 1);
+        let off = RateLimiter::per_second(0, 1);
         for _ in 0..100 {
-            assert!(off.check(IpAddr::V4(Ipv4Addr::LOCALHOST), t0).is_ok());
+            assert!(off.check(&IpAddr::V4(Ipv4Addr::LOCALHOST)).is_ok());
         }
+    }
+
+    #[test]
+    fn a_payment_takes_ten_manual_checks_then_waits() {
+        let budget = process_budget();
+        let id = "pay_0".to_string();
+        for _ in 0..10 {
+            assert!(budget.check(&id).is_ok());
+        }
+        assert!(budget.check(&id).unwrap_err() >= 1);
+        assert!(budget.check(&"pay_1".to_string()).is_ok());
     }
 }

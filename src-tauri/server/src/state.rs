@@ -5,7 +5,10 @@ use std::{sync::Arc, time::Instant};
 use stablepay_core::Core;
 
 use crate::{
-    auth::Keys, guard::HostPolicy, rate_limit::RateLimiter, routes::ws::SocketLimits,
+    auth::Keys,
+    guard::HostPolicy,
+    rate_limit::{Budget, RateLimiter},
+    routes::ws::SocketLimits,
     system::SystemProbe,
 };
 
@@ -20,6 +23,8 @@ pub struct AppState {
     pub hosts: Arc<HostPolicy>,
     /// Per-client request budget.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Per-payment manual check budget.
+    pub process_budget: Arc<Budget<String>>,
     /// Open WebSocket count limits.
     pub sockets: Arc<SocketLimits>,
     /// When the server started, for uptime.
@@ -32,7 +37,7 @@ impl AppState {
     /// State for a core, with limits from its config.
     pub fn new(core: Core) -> Self {
         let server = &core.config.server;
-        let rate_limiter = Arc::new(RateLimiter::new(
+        let rate_limiter = Arc::new(RateLimiter::per_second(
             server.rate_limit_per_second,
             server.rate_limit_burst,
         ));
@@ -41,6 +46,7 @@ impl AppState {
             keys: Arc::new(Keys::from_config(server)),
             hosts: Arc::new(HostPolicy::new(server)),
             rate_limiter,
+            process_budget: Arc::new(crate::rate_limit::process_budget()),
             sockets,
             started: Instant::now(),
             system: Arc::default(),

@@ -27,11 +27,12 @@ use crate::{
     auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
-    protocol::ClientMessage,
+    protocol::{ClientMessage, MessageBudget},
     routes::{
         payments::{rfc3339, PaymentResponse},
         ws::{
-            log_message, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT,
+            flood_close, log_message, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT,
+            SEND_TIMEOUT,
         },
     },
     state::AppState,
@@ -126,6 +127,7 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
     let mut changes = state.core.display.subscribe();
     telemetry.socket_opened(CHANNEL);
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut budget = MessageBudget::default();
     heartbeat.tick().await;
     let mut silent_beats = 0u32;
     let mut outgoing = Some(update(&changes.borrow_and_update()));
@@ -149,6 +151,12 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
                 Err(_) => break,
             },
             incoming = rx.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) if !budget.spend() => {
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(flood_close())).await;
+                    failed = true;
+                    break;
+                }
                 Some(Ok(Message::Text(text))) => {
                     silent_beats = 0;
                     match ClientMessage::parse(&text) {
@@ -156,7 +164,6 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
                         _ => None,
                     }
                 }
-                Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(_)) => { failed = true; break }
                 Some(Ok(_)) => { silent_beats = 0; None }
             },

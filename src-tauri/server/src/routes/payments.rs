@@ -614,11 +614,12 @@ pub async fn process(
     Path(payment_id): Path<String>,
     ApiJson(body): ApiJson<ProcessRequest>,
 ) -> Result<Json<PaymentResponse>, ApiError> {
-    let payment = state
-        .core
-        .payments
-        .get(&PaymentId::parse(&payment_id)?)
-        .await?;
+    let id = PaymentId::parse(&payment_id)?;
+    state
+        .process_budget
+        .check(&id.to_string())
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    let payment = state.core.payments.get(&id).await?;
     let tx_hash = parse_tx_hash(&body.transaction_hash)?;
     let network = state.core.catalog.network(&payment.network).await?;
     let rpc = state.core.chains.get(&payment.network).ok_or_else(|| {

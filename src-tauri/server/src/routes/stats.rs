@@ -25,10 +25,12 @@ use crate::{
     auth::{Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
-    protocol::ClientMessage,
+    protocol::{ClientMessage, MessageBudget},
     routes::{
         payments::rfc3339,
-        ws::{now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT},
+        ws::{
+            flood_close, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT,
+        },
     },
     state::AppState,
 };
@@ -563,6 +565,7 @@ async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot) {
     let mut outgoing =
         Some(json!({ "type": "alerts", "data": { "alerts": active }, "timestamp": now() }));
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut budget = MessageBudget::default();
     heartbeat.tick().await;
     loop {
         if let Some(message) = outgoing.take() {
@@ -589,10 +592,14 @@ async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot) {
                 Err(RecvError::Closed) => break,
             },
             incoming = rx.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) if !budget.spend() => {
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(flood_close())).await;
+                    break;
+                }
                 Some(Ok(Message::Text(text))) if matches!(ClientMessage::parse(&text), ClientMessage::Ping(_)) => {
                     Some(json!({ "type": "pong", "timestamp": now() }))
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => None,
             },
             _ = heartbeat.tick() => Some(json!({ "type": "ping", "timestamp": now() })),

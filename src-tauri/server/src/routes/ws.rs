@@ -37,7 +37,7 @@ use crate::{
     auth::{Caller, Permission},
     error::ApiError,
     guard::ClientIp,
-    protocol::ClientMessage,
+    protocol::{ClientMessage, MessageBudget},
     routes::payments::PaymentResponse,
     state::AppState,
 };
@@ -228,6 +228,14 @@ fn status_data(p: &Payment) -> Value {
     })
 }
 
+/// The close frame for a client that sends too many messages.
+pub(crate) fn flood_close() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CLOSE_POLICY,
+        reason: Utf8Bytes::from_static("too many messages"),
+    }))
+}
+
 pub(crate) fn error_message(code: &str, message: &str) -> Value {
     json!({ "type": "error", "error": { "code": code, "message": message }, "timestamp": now() })
 }
@@ -325,6 +333,7 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
     heartbeat.tick().await;
     let mut silent_beats = 0u32;
     let mut failed = false;
+    let mut budget = MessageBudget::default();
     loop {
         let mut from_chain = false;
         let outgoing = tokio::select! {
@@ -342,6 +351,12 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
                 Err(RecvError::Closed) => break,
             },
             incoming = rx.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) if !budget.spend() => {
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(flood_close())).await;
+                    failed = true;
+                    break;
+                }
                 Some(Ok(Message::Text(text))) => {
                     silent_beats = 0;
                     let message = ClientMessage::parse(&text);
@@ -354,7 +369,6 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
                         ClientMessage::Unknown(_) | ClientMessage::Invalid => Some(error_message("unknown_message", "send {\"type\":\"ping\"} or {\"type\":\"pong\"}")),
                     }
                 }
-                Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(_)) => { failed = true; break }
                 Some(Ok(_)) => { silent_beats = 0; None }
             },
