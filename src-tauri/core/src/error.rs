@@ -74,6 +74,12 @@ pub enum CoreError {
         /// Who holds it (`process <pid>`).
         holder: String,
     },
+    /// The pairing code is wrong, expired or used.
+    #[error("that pairing code is wrong or has expired; ask for a new one on the till")]
+    PairingRefused,
+    /// No paired display with that id (or it is already revoked).
+    #[error("display not found")]
+    DisplayNotFound,
     /// No webhook endpoint with that id.
     #[error("webhook endpoint not found")]
     WebhookNotFound,
@@ -138,6 +144,8 @@ impl CoreError {
             CoreError::ProductNotFound => "product_not_found",
             CoreError::TransferNotFound => "transfer_not_found",
             CoreError::WebhookNotFound => "webhook_not_found",
+            CoreError::PairingRefused => "pairing_refused",
+            CoreError::DisplayNotFound => "display_not_found",
             CoreError::DeliveryNotFound => "delivery_not_found",
             CoreError::ProductInactive(_) => "product_inactive",
             CoreError::InvalidState { .. } => "invalid_state",

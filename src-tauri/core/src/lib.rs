@@ -15,6 +15,7 @@ pub mod display;
 pub mod eip681;
 pub mod error;
 pub mod events;
+pub mod pairing;
 pub mod payments;
 pub mod products;
 pub mod progress;
@@ -39,6 +40,7 @@ use crate::{
     config::Config,
     display::Display,
     events::EventBus,
+    pairing::Pairing,
     payments::Payments,
     products::Products,
     progress::ChainProgress,
@@ -77,6 +79,8 @@ pub struct Core {
     pub display: Display,
     /// Where the chain watchers are on each network.
     pub progress: ChainProgress,
+    /// Paired customer displays and pairing codes.
+    pub pairing: Pairing,
     /// The injected clock.
     pub clock: Arc<dyn Clock>,
     lock: Arc<DatabaseLock>,
@@ -143,6 +147,7 @@ impl Core {
             config.webhook_targets.clone(),
         );
         webhooks.sync_config(&config.webhooks).await?;
+        let pairing = Pairing::load(pool.clone(), clock.clone()).await?;
         let display = Display::new(
             config.merchant.name.clone(),
             payments.clone(),
@@ -162,6 +167,7 @@ impl Core {
             telemetry,
             alerts,
             progress,
+            pairing,
             clock,
             lock,
         })

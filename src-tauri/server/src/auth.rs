@@ -1,9 +1,9 @@
 //! Who is calling, and whether that may reach a route.
 //!
 //! A request is identified once ([`identify`], the outermost API layer) as a [`Caller`]: the holder
-//! of a configured key (with its role), the desktop app (its per-launch session token, admin), this
-//! computer when no key is configured at all (admin, but only for requests that did not come
-//! through a proxy), or nobody. Browsers cannot send headers on a WebSocket, so sockets present a
+//! of a configured key (with its role), the desktop app (its per-launch session token, admin), a
+//! paired customer display (its token, display role), this computer when no key is configured at
+//! all (admin, but only for requests that did not come through a proxy), or nobody. Browsers cannot send headers on a WebSocket, so sockets present a
 //! short-lived, single-use ticket (`?ticket=`) obtained with a key from
 //! `POST /api/v1/socket-tickets` — never the key itself in a URL.
 //!
@@ -31,6 +31,7 @@ use axum::{
 use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     config::ServerConfig,
+    pairing::Pairing,
 };
 use tower::{Layer, Service};
 
@@ -76,6 +77,8 @@ pub struct Caller {
     pub role: Option<Role>,
     /// For the logs: the key's name, `desktop`, `this computer`, or empty.
     pub name: Arc<str>,
+    /// The paired display it is, if it is one.
+    pub device: Option<Arc<str>>,
     /// Why nobody: the request came through a proxy to a server with no key.
     proxied_without_key: bool,
 }
@@ -85,7 +88,16 @@ impl Caller {
         Self {
             role: None,
             name: Arc::from(""),
+            device: None,
             proxied_without_key: false,
+        }
+    }
+
+    fn with(role: Role, name: &str) -> Self {
+        Self {
+            role: Some(role),
+            name: Arc::from(name),
+            ..Self::nobody()
         }
     }
 
@@ -128,15 +140,18 @@ impl Caller {
 pub struct Keys {
     keys: Vec<KeyConfig>,
     session: Option<ApiKey>,
+    displays: Option<Pairing>,
     tickets: Mutex<HashMap<String, (Caller, Instant)>>,
 }
 
 impl Keys {
-    /// The keys of `server`: configured ones and the desktop session token.
-    pub fn from_config(server: &ServerConfig) -> Self {
+    /// The keys of `server`: configured ones and the desktop session token; paired displays'
+    /// tokens from `displays`.
+    pub fn from_config(server: &ServerConfig, displays: Pairing) -> Self {
         Self {
             keys: server.keys.clone(),
             session: server.session_token.clone(),
+            displays: Some(displays),
             tickets: Mutex::default(),
         }
     }
@@ -152,12 +167,14 @@ impl Keys {
         if let Some(key) = key {
             if let Some(session) = &self.session {
                 if constant_time_eq(session.expose().as_bytes(), key.as_bytes()) {
-                    return Caller {
-                        role: Some(Role::Admin),
-                        name: Arc::from("desktop"),
-                        proxied_without_key: false,
-                    };
+                    return Caller::with(Role::Admin, "desktop");
                 }
+            }
+            if let Some((id, name)) = self.displays.as_ref().and_then(|d| d.device(key)) {
+                return Caller {
+                    device: Some(Arc::from(id.as_str())),
+                    ..Caller::with(Role::Display, &name)
+                };
             }
             // Every key is compared, so the time taken does not tell which one matched.
             let found = self.keys.iter().fold(None, |found, k| {
@@ -168,11 +185,7 @@ impl Keys {
                 }
             });
             if let Some(k) = found {
-                return Caller {
-                    role: Some(k.role),
-                    name: Arc::from(k.name.as_str()),
-                    proxied_without_key: false,
-                };
+                return Caller::with(k.role, &k.name);
             }
         }
         if self.open() {
@@ -182,11 +195,7 @@ impl Keys {
                     ..Caller::nobody()
                 }
             } else {
-                Caller {
-                    role: Some(Role::Admin),
-                    name: Arc::from("this computer"),
-                    proxied_without_key: false,
-                }
+                Caller::with(Role::Admin, "this computer")
             };
         }
         Caller::nobody()
@@ -312,6 +321,7 @@ mod tests {
         Keys {
             keys: list,
             session: session.map(|s| ApiKey::parse(s).unwrap()),
+            displays: None,
             tickets: Mutex::default(),
         }
     }

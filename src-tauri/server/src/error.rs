@@ -138,7 +138,9 @@ impl ApiError {
                 | CoreError::ProductNotFound
                 | CoreError::TransferNotFound
                 | CoreError::WebhookNotFound
+                | CoreError::DisplayNotFound
                 | CoreError::DeliveryNotFound => StatusCode::NOT_FOUND,
+                CoreError::PairingRefused => StatusCode::FORBIDDEN,
                 CoreError::ProductInactive(_)
                 | CoreError::InvalidState { .. }
                 | CoreError::AmountSlotsExhausted(_)

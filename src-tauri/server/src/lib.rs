@@ -101,7 +101,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::display::router())
         .merge(routes::webhooks::router())
         .merge(routes::settings::router())
-        .merge(routes::tickets::router());
+        .merge(routes::tickets::router())
+        .merge(routes::pairing::router());
     let mut app = Router::new()
         .route("/health", get(routes::health::health))
         .nest("/api/v1", api)
@@ -238,7 +239,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     } else {
         vec![]
     };
-    let app = router(AppState::new(core.clone()));
+    let app = router(AppState::new(core.clone(), addr));
     let (tx, rx) = oneshot::channel::<()>();
     let limits = listener::Limits {
         max_connections: core.config.server.max_connections,

@@ -53,6 +53,10 @@ use crate::{error, routes, state::AppState};
         routes::webhooks::redeliver,
         routes::settings::settings,
         routes::tickets::issue,
+        routes::pairing::start,
+        routes::pairing::pair,
+        routes::pairing::list,
+        routes::pairing::revoke,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerKey, &CommonErrors),
@@ -67,6 +71,7 @@ use crate::{error, routes, state::AppState};
         (name = "settings", description = "The effective configuration, read-only"),
         (name = "webhooks", description = "Signed event deliveries to your systems"),
         (name = "auth", description = "Socket tickets (a key must not travel in a socket URL)"),
+        (name = "displays", description = "Pairing customer displays: a code from the owner buys a tablet a display-role token"),
     )
 )]
 pub struct ApiDoc;

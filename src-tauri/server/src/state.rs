@@ -1,6 +1,6 @@
 //! State shared by every handler.
 
-use std::{sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use stablepay_core::Core;
 
@@ -27,6 +27,10 @@ pub struct AppState {
     pub process_budget: Arc<Budget<String>>,
     /// Open WebSocket count limits.
     pub sockets: Arc<SocketLimits>,
+    /// The address it listens on.
+    pub listen: SocketAddr,
+    /// Whether it serves HTTPS.
+    pub tls: bool,
     /// When the server started, for uptime.
     pub started: Instant,
     /// CPU, memory and disk readings.
@@ -34,8 +38,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a core, with limits from its config.
-    pub fn new(core: Core) -> Self {
+    /// State for a core listening on `listen`, with limits from its config.
+    pub fn new(core: Core, listen: SocketAddr) -> Self {
         let server = &core.config.server;
         let rate_limiter = Arc::new(RateLimiter::per_second(
             server.rate_limit_per_second,
@@ -43,11 +47,13 @@ impl AppState {
         ));
         let sockets = Arc::new(SocketLimits::new(server.ws_max_per_ip, server.ws_max_total));
         Self {
-            keys: Arc::new(Keys::from_config(server)),
+            keys: Arc::new(Keys::from_config(server, core.pairing.clone())),
             hosts: Arc::new(HostPolicy::new(server)),
             rate_limiter,
             process_budget: Arc::new(crate::rate_limit::process_budget()),
             sockets,
+            listen,
+            tls: false,
             started: Instant::now(),
             system: Arc::default(),
             core,

@@ -281,6 +281,22 @@ export function setApiKey(key: string) {
   else localStorage.removeItem(KEY_STORAGE);
 }
 
+const DISPLAY_TOKEN_STORAGE = 'stablepay.displayToken';
+
+/** The display-role token this device got by pairing ('' = not paired). */
+export function displayToken(): string {
+  try {
+    return globalThis.localStorage?.getItem(DISPLAY_TOKEN_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function setDisplayToken(token: string) {
+  if (token) localStorage.setItem(DISPLAY_TOKEN_STORAGE, token);
+  else localStorage.removeItem(DISPLAY_TOKEN_STORAGE);
+}
+
 let desktopKey: Promise<string | null> | null = null;
 
 /** The desktop window's key for this launch (asked once over IPC), or null outside the app. */
@@ -292,7 +308,7 @@ function sessionKey(): Promise<string | null> {
 
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
-  const key = (await sessionKey()) ?? apiKey();
+  const key = (await sessionKey()) ?? (apiKey() || displayToken());
   try {
     response = await fetch(`${base}${path}`, {
       ...init,
@@ -402,6 +418,30 @@ export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/del
 
 export const getSettings = () => request<Settings>('/api/v1/settings');
 
+export interface PairingCode {
+  code: string;
+  expires_at: string;
+  /** What a tablet opens to pair (the code is in it). */
+  pair_url: string;
+  /** `pair_url` as an SVG QR code. */
+  qr_svg: string;
+}
+
+export interface DisplayDevice {
+  id: string;
+  name: string;
+  paired_at: string;
+  revoked_at: string | null;
+}
+
+/** A pairing code for a customer display (replaces any earlier one; admin). */
+export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });
+/** Pairs this device with a code from the owner's screen: its display token (shown once). */
+export const pairDisplay = (code: string, name: string) =>
+  request<{ id: string; name: string; token: string }>('/api/v1/displays/pair', json('POST', { code, name }));
+export const listDisplays = () => request<{ data: DisplayDevice[] }>('/api/v1/displays');
+export const revokeDisplay = (id: string) => request<void>(`/api/v1/displays/${encodeURIComponent(id)}`, { method: 'DELETE' });
+
 /** ws:// or wss:// URL of a server socket path, on the same origin as the API. */
 export function socketUrl(path: string, ticket?: string): string {
   const origin = base || globalThis.location?.origin || 'http://localhost';
@@ -417,7 +457,8 @@ export function socketUrl(path: string, ticket?: string): string {
  */
 export const socketTicket = () => request<{ ticket: string; expires_in: number }>('/api/v1/socket-tickets', { method: 'POST' });
 
-export type LinkState = 'connecting' | 'live' | 'polling' | 'closed';
+/** `unpaired`: the server refused this device (no key, or a revoked display token). */
+export type LinkState = 'connecting' | 'live' | 'polling' | 'closed' | 'unpaired';
 
 export interface Live<T> {
   /** Stops the socket, its reconnects and the polling fallback. */
@@ -514,7 +555,13 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
     let ticket: string;
     try {
       ticket = (await socketTicket()).ticket;
-    } catch {
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        // Not paired, or the owner revoked this display: stop until it pairs again.
+        if (displayToken()) setDisplayToken('');
+        live.onState('unpaired');
+        return;
+      }
       attempt += 1;
       live.onState('polling');
       retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));

@@ -10,7 +10,7 @@
 
 use axum::{
     extract::{
-        ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
         State,
     },
     response::Response,
@@ -24,15 +24,15 @@ use stablepay_core::{display::DisplayState, payments::PaymentId, telemetry::Dire
 use utoipa::ToSchema;
 
 use crate::{
-    auth::{Permission, Require},
+    auth::{Caller, Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
     protocol::{ClientMessage, MessageBudget},
     routes::{
         payments::{rfc3339, PaymentResponse},
         ws::{
-            flood_close, log_message, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT,
-            SEND_TIMEOUT,
+            flood_close, log_message, now, upgrade_merchant, MerchantSocket, SocketSlot,
+            CLOSE_POLICY, HEARTBEAT, SEND_TIMEOUT,
         },
     },
     state::AppState,
@@ -120,11 +120,14 @@ async fn display_socket(
     upgrade_merchant(ws, state, socket, Permission::Display, serve)
 }
 
-async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
+async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot, caller: Caller) {
     const CHANNEL: &str = "display";
     let telemetry = state.core.telemetry.clone();
     let (mut tx, mut rx) = socket.split();
     let mut changes = state.core.display.subscribe();
+    // A paired display's socket closes the moment the display is revoked.
+    let mut revocations = state.core.pairing.revocations();
+    let device = caller.device.clone();
     telemetry.socket_opened(CHANNEL);
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut budget = MessageBudget::default();
@@ -172,6 +175,17 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot) {
                 if silent_beats > 3 { failed = true; break }
                 Some(json!({ "type": "ping", "timestamp": now() }))
             }
+            revoked = revocations.recv(), if device.is_some() => match revoked {
+                Ok(id) if Some(id.as_str()) == device.as_deref() => {
+                    let close = Message::Close(Some(CloseFrame {
+                        code: CLOSE_POLICY,
+                        reason: Utf8Bytes::from_static("display revoked"),
+                    }));
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(close)).await;
+                    break;
+                }
+                _ => None,
+            },
         };
     }
     telemetry.socket_closed(CHANNEL, failed);

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod display;
 pub mod health;
 pub mod metrics;
+pub mod pairing;
 pub mod payments;
 pub mod products;
 pub mod settings;

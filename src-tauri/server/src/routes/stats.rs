@@ -22,7 +22,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::{Permission, Require},
+    auth::{Caller, Permission, Require},
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
     protocol::{ClientMessage, MessageBudget},
@@ -551,7 +551,7 @@ async fn monitor_socket(
     upgrade_merchant(ws, state, socket, Permission::Monitor, serve_monitor)
 }
 
-async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot) {
+async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot, _caller: Caller) {
     let (mut tx, mut rx) = socket.split();
     let mut changes = state.core.alerts.subscribe();
     let active: Vec<AlertView> = state

@@ -142,20 +142,23 @@ pub(crate) fn upgrade_merchant<F, Fut>(
     serve: F,
 ) -> Response
 where
-    F: FnOnce(WebSocket, AppState, SocketSlot) -> Fut + Send + 'static,
+    F: FnOnce(WebSocket, AppState, SocketSlot, Caller) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let caller = match socket.query.ticket.as_deref() {
         Some(ticket) => state.keys.redeem_ticket(ticket),
         None => Some(socket.caller),
     };
-    let allowed = caller
+    let caller = match caller
         .ok_or(ApiError::Unauthorized)
-        .and_then(|c| c.check(permission));
-    if let Err(e) = allowed {
-        state.core.telemetry.socket_refused();
-        return e.into_response();
-    }
+        .and_then(|c| c.check(permission).map(|()| c))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            state.core.telemetry.socket_refused();
+            return e.into_response();
+        }
+    };
     let Some(slot) = state.sockets.acquire(socket.ip) else {
         state.core.telemetry.socket_refused();
         return ApiError::RateLimited {
@@ -163,7 +166,7 @@ where
         }
         .into_response();
     };
-    sized(ws).on_upgrade(move |socket| serve(socket, state, slot))
+    sized(ws).on_upgrade(move |socket| serve(socket, state, slot, caller))
 }
 
 /// Who opens a merchant socket: its query, the caller its headers identify, its address.

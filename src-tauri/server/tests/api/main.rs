@@ -8,6 +8,7 @@ mod chain;
 mod helpers;
 mod http;
 mod monitoring;
+mod pairing;
 mod payments;
 mod proxy;
 mod security;

@@ -39,6 +39,31 @@ async fn send(app: &TestApp, method: Method, path: &str, key: Option<&str>) -> r
     r.send().await.unwrap()
 }
 
+/// A display paired with a code: it holds the display role like a configured display key.
+async fn paired_display(app: &TestApp) -> String {
+    let code: Value = app
+        .client
+        .post(app.url("/api/v1/displays/pairing"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paired: Value = app
+        .client
+        .post(app.url("/api/v1/displays/pair"))
+        .json(&json!({ "code": code["code"], "name": "matrix" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    paired["token"].as_str().expect("paired").to_string()
+}
+
 /// Path parameters filled with well-formed ids of nothing: authorization is decided before the
 /// handler looks anything up, so an allowed caller gets 404 or 422, never 401 or 403.
 fn fill(path: &str) -> String {
@@ -46,17 +71,20 @@ fn fill(path: &str) -> String {
         .replace("{product_id}", "prod_0123456789abcdef01234567")
         .replace("{webhook_id}", "whk_0123456789abcdef01234567")
         .replace("{delivery_id}", "999999")
+        .replace("{display_id}", "dsp_0123456789abcdef01234567")
 }
 
 #[tokio::test]
 async fn every_route_answers_each_role_as_the_openapi_document_says() {
     let app = shop_with_every_role().await;
     let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let paired = paired_display(&app).await;
     let callers = [
         ("admin", Some(ADMIN)),
         ("cashier", Some(CASHIER)),
         ("viewer", Some(VIEWER)),
         ("display", Some(DISPLAY)),
+        ("display", Some(paired.as_str())),
         ("desktop", Some(DESKTOP)),
         ("nobody", None),
     ];
