@@ -11,6 +11,7 @@ fn main() {
             "save_shell_settings",
             "remember_sale_choice",
             "session_token",
+            "push_key",
         ]),
     ))
     .expect("tauri build script");

@@ -7,7 +7,12 @@
 //! The windows authenticate with keys made on each launch and handed over IPC (never in a URL or in
 //! storage): the POS window an admin session token, the customer display window a display-role key.
 //! IPC is granted to the server's exact origin only, per window ([`grant_ipc`]), and the windows
-//! cannot navigate anywhere else.
+//! cannot navigate anywhere else. Both windows also get the public key the server signs socket
+//! messages with ([`push_key`]): the customer display shows nothing that fails to verify with it.
+//!
+//! LAN mode (the server listening beyond this computer) serves HTTPS with a self-signed
+//! certificate unless the configuration names one or sets `server.tls_self_signed = false`; the
+//! app's own windows keep using plain HTTP on loopback, which the server allows from this computer.
 //!
 //! Configuration: `STABLEPAY_CONFIG` names a TOML file, else `<app-data>/stablepay.toml` is used when
 //! present; `STABLEPAY_<SECTION>__<KEY>` variables override it as everywhere, and the shell settings
@@ -23,7 +28,7 @@ use std::{path::PathBuf, sync::Arc};
 use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     clock::SystemClock,
-    config::Config,
+    config::{Config, Tls},
     events::PaymentEventKind,
     payments::PaymentStatus,
     Core,
@@ -86,15 +91,26 @@ fn grant_ipc(app: &tauri::App, url: &str) -> tauri::Result<()> {
             .permission("allow-get-shell-settings")
             .permission("allow-save-shell-settings")
             .permission("allow-remember-sale-choice")
-            .permission("allow-session-token"),
+            .permission("allow-session-token")
+            .permission("allow-push-key"),
     )?;
     app.add_capability(
         CapabilityBuilder::new("customer-display")
             .remote(origin)
             .local(false)
             .window(display::LABEL)
-            .permission("allow-session-token"),
+            .permission("allow-session-token")
+            .permission("allow-push-key"),
     )
+}
+
+/// The public key the server signs socket messages with, as the server holds it.
+struct PushKey(String);
+
+/// The key the windows verify socket messages with (never fetched over the network).
+#[tauri::command]
+fn push_key(key: tauri::State<'_, PushKey>) -> String {
+    key.0.clone()
 }
 
 /// The key of the asking window: admin for the POS, display for the customer display.
@@ -149,6 +165,9 @@ fn load_config(app_data: &std::path::Path, shell: &ShellSettings) -> anyhow::Res
                 "shell settings: server bind {bind:?} is not an address like 127.0.0.1:8080"
             )
         })?;
+    }
+    if !config.server.bind.ip().is_loopback() && config.server.tls == Tls::Unset {
+        config.server.tls = Tls::SelfSigned;
     }
     Ok(config)
 }
@@ -336,7 +355,8 @@ pub fn run() {
             get_shell_settings,
             save_shell_settings,
             remember_sale_choice,
-            session_token
+            session_token,
+            push_key
         ])
         .setup(|app| {
             let app_data = app.path().app_data_dir()?;
@@ -362,6 +382,7 @@ pub fn run() {
                     let url = format!("http://{}", loopback(server.addr));
                     tracing::info!(%url, "embedded server running");
                     app.manage(session);
+                    app.manage(PushKey(server.push_key.clone()));
                     grant_ipc(app, &url)?;
                     open_main(app, &url, &shell)?;
                     notify_paid(app.handle().clone(), &server.core);

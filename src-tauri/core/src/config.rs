@@ -95,6 +95,34 @@ pub struct ServerConfig {
     /// Folder of a built UI to serve at `/` instead of the one the server carries (`ui/dist` at
     /// build time).
     pub ui_dir: Option<PathBuf>,
+    /// HTTPS and WSS on the bind address (`tls_cert` + `tls_key`, or `tls_self_signed`).
+    pub tls: Tls,
+}
+
+/// Whether and how the server speaks TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// Nothing configured: plain HTTP. The desktop app turns this into [`Tls::SelfSigned`] when it
+    /// serves the LAN.
+    Unset,
+    /// `tls_self_signed = false` and no certificate: plain HTTP, deliberately.
+    Off,
+    /// The shop's own certificate chain and key (PEM files).
+    Files {
+        /// `server.tls_cert`: the certificate chain, leaf first.
+        cert: PathBuf,
+        /// `server.tls_key`: its private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+    /// `tls_self_signed = true`: a certificate made once and kept in the data folder.
+    SelfSigned,
+}
+
+impl Tls {
+    /// Whether the server serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        matches!(self, Tls::Files { .. } | Tls::SelfSigned)
+    }
 }
 
 /// An address or a CIDR block, e.g. `10.0.0.0/8` or `::1`.
@@ -168,6 +196,17 @@ impl ServerConfig {
 pub struct DatabaseConfig {
     /// SQLite file; relative paths are relative to the working directory.
     pub path: PathBuf,
+}
+
+impl DatabaseConfig {
+    /// The folder holding the database, where the server also keeps its own files (keys,
+    /// certificates).
+    pub fn data_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
 }
 
 /// `[merchant]`
@@ -353,6 +392,9 @@ struct RawServer {
     header_read_timeout_ms: u64,
     request_timeout_ms: u64,
     ui_dir: String,
+    tls_cert: String,
+    tls_key: String,
+    tls_self_signed: Option<bool>,
 }
 
 impl Default for RawServer {
@@ -374,6 +416,9 @@ impl Default for RawServer {
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
             ui_dir: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_self_signed: None,
         }
     }
 }
@@ -556,6 +601,11 @@ impl RawConfig {
                 s.ws_max_total = env_parse(name, value, "a whole number")?
             }
             ("server", "ui_dir") => s.ui_dir = value.to_string(),
+            ("server", "tls_cert") => s.tls_cert = value.to_string(),
+            ("server", "tls_key") => s.tls_key = value.to_string(),
+            ("server", "tls_self_signed") => {
+                s.tls_self_signed = Some(env_parse(name, value, "true or false")?)
+            }
             ("server", "max_connections") => {
                 s.max_connections = env_parse(name, value, "a whole number")?
             }
@@ -719,6 +769,35 @@ impl RawConfig {
                 "WebSocket limits must be at least 1".into(),
             ));
         }
+        let tls = match (s.tls_cert.trim(), s.tls_key.trim(), s.tls_self_signed) {
+            ("", "", None) => Tls::Unset,
+            ("", "", Some(false)) => Tls::Off,
+            ("", "", Some(true)) => Tls::SelfSigned,
+            (cert, key, self_signed) if !cert.is_empty() && !key.is_empty() => {
+                if self_signed == Some(true) {
+                    return Err(bad(
+                        "server.tls_self_signed",
+                        "the shop's certificate (tls_cert, tls_key) is set: choose one".into(),
+                    ));
+                }
+                Tls::Files {
+                    cert: PathBuf::from(cert),
+                    key: PathBuf::from(key),
+                }
+            }
+            ("", _, _) => {
+                return Err(bad(
+                    "server.tls_cert",
+                    "tls_key is set without its certificate (a PEM file)".into(),
+                ))
+            }
+            _ => {
+                return Err(bad(
+                    "server.tls_key",
+                    "tls_cert is set without its private key (a PEM file)".into(),
+                ))
+            }
+        };
         let server = ServerConfig {
             bind,
             keys,
@@ -736,6 +815,7 @@ impl RawConfig {
             header_read_timeout: std::time::Duration::from_millis(s.header_read_timeout_ms),
             request_timeout: std::time::Duration::from_millis(s.request_timeout_ms),
             ui_dir: Some(PathBuf::from(&s.ui_dir)).filter(|p| !p.as_os_str().is_empty()),
+            tls,
         };
 
         if self.database.path.trim().is_empty() {
@@ -1202,5 +1282,33 @@ mod tests {
         let toml = "[[tokens]]\nsymbol = \"USDT\"\nnetwork = \"eth\"\ncontract_address = \"0x55d398326f99059fF775485246999027B3197955\"\ndecimals = 18\n";
         let err = Config::from_toml_str(toml, env(&[])).unwrap_err();
         assert!(err.to_string().contains("tokens[0].network"), "{err}");
+    }
+
+    #[test]
+    fn tls_is_the_shop_s_certificate_a_self_signed_one_or_nothing_never_half_of_one() {
+        let c = Config::from_toml_str("", env(&[])).unwrap();
+        assert_eq!(c.server.tls, Tls::Unset);
+        let c = Config::from_toml_str(
+            "[server]\ntls_cert = \"shop.crt\"\ntls_key = \"shop.key\"\n",
+            env(&[]),
+        )
+        .unwrap();
+        assert!(matches!(c.server.tls, Tls::Files { .. }) && c.server.tls.enabled());
+        let c = Config::from_toml_str("", env(&[("STABLEPAY_SERVER__TLS_SELF_SIGNED", "true")]))
+            .unwrap();
+        assert_eq!(c.server.tls, Tls::SelfSigned);
+        let c = Config::from_toml_str("[server]\ntls_self_signed = false\n", env(&[])).unwrap();
+        assert_eq!(c.server.tls, Tls::Off);
+        assert!(!c.server.tls.enabled());
+
+        let err =
+            Config::from_toml_str("[server]\ntls_cert = \"shop.crt\"\n", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("server.tls_key"), "{err}");
+        let err = Config::from_toml_str(
+            "[server]\ntls_cert = \"a\"\ntls_key = \"b\"\ntls_self_signed = true\n",
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("choose one"), "{err}");
     }
 }

@@ -104,6 +104,11 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
     }
 }
 
+/// The host name (or address) of an `http(s)://` URL.
+pub(crate) fn url_host(url: &str) -> Option<String> {
+    origin_host(url).map(|(name, _)| name)
+}
+
 /// Host and port (default for the scheme) of an `http(s)://` origin or URL.
 fn origin_host(url: &str) -> Option<(String, u16)> {
     let lower = url.trim().to_ascii_lowercase();

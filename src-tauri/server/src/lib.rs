@@ -7,13 +7,16 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod lan;
 pub mod listener;
 pub mod openapi;
 pub mod protocol;
 pub mod rate_limit;
 pub mod routes;
+pub mod signing;
 pub mod state;
 pub mod system;
+pub mod tls;
 pub mod ui;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -77,6 +80,12 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The certificate or key for HTTPS cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The key that signs socket messages cannot be read or made.
+    #[error(transparent)]
+    Signer(#[from] signing::SignerError),
 }
 
 impl StartError {
@@ -85,6 +94,8 @@ impl StartError {
         match self {
             StartError::Core(e) => e.code(),
             StartError::Bind { .. } => "bind_failed",
+            StartError::Tls(_) => "tls_failed",
+            StartError::Signer(_) => "signing_key_failed",
         }
     }
 }
@@ -170,11 +181,28 @@ async fn time_request(
     response
 }
 
+/// What a self-signed certificate is made for: the configured names, the bind address, this
+/// computer's host name and LAN address.
+fn certificate_names(server: &stablepay_core::config::ServerConfig) -> Vec<String> {
+    let mut names = server.allowed_hosts.clone();
+    if let Some(host) = guard::url_host(&server.public_url) {
+        names.push(host);
+    }
+    names.push(server.bind.ip().to_string());
+    names.extend(lan::host_names());
+    names.extend(lan::address().map(|ip| ip.to_string()));
+    names
+}
+
 /// A server running in the background of this process.
 #[derive(Debug)]
 pub struct RunningServer {
     /// The address it listens on (the real port when bound to port 0).
     pub addr: SocketAddr,
+    /// SHA-256 fingerprint of its TLS certificate; `None` when it speaks plain HTTP.
+    pub tls_fingerprint: Option<String>,
+    /// The public half of the key that signs socket messages (Ed25519, hex).
+    pub push_key: String,
     /// The core it serves, for in-process callers (the desktop shell).
     pub core: Core,
     shutdown: Option<oneshot::Sender<()>>,
@@ -221,6 +249,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     config.server.check_exposure()?;
     let bind = config.server.bind;
     let core = Core::start(config, clock).await?;
+    // Kept beside the database, after Core::start has taken its lock: one server makes them.
+    let data_dir = core.config.database.data_dir();
+    let identity = tls::identity(
+        &core.config.server.tls,
+        &data_dir,
+        &certificate_names(&core.config.server),
+    )?;
+    let signer = Arc::new(signing::PushSigner::load_or_create(&data_dir)?);
     let listener = TcpListener::bind(bind)
         .await
         .map_err(|source| StartError::Bind { addr: bind, source })?;
@@ -239,21 +275,39 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     } else {
         vec![]
     };
-    let app = router(AppState::new(core.clone(), addr));
+    let tls_summary = identity.as_ref().map(|i| state::TlsSummary {
+        fingerprint: i.fingerprint.clone(),
+        self_signed: i.self_signed,
+    });
+    let push_key = signer.public_key().to_string();
+    let app = router(AppState::new(core.clone(), addr, tls_summary, signer));
     let (tx, rx) = oneshot::channel::<()>();
     let limits = listener::Limits {
         max_connections: core.config.server.max_connections,
         header_read_timeout: core.config.server.header_read_timeout,
     };
+    let tls_fingerprint = identity.as_ref().map(|i| i.fingerprint.clone());
+    let acceptor = identity.map(|i| i.acceptor);
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     let serve = tokio::spawn(async move {
-        listener::serve(listener, app, limits, async {
+        listener::serve(listener, app, limits, acceptor, async {
             let _ = rx.await;
         })
         .await
     });
-    tracing::info!(%addr, "StablePay server listening");
+    match &tls_fingerprint {
+        Some(fingerprint) => tracing::info!(
+            %addr,
+            %fingerprint,
+            "StablePay server listening on https:// (and plain http:// from this computer only); \
+             check this SHA-256 fingerprint where a browser shows the certificate"
+        ),
+        None => tracing::info!(%addr, "StablePay server listening on {scheme}://"),
+    }
     Ok(RunningServer {
         addr,
+        tls_fingerprint,
+        push_key,
         core,
         shutdown: Some(tx),
         serve,

@@ -5,22 +5,39 @@
 //!   dropped (a half-sent request no longer holds a connection);
 //! - HTTP/1.1 with upgrades (WebSockets) and HTTP/2;
 //! - each request carries the peer's address (`ConnectInfo`), as axum's serve would give it;
-//! - on shutdown, no new connections; the open ones finish (at most [`DRAIN`]).
+//! - on shutdown, no new connections; the open ones finish (at most [`DRAIN`]);
+//! - with TLS ([`crate::tls`]), HTTPS and WSS on the same port. The first byte of a connection tells
+//!   a TLS handshake from plain HTTP: plain HTTP is still served to peers on this computer (the
+//!   desktop app's own windows, a local reverse proxy: loopback traffic cannot be read or changed
+//!   from the network), and anyone else is redirected to `https://` (308) and served nothing else.
+//!   The handshake must finish within the header-read timeout too.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{extract::ConnectInfo, Router};
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{header, Request, Response, StatusCode},
+    Router,
+};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How long open connections may take to finish on shutdown.
 pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
 
 /// The listener's limits.
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +48,12 @@ pub struct Limits {
     pub header_read_timeout: Duration,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` until `shutdown` completes; over TLS too when `tls` is given.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -45,6 +63,7 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -66,21 +85,37 @@ pub async fn serve(
         };
         let service = app
             .clone()
-            .map_request(move |mut request: axum::http::Request<Incoming>| {
+            .map_request(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
             });
         let service = TowerToHyperService::new(service);
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+        let watcher = graceful.watcher();
+        match tls.clone() {
+            // Plain HTTP: the connection is all the task holds (10,000 sockets are 10,000 tasks).
+            None => {
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = watcher.watch(connection);
+                tokio::spawn(async move {
+                    ended(peer, connection.await);
+                    drop(slot);
+                });
             }
-            drop(slot);
-        });
+            Some(acceptor) => {
+                let builder = builder.clone();
+                tokio::spawn(async move {
+                    let timeout = limits.header_read_timeout;
+                    if let Some(served) =
+                        sniffed(stream, peer, acceptor, timeout, &builder, watcher, service).await
+                    {
+                        ended(peer, served);
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(DRAIN, graceful.shutdown())
@@ -90,4 +125,125 @@ pub async fn serve(
         tracing::warn!("some connections were still open after {DRAIN:?}; closing them");
     }
     Ok(())
+}
+
+type Served = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn ended(peer: SocketAddr, served: Served) {
+    if let Err(e) = served {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// A connection to a TLS server: a handshake is served over TLS, plain HTTP from this computer as
+/// it is, plain HTTP from elsewhere only a redirect. `None` when the client sent nothing usable in
+/// time. Each branch's connection is boxed, so a connection's task holds only what it uses.
+async fn sniffed<S>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    timeout: Duration,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    service: S,
+) -> Option<Served>
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match first_byte(&stream, timeout).await? {
+        TLS_HANDSHAKE => {
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(timeout, Box::pin(acceptor.accept(stream))).await
+            else {
+                tracing::debug!(%peer, "TLS handshake failed or timed out");
+                return None;
+            };
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            Some(Box::pin(watcher.watch(connection)).await)
+        }
+        _ if peer.ip().is_loopback() => {
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            Some(Box::pin(watcher.watch(connection)).await)
+        }
+        _ => {
+            let redirect = hyper::service::service_fn(|r: Request<Incoming>| async move {
+                Ok::<_, std::convert::Infallible>(to_https(&r))
+            });
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), redirect)
+                .into_owned();
+            Some(Box::pin(watcher.watch(connection)).await)
+        }
+    }
+}
+
+/// The first byte a client sends, without consuming it; `None` when it sends nothing in time.
+async fn first_byte(stream: &TcpStream, within: Duration) -> Option<u8> {
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(within, stream.peek(&mut byte)).await {
+        Ok(Ok(1)) => Some(byte[0]),
+        _ => None,
+    }
+}
+
+/// The answer to plain HTTP from the network on a TLS server: the same URL over `https://`.
+fn to_https<B>(request: &Request<B>) -> Response<Body> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', '@', ' ', '\\']));
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let mut response = Response::new(Body::from(
+        "This StablePay server speaks HTTPS only: use https:// instead of http://\n",
+    ));
+    match host.and_then(|h| header::HeaderValue::from_str(&format!("https://{h}{path}")).ok()) {
+        Some(location) => {
+            *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        None => *response.status_mut() = StatusCode::BAD_REQUEST,
+    }
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_from_the_network_is_sent_to_the_same_url_over_https() {
+        let request = Request::builder()
+            .uri("/display?x=1")
+            .header(header::HOST, "192.168.1.20:8080")
+            .body(())
+            .unwrap();
+        let response = to_https(&request);
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            "https://192.168.1.20:8080/display?x=1"
+        );
+        let no_host = Request::builder().uri("/").body(()).unwrap();
+        assert_eq!(to_https(&no_host).status(), StatusCode::BAD_REQUEST);
+        let odd_host = Request::builder()
+            .uri("/")
+            .header(header::HOST, "evil.example/phish")
+            .body(())
+            .unwrap();
+        assert_eq!(to_https(&odd_host).status(), StatusCode::BAD_REQUEST);
+    }
 }

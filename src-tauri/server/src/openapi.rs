@@ -53,6 +53,7 @@ use crate::{error, routes, state::AppState};
         routes::webhooks::redeliver,
         routes::settings::settings,
         routes::tickets::issue,
+        routes::tickets::push_key,
         routes::pairing::start,
         routes::pairing::pair,
         routes::pairing::list,
@@ -70,7 +71,7 @@ use crate::{error, routes, state::AppState};
         (name = "display", description = "What the customer display shows"),
         (name = "settings", description = "The effective configuration, read-only"),
         (name = "webhooks", description = "Signed event deliveries to your systems"),
-        (name = "auth", description = "Socket tickets (a key must not travel in a socket URL)"),
+        (name = "auth", description = "Socket tickets (a key must not travel in a socket URL) and the key socket messages are signed with"),
         (name = "displays", description = "Pairing customer displays: a code from the owner buys a tablet a display-role token"),
     )
 )]

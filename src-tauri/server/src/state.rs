@@ -9,6 +9,7 @@ use crate::{
     guard::HostPolicy,
     rate_limit::{Budget, RateLimiter},
     routes::ws::SocketLimits,
+    signing::PushSigner,
     system::SystemProbe,
 };
 
@@ -29,8 +30,10 @@ pub struct AppState {
     pub sockets: Arc<SocketLimits>,
     /// The address it listens on.
     pub listen: SocketAddr,
-    /// Whether it serves HTTPS.
-    pub tls: bool,
+    /// What it serves HTTPS with; `None` for plain HTTP.
+    pub tls: Option<TlsSummary>,
+    /// Signs every message on the display and payment sockets.
+    pub signer: Arc<PushSigner>,
     /// When the server started, for uptime.
     pub started: Instant,
     /// CPU, memory and disk readings.
@@ -39,7 +42,12 @@ pub struct AppState {
 
 impl AppState {
     /// State for a core listening on `listen`, with limits from its config.
-    pub fn new(core: Core, listen: SocketAddr) -> Self {
+    pub fn new(
+        core: Core,
+        listen: SocketAddr,
+        tls: Option<TlsSummary>,
+        signer: Arc<PushSigner>,
+    ) -> Self {
         let server = &core.config.server;
         let rate_limiter = Arc::new(RateLimiter::per_second(
             server.rate_limit_per_second,
@@ -53,10 +61,20 @@ impl AppState {
             process_budget: Arc::new(crate::rate_limit::process_budget()),
             sockets,
             listen,
-            tls: false,
+            tls,
+            signer,
             started: Instant::now(),
             system: Arc::default(),
             core,
         }
     }
+}
+
+/// The server's TLS certificate, as Settings shows it.
+#[derive(Clone, Debug)]
+pub struct TlsSummary {
+    /// SHA-256 of the certificate (`AB:CD:…`).
+    pub fingerprint: String,
+    /// Made by this server (`server.tls_self_signed`), not the shop's own.
+    pub self_signed: bool,
 }

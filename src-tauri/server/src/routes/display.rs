@@ -1,7 +1,8 @@
 //! The customer display channel. The cashier's screen (or an integrator) says which payment the
 //! customer screen shows with `PUT /api/v1/display`; customer screens follow `/ws/display`, which
 //! sends a `display_update` at once and on every change (mode `idle`, `payment` or `success`, the
-//! payment, the shop name), answers `ping` with `pong` and sends a heartbeat.
+//! payment, the shop name), answers `ping` with `pong` and sends a heartbeat. Every message is
+//! signed ([`crate::signing`]): the display draws the QR code from the signed payment only.
 //!
 //! `GET /display` and the socket need the `display` permission (a paired display, a cashier, an
 //! admin); `PUT /display` is the cashier's (`sell`). The socket takes a ticket (`?ticket=`, see
@@ -140,7 +141,7 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot, caller: Ca
             log_message(&telemetry, None, Direction::Out, &message);
             let sent = tokio::time::timeout(
                 SEND_TIMEOUT,
-                tx.send(Message::Text(Utf8Bytes::from(message.to_string()))),
+                tx.send(Message::Text(Utf8Bytes::from(state.signer.sign(message)))),
             )
             .await;
             if !matches!(sent, Ok(Ok(()))) {

@@ -10,7 +10,7 @@
 //! when the server listens on all interfaces; else the bind address itself (a loopback-only server
 //! cannot be reached from a tablet — the UI says so).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{Path, State},
@@ -72,6 +72,9 @@ pub struct PairedResponse {
     pub name: String,
     /// The display's key (role `display`): send as `Authorization: Bearer`. Shown this once.
     pub token: String,
+    /// The public key socket messages are signed with (Ed25519, hex): the display pins it now and
+    /// shows nothing that fails to verify with it.
+    pub push_key: String,
 }
 
 /// A paired display.
@@ -148,6 +151,7 @@ pub async fn pair(
             id: device.id,
             name: device.name,
             token: token.expose().to_string(),
+            push_key: state.signer.public_key().to_string(),
         }),
     ))
 }
@@ -182,7 +186,7 @@ fn shop_address(state: &AppState, headers: &HeaderMap) -> String {
     if !server.public_url.is_empty() {
         return server.public_url.clone();
     }
-    let scheme = if state.tls { "https" } else { "http" };
+    let scheme = if state.tls.is_some() { "https" } else { "http" };
     let asked = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -191,7 +195,7 @@ fn shop_address(state: &AppState, headers: &HeaderMap) -> String {
         return format!("{scheme}://{host}");
     }
     let ip = match state.listen.ip() {
-        ip if ip.is_unspecified() => lan_address().unwrap_or(ip),
+        ip if ip.is_unspecified() => crate::lan::address().unwrap_or(ip),
         ip => ip,
     };
     format!("{scheme}://{}", SocketAddr::new(ip, state.listen.port()))
@@ -205,15 +209,6 @@ fn is_loopback_name(host: &str) -> bool {
     let name = name.trim_start_matches('[').trim_end_matches(']');
     name.eq_ignore_ascii_case("localhost")
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// This computer's address on the network its default route leaves by. Connecting a UDP socket
-/// sends nothing; it only picks the interface.
-fn lan_address() -> Option<IpAddr> {
-    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
-    socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
 #[cfg(test)]

@@ -59,6 +59,19 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Allowed browser origins.
     pub cors_origins: Vec<String>,
+    /// HTTPS: null when the server speaks plain HTTP.
+    pub tls: Option<TlsSettings>,
+    /// The public key socket messages are signed with (Ed25519, hex).
+    pub push_key: String,
+}
+
+/// The certificate the server serves HTTPS with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TlsSettings {
+    /// SHA-256 of the certificate, `AB:CD:…`: compare it with what a tablet's browser shows.
+    pub fingerprint_sha256: String,
+    /// Made by this server (`server.tls_self_signed`), not the shop's own certificate.
+    pub self_signed: bool,
 }
 
 /// A configured key, without its secret.
@@ -145,6 +158,11 @@ pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
                 .collect(),
             public_url: c.server.public_url.clone(),
             cors_origins: c.server.cors_origins.clone(),
+            tls: state.tls.as_ref().map(|t| TlsSettings {
+                fingerprint_sha256: t.fingerprint.clone(),
+                self_signed: t.self_signed,
+            }),
+            push_key: state.signer.public_key().to_string(),
         },
         chain: ChainSettings {
             enabled: c.chain.enabled,

@@ -1,9 +1,18 @@
-//! `POST /api/v1/socket-tickets`: a single-use ticket for one merchant socket (`/ws/display`,
-//! `/ws/monitor`), valid for a minute. Browsers cannot send headers on a WebSocket, and a key must
-//! not travel in a URL (it ends up in logs and histories), so a screen asks for a ticket with its
-//! key and opens the socket with `?ticket=`. The ticket carries the caller's role.
+//! What a screen needs to open a socket and to trust what it says.
+//!
+//! - `POST /api/v1/socket-tickets`: a single-use ticket for one merchant socket (`/ws/display`,
+//!   `/ws/monitor`), valid for a minute. Browsers cannot send headers on a WebSocket, and a key
+//!   must not travel in a URL (it ends up in logs and histories), so a screen asks for a ticket
+//!   with its key and opens the socket with `?ticket=`. The ticket carries the caller's role.
+//! - `GET /api/v1/push-key`: the public key that signs every display and payment socket message
+//!   ([`crate::signing`]). Public; a paired display pins the copy it got when pairing instead.
 
-use axum::{extract::State, http::StatusCode, routing::post, Extension, Json, Router};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+    Extension, Json, Router,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -13,9 +22,32 @@ use crate::{
     state::AppState,
 };
 
-/// The route (any caller with a role).
+/// The routes: tickets for any caller with a role, the push key for anyone.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/socket-tickets", post(issue))
+    Router::new()
+        .route("/socket-tickets", post(issue))
+        .route("/push-key", get(push_key))
+}
+
+/// The key socket messages are signed with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushKeyResponse {
+    /// Always `ed25519`.
+    pub algorithm: &'static str,
+    /// The 32-byte public key, lower-case hex.
+    pub public_key: String,
+}
+
+/// The public key that signs every message on `/ws/display` and `/ws/payments/{id}`: each
+/// message's `signature` is the Ed25519 signature (hex) of the message without `signature`, as
+/// canonical JSON (members sorted by name, no whitespace).
+#[utoipa::path(get, path = "/api/v1/push-key", tag = "auth", security(()),
+    responses((status = 200, body = PushKeyResponse)))]
+pub async fn push_key(State(state): State<AppState>) -> Json<PushKeyResponse> {
+    Json(PushKeyResponse {
+        algorithm: "ed25519",
+        public_key: state.signer.public_key().to_string(),
+    })
 }
 
 /// A socket ticket.

@@ -2,6 +2,9 @@
 //! message and close. Otherwise `connection_ack` with the current payment, then a
 //! `payment_status_update` on every change, `ping`/`pong` both ways and a server heartbeat.
 //!
+//! Every message is signed ([`crate::signing`]): a screen that pinned the server's key can tell
+//! whether the payment it shows is the server's.
+//!
 //! Each socket has its own subscription to the core's event stream: a socket that falls behind
 //! lags only itself and refetches the payment; a client that stops reading is dropped when a send
 //! has not completed within [`SEND_TIMEOUT`], so nothing is buffered without bound.
@@ -289,7 +292,8 @@ fn chain_driven(kind: &PaymentEventKind, payment: &Payment) -> bool {
 async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: SocketSlot) {
     let telemetry = state.core.telemetry.clone();
     let (mut tx, mut rx) = socket.split();
-    let send = |value: Value| Message::Text(Utf8Bytes::from(value.to_string()));
+    let signer = state.signer.clone();
+    let send = |value: Value| Message::Text(Utf8Bytes::from(signer.sign(value)));
     let subscribed = PaymentId::parse(&payment_id).map(|id| {
         // Subscribe before reading, so no change between the read and the subscription is missed.
         let events = state.core.events.subscribe_payment(&id);

@@ -194,3 +194,22 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> Value 
     );
     body
 }
+
+/// Pairs a customer display the way a tablet does: a code asked for with `admin` (none on a
+/// keyless shop), then `POST /displays/pair`. The pairing answer (`id`, `token`, `push_key`).
+pub async fn pair_display(app: &TestApp, admin: Option<&str>) -> Value {
+    let mut ask = app.client.post(app.url("/api/v1/displays/pairing"));
+    if let Some(key) = admin {
+        ask = ask.bearer_auth(key);
+    }
+    let code: Value = ask.send().await.unwrap().json().await.unwrap();
+    let paired = app
+        .client
+        .post(app.url("/api/v1/displays/pair"))
+        .json(&json!({ "code": code["code"], "name": "test display" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paired.status(), 201, "pairing with a fresh code works");
+    paired.json().await.unwrap()
+}

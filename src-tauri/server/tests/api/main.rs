@@ -13,5 +13,6 @@ mod payments;
 mod proxy;
 mod security;
 mod settlement;
+mod tls;
 mod webhooks;
 mod ws;

@@ -41,26 +41,7 @@ async fn send(app: &TestApp, method: Method, path: &str, key: Option<&str>) -> r
 
 /// A display paired with a code: it holds the display role like a configured display key.
 async fn paired_display(app: &TestApp) -> String {
-    let code: Value = app
-        .client
-        .post(app.url("/api/v1/displays/pairing"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let paired: Value = app
-        .client
-        .post(app.url("/api/v1/displays/pair"))
-        .json(&json!({ "code": code["code"], "name": "matrix" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let paired = crate::helpers::pair_display(app, Some(ADMIN)).await;
     paired["token"].as_str().expect("paired").to_string()
 }
 
