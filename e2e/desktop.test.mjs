@@ -2,11 +2,14 @@
 // the built binary starts with a temporary app-data folder, its embedded server answers /health,
 // the window renders the POS; a sale is made in the window, paid on a real anvil chain, and the
 // window reaches success; the customer display window opens from the POS and shows the same payment.
+// In LAN mode the app serves the network over HTTPS with a self-signed certificate whose
+// fingerprint its Settings show, while its own windows keep using plain HTTP on loopback.
 // Screenshots go to artifacts/desktop/. Skipped (with the reason) when the shell or the drivers are
 // missing — `npm test` builds the shell first, and `.ci/run` installs the drivers.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -164,5 +167,27 @@ describe('the desktop app under Xvfb', { skip: missing.length ? `missing: ${miss
     await eventually('success in the POS window', () => find('[data-testid=success-title]'), 40_000);
     assert.match(await text('[data-testid=tx]'), /^0x[0-9a-f]{64}$/);
     await shoot('5-success.png');
+  });
+
+  it('serves the network over HTTPS with the certificate its Settings show, with no key typed', async () => {
+    const port = Number(new URL(base).port);
+    const fingerprint = await new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => {
+        resolve(socket.getPeerX509Certificate().fingerprint256);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    await wd('POST', s('/url'), { url: `${base}/#/settings` });
+    const shown = await eventually('the fingerprint in Settings', () => text('[data-testid=tls-fingerprint]'));
+    assert.equal(shown, fingerprint);
+    await shoot('6-settings-tls.png');
+    // A tablet typing http:// on the shop network is sent to https://.
+    const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (lan) {
+      const answer = await fetch(`http://${lan.address}:${port}/#/display`, { redirect: 'manual' });
+      assert.equal(answer.status, 308);
+      assert.equal(answer.headers.get('location'), `https://${lan.address}:${port}/`);
+    }
   });
 });

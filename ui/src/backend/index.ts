@@ -2,7 +2,9 @@
 // Same-origin by default, so the same build works in the Tauri window, in a browser on the LAN and
 // under Playwright; VITE_API_BASE points a dev build elsewhere. Merchant calls carry a key: in the
 // desktop app the window's own session key (handed over IPC, kept in memory only), elsewhere the
-// API key saved in this browser (Settings), when there is one.
+// API key saved in this browser (Settings), when there is one. The customer display trusts only
+// socket messages signed by the server's key (./signing.ts).
+import { verified } from './signing';
 
 /** An error answered by the API: match on `code`, never on `message`. */
 export class ApiError extends Error {
@@ -258,7 +260,16 @@ export interface Settings {
     amount_step: string;
     late_grace_seconds: number;
   };
-  server: { bind: string; api_keys_configured: number; public_url: string; cors_origins: string[] };
+  server: {
+    bind: string;
+    api_keys_configured: number;
+    public_url: string;
+    cors_origins: string[];
+    /** Null when the server speaks plain HTTP. */
+    tls: { fingerprint_sha256: string; self_signed: boolean } | null;
+    /** The key socket messages are signed with (Ed25519, hex). */
+    push_key: string;
+  };
   chain: { enabled: boolean; poll_interval_ms: number };
   networks: { id: string; name: string; chain_id: number; rpc_endpoints: string[]; ws_endpoints: string[]; explorer_url: string }[];
   tokens: Token[];
@@ -282,19 +293,51 @@ export function setApiKey(key: string) {
 }
 
 const DISPLAY_TOKEN_STORAGE = 'stablepay.displayToken';
+const PUSH_KEY_STORAGE = 'stablepay.pushKey';
 
-/** The display-role token this device got by pairing ('' = not paired). */
-export function displayToken(): string {
+function stored(name: string): string {
   try {
-    return globalThis.localStorage?.getItem(DISPLAY_TOKEN_STORAGE) ?? '';
+    return globalThis.localStorage?.getItem(name) ?? '';
   } catch {
     return '';
   }
 }
 
-export function setDisplayToken(token: string) {
-  if (token) localStorage.setItem(DISPLAY_TOKEN_STORAGE, token);
-  else localStorage.removeItem(DISPLAY_TOKEN_STORAGE);
+/** The display-role token this device got by pairing ('' = not paired). */
+export function displayToken(): string {
+  return stored(DISPLAY_TOKEN_STORAGE);
+}
+
+/** Keeps (or, with '', forgets) this device's display token and the push key pinned with it. */
+export function setDisplayToken(token: string, pushKey = '') {
+  if (token) {
+    localStorage.setItem(DISPLAY_TOKEN_STORAGE, token);
+    if (pushKey) localStorage.setItem(PUSH_KEY_STORAGE, pushKey);
+  } else {
+    localStorage.removeItem(DISPLAY_TOKEN_STORAGE);
+    localStorage.removeItem(PUSH_KEY_STORAGE);
+  }
+}
+
+let desktopPushKey: Promise<string | null> | null = null;
+
+/**
+ * The key socket messages must be signed with, from the most trusted source this screen has: the
+ * desktop app (IPC), else the key pinned when this device paired — a paired display never takes a
+ * key from the network again — else, for a screen on a staff key or on this computer, the server's
+ * `GET /api/v1/push-key`. `null`: no key (a paired display from before keys were pinned: pair again).
+ */
+export async function pushKey(): Promise<string | null> {
+  if (isDesktop()) {
+    desktopPushKey ??= desktop<string>('push_key').catch(() => null);
+    return desktopPushKey;
+  }
+  if (displayToken()) return stored(PUSH_KEY_STORAGE) || null;
+  try {
+    return (await request<{ public_key: string }>('/api/v1/push-key')).public_key;
+  } catch {
+    return null;
+  }
 }
 
 let desktopKey: Promise<string | null> | null = null;
@@ -438,7 +481,7 @@ export interface DisplayDevice {
 export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });
 /** Pairs this device with a code from the owner's screen: its display token (shown once). */
 export const pairDisplay = (code: string, name: string) =>
-  request<{ id: string; name: string; token: string }>('/api/v1/displays/pair', json('POST', { code, name }));
+  request<{ id: string; name: string; token: string; push_key: string }>('/api/v1/displays/pair', json('POST', { code, name }));
 export const listDisplays = () => request<{ data: DisplayDevice[] }>('/api/v1/displays');
 export const revokeDisplay = (id: string) => request<void>(`/api/v1/displays/${encodeURIComponent(id)}`, { method: 'DELETE' });
 
@@ -457,8 +500,12 @@ export function socketUrl(path: string, ticket?: string): string {
  */
 export const socketTicket = () => request<{ ticket: string; expires_in: number }>('/api/v1/socket-tickets', { method: 'POST' });
 
-/** `unpaired`: the server refused this device (no key, or a revoked display token). */
-export type LinkState = 'connecting' | 'live' | 'polling' | 'closed' | 'unpaired';
+/**
+ * `unpaired`: the server refused this device (no key, or a revoked display token);
+ * `untrusted`: a message arrived that is not signed by the server's key (someone between this
+ * screen and the server changed it) — nothing from it is shown.
+ */
+export type LinkState = 'connecting' | 'live' | 'polling' | 'closed' | 'unpaired' | 'untrusted';
 
 export interface Live<T> {
   /** Stops the socket, its reconnects and the polling fallback. */
@@ -533,12 +580,16 @@ export function followPayment(id: string, onValue: (p: Payment) => void, onState
   return live;
 }
 
-/** Follows the customer display channel, reconnecting with backoff. */
+/**
+ * Follows the customer display channel, reconnecting with backoff. Only messages signed by the
+ * server's key count (see `pushKey`); an update older than the one shown (a replay) is ignored.
+ */
 export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: LinkState) => void = () => {}): Live<DisplayState> {
   let socket: WebSocket | null = null;
   let closed = false;
   let attempt = 0;
   let retry: ReturnType<typeof setTimeout> | null = null;
+  let shown = -Infinity;
   const live: Live<DisplayState> = {
     onValue,
     onState,
@@ -549,19 +600,24 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
       live.onState('closed');
     },
   };
+  const unpaired = () => {
+    if (displayToken()) setDisplayToken('');
+    live.onState('unpaired');
+  };
   const connect = async () => {
     if (closed) return;
     live.onState('connecting');
     let ticket: string;
+    let key: string;
     try {
+      const pinned = await pushKey();
+      if (!pinned && displayToken()) return unpaired();
+      if (!pinned) throw new ApiError('network_error', 'The push key cannot be read.', 0);
+      key = pinned;
       ticket = (await socketTicket()).ticket;
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) {
-        // Not paired, or the owner revoked this display: stop until it pairs again.
-        if (displayToken()) setDisplayToken('');
-        live.onState('unpaired');
-        return;
-      }
+      // Not paired, or the owner revoked this display: stop until it pairs again.
+      if (e instanceof ApiError && e.status === 401) return unpaired();
       attempt += 1;
       live.onState('polling');
       retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));
@@ -570,14 +626,16 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
     if (closed) return;
     socket = new WebSocket(socketUrl('/ws/display', ticket));
     socket.onmessage = (event) => {
-      let message: { type?: string; data?: DisplayState } = {};
-      try {
-        message = JSON.parse(String(event.data));
-      } catch {
+      const message = verified<{ type?: string; data?: DisplayState }>(String(event.data), key);
+      if (!message) {
+        live.onState('untrusted');
         return;
       }
       if (message.type === 'ping') socket?.send(JSON.stringify({ type: 'pong' }));
       if (message.type === 'display_update' && message.data) {
+        const at = Date.parse(message.data.updated_at);
+        if (Number.isFinite(at) && at < shown) return;
+        if (Number.isFinite(at)) shown = at;
         attempt = 0;
         live.onState('live');
         live.onValue(message.data);

@@ -4,7 +4,7 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import { displayToken, setDisplayToken } from '../backend';
 import { createAppI18n } from '../i18n';
 import { routes } from '../router';
-import { FakeSocket, fakeSockets, payment, serve } from '../testing/fakes';
+import { FakeSocket, fakeSockets, payment, PUSH_KEY, serve, signed } from '../testing/fakes';
 import DisplayPage from './DisplayPage.vue';
 
 beforeEach(() => {
@@ -39,7 +39,9 @@ describe('DisplayPage', () => {
     socket.push({ type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Corner Café', updated_at: '' } });
     await flushPromises();
     expect(page.find('[data-testid=display-amount]').text()).toBe('10.01 USDT');
-    expect(page.find('img').attributes('src')).toContain('/qr.svg');
+    // The QR code is drawn from the signed payment, not fetched.
+    expect(page.find('img').attributes('src')).toMatch(/^data:image\/svg\+xml/);
+    expect(page.find('img').attributes('data-qr-text')).toBe(payment().payment_uri);
 
     socket.push({ type: 'display_update', data: { mode: 'success', payment: payment({ status: 'paid' }), shop_name: 'Corner Café', updated_at: '' } });
     await flushPromises();
@@ -56,7 +58,7 @@ describe('DisplayPage', () => {
         const body = JSON.parse(String(init?.body));
         if (body.code !== '123456') return [403, { error: { code: 'pairing_refused', message: 'no' } }];
         paired = true;
-        return [201, { id: 'dsp_1', name: body.name, token: 'tok-display-1' }];
+        return [201, { id: 'dsp_1', name: body.name, token: 'tok-display-1', push_key: PUSH_KEY }];
       },
     });
     const { page } = await mountAt('/display');
@@ -81,7 +83,7 @@ describe('DisplayPage', () => {
 
   it('pairs at once from the pairing URL and drops the code from the address', async () => {
     serve({
-      'POST /api/v1/displays/pair': [201, { id: 'dsp_2', name: 'Customer display', token: 'tok-2' }],
+      'POST /api/v1/displays/pair': [201, { id: 'dsp_2', name: 'Customer display', token: 'tok-2', push_key: PUSH_KEY }],
       'POST /api/v1/socket-tickets': [201, { ticket: 't-2', expires_in: 60 }],
     });
     const { router } = await mountAt('/display?pair=246810');
@@ -93,6 +95,68 @@ describe('DisplayPage', () => {
   it('forgets a revoked token and shows the pairing form again', async () => {
     setDisplayToken('tok-revoked');
     serve({ 'POST /api/v1/socket-tickets': unauthorized });
+    const { page } = await mountAt('/display');
+    expect(page.find('[data-testid=display-pairing]').exists()).toBe(true);
+    expect(displayToken()).toBe('');
+  });
+
+  it('shows a warning instead of the QR code when a message was changed on the way', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const socket = FakeSocket.latest();
+    const shown = { type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Shop', updated_at: '2026-11-24T10:00:00.000Z' } };
+    socket.push(shown);
+    await flushPromises();
+    expect(page.find('img').exists()).toBe(true);
+
+    // A man in the middle swaps the address in a signed message.
+    const text = JSON.stringify(signed({ ...shown, data: { ...shown.data, updated_at: '2026-11-24T10:00:01.000Z' } }));
+    socket.pushRaw(text.replace(payment().pay_to, '0x000000000000000000000000000000000000dEaD'));
+    await flushPromises();
+    expect(page.find('[data-testid=display-untrusted]').exists()).toBe(true);
+    expect(page.find('img').exists()).toBe(false);
+    expect(page.text()).not.toContain('dEaD');
+
+    // Unsigned, or signed by another key: the same.
+    socket.push(shown);
+    await flushPromises();
+    expect(page.find('img').exists()).toBe(true);
+    socket.pushRaw(JSON.stringify(shown));
+    await flushPromises();
+    expect(page.find('[data-testid=display-untrusted]').exists()).toBe(true);
+    socket.pushRaw(JSON.stringify(signed(shown, 'other')));
+    await flushPromises();
+    expect(page.find('img').exists()).toBe(false);
+  });
+
+  it('a paired display trusts only the key it pinned at pairing, never one from the network', async () => {
+    setDisplayToken('tok-display', PUSH_KEY);
+    const calls = serve({
+      'POST /api/v1/socket-tickets': [201, { ticket: 't-3', expires_in: 60 }],
+      '/api/v1/push-key': [200, { algorithm: 'ed25519', public_key: '00'.repeat(32) }],
+    });
+    const { page } = await mountAt('/display');
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Shop', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-amount]').text()).toBe('10.01 USDT');
+    expect(calls.some((c) => c.url.endsWith('/push-key'))).toBe(false);
+  });
+
+  it('ignores an older update replayed after a newer one', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-4', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const socket = FakeSocket.latest();
+    const old = { type: 'display_update', data: { mode: 'payment', payment: payment({ amount: '5.00' }), shop_name: 'Shop', updated_at: '2026-11-24T10:00:00.000Z' } };
+    const now = { type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Shop', updated_at: '2026-11-24T10:05:00.000Z' } };
+    socket.push(now);
+    socket.push(old);
+    await flushPromises();
+    expect(page.find('[data-testid=display-amount]').text()).toBe('10.01 USDT');
+  });
+
+  it('a display paired before keys were pinned is asked to pair again', async () => {
+    setDisplayToken('tok-old');
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-5', expires_in: 60 }] });
     const { page } = await mountAt('/display');
     expect(page.find('[data-testid=display-pairing]').exists()).toBe(true);
     expect(displayToken()).toBe('');

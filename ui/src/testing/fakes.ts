@@ -1,6 +1,21 @@
 // Test doubles for the browser's edges only (fetch and WebSocket); the code under test is real.
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { vi } from 'vitest';
 import type { Payment } from '../backend';
+import { canonical } from '../backend/signing';
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const SERVER_SECRET = new Uint8Array(32).fill(7);
+const OTHER_SECRET = new Uint8Array(32).fill(9);
+
+/** The public key the fake server signs socket messages with (served at /api/v1/push-key). */
+export const PUSH_KEY = hex(ed25519.getPublicKey(SERVER_SECRET));
+
+/** `message` with the signature the server would add (or, with `by: 'other'`, someone else's key). */
+export function signed(message: object, by: 'server' | 'other' = 'server'): object {
+  const secret = by === 'server' ? SERVER_SECRET : OTHER_SECRET;
+  return { ...message, signature: hex(ed25519.sign(new TextEncoder().encode(canonical(message)), secret)) };
+}
 
 export function payment(overrides: Partial<Payment> = {}): Payment {
   return {
@@ -38,6 +53,11 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
 
 type Handler = (init: RequestInit | undefined) => [number, unknown];
 
+/** What every fake server answers unless a test says otherwise. */
+const defaults: Record<string, [number, unknown]> = {
+  '/api/v1/push-key': [200, { algorithm: 'ed25519', public_key: PUSH_KEY }],
+};
+
 /** Stubs fetch with `routes` ("METHOD /path" or "/path" → handler or [status, body]). */
 export function serve(routes: Record<string, Handler | [number, unknown]>) {
   const calls: { url: string; init?: RequestInit }[] = [];
@@ -46,7 +66,7 @@ export function serve(routes: Record<string, Handler | [number, unknown]>) {
     vi.fn(async (url: string, init?: RequestInit) => {
       calls.push({ url, init });
       const method = init?.method ?? 'GET';
-      const route = routes[`${method} ${url}`] ?? routes[url];
+      const route = routes[`${method} ${url}`] ?? routes[url] ?? defaults[url];
       const [status, body] = typeof route === 'function' ? route(init) : (route ?? [404, { error: { code: 'not_found', message: url } }]);
       return new Response(status === 204 ? null : JSON.stringify(body), { status });
     }),
@@ -70,9 +90,13 @@ export class FakeSocket {
   close() {
     this.closed = true;
   }
-  /** The server sends `message`. */
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
+  /** The server sends `message`, signed as the real server signs every socket message. */
+  push(message: object) {
+    this.pushRaw(JSON.stringify(signed(message)));
+  }
+  /** Something arrives as it is: unsigned, tampered with, or signed by another key. */
+  pushRaw(text: string) {
+    this.onmessage?.({ data: text });
   }
   /** The connection drops. */
   drop() {
