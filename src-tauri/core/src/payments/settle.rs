@@ -9,6 +9,8 @@
 //! may re-include it at another). A transfer that matches a sale it cannot credit — cancelled, already
 //! paid, or older than the sale — waits in the inbox linked to that sale, and never pays another.
 
+use std::collections::{HashMap, HashSet};
+
 use alloy_primitives::{B256, U256};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -175,6 +177,88 @@ impl Holder {
     }
 }
 
+/// What a run of logs needs to know of the store, read once for the whole run instead of per log
+/// (a backfill stores thousands of logs, and each statement is a round trip to SQLite's thread).
+/// Exact for the run: it is read inside the run's write transaction, so nothing else changes the
+/// store meanwhile, and the run's own changes are written into it as they are made.
+struct RunView {
+    /// (tx hash, log index) → the block hash stored, for the run's transactions' stored logs.
+    stored: HashMap<(String, u64), Option<String>>,
+    /// tx hash → the payment one of its logs credits.
+    owners: HashMap<String, String>,
+    /// (network, token contract, pay-to, amount in base units) some payment holds: a log of any
+    /// other has no holder to look for.
+    held: HashSet<(String, String, String, String)>,
+}
+
+impl RunView {
+    async fn read(
+        tx: &mut sqlx::SqliteConnection,
+        transfers: &[ObservedTransfer],
+        now: &DateTime<Utc>,
+        rules: &crate::config::PaymentsConfig,
+    ) -> Result<Self, CoreError> {
+        let mut view = Self {
+            stored: HashMap::new(),
+            owners: HashMap::new(),
+            held: HashSet::new(),
+        };
+        let chains: HashSet<u64> = transfers.iter().map(|t| t.chain_id).collect();
+        for chain_id in chains {
+            let hashes: HashSet<String> = transfers
+                .iter()
+                .filter(|t| t.chain_id == chain_id)
+                .map(|t| t.tx_hash.to_string())
+                .collect();
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT tx_hash, log_index, block_hash, payment_id FROM transfers WHERE chain_id = ",
+            );
+            q.push_bind(chain_id as i64).push(" AND tx_hash IN (");
+            let mut list = q.separated(", ");
+            for h in &hashes {
+                list.push_bind(h.as_str());
+            }
+            list.push_unseparated(")");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                let hash: String = row.try_get("tx_hash")?;
+                let index: i64 = row.try_get("log_index")?;
+                if let Some(owner) = row.try_get::<Option<String>, _>("payment_id")? {
+                    view.owners.insert(hash.clone(), owner);
+                }
+                view.stored
+                    .insert((hash, index as u64), row.try_get("block_hash")?);
+            }
+        }
+        let sql = format!(
+            "SELECT DISTINCT network_id, token_contract, pay_to, amount_base_units FROM payment_sessions WHERE {}",
+            query::Holds::SQL
+        );
+        let mut q = sqlx::query(&sql);
+        for millis in query::Holds::at(*now, rules).millis() {
+            q = q.bind(millis);
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            view.held.insert((
+                row.try_get("network_id")?,
+                row.try_get("token_contract")?,
+                row.try_get("pay_to")?,
+                row.try_get("amount_base_units")?,
+            ));
+        }
+        Ok(view)
+    }
+
+    /// Whether some payment may hold `t`'s exact amount.
+    fn holds(&self, t: &ObservedTransfer) -> bool {
+        self.held.contains(&(
+            t.network.as_str().to_string(),
+            t.token_contract.checksummed(),
+            t.to.checksummed(),
+            t.value.to_string(),
+        ))
+    }
+}
+
 impl Payments {
     /// Stores `t` exactly once and credits the payment holding its exact amount, if any.
     /// `only` restricts crediting to one payment (the manual check).
@@ -184,7 +268,7 @@ impl Payments {
         only: Option<&PaymentId>,
     ) -> Result<Ingested, CoreError> {
         let mut tx = crate::store::begin_write(&self.pool).await?;
-        let (ingested, event) = self.ingest_in(&mut tx, t, only).await?;
+        let (ingested, event) = self.ingest_in(&mut tx, t, only, None).await?;
         tx.commit().await?;
         if let Some(event) = event {
             self.events.publish(event);
@@ -199,10 +283,11 @@ impl Payments {
         transfers: &[ObservedTransfer],
     ) -> Result<Vec<Ingested>, CoreError> {
         let mut tx = crate::store::begin_write(&self.pool).await?;
+        let mut view = RunView::read(&mut tx, transfers, &self.clock.now(), &self.rules).await?;
         let mut results = Vec::with_capacity(transfers.len());
         let mut events = Vec::new();
         for t in transfers {
-            let (ingested, event) = self.ingest_in(&mut tx, t, None).await?;
+            let (ingested, event) = self.ingest_in(&mut tx, t, None, Some(&mut view)).await?;
             results.push(ingested);
             events.extend(event);
         }
@@ -218,16 +303,22 @@ impl Payments {
         tx: &mut sqlx::SqliteConnection,
         t: &ObservedTransfer,
         only: Option<&PaymentId>,
+        mut view: Option<&mut RunView>,
     ) -> Result<(Ingested, Option<PaymentEvent>), CoreError> {
         let now = self.clock.now();
-        let before = sqlx::query(
-            "SELECT block_hash FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
-        )
-        .bind(t.chain_id as i64)
-        .bind(t.tx_hash.to_string())
-        .bind(t.log_index as i64)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let tx_hash = t.tx_hash.to_string();
+        // The block hash this log was stored with, when it was stored before.
+        let before: Option<Option<String>> = match view.as_deref() {
+            Some(v) => v.stored.get(&(tx_hash.clone(), t.log_index)).cloned(),
+            None => sqlx::query_scalar(
+                "SELECT block_hash FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+            )
+            .bind(t.chain_id as i64)
+            .bind(&tx_hash)
+            .bind(t.log_index as i64)
+            .fetch_optional(&mut *tx)
+            .await?,
+        };
         let seen_before = before.is_some();
         let row = sqlx::query(
             "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
@@ -253,13 +344,19 @@ impl Payments {
         .bind(&t.source)
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(v) = view.as_deref_mut() {
+            v.stored.insert(
+                (tx_hash.clone(), t.log_index),
+                Some(t.block_hash.to_string()),
+            );
+        }
         let seq: i64 = row.get("seq");
         let first_seen = from_millis(row.get("seen_at"));
         if let Some(owner) = row.get::<Option<String>, _>("payment_id") {
             // This log already credits a payment: exactly once, whatever path saw it again. Seen
             // in another block (re-included by a reorg at the same index), the credit moves with it.
             let moved = before
-                .and_then(|r| r.get::<Option<String>, _>("block_hash"))
+                .flatten()
                 .is_some_and(|h| h != t.block_hash.to_string());
             let event = if moved {
                 self.move_credit(tx, &PaymentId::from_store(owner), t)
@@ -270,13 +367,16 @@ impl Payments {
             return Ok((Ingested::AlreadyKnown, event));
         }
         // One transaction credits at most one payment, whatever its log index.
-        let tx_owner: Option<String> = sqlx::query_scalar(
-            "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
-        )
-        .bind(t.chain_id as i64)
-        .bind(t.tx_hash.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let tx_owner: Option<String> = match view.as_deref() {
+            Some(v) => v.owners.get(&tx_hash).cloned(),
+            None => sqlx::query_scalar(
+                "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
+            )
+            .bind(t.chain_id as i64)
+            .bind(&tx_hash)
+            .fetch_optional(&mut *tx)
+            .await?,
+        };
         if let Some(owner) = tx_owner {
             let note = InboxNote {
                 reason: InboxReason::SameTransaction,
@@ -286,7 +386,12 @@ impl Payments {
                 .keep_unmatched(tx, seq, t, Some(note), seen_before, now)
                 .await;
         }
-        let holders = self.holders(tx, t, only).await?;
+        let unheld = view.as_deref().is_some_and(|v| !v.holds(t));
+        let holders = if unheld {
+            vec![]
+        } else {
+            self.holders(tx, t, only).await?
+        };
         let credit = holders
             .iter()
             .filter(|h| h.accepts(t, first_seen))
@@ -331,6 +436,9 @@ impl Payments {
         .bind(seq)
         .execute(&mut *tx)
         .await?;
+        if let Some(v) = view {
+            v.owners.insert(tx_hash, id.to_string());
+        }
         let after = query::by_id_in(tx, &id)
             .await?
             .ok_or(CoreError::PaymentNotFound)?;
