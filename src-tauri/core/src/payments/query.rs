@@ -55,6 +55,18 @@ impl Holds {
             to_millis(self.paid_after),
         ]
     }
+
+    /// [`Holds::SQL`] with its values bound, onto a query being built.
+    pub(crate) fn push_condition(&self, q: &mut QueryBuilder<'_, Sqlite>) {
+        let [expired, cancelled, paid] = self.millis();
+        q.push("(status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
+            .push_bind(expired)
+            .push(") OR (status = 'cancelled' AND closed_at > ")
+            .push_bind(cancelled)
+            .push(") OR (status = 'paid' AND closed_at > ")
+            .push_bind(paid)
+            .push("))");
+    }
 }
 
 /// Filters for listing payments; all optional.

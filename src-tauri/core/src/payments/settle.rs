@@ -203,6 +203,8 @@ impl RunView {
             owners: HashMap::new(),
             held: HashSet::new(),
         };
+        // The lists differ in length from run to run: such statements are not kept in sqlx's
+        // per-connection statement cache (`persistent(false)`), which they would only fill.
         let chains: HashSet<u64> = transfers.iter().map(|t| t.chain_id).collect();
         for chain_id in chains {
             let hashes: HashSet<String> = transfers
@@ -219,7 +221,7 @@ impl RunView {
                 list.push_bind(h.as_str());
             }
             list.push_unseparated(")");
-            for row in q.build().fetch_all(&mut *tx).await? {
+            for row in q.build().persistent(false).fetch_all(&mut *tx).await? {
                 let hash: String = row.try_get("tx_hash")?;
                 let index: i64 = row.try_get("log_index")?;
                 if let Some(owner) = row.try_get::<Option<String>, _>("payment_id")? {
@@ -229,21 +231,39 @@ impl RunView {
                     .insert((hash, index as u64), row.try_get("block_hash")?);
             }
         }
-        let sql = format!(
-            "SELECT DISTINCT network_id, token_contract, pay_to, amount_base_units FROM payment_sessions WHERE {}",
-            query::Holds::SQL
-        );
-        let mut q = sqlx::query(&sql);
-        for millis in query::Holds::at(*now, rules).millis() {
-            q = q.bind(millis);
-        }
-        for row in q.fetch_all(&mut *tx).await? {
-            view.held.insert((
-                row.try_get("network_id")?,
-                row.try_get("token_contract")?,
-                row.try_get("pay_to")?,
-                row.try_get("amount_base_units")?,
-            ));
+        // Which of the run's amounts some payment holds (only those: a shop may hold thousands).
+        let places: HashSet<(&str, String)> = transfers
+            .iter()
+            .map(|t| (t.network.as_str(), t.to.checksummed()))
+            .collect();
+        let holds = query::Holds::at(*now, rules);
+        for (network, pay_to) in places {
+            let amounts: HashSet<String> = transfers
+                .iter()
+                .filter(|t| t.network.as_str() == network && t.to.checksummed() == pay_to)
+                .map(|t| t.value.to_string())
+                .collect();
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT DISTINCT token_contract, amount_base_units FROM payment_sessions WHERE network_id = ",
+            );
+            q.push_bind(network)
+                .push(" AND pay_to = ")
+                .push_bind(pay_to.as_str())
+                .push(" AND amount_base_units IN (");
+            let mut list = q.separated(", ");
+            for amount in &amounts {
+                list.push_bind(amount.as_str());
+            }
+            list.push_unseparated(") AND ");
+            holds.push_condition(&mut q);
+            for row in q.build().persistent(false).fetch_all(&mut *tx).await? {
+                view.held.insert((
+                    network.to_string(),
+                    row.try_get("token_contract")?,
+                    pay_to.clone(),
+                    row.try_get("amount_base_units")?,
+                ));
+            }
         }
         Ok(view)
     }
