@@ -5,11 +5,11 @@
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 /// Label of the display window.
-pub const LABEL: &str = "display";
+pub(crate) const LABEL: &str = "display";
 
 /// A monitor the display can go to.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct MonitorInfo {
+pub(crate) struct MonitorInfo {
     /// Index in the system's list.
     pub index: usize,
     /// Name, when the system gives one.
@@ -21,7 +21,7 @@ pub struct MonitorInfo {
 }
 
 /// The monitors, in the system's order.
-pub fn monitors<R: Runtime>(app: &AppHandle<R>) -> Vec<MonitorInfo> {
+pub(crate) fn monitors<R: Runtime>(app: &AppHandle<R>) -> Vec<MonitorInfo> {
     let Some(main) = app.get_webview_window("main") else {
         return vec![];
     };
@@ -43,7 +43,7 @@ pub fn monitors<R: Runtime>(app: &AppHandle<R>) -> Vec<MonitorInfo> {
 
 /// Opens (or focuses) the display on `monitor` (default: the last one, where a second screen
 /// usually is), fullscreen.
-pub fn open<R: Runtime>(
+pub(crate) fn open<R: Runtime>(
     app: &AppHandle<R>,
     server: &str,
     monitor: Option<usize>,

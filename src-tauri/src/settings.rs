@@ -17,7 +17,7 @@ const KEY: &str = "shell";
 
 /// Where the main window was.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// Left, physical pixels.
     pub x: i32,
     /// Top, physical pixels.
@@ -34,7 +34,7 @@ pub struct Placement {
 /// Everything the shell remembers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ShellSettings {
+pub(crate) struct ShellSettings {
     /// `host:port` for the embedded server; none = the config's.
     pub server_bind: Option<String>,
     /// Serve the POS and the customer display to the LAN (binds 0.0.0.0; needs an API key).
@@ -53,7 +53,7 @@ pub struct ShellSettings {
 
 impl ShellSettings {
     /// Reads the store; missing or unreadable settings are the defaults.
-    pub fn load<R: Runtime>(app: &AppHandle<R>) -> Self {
+    pub(crate) fn load<R: Runtime>(app: &AppHandle<R>) -> Self {
         app.store(FILE)
             .ok()
             .and_then(|s| s.get(KEY))
@@ -62,7 +62,7 @@ impl ShellSettings {
     }
 
     /// Writes the store to disk.
-    pub fn save<R: Runtime>(&self, app: &AppHandle<R>) -> Result<(), String> {
+    pub(crate) fn save<R: Runtime>(&self, app: &AppHandle<R>) -> Result<(), String> {
         let store = app.store(FILE).map_err(|e| e.to_string())?;
         store.set(KEY, serde_json::to_value(self).map_err(|e| e.to_string())?);
         store.save().map_err(|e| e.to_string())?;
@@ -74,7 +74,7 @@ impl ShellSettings {
     }
 
     /// Checks values coming from the UI.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if let Some(bind) = &self.server_bind {
             bind.parse::<std::net::SocketAddr>().map_err(|_| {
                 format!("server bind {bind:?} is not an address like 127.0.0.1:8080")
@@ -100,7 +100,7 @@ impl ShellSettings {
     }
 
     /// The bind to use, if the shell overrides the config: the environment always wins.
-    pub fn bind_override(&self, configured_port: u16) -> Option<String> {
+    pub(crate) fn bind_override(&self, configured_port: u16) -> Option<String> {
         if std::env::var_os("STABLEPAY_SERVER__BIND").is_some() {
             return None;
         }

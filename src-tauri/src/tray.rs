@@ -14,7 +14,7 @@ use tauri::{
 use crate::display;
 
 /// One line about the chain, e.g. "Chain: connected (block 123)".
-pub fn chain_status(core: &Core) -> String {
+pub(crate) fn chain_status(core: &Core) -> String {
     let links = core.telemetry.links();
     if !core.config.chain.enabled || core.chains.is_empty() {
         return "Chain: not watched".into();
@@ -27,7 +27,11 @@ pub fn chain_status(core: &Core) -> String {
 }
 
 /// Builds the tray and keeps its status line fresh.
-pub fn install<R: Runtime>(app: &AppHandle<R>, core: Core, server: String) -> tauri::Result<()> {
+pub(crate) fn install<R: Runtime>(
+    app: &AppHandle<R>,
+    core: Core,
+    server: String,
+) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", chain_status(&core), false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show the POS", true, None::<&str>)?;
     let monitors = display::monitors(app);

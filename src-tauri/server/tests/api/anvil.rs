@@ -42,7 +42,7 @@ fn free_port() -> u16 {
 }
 
 /// A running anvil; killed on drop.
-pub struct Anvil {
+pub(crate) struct Anvil {
     pub port: u16,
     child: Option<Child>,
     state: tempfile::TempDir,
@@ -52,17 +52,17 @@ pub struct Anvil {
 }
 
 /// anvil's dev accounts: #0 deploys, #1 is another shop, #2 is the customer.
-pub const DEPLOYER: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-pub const CUSTOMER: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-pub const STRANGER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+pub(crate) const DEPLOYER: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub(crate) const CUSTOMER: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+pub(crate) const STRANGER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 impl Anvil {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(true).await
     }
 
     /// anvil with its default epoch: the `finalized` block lags the head by 64 blocks.
-    pub async fn start_with_default_epoch() -> Self {
+    pub(crate) async fn start_with_default_epoch() -> Self {
         Self::start_with(false).await
     }
 
@@ -105,7 +105,7 @@ impl Anvil {
     }
 
     /// Stops the node gracefully (it saves its state) — the endpoint is gone until [`Anvil::restart`].
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             Command::new("kill")
                 .arg("-INT")
@@ -122,15 +122,15 @@ impl Anvil {
     }
 
     /// Starts again on the same port with the saved chain.
-    pub async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.spawn().await;
     }
 
-    pub fn http_url(&self) -> String {
+    pub(crate) fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn ws_url(&self) -> String {
+    pub(crate) fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
     }
 
@@ -152,13 +152,13 @@ impl Anvil {
         }
     }
 
-    pub async fn call(&self, method: &str, params: Value) -> Value {
+    pub(crate) async fn call(&self, method: &str, params: Value) -> Value {
         self.try_call(method, params)
             .await
             .unwrap_or_else(|e| panic!("{method} failed: {e}"))
     }
 
-    pub async fn block_number(&self) -> u64 {
+    pub(crate) async fn block_number(&self) -> u64 {
         u64::from_str_radix(
             self.call("eth_blockNumber", json!([]))
                 .await
@@ -170,14 +170,14 @@ impl Anvil {
         .unwrap()
     }
 
-    pub async fn mine(&self, blocks: u64) {
+    pub(crate) async fn mine(&self, blocks: u64) {
         self.call("anvil_mine", json!([format!("0x{blocks:x}")]))
             .await;
     }
 
     /// Sends a transaction from an unlocked account and returns its hash without waiting for it to
     /// be mined.
-    pub async fn send_only(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
+    pub(crate) async fn send_only(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
         let mut tx = json!({"from": from, "data": format!("0x{}", hex(&data)), "gas": "0x500000"});
         if let Some(to) = to {
             tx["to"] = json!(to.to_checksum(None));
@@ -186,24 +186,30 @@ impl Anvil {
     }
 
     /// `token.transfer(to, value)` from `from`, not waiting for it to be mined; returns the hash.
-    pub async fn transfer_only(&self, from: &str, token: Address, to: &str, value: U256) -> Value {
+    pub(crate) async fn transfer_only(
+        &self,
+        from: &str,
+        token: Address,
+        to: &str,
+        value: U256,
+    ) -> Value {
         let mut data = keccak256("transfer(address,uint256)".as_bytes())[..4].to_vec();
         data.extend((addr(to), value).abi_encode_params());
         self.send_only(from, Some(token), data).await
     }
 
     /// Mines each transaction in its own block at once (anvil's default), or only on `mine`.
-    pub async fn set_automine(&self, on: bool) {
+    pub(crate) async fn set_automine(&self, on: bool) {
         self.call("evm_setAutomine", json!([on])).await;
     }
 
     /// The receipt of a mined transaction.
-    pub async fn receipt(&self, hash: &Value) -> Value {
+    pub(crate) async fn receipt(&self, hash: &Value) -> Value {
         self.call("eth_getTransactionReceipt", json!([hash])).await
     }
 
     /// Sends a transaction from an unlocked account and returns its receipt.
-    pub async fn send(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
+    pub(crate) async fn send(&self, from: &str, to: Option<Address>, data: Vec<u8>) -> Value {
         let hash = self.send_only(from, to, data).await;
         for _ in 0..100 {
             let receipt = self.call("eth_getTransactionReceipt", json!([hash])).await;
@@ -216,7 +222,7 @@ impl Anvil {
     }
 
     /// Deploys a mock stablecoin (18 decimals unless told) and mints 1,000,000 to the customer.
-    pub async fn deploy_token(&self, name: &str, symbol: &str, decimals: u8) -> Address {
+    pub(crate) async fn deploy_token(&self, name: &str, symbol: &str, decimals: u8) -> Address {
         let path = std::env::var("STABLEPAY_TOKEN_ARTIFACT")
             .map(PathBuf::from)
             .unwrap_or_else(|_| repo_root().join("devchain/artifacts/MockStablecoin.json"));
@@ -246,7 +252,7 @@ impl Anvil {
     }
 
     /// Calls `signature` on `token` from `from` with ABI-encoded `args`; returns the receipt.
-    pub async fn call_token(
+    pub(crate) async fn call_token(
         &self,
         from: &str,
         token: Address,
@@ -259,7 +265,7 @@ impl Anvil {
     }
 
     /// `token.transfer(to, value)` from the customer; returns the receipt.
-    pub async fn pay(&self, token: Address, to: &str, value: U256) -> Value {
+    pub(crate) async fn pay(&self, token: Address, to: &str, value: U256) -> Value {
         self.call_token(
             CUSTOMER,
             token,
@@ -279,12 +285,12 @@ impl Drop for Anvil {
     }
 }
 
-pub fn addr(s: &str) -> Address {
+pub(crate) fn addr(s: &str) -> Address {
     s.parse().unwrap()
 }
 
 /// Decimal token units → base units.
-pub fn units(amount: &str, decimals: u8) -> U256 {
+pub(crate) fn units(amount: &str, decimals: u8) -> U256 {
     let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
     let digits = format!("{int}{frac:0<width$}", width = decimals as usize);
     U256::from_str_radix(&digits, 10).unwrap()

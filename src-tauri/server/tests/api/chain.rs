@@ -10,7 +10,7 @@ use crate::{
     helpers::{assert_error, spawn_app_at, TestApp, MERCHANT},
 };
 
-pub struct Shop {
+pub(crate) struct Shop {
     pub app: TestApp,
     pub chain: Anvil,
     pub usdt: Address,
@@ -21,7 +21,7 @@ pub struct Shop {
 
 /// How a test shop watches its chain.
 #[derive(Default)]
-pub struct Setup<'a> {
+pub(crate) struct Setup<'a> {
     /// Lines of the `[payments]` section.
     pub payments: &'a str,
     /// `rpc_urls` (TOML list items); default: the node itself.
@@ -40,12 +40,12 @@ pub struct Setup<'a> {
 }
 
 /// anvil with USDT and USDC mocks, and the server watching it.
-pub async fn shop(payments: &str) -> Shop {
+pub(crate) async fn shop(payments: &str) -> Shop {
     let chain = Anvil::start().await;
     shop_on(chain, payments, None).await
 }
 
-pub async fn shop_on(chain: Anvil, payments: &str, rpc_urls: Option<String>) -> Shop {
+pub(crate) async fn shop_on(chain: Anvil, payments: &str, rpc_urls: Option<String>) -> Shop {
     shop_with(
         chain,
         Setup {
@@ -57,7 +57,7 @@ pub async fn shop_on(chain: Anvil, payments: &str, rpc_urls: Option<String>) -> 
     .await
 }
 
-pub async fn shop_with(chain: Anvil, setup: Setup<'_>) -> Shop {
+pub(crate) async fn shop_with(chain: Anvil, setup: Setup<'_>) -> Shop {
     let usdt = chain.deploy_token("Tether USD (mock)", "USDT", 18).await;
     let usdc = chain.deploy_token("USD Coin (mock)", "USDC", 18).await;
     let rpc_urls = setup
@@ -100,13 +100,13 @@ pub async fn shop_with(chain: Anvil, setup: Setup<'_>) -> Shop {
 }
 
 impl Shop {
-    pub async fn payment(&self, amount: &str) -> Value {
+    pub(crate) async fn payment(&self, amount: &str) -> Value {
         self.app
             .create_ok(json!({"amount": amount, "token": "USDT", "network": "bsc"}))
             .await
     }
 
-    pub async fn get(&self, id: &Value) -> Value {
+    pub(crate) async fn get(&self, id: &Value) -> Value {
         self.app
             .get(&format!("/api/v1/payments/{}", id.as_str().unwrap()))
             .await
@@ -116,7 +116,12 @@ impl Shop {
     }
 
     /// Polls the payment until `done` holds (20 s at most).
-    pub async fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(
+        &self,
+        id: &Value,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let p = self.get(id).await;
@@ -131,16 +136,16 @@ impl Shop {
         }
     }
 
-    pub async fn wait_status(&self, id: &Value, status: &str) -> Value {
+    pub(crate) async fn wait_status(&self, id: &Value, status: &str) -> Value {
         self.wait_for(id, status, |p| p["status"] == status).await
     }
 
     /// Lets the watcher run a few passes.
-    pub async fn settle_a_while(&self) {
+    pub(crate) async fn settle_a_while(&self) {
         tokio::time::sleep(Duration::from_millis(800)).await;
     }
 
-    pub async fn transfers(&self, matched: &str) -> Vec<Value> {
+    pub(crate) async fn transfers(&self, matched: &str) -> Vec<Value> {
         self.app
             .get(&format!("/api/v1/transfers?matched={matched}"))
             .await
@@ -150,7 +155,7 @@ impl Shop {
     }
 
     /// The payment became paid on one endpoint's word (no second could answer), and says so.
-    pub async fn assert_settled_on_one_source(&self, id: &Value) {
+    pub(crate) async fn assert_settled_on_one_source(&self, id: &Value) {
         let flagged = self
             .app
             .sql_count(&format!(
@@ -169,12 +174,12 @@ impl Shop {
     }
 
     /// The active alerts.
-    pub async fn alerts(&self) -> Vec<Value> {
+    pub(crate) async fn alerts(&self) -> Vec<Value> {
         let body: Value = self.app.get("/api/v1/alerts").await.json().await.unwrap();
         body["alerts"].as_array().unwrap().clone()
     }
 
-    pub async fn process(&self, id: &Value, tx: &str) -> reqwest::Response {
+    pub(crate) async fn process(&self, id: &Value, tx: &str) -> reqwest::Response {
         let url = self.app.url(&format!(
             "/api/v1/payments/{}/process",
             id.as_str().unwrap()
@@ -190,7 +195,7 @@ impl Shop {
 }
 
 /// The block number of a receipt (or block) as JSON-RPC spells it.
-pub fn block_of(receipt: &Value) -> u64 {
+pub(crate) fn block_of(receipt: &Value) -> u64 {
     u64::from_str_radix(
         receipt["blockNumber"]
             .as_str()
@@ -202,7 +207,7 @@ pub fn block_of(receipt: &Value) -> u64 {
     .unwrap()
 }
 
-pub fn exact(p: &Value) -> U256 {
+pub(crate) fn exact(p: &Value) -> U256 {
     p["amount_base_units"].as_str().unwrap().parse().unwrap()
 }
 

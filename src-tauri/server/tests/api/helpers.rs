@@ -13,9 +13,9 @@ use stablepay_server::RunningServer;
 use tempfile::TempDir;
 
 /// The merchant's receive address in every test.
-pub const MERCHANT: &str = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d";
+pub(crate) const MERCHANT: &str = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d";
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub base: String,
     pub client: Client,
     pub clock: Arc<ManualClock>,
@@ -24,11 +24,11 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub async fn create(&self, body: Value) -> Response {
+    pub(crate) async fn create(&self, body: Value) -> Response {
         self.client
             .post(self.url("/api/v1/payments"))
             .json(&body)
@@ -38,13 +38,13 @@ impl TestApp {
     }
 
     /// Creates a payment that must succeed, and returns its JSON.
-    pub async fn create_ok(&self, body: Value) -> Value {
+    pub(crate) async fn create_ok(&self, body: Value) -> Value {
         let r = self.create(body).await;
         assert_eq!(r.status(), 201, "create failed");
         r.json().await.unwrap()
     }
 
-    pub async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.client
             .get(self.url(path))
             .send()
@@ -52,7 +52,7 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn post_empty(&self, path: &str) -> Response {
+    pub(crate) async fn post_empty(&self, path: &str) -> Response {
         self.client
             .post(self.url(path))
             .send()
@@ -60,17 +60,17 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub fn advance(&self, by: Duration) {
+    pub(crate) fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
 
-    pub fn db_path(&self) -> PathBuf {
+    pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.path().join("stablepay.db")
     }
 
     /// Runs SQL on the app's database through a second connection: for simulating outcomes
     /// (e.g. a settled payment) that only the chain watcher produces.
-    pub async fn sql_count(&self, query: &str) -> i64 {
+    pub(crate) async fn sql_count(&self, query: &str) -> i64 {
         use sqlx::Connection;
         let url = format!("sqlite://{}", self.db_path().display());
         let mut conn = sqlx::SqliteConnection::connect(&url)
@@ -82,7 +82,7 @@ impl TestApp {
             .expect("test query runs")
     }
 
-    pub async fn sql(&self, statement: &str) {
+    pub(crate) async fn sql(&self, statement: &str) {
         use sqlx::Connection;
         let url = format!("sqlite://{}", self.db_path().display());
         let mut conn = sqlx::SqliteConnection::connect(&url)
@@ -105,7 +105,7 @@ impl Drop for TestApp {
 
 /// A valid config file body for tests that run the binary.
 /// Without a `[chain]` section in `extra`, chain watching is off (the default networks are mainnet).
-pub fn config_toml(db: &std::path::Path, extra: &str) -> String {
+pub(crate) fn config_toml(db: &std::path::Path, extra: &str) -> String {
     let chain = if extra.contains("[chain]") {
         ""
     } else {
@@ -117,17 +117,17 @@ pub fn config_toml(db: &std::path::Path, extra: &str) -> String {
     )
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with("").await
 }
 
 /// Starts the server with `extra` TOML appended to the test config (sections must not repeat
 /// `[server]`, `[database]` or `[merchant]`; use env-style overrides in `tweak` for those).
-pub async fn spawn_app_with(extra: &str) -> TestApp {
+pub(crate) async fn spawn_app_with(extra: &str) -> TestApp {
     spawn_app_tweaked(extra, |_| {}).await
 }
 
-pub async fn spawn_app_tweaked(extra: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_app_tweaked(extra: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_at(
         extra,
         tweak,
@@ -138,7 +138,7 @@ pub async fn spawn_app_tweaked(extra: &str, tweak: impl FnOnce(&mut Config)) -> 
 
 /// Starts the server with its (manual) clock at `start`: tests against a real chain start it at
 /// the real time, since the chain's blocks carry real timestamps.
-pub async fn spawn_app_at(
+pub(crate) async fn spawn_app_at(
     extra: &str,
     tweak: impl FnOnce(&mut Config),
     start: chrono::DateTime<Utc>,
@@ -165,7 +165,10 @@ pub async fn spawn_app_at(
 }
 
 /// A configured key with `role` (for `spawn_app_tweaked`).
-pub fn key(secret: &str, role: stablepay_core::access::Role) -> stablepay_core::access::KeyConfig {
+pub(crate) fn key(
+    secret: &str,
+    role: stablepay_core::access::Role,
+) -> stablepay_core::access::KeyConfig {
     stablepay_core::access::KeyConfig {
         key: stablepay_core::access::ApiKey::parse(secret).expect("a valid test key"),
         role,
@@ -173,12 +176,12 @@ pub fn key(secret: &str, role: stablepay_core::access::Role) -> stablepay_core::
     }
 }
 
-pub fn usdt(amount: &str) -> Value {
+pub(crate) fn usdt(amount: &str) -> Value {
     json!({ "amount": amount, "token": "USDT", "network": "bsc" })
 }
 
 /// Asserts an API error: status and stable code.
-pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+pub(crate) async fn assert_error(response: Response, status: u16, code: &str) -> Value {
     assert_eq!(
         response.status().as_u16(),
         status,
@@ -197,7 +200,7 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> Value 
 
 /// Pairs a customer display the way a tablet does: a code asked for with `admin` (none on a
 /// keyless shop), then `POST /displays/pair`. The pairing answer (`id`, `token`, `push_key`).
-pub async fn pair_display(app: &TestApp, admin: Option<&str>) -> Value {
+pub(crate) async fn pair_display(app: &TestApp, admin: Option<&str>) -> Value {
     let mut ask = app.client.post(app.url("/api/v1/displays/pairing"));
     if let Some(key) = admin {
         ask = ask.bearer_auth(key);

@@ -10,7 +10,7 @@ use std::{
 use serde_json::Value;
 
 /// A running proxy; stopped on drop.
-pub struct FaultProxy {
+pub(crate) struct FaultProxy {
     pub url: String,
     child: Child,
     client: reqwest::Client,
@@ -18,7 +18,7 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// Starts a proxy in front of `upstream` (honest until told otherwise).
-    pub async fn start(upstream: &str) -> Self {
+    pub(crate) async fn start(upstream: &str) -> Self {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../devchain/fault-proxy.mjs");
         let mut child = Command::new("node")
@@ -47,7 +47,7 @@ impl FaultProxy {
     }
 
     /// Replaces its faults (`{}`: honest again). See `devchain/lib/fault-proxy.mjs`.
-    pub async fn set(&self, faults: Value) {
+    pub(crate) async fn set(&self, faults: Value) {
         let r = self
             .client
             .post(format!("{}/__faults", self.url))
@@ -59,7 +59,7 @@ impl FaultProxy {
     }
 
     /// Requests it has seen, per method.
-    pub async fn counts(&self) -> Value {
+    pub(crate) async fn counts(&self) -> Value {
         let body: Value = self
             .client
             .get(format!("{}/__faults", self.url))

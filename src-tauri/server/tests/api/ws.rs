@@ -8,15 +8,15 @@ use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, Web
 
 use crate::helpers::{spawn_app, spawn_app_tweaked, usdt, TestApp};
 
-pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-pub async fn connect(app: &TestApp, id: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, id: &str) -> Socket {
     let url = format!("{}/ws/payments/{id}", app.base.replace("http://", "ws://"));
     connect_async(url).await.expect("socket connects").0
 }
 
 /// The next JSON text message (5 s at most), skipping server heartbeats.
-pub async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
