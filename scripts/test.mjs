@@ -10,6 +10,8 @@ const suites = [
   { name: 'UI type check', cmd: 'npm', args: ['run', '--silent', 'ui:typecheck'] },
   { name: 'UI unit tests (vitest)', cmd: 'npm', args: ['run', '--silent', 'test:ui'] },
   { name: 'Rust tests (core, server, anvil)', cmd: 'cargo', args: ['test', '--workspace', '--all-targets', '--', '--test-threads', '4'] },
+  // After the Rust suite, which builds the server whose OpenAPI document the UI's types come from.
+  { name: 'API types match the OpenAPI document', cmd: 'npm', args: ['run', '--silent', 'api:types:check'] },
   {
     name: 'dev chain kit (node:test)',
     cmd: 'node',

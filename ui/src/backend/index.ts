@@ -4,7 +4,9 @@
 // desktop app the window's own session key (handed over IPC, kept in memory only), elsewhere the
 // API key saved in this browser (Settings), when there is one. The customer display trusts only
 // socket messages signed by the server's key (./signing.ts).
+import type { components } from './api.gen';
 import { verified } from './signing';
+import { keepSocket } from './socket';
 
 /** An error answered by the API: match on `code`, never on `message`. */
 export class ApiError extends Error {
@@ -18,70 +20,50 @@ export class ApiError extends Error {
   }
 }
 
-export interface Health {
-  status: 'ok' | 'unavailable';
-  database: 'ok' | 'error';
-  version: string;
-  uptime_seconds: number;
-}
+// --- the API's types ----------------------------------------------------------------------------
+// Aliases onto the types generated from the server's OpenAPI document (./api.gen.ts, `npm run
+// api:types`), so a DTO changed in Rust breaks the type check here instead of drifting. Where the
+// document says less than the UI relies on (a documented set of strings typed as `string`), the UI's
+// narrower type is an explicit override below; `Narrowed` refuses one that does not fit the
+// generated field, so an override cannot silently contradict the server.
 
-export interface Token {
-  symbol: string;
-  name: string;
-  network: string;
-  contract_address: string;
-  decimals: number;
-  legacy: boolean;
-  /** Why no payment can be made in it now (its contract disagrees with the configuration). */
-  disabled: string | null;
-}
+type Schemas = components['schemas'];
 
-export interface Network {
-  id: string;
-  name: string;
-  chain_id: number;
-  explorer_url: string;
-}
+/**
+ * A response as the server sends it: serde writes `None` as `null`, so every field is present, but
+ * utoipa marks each `Option` field as not required, which the generator turns into `field?: T | null`.
+ * (`LoggedMessage` does without it: the server leaves its `paymentId` out instead.)
+ */
+type Sent<T> = T extends readonly (infer U)[] ? Sent<U>[] : T extends object ? { -readonly [K in keyof T]-?: Sent<T[K]> } : T;
+
+/** `T` with the fields in `N` replaced by the UI's narrower types (each must fit the generated one). */
+type Narrowed<T, N extends { [K in keyof N]: K extends keyof T ? T[K] : never }> = Omit<T, keyof N> & N;
+
+export type Health = Narrowed<
+  Sent<Schemas['Health']>,
+  {
+    status: 'ok' | 'unavailable';
+    database: 'ok' | 'error';
+  }
+>;
+
+export type Token = Sent<Schemas['TokenResponse']>;
+
+export type Network = Sent<Schemas['NetworkResponse']>;
 
 export type PaymentStatus = 'pending' | 'confirming' | 'paid' | 'expired' | 'cancelled' | 'failed';
 
-export interface Payment {
-  id: string;
-  status: PaymentStatus;
-  amount: string;
-  requested_amount: string;
-  amount_base_units: string;
-  token: string;
-  token_contract: string;
-  decimals: number;
-  network: string;
-  chain_id: number;
-  pay_to: string;
-  payment_uri: string;
-  address_only_uri: string;
-  confirmations: number;
-  required_confirmations: number;
-  transaction_hash: string | null;
-  block_number: number | null;
-  /** What the crediting transfer carried; differs from `amount` only for a transfer attached by hand. */
-  amount_received: string | null;
-  amount_match: 'exact' | 'underpaid' | 'overpaid' | null;
-  start_block: number | null;
-  late: boolean;
-  description: string | null;
-  order_reference: string | null;
-  metadata: Record<string, unknown> | null;
-  product_id: string | null;
-  created_at: string;
-  expires_at: string;
-  paid_at: string | null;
-}
+export type Payment = Narrowed<
+  Sent<Schemas['PaymentResponse']>,
+  {
+    status: PaymentStatus;
+    amount_match: 'exact' | 'underpaid' | 'overpaid' | null;
+  }
+>;
 
-export interface PaymentPage {
-  payments: Payment[];
-  next_cursor: string | null;
-}
+export type PaymentPage = Narrowed<Sent<Schemas['PaymentPage']>, { payments: Payment[] }>;
 
+/** The history's query string (UI-only: the document describes it as separate parameters). */
 export interface PaymentFilter {
   status?: string;
   token?: string;
@@ -92,188 +74,68 @@ export interface PaymentFilter {
   cursor?: string;
 }
 
-export interface CreatePayment {
-  amount?: string;
-  product_id?: string;
-  token: string;
-  network?: string;
-  description?: string;
-  order_reference?: string;
-}
+/** A request body: its optional fields are really optional, so no `Sent`. */
+export type CreatePayment = Schemas['CreatePaymentRequest'];
 
-export interface Product {
-  id: string;
-  name: string;
-  price: string;
-  description: string | null;
-  active: boolean;
-  created_at: string;
-  updated_at: string;
-}
+export type Product = Sent<Schemas['ProductResponse']>;
 
-export interface ProductFields {
-  name: string;
-  price: string;
-  description?: string | null;
-  active?: boolean;
-}
+/** `ProductRequest` serves both create and update (every field optional); a new product needs a name and a price. */
+export type ProductFields = Narrowed<Schemas['ProductRequest'], { name: string; price: string }>;
 
-export interface Transfer {
-  id: number;
-  network: string;
-  chain_id: number;
-  token_contract: string;
-  token: string | null;
-  transaction_hash: string;
-  log_index: number;
-  block_number: number;
-  from: string;
-  to: string;
-  value_base_units: string;
-  value: string | null;
-  payment_id: string | null;
-  /** The sale it matched but could not pay (cancelled, already paid, or newer than the transfer). */
-  related_payment_id: string | null;
-  reason: 'paid_after_cancel' | 'second_payment' | 'before_sale' | 'same_transaction' | null;
-  seen_at: string;
-}
+export type Transfer = Narrowed<
+  Sent<Schemas['TransferResponse']>,
+  {
+    reason: 'paid_after_cancel' | 'second_payment' | 'before_sale' | 'same_transaction' | null;
+  }
+>;
 
-export interface DisplayState {
-  mode: 'idle' | 'payment' | 'success';
-  payment: Payment | null;
-  shop_name: string;
-  updated_at: string;
-}
+export type DisplayState = Narrowed<
+  Sent<Schemas['DisplayResponse']>,
+  {
+    mode: 'idle' | 'payment' | 'success';
+    payment: Payment | null;
+  }
+>;
 
-export interface PaymentStats {
-  total_payments: number;
-  successful_payments: number;
-  failed_payments: number;
-  success_rate: number;
-  payments_by_token: Record<string, number>;
-  payments_by_period: Record<string, number>;
-  average_processing_time: number;
-  failure_reasons: Record<string, number>;
-  daily: { date: string; created: number; paid: number }[];
-}
+export type PaymentStats = Sent<Schemas['PaymentStatsResponse']>;
 
 export type Capability = 'unknown' | 'served' | 'not_served' | 'lost';
 
-export interface RpcEndpointStatus {
-  network: string;
-  endpoint: string;
-  health: number;
-  status: 'ok' | 'unverified' | 'backing_off' | 'lagging' | 'wrong_chain' | 'untrusted';
-  head: number | null;
-  logs: Capability;
-  finality: Capability;
-}
+export type RpcEndpointStatus = Narrowed<
+  Sent<Schemas['RpcEndpointStatus']>,
+  {
+    status: 'ok' | 'unverified' | 'backing_off' | 'lagging' | 'wrong_chain' | 'untrusted';
+    logs: Capability;
+    finality: Capability;
+  }
+>;
 
-export interface MonitoringStats {
-  websocket_connections: { active: number; healthy: number; degraded: number };
-  blockchain_monitoring: { average_latency: number; last_block_processed: number; blocks_behind: number; events_detected: number };
-  validation_performance: { average_validation_time: number; validation_success_rate: number };
-  rpc_endpoints: RpcEndpointStatus[];
-}
+export type MonitoringStats = Narrowed<Sent<Schemas['MonitoringResponse']>, { rpc_endpoints: RpcEndpointStatus[] }>;
 
-export interface SystemStats {
-  uptime: number;
-  cpu_usage: number;
-  memory_usage: number;
-  disk_usage: number;
-  api_response_time: number;
-  error_rate: number;
-  database_health: string;
-  blockchain_connection: string;
-}
+export type SystemStats = Sent<Schemas['SystemResponse']>;
 
-export interface WebSocketStats {
-  frontend: {
-    totalConnections: number;
-    activeConnections: number;
-    connectionErrors: number;
-    reconnectAttempts: number;
-    lastConnectionTime: string | null;
-    lastDisconnectionTime: string | null;
-  };
-  blockchain: {
-    isConnected: boolean;
-    currentEndpoint: string | null;
-    totalConnectionAttempts: number;
-    reconnectAttempts: number;
-    activeSubscriptions: number;
-    lastConnectionTime: string | null;
-    lastDisconnectionTime: string | null;
-  };
-}
+export type WebSocketStats = Sent<Schemas['WebSocketStatsResponse']>;
 
-export interface LoggedMessage {
-  source: 'frontend' | 'blockchain';
-  type: string;
-  paymentId?: string;
-  direction: 'in' | 'out';
-  data: unknown;
-  timestamp: string;
-}
+/** Not `Sent`: the server leaves `paymentId` out (rather than null) when there is none. */
+export type LoggedMessage = Narrowed<
+  Schemas['LoggedMessageView'],
+  {
+    source: 'frontend' | 'blockchain';
+    direction: 'in' | 'out';
+  }
+>;
 
-export interface Alert {
-  id: string;
-  kind: string;
-  severity: 'warning' | 'critical';
-  message: string;
-  value: number;
-  threshold: number;
-  since: string;
-}
+export type Alert = Narrowed<Sent<Schemas['AlertView']>, { severity: 'warning' | 'critical' }>;
 
-export interface Webhook {
-  id: string;
-  url: string;
-  secret_hint: string;
-  events: string[];
-  source: 'config' | 'api';
-  enabled: boolean;
-  created_at: string;
-}
+export type Webhook = Narrowed<Sent<Schemas['WebhookResponse']>, { source: 'config' | 'api' }>;
 
-export interface Delivery {
-  id: number;
-  event_id: string;
-  event_type: string;
-  webhook_id: string;
-  url: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  next_attempt_at: string;
-  delivered_at: string | null;
-  created_at: string;
-}
+export type Delivery = Narrowed<Sent<Schemas['DeliveryResponse']>, { status: 'pending' | 'delivered' | 'failed' }>;
 
-export interface Settings {
-  merchant: { name: string; receive_address: string | null };
-  payments: {
-    confirmations: number;
-    require_finalized: boolean;
-    expiry_seconds: number;
-    amount_step: string;
-    late_grace_seconds: number;
-  };
-  server: {
-    bind: string;
-    api_keys_configured: number;
-    public_url: string;
-    cors_origins: string[];
-    /** Null when the server speaks plain HTTP. */
-    tls: { fingerprint_sha256: string; self_signed: boolean } | null;
-    /** The key socket messages are signed with (Ed25519, hex). */
-    push_key: string;
-  };
-  chain: { enabled: boolean; poll_interval_ms: number };
-  networks: { id: string; name: string; chain_id: number; rpc_endpoints: string[]; ws_endpoints: string[]; explorer_url: string }[];
-  tokens: Token[];
-}
+export type Settings = Sent<Schemas['SettingsResponse']>;
+
+export type PairingCode = Sent<Schemas['PairingResponse']>;
+
+export type DisplayDevice = Sent<Schemas['DisplayDeviceResponse']>;
 
 const base = (import.meta.env.VITE_API_BASE as string | undefined)?.replace(/\/$/, '') ?? '';
 const KEY_STORAGE = 'stablepay.apiKey';
@@ -334,7 +196,7 @@ export async function pushKey(): Promise<string | null> {
   }
   if (displayToken()) return stored(PUSH_KEY_STORAGE) || null;
   try {
-    return (await request<{ public_key: string }>('/api/v1/push-key')).public_key;
+    return (await request<Sent<Schemas['PushKeyResponse']>>('/api/v1/push-key')).public_key;
   } catch {
     return null;
   }
@@ -408,6 +270,19 @@ export async function health(): Promise<Health> {
 export const listTokens = () => request<Token[]>('/api/v1/tokens');
 export const listNetworks = () => request<Network[]>('/api/v1/networks');
 
+/**
+ * A fresh key for `Idempotency-Key` (a UUID v4). From `crypto.getRandomValues`, which every browser
+ * has: `crypto.randomUUID` exists only in secure contexts, and a till on the LAN over plain HTTP is not one.
+ */
+export function newIdempotencyKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; // version 4
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The server answers a replay with the same key and body with the payment the first request made. */
 export const createPayment = (body: CreatePayment, idempotencyKey?: string) =>
   request<Payment>('/api/v1/payments', {
     ...json('POST', body),
@@ -449,40 +324,24 @@ export const monitoringStats = () => request<MonitoringStats>('/api/v1/stats/mon
 export const systemStats = () => request<SystemStats>('/api/v1/stats/system');
 export const websocketStats = () => request<WebSocketStats>('/api/v1/stats/websocket');
 export const websocketMessages = (limit = 100) =>
-  request<{ messages: LoggedMessage[]; count: number }>(`/api/v1/stats/websocket/messages?limit=${limit}`);
-export const listAlerts = () => request<{ alerts: Alert[]; count: number }>('/api/v1/alerts');
+  request<Narrowed<Schemas['MessagesResponse'], { messages: LoggedMessage[] }>>(`/api/v1/stats/websocket/messages?limit=${limit}`);
+export const listAlerts = () => request<Narrowed<Sent<Schemas['AlertsResponse']>, { alerts: Alert[] }>>('/api/v1/alerts');
 
-export const listWebhooks = () => request<{ data: Webhook[] }>('/api/v1/webhooks');
+export const listWebhooks = () => request<Narrowed<Sent<Schemas['WebhookList']>, { data: Webhook[] }>>('/api/v1/webhooks');
 export const createWebhook = (url: string, secret: string, events: string[]) =>
   request<Webhook>('/api/v1/webhooks', json('POST', { url, secret, events }));
 export const deleteWebhook = (id: string) => request<void>(`/api/v1/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' });
-export const listDeliveries = () => request<{ data: Delivery[] }>('/api/v1/webhooks/deliveries');
+export const listDeliveries = () => request<Narrowed<Sent<Schemas['DeliveryList']>, { data: Delivery[] }>>('/api/v1/webhooks/deliveries');
 export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/deliveries/${id}/redeliver`, { method: 'POST' });
 
 export const getSettings = () => request<Settings>('/api/v1/settings');
-
-export interface PairingCode {
-  code: string;
-  expires_at: string;
-  /** What a tablet opens to pair (the code is in it). */
-  pair_url: string;
-  /** `pair_url` as an SVG QR code. */
-  qr_svg: string;
-}
-
-export interface DisplayDevice {
-  id: string;
-  name: string;
-  paired_at: string;
-  revoked_at: string | null;
-}
 
 /** A pairing code for a customer display (replaces any earlier one; admin). */
 export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });
 /** Pairs this device with a code from the owner's screen: its display token (shown once). */
 export const pairDisplay = (code: string, name: string) =>
-  request<{ id: string; name: string; token: string; push_key: string }>('/api/v1/displays/pair', json('POST', { code, name }));
-export const listDisplays = () => request<{ data: DisplayDevice[] }>('/api/v1/displays');
+  request<Sent<Schemas['PairedResponse']>>('/api/v1/displays/pair', json('POST', { code, name }));
+export const listDisplays = () => request<Sent<Schemas['DisplayDeviceList']>>('/api/v1/displays');
 export const revokeDisplay = (id: string) => request<void>(`/api/v1/displays/${encodeURIComponent(id)}`, { method: 'DELETE' });
 
 /** ws:// or wss:// URL of a server socket path, on the same origin as the API. */
@@ -498,7 +357,7 @@ export function socketUrl(path: string, ticket?: string): string {
  * A single-use ticket for a merchant socket: browsers cannot send the key as a header on a
  * WebSocket, and a key must not travel in a URL, so the key buys a one-minute ticket instead.
  */
-export const socketTicket = () => request<{ ticket: string; expires_in: number }>('/api/v1/socket-tickets', { method: 'POST' });
+export const socketTicket = () => request<Sent<Schemas['TicketResponse']>>('/api/v1/socket-tickets', { method: 'POST' });
 
 /**
  * `unpaired`: the server refused this device (no key, or a revoked display token);
@@ -517,138 +376,95 @@ export interface Live<T> {
 }
 
 /**
- * Follows a payment live: the payment socket (`connection_ack`, then `payment_status_update`)
- * with reconnects (backoff up to 10 s); while the socket is down, the payment is polled every 3 s so
- * the screen never freezes. Each update refetches the whole payment.
+ * Follows a payment live: the payment socket (`connection_ack`, then `payment_status_update`), kept
+ * open by ./socket.ts; while it is down, the payment is polled every 3 s so the screen never
+ * freezes. Each update refetches the whole payment.
  */
 export function followPayment(id: string, onValue: (p: Payment) => void, onState: (s: LinkState) => void = () => {}): Live<Payment> {
-  let socket: WebSocket | null = null;
   let closed = false;
-  let attempt = 0;
   let poll: ReturnType<typeof setInterval> | null = null;
-  let retry: ReturnType<typeof setTimeout> | null = null;
   const live: Live<Payment> = {
     onValue,
     onState,
     close() {
       closed = true;
-      if (poll) clearInterval(poll);
-      if (retry) clearTimeout(retry);
-      socket?.close();
-      live.onState('closed');
+      socket.close();
     },
   };
   const refresh = () =>
     getPayment(id)
       .then((p) => !closed && live.onValue(p))
       .catch(() => {});
-  const startPolling = () => {
-    if (!poll && !closed) {
-      poll = setInterval(refresh, 3000);
-      live.onState('polling');
-    }
-  };
-  const connect = () => {
-    if (closed) return;
-    live.onState(attempt === 0 ? 'connecting' : 'polling');
-    socket = new WebSocket(socketUrl(`/ws/payments/${encodeURIComponent(id)}`));
-    socket.onmessage = (event) => {
-      let message: { type?: string; payment?: Payment } = {};
-      try {
-        message = JSON.parse(String(event.data));
-      } catch {
-        return;
-      }
-      if (message.type === 'ping') socket?.send(JSON.stringify({ type: 'pong' }));
-      if (message.type === 'connection_ack') {
-        attempt = 0;
-        if (poll) clearInterval(poll);
+  const socket = keepSocket({
+    url: async () => socketUrl(`/ws/payments/${encodeURIComponent(id)}`),
+    waiting: 'polling',
+    state(s) {
+      if (s === 'polling' && !poll && !closed) poll = setInterval(refresh, 3000);
+      if (s !== 'polling' && poll) {
+        clearInterval(poll);
         poll = null;
-        live.onState('live');
-        if (message.payment) live.onValue(message.payment);
       }
+      live.onState(s);
+    },
+    message(_text, parsed) {
+      const message = (parsed ?? {}) as { type?: string; payment?: Payment };
+      if (message.type === 'connection_ack' && message.payment) live.onValue(message.payment);
       if (message.type === 'payment_status_update') void refresh();
-    };
-    socket.onclose = () => {
-      if (closed) return;
-      startPolling();
-      attempt += 1;
-      retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));
-    };
-  };
-  connect();
+    },
+  });
   return live;
 }
 
 /**
- * Follows the customer display channel, reconnecting with backoff. Only messages signed by the
+ * Follows the customer display channel, kept open by ./socket.ts. Only messages signed by the
  * server's key count (see `pushKey`); an update older than the one shown (a replay) is ignored.
+ *
+ * While the socket is down the display says `connecting` and does not poll: `GET /api/v1/display`
+ * is not signed, and this screen shows only what the server's key vouches for. A REST fallback
+ * could not draw a payment's QR code, and even its idle or "payment received" screens would come
+ * from an unsigned source a man in the middle could forge, so the display keeps what it last showed
+ * and waits for the socket.
  */
 export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: LinkState) => void = () => {}): Live<DisplayState> {
-  let socket: WebSocket | null = null;
-  let closed = false;
-  let attempt = 0;
-  let retry: ReturnType<typeof setTimeout> | null = null;
+  let key = '';
   let shown = -Infinity;
-  const live: Live<DisplayState> = {
-    onValue,
-    onState,
-    close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
-      socket?.close();
-      live.onState('closed');
-    },
-  };
+  const live: Live<DisplayState> = { onValue, onState, close: () => socket.close() };
   const unpaired = () => {
     if (displayToken()) setDisplayToken('');
     live.onState('unpaired');
+    return null;
   };
-  const connect = async () => {
-    if (closed) return;
-    live.onState('connecting');
-    let ticket: string;
-    let key: string;
-    try {
+  const socket = keepSocket({
+    async url() {
       const pinned = await pushKey();
       if (!pinned && displayToken()) return unpaired();
       if (!pinned) throw new ApiError('network_error', 'The push key cannot be read.', 0);
       key = pinned;
-      ticket = (await socketTicket()).ticket;
-    } catch (e) {
-      // Not paired, or the owner revoked this display: stop until it pairs again.
-      if (e instanceof ApiError && e.status === 401) return unpaired();
-      attempt += 1;
-      live.onState('polling');
-      retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));
-      return;
-    }
-    if (closed) return;
-    socket = new WebSocket(socketUrl('/ws/display', ticket));
-    socket.onmessage = (event) => {
-      const message = verified<{ type?: string; data?: DisplayState }>(String(event.data), key);
+      try {
+        return socketUrl('/ws/display', (await socketTicket()).ticket);
+      } catch (e) {
+        // Not paired, or the owner revoked this display: stop until it pairs again.
+        if (e instanceof ApiError && e.status === 401) return unpaired();
+        throw e;
+      }
+    },
+    waiting: 'connecting',
+    state: (s) => live.onState(s),
+    message(text) {
+      const message = verified<{ type?: string; data?: DisplayState }>(text, key);
       if (!message) {
         live.onState('untrusted');
         return;
       }
-      if (message.type === 'ping') socket?.send(JSON.stringify({ type: 'pong' }));
       if (message.type === 'display_update' && message.data) {
         const at = Date.parse(message.data.updated_at);
         if (Number.isFinite(at) && at < shown) return;
         if (Number.isFinite(at)) shown = at;
-        attempt = 0;
         live.onState('live');
         live.onValue(message.data);
       }
-    };
-    socket.onclose = () => {
-      if (closed) return;
-      attempt += 1;
-      live.onState('polling');
-      retry = setTimeout(connect, Math.min(10_000, 500 * 2 ** attempt));
-    };
-  };
-  void connect();
+    },
+  });
   return live;
 }
 

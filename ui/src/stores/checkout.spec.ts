@@ -1,5 +1,6 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { newIdempotencyKey, type Payment } from '../backend';
 import { payment, serve } from '../testing/fakes';
 import { pressKey, useCheckoutStore, validAmount } from './checkout';
 
@@ -57,5 +58,80 @@ describe('the checkout store', () => {
 
     expect(await store.create()).toBeNull();
     expect(store.errorCode).toBe('merchant_not_configured');
+  });
+
+  it('retries a sale whose answer was lost with the same key and ends with the one payment; a new sale gets a new key', async () => {
+    // The fake server keeps payments by key, as the real one does; it drops the answer to the first request.
+    const byKey = new Map<string, Payment>();
+    let answers = 0;
+    const calls = serve({
+      'POST /api/v1/payments': (init) => {
+        const key = (init?.headers as Record<string, string>)['Idempotency-Key'];
+        if (!byKey.has(key)) byKey.set(key, payment({ id: `pay_${String(byKey.size + 1).padStart(32, '0')}` }));
+        if (++answers === 1) throw new TypeError('fetch failed');
+        return [201, byKey.get(key)];
+      },
+      'PUT /api/v1/display': [200, {}],
+    });
+    const keys = () =>
+      calls.filter((c) => c.init?.method === 'POST').map((c) => (c.init?.headers as Record<string, string>)['Idempotency-Key']);
+    const store = useCheckoutStore();
+    for (const k of ['1', '0']) store.press(k);
+
+    expect(await store.create()).toBeNull();
+    expect(store.errorCode).toBe('network_error');
+    const retried = await store.create();
+
+    expect(keys()).toHaveLength(2);
+    expect(keys()[1]).toBe(keys()[0]);
+    expect(byKey.size).toBe(1);
+    expect(retried?.id).toBe([...byKey.values()][0].id);
+    expect(store.payment?.id).toBe(retried?.id);
+
+    store.reset();
+    for (const k of ['1', '0']) store.press(k);
+    await store.create();
+
+    expect(keys()).toHaveLength(3);
+    expect(keys()[2]).not.toBe(keys()[0]);
+    expect(byKey.size).toBe(2);
+  });
+
+  it('makes a new key when the sale changes before the retry', async () => {
+    let answers = 0;
+    const calls = serve({
+      'POST /api/v1/payments': () => {
+        if (++answers === 1) throw new TypeError('fetch failed');
+        return [201, payment()];
+      },
+      'PUT /api/v1/display': [200, {}],
+    });
+    const store = useCheckoutStore();
+    store.press('5');
+    await store.create();
+    store.press('0');
+    await store.create();
+
+    const [first, second] = calls.filter((c) => c.init?.method === 'POST').map((c) => (c.init?.headers as Record<string, string>)['Idempotency-Key']);
+    expect(second).not.toBe(first);
+  });
+
+  it('makes keys where crypto.randomUUID does not exist (a page on plain HTTP)', async () => {
+    const webcrypto = globalThis.crypto;
+    vi.stubGlobal('crypto', { getRandomValues: <T extends ArrayBufferView>(a: T) => webcrypto.getRandomValues(a as never) as T });
+    expect((globalThis.crypto as Partial<Crypto>).randomUUID).toBeUndefined();
+    const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+    const a = newIdempotencyKey();
+    const b = newIdempotencyKey();
+    expect(a).toMatch(uuidV4);
+    expect(b).toMatch(uuidV4);
+    expect(a).not.toBe(b);
+
+    const calls = serve({ 'POST /api/v1/payments': [201, payment()], 'PUT /api/v1/display': [200, {}] });
+    const store = useCheckoutStore();
+    store.press('7');
+    expect(await store.create()).not.toBeNull();
+    expect((calls[0].init?.headers as Record<string, string>)['Idempotency-Key']).toMatch(uuidV4);
   });
 });

@@ -5,6 +5,7 @@ import {
   createPayment,
   getShellSettings,
   isDesktop,
+  newIdempotencyKey,
   rememberSaleChoice,
   showOnDisplay,
   type Payment,
@@ -58,6 +59,12 @@ export const useCheckoutStore = defineStore('checkout', () => {
   const errorCode = ref<string | null>(null);
   const payment = ref<Payment | null>(null);
 
+  // One key per sale, kept until its payment exists: a retry after a lost answer (the server made
+  // the payment, the till never heard) replays the key and gets that payment, not a second one. It
+  // is tied to the request it was made for, because the server refuses a key reused with another
+  // body: a changed amount, product, token or network is another sale and gets a new key.
+  let saleKey: { key: string; request: string } | null = null;
+
   const total = computed(() => (product.value ? product.value.price : amount.value));
   const ready = computed(() => (product.value ? true : validAmount(amount.value)));
 
@@ -72,21 +79,28 @@ export const useCheckoutStore = defineStore('checkout', () => {
   }
 
   function reset() {
+    saleKey = null;
     amount.value = '';
     product.value = null;
     payment.value = null;
     errorCode.value = null;
   }
 
-  /** Creates the payment (idempotently: a double tap makes one payment) and shows it on the customer display. */
-  async function create(idempotencyKey: string = crypto.randomUUID()): Promise<Payment | null> {
+  /**
+   * Creates the payment and shows it on the customer display. Idempotent per sale (a double tap or a
+   * retry makes one payment); `idempotencyKey` overrides the sale's own key.
+   */
+  async function create(idempotencyKey?: string): Promise<Payment | null> {
     creating.value = true;
     errorCode.value = null;
     try {
       const body = product.value
         ? { product_id: product.value.id, token: token.value, network: network.value || undefined }
         : { amount: amount.value, token: token.value, network: network.value || undefined };
-      payment.value = await createPayment(body, idempotencyKey);
+      const request = JSON.stringify(body);
+      if (saleKey?.request !== request) saleKey = { key: newIdempotencyKey(), request };
+      payment.value = await createPayment(body, idempotencyKey ?? saleKey.key);
+      saleKey = null;
       localStorage.setItem(LAST_CHOICE, JSON.stringify({ token: token.value, network: network.value }));
       if (isDesktop()) await rememberSaleChoice(token.value, network.value).catch(() => {});
       await showOnDisplay(payment.value.id).catch(() => {});
