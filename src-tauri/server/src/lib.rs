@@ -4,6 +4,7 @@
 //! limits — and maps the core's errors to stable HTTP error bodies.
 
 pub mod auth;
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -267,7 +268,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     let display = tokio::spawn(core.display.clone().run());
     let alerts = tokio::spawn(core.alerts.clone().run(ALERT_EVALUATION));
     let render: PaymentRenderer = Arc::new(|p| {
-        serde_json::to_value(routes::payments::PaymentResponse::from(p)).unwrap_or_default()
+        serde_json::to_value(dto::payments::PaymentResponse::from(p)).unwrap_or_default()
     });
     let webhooks = tokio::spawn(core.webhooks.clone().run(render));
     let watchers = if core.config.chain.enabled {

@@ -19,22 +19,18 @@ use axum::{
     Json, Router,
 };
 use futures_util::{SinkExt, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use stablepay_core::{display::DisplayState, payments::PaymentId, telemetry::Direction};
-use utoipa::ToSchema;
 
 use crate::{
     auth::{Caller, Permission, Require},
+    dto::display::{DisplayResponse, ShowRequest},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
     protocol::{ClientMessage, MessageBudget},
-    routes::{
-        payments::{rfc3339, PaymentResponse},
-        ws::{
-            flood_close, log_message, now, upgrade_merchant, MerchantSocket, SocketSlot,
-            CLOSE_POLICY, HEARTBEAT, SEND_TIMEOUT,
-        },
+    routes::ws::{
+        flood_close, log_message, now, upgrade_merchant, MerchantSocket, SocketSlot, CLOSE_POLICY,
+        HEARTBEAT, SEND_TIMEOUT,
     },
     state::AppState,
 };
@@ -52,38 +48,6 @@ pub fn router() -> Router<AppState> {
 /// The socket route.
 pub fn socket_router() -> Router<AppState> {
     Router::new().route("/ws/display", get(display_socket))
-}
-
-/// What the customer display shows.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DisplayResponse {
-    /// `idle`, `payment` or `success`.
-    pub mode: String,
-    /// The payment shown; null when idle.
-    pub payment: Option<PaymentResponse>,
-    /// The shop's name (merchant.name), for the idle screen.
-    pub shop_name: String,
-    /// RFC 3339, when it last changed.
-    pub updated_at: String,
-}
-
-impl From<&DisplayState> for DisplayResponse {
-    fn from(s: &DisplayState) -> Self {
-        Self {
-            mode: s.mode.as_str().into(),
-            payment: s.payment.as_ref().map(PaymentResponse::for_customer),
-            shop_name: s.shop_name.clone(),
-            updated_at: rfc3339(s.updated_at),
-        }
-    }
-}
-
-/// `PUT /api/v1/display`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShowRequest {
-    /// The payment to show; null for the idle screen.
-    pub payment_id: Option<String>,
 }
 
 /// What the customer display shows now.

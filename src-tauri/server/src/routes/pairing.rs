@@ -24,9 +24,9 @@ use utoipa::ToSchema;
 
 use crate::{
     auth::{Permission, Require},
+    dto::rfc3339,
     error::{ApiError, ErrorBody},
     extract::ApiJson,
-    routes::payments::rfc3339,
     state::AppState,
 };
 

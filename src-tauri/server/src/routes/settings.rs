@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use crate::{
     auth::{Permission, Require},
+    dto::catalog::{token_views, TokenResponse},
     error::ErrorBody,
-    routes::catalog::{token_views, TokenResponse},
     state::AppState,
 };
 

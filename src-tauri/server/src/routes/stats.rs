@@ -2,8 +2,6 @@
 //! are the seed's, including its camelCase in the WebSocket figures. Every figure is measured
 //! (telemetry, the store, the operating system); see the field docs for units and definitions.
 
-use std::collections::BTreeMap;
-
 use axum::{
     extract::{
         ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
@@ -15,22 +13,24 @@ use axum::{
 };
 use chrono::SecondsFormat;
 use futures_util::{SinkExt, StreamExt};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use stablepay_core::{alerts::Alert, stats, store, telemetry::LinkStats};
+use serde_json::json;
+use stablepay_core::{stats, store, telemetry::LinkStats};
 use tokio::sync::broadcast::error::RecvError;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     auth::{Caller, Permission, Require},
+    dto::rfc3339,
+    dto::stats::{
+        capability, round1, AlertView, AlertsResponse, BlockchainMonitoring, BlockchainSocket,
+        ConnectionCounts, DailyVolumeView, FrontendSockets, LoggedMessageView, MessagesQuery,
+        MessagesResponse, MonitoringResponse, PaymentStatsResponse, RpcEndpointStatus,
+        SystemResponse, ValidationPerformance, WebSocketStatsResponse,
+    },
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
     protocol::{ClientMessage, MessageBudget},
-    routes::{
-        payments::rfc3339,
-        ws::{
-            flood_close, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT,
-        },
+    routes::ws::{
+        flood_close, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT,
     },
     state::AppState,
 };
@@ -45,44 +45,6 @@ pub fn router() -> Router<AppState> {
         .route("/stats/websocket/messages", get(messages))
         .route("/alerts", get(alerts))
         .route_layer(Require(Permission::Monitor))
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// `GET /api/v1/stats/payments`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentStatsResponse {
-    /// All payments.
-    pub total_payments: u64,
-    /// Paid.
-    pub successful_payments: u64,
-    /// Expired, cancelled or failed.
-    pub failed_payments: u64,
-    /// Successful ÷ total, percent.
-    pub success_rate: f64,
-    /// Payments per token (every accepted token listed).
-    pub payments_by_token: BTreeMap<String, u64>,
-    /// Payments created in the last `24h`, `7d`, `30d`.
-    pub payments_by_period: BTreeMap<String, u64>,
-    /// Mean seconds from creation to paid.
-    pub average_processing_time: f64,
-    /// Failed payments by end state and failed manual checks by reason.
-    pub failure_reasons: BTreeMap<String, u64>,
-    /// Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend).
-    pub daily: Vec<DailyVolumeView>,
-}
-
-/// Payments created and paid on one UTC day.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DailyVolumeView {
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// Created that day.
-    pub created: u64,
-    /// Of those, paid.
-    pub paid: u64,
 }
 
 /// Payment statistics.
@@ -121,83 +83,6 @@ pub async fn payments(
         failure_reasons: s.failure_reasons,
         daily,
     }))
-}
-
-/// Node connections, over every endpoint of every watched network.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionCounts {
-    /// Endpoints answering (health above 0) plus live WebSocket subscriptions.
-    pub active: u64,
-    /// Of those, in good health (≥ 75 of 100).
-    pub healthy: u64,
-    /// Of those, answering but failing now and then.
-    pub degraded: u64,
-}
-
-/// Chain watching figures.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BlockchainMonitoring {
-    /// Mean block → `payment_status_update` push latency over recent pushes, milliseconds.
-    pub average_latency: f64,
-    /// Newest block fully processed (highest over networks).
-    pub last_block_processed: u64,
-    /// Head minus last processed block (worst network).
-    pub blocks_behind: u64,
-    /// Transfer logs to the receive address stored (all time).
-    pub events_detected: u64,
-}
-
-/// Transaction validation figures.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationPerformance {
-    /// Mean milliseconds per validation (manual checks and the watcher's matching).
-    pub average_validation_time: f64,
-    /// Share of validations that credited a payment, percent (100 when there were none).
-    pub validation_success_rate: f64,
-}
-
-/// One JSON-RPC endpoint as the watcher judges it (beyond the seed: says plainly when an endpoint
-/// cannot serve logs or the finalized block, lags, or was distrusted).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RpcEndpointStatus {
-    /// Network slug.
-    pub network: String,
-    /// `scheme://host[:port]#digest` (never a path or key).
-    pub endpoint: String,
-    /// 0–100.
-    pub health: u64,
-    /// `ok`, `unverified`, `backing_off`, `lagging`, `wrong_chain` or `untrusted`.
-    pub status: String,
-    /// Its last head.
-    pub head: Option<u64>,
-    /// Serves `eth_getLogs`: `unknown`, `served`, `not_served`.
-    pub logs: String,
-    /// Serves the `finalized` block: `unknown`, `served`, `not_served`, `lost`.
-    pub finality: String,
-}
-
-/// `GET /api/v1/stats/monitoring`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MonitoringResponse {
-    /// Node connections.
-    pub websocket_connections: ConnectionCounts,
-    /// Chain watching.
-    pub blockchain_monitoring: BlockchainMonitoring,
-    /// Validation.
-    pub validation_performance: ValidationPerformance,
-    /// Every JSON-RPC endpoint and how it is doing.
-    pub rpc_endpoints: Vec<RpcEndpointStatus>,
-}
-
-fn capability(c: stablepay_core::chain::rpc::Capability) -> String {
-    use stablepay_core::chain::rpc::Capability;
-    match c {
-        Capability::Unknown => "unknown",
-        Capability::Served => "served",
-        Capability::NotServed => "not_served",
-        Capability::Lost => "lost",
-    }
-    .into()
 }
 
 /// Monitoring figures.
@@ -276,27 +161,6 @@ pub async fn monitoring(
     }))
 }
 
-/// `GET /api/v1/stats/system`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SystemResponse {
-    /// Seconds since the server started.
-    pub uptime: u64,
-    /// Machine CPU use, percent.
-    pub cpu_usage: f64,
-    /// Machine memory in use, percent.
-    pub memory_usage: f64,
-    /// Use of the disk holding the database, percent.
-    pub disk_usage: f64,
-    /// Mean API response time over recent requests, milliseconds.
-    pub api_response_time: f64,
-    /// Share of recent API requests answered with a server error (≥ 500), percent.
-    pub error_rate: f64,
-    /// `healthy` or `unhealthy` (a query just ran, or failed).
-    pub database_health: String,
-    /// `connected`, `disconnected` or `disabled` (no watched network).
-    pub blockchain_connection: String,
-}
-
 /// System health.
 #[utoipa::path(get, path = "/api/v1/stats/system", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = SystemResponse), (status = 401, body = ErrorBody)))]
@@ -329,53 +193,6 @@ pub async fn system(State(state): State<AppState>) -> Json<SystemResponse> {
     })
 }
 
-/// Customer-facing sockets.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FrontendSockets {
-    /// Accepted since start.
-    pub total_connections: u64,
-    /// Open now.
-    pub active_connections: u64,
-    /// Refused, unknown ids, failed sends, slow clients dropped.
-    pub connection_errors: u64,
-    /// Sockets opened again for a payment whose earlier socket closed.
-    pub reconnect_attempts: u64,
-    /// RFC 3339, or null.
-    pub last_connection_time: Option<String>,
-    /// RFC 3339, or null.
-    pub last_disconnection_time: Option<String>,
-}
-
-/// The node WebSocket connection (the first watched network).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BlockchainSocket {
-    /// Subscriptions are live, or (HTTP only) the node answers.
-    pub is_connected: bool,
-    /// `scheme://host[:port]` of the endpoint in use (paths and keys never shown), or null.
-    pub current_endpoint: Option<String>,
-    /// WebSocket connection attempts.
-    pub total_connection_attempts: u64,
-    /// Attempts after the first.
-    pub reconnect_attempts: u64,
-    /// Live subscriptions (new heads, logs).
-    pub active_subscriptions: u64,
-    /// RFC 3339, or null.
-    pub last_connection_time: Option<String>,
-    /// RFC 3339, or null.
-    pub last_disconnection_time: Option<String>,
-}
-
-/// `GET /api/v1/stats/websocket`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebSocketStatsResponse {
-    /// POS, customer display and integrator sockets.
-    pub frontend: FrontendSockets,
-    /// The chain node connection.
-    pub blockchain: BlockchainSocket,
-}
-
 /// WebSocket connection figures.
 #[utoipa::path(get, path = "/api/v1/stats/websocket", tag = "stats", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = WebSocketStatsResponse), (status = 401, body = ErrorBody)))]
@@ -402,44 +219,6 @@ pub async fn websocket(State(state): State<AppState>) -> Json<WebSocketStatsResp
             last_disconnection_time: link.last_disconnection_time.map(rfc3339),
         },
     })
-}
-
-/// `?limit=N` (1–500, default 50).
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct MessagesQuery {
-    /// How many messages, newest first.
-    pub limit: Option<u32>,
-}
-
-/// One logged message.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LoggedMessageView {
-    /// `frontend` or `blockchain`.
-    pub source: String,
-    /// Message type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The payment concerned, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment_id: Option<String>,
-    /// `in` (received by the server) or `out` (sent).
-    pub direction: String,
-    /// The message's data.
-    #[schema(value_type = Object)]
-    pub data: Value,
-    /// RFC 3339.
-    pub timestamp: String,
-}
-
-/// `GET /api/v1/stats/websocket/messages`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessagesResponse {
-    /// Newest first.
-    pub messages: Vec<LoggedMessageView>,
-    /// How many.
-    pub count: usize,
 }
 
 /// The WebSocket message log.
@@ -471,51 +250,6 @@ pub async fn messages(
         count: messages.len(),
         messages,
     }))
-}
-
-/// An active alert.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AlertView {
-    /// Stable id (kind, plus `:<network>` for chain alerts, `:<endpoint>` for an endpoint's).
-    pub id: String,
-    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`,
-    /// `inbox_linked_transfers`, `endpoint_wrong_chain`, `endpoint_untrusted`, `logs_unavailable`,
-    /// `no_logs_endpoint`, `finality_lost`, `finality_unavailable`, `token_disabled`,
-    /// `single_source_settlement`, `clock_skew`.
-    pub kind: String,
-    /// `warning` or `critical`.
-    pub severity: String,
-    /// Plain words.
-    pub message: String,
-    /// Measured value.
-    pub value: f64,
-    /// Threshold crossed.
-    pub threshold: f64,
-    /// RFC 3339, when raised.
-    pub since: String,
-}
-
-impl From<Alert> for AlertView {
-    fn from(a: Alert) -> Self {
-        Self {
-            id: a.id,
-            kind: a.kind.into(),
-            severity: a.severity.as_str().into(),
-            message: a.message,
-            value: round1(a.value),
-            threshold: a.threshold,
-            since: rfc3339(a.since),
-        }
-    }
-}
-
-/// `GET /api/v1/alerts`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AlertsResponse {
-    /// Active alerts, oldest first.
-    pub alerts: Vec<AlertView>,
-    /// How many.
-    pub count: usize,
 }
 
 /// Active alerts (re-evaluated on request).

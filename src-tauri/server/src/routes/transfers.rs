@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     auth::{Permission, Require},
+    dto::rfc3339,
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
-    routes::payments::rfc3339,
     state::AppState,
 };
 

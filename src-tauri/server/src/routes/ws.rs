@@ -38,10 +38,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
     auth::{Caller, Permission},
+    dto::payments::PaymentResponse,
     error::ApiError,
     guard::ClientIp,
     protocol::{ClientMessage, MessageBudget},
-    routes::payments::PaymentResponse,
     state::AppState,
 };
 

@@ -445,7 +445,7 @@ async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when
         .await
         .unwrap();
     let render: PaymentRenderer = Arc::new(|p| {
-        serde_json::to_value(stablepay_server::routes::payments::PaymentResponse::from(p)).unwrap()
+        serde_json::to_value(stablepay_server::dto::payments::PaymentResponse::from(p)).unwrap()
     });
     assert_eq!(core.webhooks.feed(&render).await.unwrap(), 1);
 

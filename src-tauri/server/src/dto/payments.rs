@@ -1,0 +1,335 @@
+//! Payments on the wire: what `POST /payments` takes, what every route and socket shows of a
+//! payment (a customer sees it without the shop's `metadata` and `order_reference`), the list's
+//! query and page, and the bodies of the manual check and of staff attach.
+
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use stablepay_core::{
+    amount::DecimalAmount,
+    catalog::{NetworkId, TokenSymbol},
+    payments::{IdempotencyKey, NewPayment, Payment, PaymentFilter, PaymentStatus, Price},
+    products::ProductId,
+    CoreError,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    auth::{Caller, Permission},
+    dto::rfc3339,
+    error::ApiError,
+    state::AppState,
+};
+
+/// Amounts are shown with at least this many decimals ("10.00").
+const DISPLAY_SCALE: usize = 2;
+
+/// Body of `POST /api/v1/payments`: give `amount` or `product_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePaymentRequest {
+    /// Amount in token units as a decimal string, e.g. `"10.50"` (not a JSON number: money is exact).
+    #[schema(example = "10.00")]
+    pub amount: Option<String>,
+    /// Price the payment from this product instead of `amount`.
+    pub product_id: Option<String>,
+    /// Token symbol, e.g. `USDT`.
+    #[schema(example = "USDT")]
+    pub token: String,
+    /// Network slug; defaults to the first configured network (`bsc`).
+    #[schema(example = "bsc")]
+    pub network: Option<String>,
+    /// Shown to the customer (≤ 500 characters); defaults to the product name.
+    pub description: Option<String>,
+    /// Your order id; unique across payments.
+    pub order_reference: Option<String>,
+    /// Lifetime in seconds (30 – 604800); defaults to `payments.expiry_seconds`.
+    pub expires_in: Option<u64>,
+    /// Your JSON object (≤ 4 KiB), returned as given.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// A payment session as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentResponse {
+    /// `pay_` + 32 hex digits.
+    pub id: String,
+    /// `pending`, `confirming`, `paid`, `expired`, `cancelled` or `failed`.
+    pub status: String,
+    /// The exact amount to pay (requested + unique offset), decimal.
+    #[schema(example = "10.01")]
+    pub amount: String,
+    /// The amount the sale asked for, decimal.
+    pub requested_amount: String,
+    /// `amount` in token base units, decimal integer.
+    pub amount_base_units: String,
+    /// Token symbol.
+    pub token: String,
+    /// Token contract (EIP-55).
+    pub token_contract: String,
+    /// Token decimals.
+    pub decimals: u8,
+    /// Network slug.
+    pub network: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// Receive address (EIP-55).
+    pub pay_to: String,
+    /// EIP-681 URI for the QR code.
+    pub payment_uri: String,
+    /// `ethereum:<pay_to>@<chain_id>`, for wallets that ignore token requests.
+    pub address_only_uri: String,
+    /// Confirmations seen.
+    pub confirmations: u32,
+    /// Confirmations needed for `paid`.
+    pub required_confirmations: u32,
+    /// Crediting transaction, once seen.
+    pub transaction_hash: Option<String>,
+    /// Its block.
+    pub block_number: Option<u64>,
+    /// What the crediting transfer carried, decimal; null until something was received. Differs
+    /// from `amount` only for a transfer staff attached by hand.
+    pub amount_received: Option<String>,
+    /// `exact`, `underpaid` or `overpaid`; null until something was received.
+    pub amount_match: Option<String>,
+    /// The network's head block at creation (less a small margin): transfers mined before it never
+    /// pay this payment automatically. Null when no head was known.
+    pub start_block: Option<u64>,
+    /// Matched after expiry, within the grace window.
+    pub late: bool,
+    /// Shown to the customer.
+    pub description: Option<String>,
+    /// Your order id.
+    pub order_reference: Option<String>,
+    /// Your JSON object.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+    /// Product it was priced from.
+    pub product_id: Option<String>,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+    /// RFC 3339 UTC, once paid.
+    pub paid_at: Option<String>,
+}
+
+impl PaymentResponse {
+    /// The payment as a customer may see it: without the shop's `metadata` and `order_reference`.
+    pub fn for_customer(p: &Payment) -> Self {
+        Self {
+            metadata: None,
+            order_reference: None,
+            ..Self::from(p)
+        }
+    }
+
+    /// Whole for those who may read sales, else as a customer sees it.
+    pub fn for_caller(p: &Payment, caller: &Caller) -> Self {
+        if caller.may(Permission::ReadSales) {
+            Self::from(p)
+        } else {
+            Self::for_customer(p)
+        }
+    }
+}
+
+impl From<&Payment> for PaymentResponse {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id.to_string(),
+            status: p.status.to_string(),
+            amount: p.amount.to_decimal_string(DISPLAY_SCALE),
+            requested_amount: p.requested_amount.to_decimal_string(DISPLAY_SCALE),
+            amount_base_units: p.amount.base_units().to_string(),
+            token: p.token.to_string(),
+            token_contract: p.token_contract.to_string(),
+            decimals: p.amount.decimals(),
+            network: p.network.to_string(),
+            chain_id: p.chain_id,
+            pay_to: p.pay_to.to_string(),
+            payment_uri: p.payment_uri(),
+            address_only_uri: p.address_only_uri(),
+            confirmations: p.confirmations,
+            required_confirmations: p.required_confirmations,
+            transaction_hash: p.transaction_hash.clone(),
+            block_number: p.block_number,
+            amount_received: p
+                .amount_received
+                .map(|a| a.to_decimal_string(DISPLAY_SCALE)),
+            amount_match: p.amount_match().map(|m| m.as_str().to_string()),
+            start_block: p.start_block,
+            late: p.late,
+            description: p.description.clone(),
+            order_reference: p.order_reference.clone(),
+            metadata: p.metadata.clone(),
+            product_id: p.product_id.as_ref().map(|id| id.to_string()),
+            created_at: rfc3339(p.created_at),
+            expires_at: rfc3339(p.expires_at),
+            paid_at: p.paid_at.map(rfc3339),
+        }
+    }
+}
+
+impl CreatePaymentRequest {
+    pub(crate) async fn parse(
+        self,
+        headers: &HeaderMap,
+        state: &AppState,
+    ) -> Result<NewPayment, ApiError> {
+        let price = match (self.amount, self.product_id) {
+            (Some(a), None) => Price::Amount(DecimalAmount::parse(&a).map_err(CoreError::from)?),
+            (None, Some(p)) => Price::Product(ProductId::parse(&p)?),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::InvalidField(
+                    "give either amount or product_id, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(ApiError::InvalidField(
+                    "amount or product_id is required".into(),
+                ))
+            }
+        };
+        let network = match self.network {
+            Some(n) => NetworkId::parse(&n)?,
+            None => state
+                .core
+                .catalog
+                .networks()
+                .await
+                .first()
+                .map(|n| n.id.clone())
+                .ok_or_else(|| CoreError::UnknownNetwork(String::new()))?,
+        };
+        let idempotency_key = match headers.get("idempotency-key") {
+            Some(v) => Some(IdempotencyKey::parse(v.to_str().unwrap_or("\u{0}"))?),
+            None => None,
+        };
+        Ok(NewPayment {
+            price,
+            token: TokenSymbol::parse(&self.token)?,
+            network,
+            description: self.description,
+            order_reference: self.order_reference,
+            expires_in: self.expires_in,
+            metadata: self.metadata,
+            idempotency_key,
+        })
+    }
+}
+
+/// Filters for listing payments.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Comma-separated statuses, e.g. `pending,confirming`.
+    pub status: Option<String>,
+    /// Token symbol.
+    pub token: Option<String>,
+    /// Network slug.
+    pub network: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Created before (RFC 3339).
+    pub to: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl ListQuery {
+    pub(crate) fn parse(self) -> Result<PaymentFilter, ApiError> {
+        let time =
+            |field: &'static str, v: Option<String>| -> Result<Option<DateTime<Utc>>, ApiError> {
+                v.map(|s| {
+                    DateTime::parse_from_rfc3339(&s)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|_| {
+                            ApiError::InvalidQuery(format!(
+                                "{field}: {s:?} is not an RFC 3339 time like 2026-01-31T00:00:00Z"
+                            ))
+                        })
+                })
+                .transpose()
+            };
+        let statuses = match self.status {
+            Some(s) => s
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(PaymentStatus::parse)
+                .collect::<Result<_, _>>()?,
+            None => vec![],
+        };
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::InvalidQuery(
+                "limit: must be between 1 and 200".into(),
+            ));
+        }
+        Ok(PaymentFilter {
+            statuses,
+            token: self.token.as_deref().map(TokenSymbol::parse).transpose()?,
+            network: self.network.as_deref().map(NetworkId::parse).transpose()?,
+            created_from: time("from", self.from)?,
+            created_to: time("to", self.to)?,
+            cursor: self.cursor,
+            limit,
+        })
+    }
+}
+
+/// A page of payments, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPage {
+    /// The payments.
+    pub payments: Vec<PaymentResponse>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Which URI a QR code carries.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QrQuery {
+    /// `transfer` (default: EIP-681 token transfer with the exact amount) or `address` (address only).
+    pub kind: Option<String>,
+    /// PNG pixels per module, 1–32 (default 8).
+    pub scale: Option<u32>,
+}
+
+impl QrQuery {
+    pub(crate) fn uri(&self, p: &Payment) -> Result<String, ApiError> {
+        match self.kind.as_deref() {
+            None | Some("transfer") => Ok(p.payment_uri()),
+            Some("address") => Ok(p.address_only_uri()),
+            Some(other) => Err(ApiError::InvalidQuery(format!(
+                "kind: {other:?} is not transfer or address"
+            ))),
+        }
+    }
+}
+
+/// Body of `POST /payments/{id}/process`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessRequest {
+    /// The transaction that pays the payment, `0x` + 64 hex digits.
+    pub transaction_hash: String,
+}
+
+/// Body of `POST /payments/{id}/attach`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachRequest {
+    /// `id` of an unmatched transfer from `GET /api/v1/transfers?matched=false`.
+    pub transfer_id: i64,
+    /// Why this transfer pays this payment (1–500 characters), kept in the audit trail.
+    #[schema(example = "exchange withdrawal, fee deducted")]
+    pub reason: String,
+}
