@@ -92,6 +92,8 @@ pub struct ServerConfig {
     pub header_read_timeout: std::time::Duration,
     /// Time a request may take to be answered (WebSockets, once upgraded, are not bound by it).
     pub request_timeout: std::time::Duration,
+    /// How often sockets ping their clients; a client silent for three of these is dropped.
+    pub socket_heartbeat: std::time::Duration,
     /// Folder of a built UI to serve at `/` instead of the one the server carries (`ui/dist` at
     /// build time).
     pub ui_dir: Option<PathBuf>,
@@ -391,6 +393,7 @@ struct RawServer {
     max_connections: usize,
     header_read_timeout_ms: u64,
     request_timeout_ms: u64,
+    socket_heartbeat_ms: u64,
     ui_dir: String,
     tls_cert: String,
     tls_key: String,
@@ -415,6 +418,7 @@ impl Default for RawServer {
             max_connections: 25_000,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            socket_heartbeat_ms: 30_000,
             ui_dir: String::new(),
             tls_cert: String::new(),
             tls_key: String::new(),
@@ -615,6 +619,9 @@ impl RawConfig {
             ("server", "request_timeout_ms") => {
                 s.request_timeout_ms = env_parse(name, value, "a whole number of ms")?
             }
+            ("server", "socket_heartbeat_ms") => {
+                s.socket_heartbeat_ms = env_parse(name, value, "a whole number of ms")?
+            }
             ("database", "path") => self.database.path = value.to_string(),
             ("merchant", "name") => self.merchant.name = value.to_string(),
             ("merchant", "receive_address") => self.merchant.receive_address = value.to_string(),
@@ -680,6 +687,7 @@ impl RawConfig {
         for (key, ms) in [
             ("server.header_read_timeout_ms", s.header_read_timeout_ms),
             ("server.request_timeout_ms", s.request_timeout_ms),
+            ("server.socket_heartbeat_ms", s.socket_heartbeat_ms),
         ] {
             if !(100..=600_000).contains(&ms) {
                 return Err(bad(key, "must be between 100 and 600000".into()));
@@ -814,6 +822,7 @@ impl RawConfig {
             max_connections: s.max_connections,
             header_read_timeout: std::time::Duration::from_millis(s.header_read_timeout_ms),
             request_timeout: std::time::Duration::from_millis(s.request_timeout_ms),
+            socket_heartbeat: std::time::Duration::from_millis(s.socket_heartbeat_ms),
             ui_dir: Some(PathBuf::from(&s.ui_dir)).filter(|p| !p.as_os_str().is_empty()),
             tls,
         };

@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod rate_limit;
 pub mod routes;
 pub mod signing;
+pub mod socket;
 pub mod state;
 pub mod system;
 pub mod tls;

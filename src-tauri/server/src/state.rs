@@ -13,8 +13,8 @@ use crate::{
     auth::Keys,
     guard::HostPolicy,
     rate_limit::{Budget, RateLimiter},
-    routes::ws::SocketLimits,
     signing::PushSigner,
+    socket::SocketLimits,
     system::SystemProbe,
 };
 

@@ -11,26 +11,28 @@
 
 use axum::{
     extract::{
-        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+        ws::{WebSocket, WebSocketUpgrade},
         State,
     },
     response::Response,
     routing::{get, put},
     Json, Router,
 };
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use stablepay_core::{display::DisplayState, payments::PaymentId, telemetry::Direction};
+use stablepay_core::{
+    display::DisplayState,
+    payments::PaymentId,
+    telemetry::{Direction, Telemetry},
+};
+use tokio::sync::{broadcast, watch};
 
 use crate::{
     auth::{Caller, Permission, Require},
     dto::display::{DisplayResponse, ShowRequest},
     error::{ApiError, ErrorBody},
     extract::ApiJson,
-    protocol::{ClientMessage, MessageBudget},
-    routes::ws::{
-        flood_close, log_message, now, upgrade_merchant, MerchantSocket, SocketSlot, CLOSE_POLICY,
-        HEARTBEAT, SEND_TIMEOUT,
+    socket::{
+        self, upgrade_merchant, Conversation, Feed, MerchantSocket, Push, SocketSlot, CLOSE_POLICY,
     },
     state::AppState,
 };
@@ -73,8 +75,8 @@ pub async fn show(
     Ok(Json(DisplayResponse::from(&shown)))
 }
 
-fn update(state: &DisplayState) -> Value {
-    json!({ "type": "display_update", "data": DisplayResponse::from(state), "timestamp": now() })
+fn update(state: &DisplayState, now: String) -> Value {
+    json!({ "type": "display_update", "data": DisplayResponse::from(state), "timestamp": now })
 }
 
 async fn display_socket(
@@ -85,73 +87,53 @@ async fn display_socket(
     upgrade_merchant(ws, state, socket, Permission::Display, serve)
 }
 
-async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot, caller: Caller) {
-    const CHANNEL: &str = "display";
-    let telemetry = state.core.telemetry.clone();
-    let (mut tx, mut rx) = socket.split();
-    let mut changes = state.core.display.subscribe();
-    // A paired display's socket closes the moment the display is revoked.
-    let mut revocations = state.core.pairing.revocations();
-    let device = caller.device.clone();
-    telemetry.socket_opened(CHANNEL);
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    let mut budget = MessageBudget::default();
-    heartbeat.tick().await;
-    let mut silent_beats = 0u32;
-    let mut outgoing = Some(update(&changes.borrow_and_update()));
-    let mut failed = false;
-    loop {
-        if let Some(message) = outgoing.take() {
-            log_message(&telemetry, None, Direction::Out, &message);
-            let sent = tokio::time::timeout(
-                SEND_TIMEOUT,
-                tx.send(Message::Text(Utf8Bytes::from(state.signer.sign(message)))),
-            )
-            .await;
-            if !matches!(sent, Ok(Ok(()))) {
-                failed = true;
-                break;
+/// What the display shows, as it changes; a paired display's socket closes the moment the display
+/// is revoked.
+struct DisplayFeed {
+    telemetry: Telemetry,
+    talk: Conversation,
+    changes: watch::Receiver<DisplayState>,
+    revocations: broadcast::Receiver<String>,
+    device: Option<std::sync::Arc<str>>,
+}
+
+impl Feed for DisplayFeed {
+    async fn next(&mut self) -> Push {
+        loop {
+            tokio::select! {
+                changed = self.changes.changed() => return match changed {
+                    Ok(()) => Push::Send(update(&self.changes.borrow_and_update(), self.talk.now())),
+                    Err(_) => Push::End,
+                },
+                revoked = self.revocations.recv(), if self.device.is_some() => match revoked {
+                    Ok(id) if Some(id.as_str()) == self.device.as_deref() => {
+                        return Push::Close(CLOSE_POLICY, "display revoked")
+                    }
+                    Err(broadcast::error::RecvError::Closed) => self.device = None,
+                    _ => {}
+                },
             }
         }
-        outgoing = tokio::select! {
-            changed = changes.changed() => match changed {
-                Ok(()) => Some(update(&changes.borrow_and_update())),
-                Err(_) => break,
-            },
-            incoming = rx.next() => match incoming {
-                Some(Ok(Message::Close(_))) | None => break,
-                Some(Ok(_)) if !budget.spend() => {
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(flood_close())).await;
-                    failed = true;
-                    break;
-                }
-                Some(Ok(Message::Text(text))) => {
-                    silent_beats = 0;
-                    match ClientMessage::parse(&text) {
-                        ClientMessage::Ping(_) => Some(json!({ "type": "pong", "timestamp": now() })),
-                        _ => None,
-                    }
-                }
-                Some(Err(_)) => { failed = true; break }
-                Some(Ok(_)) => { silent_beats = 0; None }
-            },
-            _ = heartbeat.tick() => {
-                silent_beats += 1;
-                if silent_beats > 3 { failed = true; break }
-                Some(json!({ "type": "ping", "timestamp": now() }))
-            }
-            revoked = revocations.recv(), if device.is_some() => match revoked {
-                Ok(id) if Some(id.as_str()) == device.as_deref() => {
-                    let close = Message::Close(Some(CloseFrame {
-                        code: CLOSE_POLICY,
-                        reason: Utf8Bytes::from_static("display revoked"),
-                    }));
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(close)).await;
-                    break;
-                }
-                _ => None,
-            },
-        };
     }
-    telemetry.socket_closed(CHANNEL, failed);
+
+    fn sent(&mut self, message: &Value) {
+        socket::log_message(&self.telemetry, None, Direction::Out, message);
+    }
+}
+
+async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot, caller: Caller) {
+    const CHANNEL: &str = "display";
+    let talk = Conversation::of(&state, true);
+    let mut changes = state.core.display.subscribe();
+    let first = update(&changes.borrow_and_update(), talk.now());
+    let mut feed = DisplayFeed {
+        telemetry: state.core.telemetry.clone(),
+        talk: talk.clone(),
+        changes,
+        revocations: state.core.pairing.revocations(),
+        device: caller.device.clone(),
+    };
+    state.core.telemetry.socket_opened(CHANNEL);
+    let ending = talk.run(socket, first, &mut feed).await;
+    state.core.telemetry.socket_closed(CHANNEL, ending.failed());
 }

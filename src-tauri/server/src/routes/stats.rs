@@ -4,18 +4,16 @@
 
 use axum::{
     extract::{
-        ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+        ws::{WebSocket, WebSocketUpgrade},
         State,
     },
     response::Response,
     routing::get,
     Json, Router,
 };
-use chrono::SecondsFormat;
-use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
-use stablepay_core::{stats, store, telemetry::LinkStats};
-use tokio::sync::broadcast::error::RecvError;
+use serde_json::{json, Value};
+use stablepay_core::{alerts::AlertChange, stats, store, telemetry::LinkStats};
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
     auth::{Caller, Permission, Require},
@@ -28,10 +26,7 @@ use crate::{
     },
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
-    protocol::{ClientMessage, MessageBudget},
-    routes::ws::{
-        flood_close, now, upgrade_merchant, MerchantSocket, SocketSlot, HEARTBEAT, SEND_TIMEOUT,
-    },
+    socket::{upgrade_merchant, Conversation, Feed, MerchantSocket, Push, SocketSlot},
     state::AppState,
 };
 
@@ -243,7 +238,7 @@ pub async fn messages(
             payment_id: m.payment_id,
             direction: m.direction.as_str().into(),
             data: m.data,
-            timestamp: m.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            timestamp: m.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         })
         .collect();
     Ok(Json(MessagesResponse {
@@ -285,9 +280,14 @@ async fn monitor_socket(
     upgrade_merchant(ws, state, socket, Permission::Monitor, serve_monitor)
 }
 
-async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot, _caller: Caller) {
-    let (mut tx, mut rx) = socket.split();
-    let mut changes = state.core.alerts.subscribe();
+/// Alerts as they are raised and cleared.
+struct MonitorFeed {
+    state: AppState,
+    talk: Conversation,
+    changes: broadcast::Receiver<AlertChange>,
+}
+
+async fn active_alerts(state: &AppState, now: String) -> Value {
     let active: Vec<AlertView> = state
         .core
         .alerts
@@ -296,47 +296,34 @@ async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot, _c
         .into_iter()
         .map(AlertView::from)
         .collect();
-    let mut outgoing =
-        Some(json!({ "type": "alerts", "data": { "alerts": active }, "timestamp": now() }));
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    let mut budget = MessageBudget::default();
-    heartbeat.tick().await;
-    loop {
-        if let Some(message) = outgoing.take() {
-            let sent = tokio::time::timeout(
-                SEND_TIMEOUT,
-                tx.send(Message::Text(Utf8Bytes::from(message.to_string()))),
-            )
-            .await;
-            if !matches!(sent, Ok(Ok(()))) {
-                break;
+    json!({ "type": "alerts", "data": { "alerts": active }, "timestamp": now })
+}
+
+impl Feed for MonitorFeed {
+    async fn next(&mut self) -> Push {
+        match self.changes.recv().await {
+            Ok(c) => Push::Send(json!({
+                "type": "alert",
+                "data": { "state": if c.raised { "raised" } else { "cleared" }, "alert": AlertView::from(c.alert) },
+                "timestamp": self.talk.now(),
+            })),
+            // Fell behind: the whole active set instead of what was missed.
+            Err(RecvError::Lagged(_)) => {
+                Push::Send(active_alerts(&self.state, self.talk.now()).await)
             }
+            Err(RecvError::Closed) => Push::End,
         }
-        outgoing = tokio::select! {
-            change = changes.recv() => match change {
-                Ok(c) => Some(json!({
-                    "type": "alert",
-                    "data": { "state": if c.raised { "raised" } else { "cleared" }, "alert": AlertView::from(c.alert) },
-                    "timestamp": now(),
-                })),
-                Err(RecvError::Lagged(_)) => {
-                    let active: Vec<AlertView> = state.core.alerts.active().await.into_iter().map(AlertView::from).collect();
-                    Some(json!({ "type": "alerts", "data": { "alerts": active }, "timestamp": now() }))
-                }
-                Err(RecvError::Closed) => break,
-            },
-            incoming = rx.next() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) if !budget.spend() => {
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(flood_close())).await;
-                    break;
-                }
-                Some(Ok(Message::Text(text))) if matches!(ClientMessage::parse(&text), ClientMessage::Ping(_)) => {
-                    Some(json!({ "type": "pong", "timestamp": now() }))
-                }
-                Some(Ok(_)) => None,
-            },
-            _ = heartbeat.tick() => Some(json!({ "type": "ping", "timestamp": now() })),
-        };
     }
+}
+
+async fn serve_monitor(socket: WebSocket, state: AppState, _slot: SocketSlot, _caller: Caller) {
+    let talk = Conversation::of(&state, false);
+    let changes = state.core.alerts.subscribe();
+    let first = active_alerts(&state, talk.now()).await;
+    let mut feed = MonitorFeed {
+        state,
+        talk: talk.clone(),
+        changes,
+    };
+    talk.run(socket, first, &mut feed).await;
 }

@@ -174,3 +174,66 @@ async fn a_socket_hears_only_its_own_payment_and_its_channel_goes_when_it_closes
         "the payment's channel is dropped with its last socket"
     );
 }
+
+/// Reads until the server closes the socket; the close code, or `None` when it just went away.
+async fn closed_by_server(socket: &mut Socket, within: Duration) -> Option<u16> {
+    tokio::time::timeout(within, async {
+        while let Some(message) = socket.next().await {
+            match message {
+                Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server closed the socket in time")
+}
+
+#[tokio::test]
+async fn a_silent_client_is_dropped_from_each_of_the_three_sockets() {
+    let app = spawn_app_tweaked("", |c| {
+        c.server.socket_heartbeat = Duration::from_millis(100);
+    })
+    .await;
+    let p = app.create_ok(usdt("2")).await;
+    let ws = app.base.replace("http://", "ws://");
+    for path in [
+        format!("/ws/payments/{}", p["id"].as_str().unwrap()),
+        "/ws/display".to_string(),
+        "/ws/monitor".to_string(),
+    ] {
+        let (mut socket, _) = connect_async(format!("{ws}{path}")).await.expect(&path);
+        // Three heartbeats without a word from the client, then the fourth drops it.
+        let code = closed_by_server(&mut socket, Duration::from_secs(5)).await;
+        assert_eq!(code, Some(1001), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_answering_pings_stays_connected() {
+    let app = spawn_app_tweaked("", |c| {
+        c.server.socket_heartbeat = Duration::from_millis(100);
+    })
+    .await;
+    let ws = app.base.replace("http://", "ws://");
+    let (mut socket, _) = connect_async(format!("{ws}/ws/monitor")).await.unwrap();
+    let mut pings = 0;
+    while pings < 8 {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message")
+            .expect("still open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            if serde_json::from_str::<Value>(&text).unwrap()["type"] == "ping" {
+                pings += 1;
+                socket
+                    .send(Message::Text(json!({ "type": "pong" }).to_string().into()))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
