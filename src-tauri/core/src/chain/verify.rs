@@ -86,6 +86,36 @@ pub enum CheckError {
     Core(#[from] CoreError),
 }
 
+/// A transaction hash as a caller typed it: `0x` and 64 hex digits.
+pub fn parse_tx_hash(s: &str) -> Result<B256, CoreError> {
+    let bad = |reason: &str| CoreError::InvalidField {
+        field: "transaction_hash",
+        reason: reason.into(),
+    };
+    let ok = s.len() == 66 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(bad("must be 0x followed by 64 hex digits"));
+    }
+    s.parse().map_err(|_| bad("not a transaction hash"))
+}
+
+impl crate::Core {
+    /// The manual check of payment `id` (`POST /payments/{id}/process`): finds the payment and its
+    /// network's endpoints, checks `tx_hash` and credits the payment on success.
+    pub async fn check_transaction(
+        &self,
+        id: &crate::payments::PaymentId,
+        tx_hash: B256,
+    ) -> Result<Payment, CheckError> {
+        let payment = self.payments.get(id).await?;
+        let network = self.catalog.network(&payment.network).await?;
+        let rpc = self.chains.get(&payment.network).ok_or_else(|| {
+            ChainError::Unavailable(format!("network {} has no rpc_urls", payment.network))
+        })?;
+        check_transaction(&self.payments, rpc, &network, &payment, tx_hash).await
+    }
+}
+
 /// Checks `tx_hash` against `payment` and credits it on success.
 pub async fn check_transaction(
     payments: &Payments,

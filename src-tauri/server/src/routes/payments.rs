@@ -13,7 +13,7 @@ use axum::{
     routing::{get, post},
     Extension, Json, Router,
 };
-use stablepay_core::{chain::verify::check_transaction, payments::PaymentId, qr};
+use stablepay_core::{chain::verify::parse_tx_hash, payments::PaymentId, qr};
 
 use crate::{
     auth::{Caller, Permission, Require},
@@ -309,25 +309,9 @@ pub async fn process(
         .process_budget
         .check(&id.to_string())
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    let payment = state.core.payments.get(&id).await?;
     let tx_hash = parse_tx_hash(&body.transaction_hash)?;
-    let network = state.core.catalog.network(&payment.network).await?;
-    let rpc = state.core.chains.get(&payment.network).ok_or_else(|| {
-        ApiError::ChainUnavailable(format!("network {} has no rpc_urls", payment.network))
-    })?;
-    let payment = check_transaction(&state.core.payments, rpc, &network, &payment, tx_hash).await?;
+    let payment = state.core.check_transaction(&id, tx_hash).await?;
     Ok(Json(PaymentResponse::for_caller(&payment, &caller)))
-}
-
-fn parse_tx_hash(s: &str) -> Result<stablepay_core::chain::TxHash, ApiError> {
-    let ok = s.len() == 66 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
-    if !ok {
-        return Err(ApiError::InvalidField(
-            "transaction_hash: must be 0x followed by 64 hex digits".into(),
-        ));
-    }
-    s.parse()
-        .map_err(|_| ApiError::InvalidField("transaction_hash: not a transaction hash".into()))
 }
 
 /// Attach an unmatched transfer to a pending or expired payment by hand (staff), with a reason. The
