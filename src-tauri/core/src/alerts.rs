@@ -22,7 +22,7 @@ use crate::{
     clock::Clock,
     error::CoreError,
     stats,
-    telemetry::{LinkStats, Problem, Severity, Telemetry},
+    telemetry::{AlertKind, LinkStats, Problem, Severity, Telemetry},
     transfers,
 };
 
@@ -61,9 +61,8 @@ impl Default for AlertRules {
 pub struct Alert {
     /// Stable id: the kind, plus `:<network>` for chain alerts.
     pub id: String,
-    /// `low_success_rate`, `high_error_rate`, `chain_disconnected`, `blocks_behind`,
-    /// `inbox_linked_transfers`, or the kind of a chain [`Problem`].
-    pub kind: &'static str,
+    /// What it is about (the rules' own kinds, or a chain [`Problem`]'s).
+    pub kind: AlertKind,
     /// How urgent.
     pub severity: Severity,
     /// Plain words for the dashboard.
@@ -105,22 +104,23 @@ pub struct AlertInputs {
 /// The alerts `inputs` call for (without `since`, which the caller keeps).
 pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
     let mut out = Vec::new();
-    let mut alert = |id: String, kind, severity, message, value, threshold| {
-        out.push(Alert {
-            id,
-            kind,
-            severity,
-            message,
-            value,
-            threshold,
-            since: inputs.now,
-        })
-    };
+    let mut alert =
+        |kind: AlertKind, subject: Option<&str>, severity, message, value, threshold| {
+            out.push(Alert {
+                id: subject.map_or_else(|| kind.as_str().to_string(), |s| kind.id(s)),
+                kind,
+                severity,
+                message,
+                value,
+                threshold,
+                since: inputs.now,
+            })
+        };
     let (rate, closed) = inputs.success_rate;
     if closed >= rules.min_closed_payments && rate < rules.min_success_rate {
         alert(
-            "low_success_rate".into(),
-            "low_success_rate",
+            AlertKind::LowSuccessRate,
+            None,
             Severity::Warning,
             format!("only {rate:.1} % of the {closed} payments closed in the last 24 h were paid"),
             rate,
@@ -130,8 +130,8 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
     let (errors, requests) = inputs.error_rate;
     if requests >= rules.min_requests && errors > rules.max_error_rate {
         alert(
-            "high_error_rate".into(),
-            "high_error_rate",
+            AlertKind::HighErrorRate,
+            None,
             Severity::Critical,
             format!("{errors:.1} % of recent API requests failed with a server error"),
             errors,
@@ -143,8 +143,8 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
             let down_for = (inputs.now - down).to_std().unwrap_or_default();
             if down_for >= rules.disconnected_after {
                 alert(
-                    format!("chain_disconnected:{network}"),
-                    "chain_disconnected",
+                    AlertKind::ChainDisconnected,
+                    Some(network),
                     Severity::Critical,
                     format!(
                         "no node of {network} has answered for {} s: payments are not being detected",
@@ -158,8 +158,8 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
         let behind = link.blocks_behind();
         if behind > rules.max_blocks_behind {
             alert(
-                format!("blocks_behind:{network}"),
-                "blocks_behind",
+                AlertKind::BlocksBehind,
+                Some(network),
                 Severity::Warning,
                 format!("the {network} watcher is {behind} blocks behind the chain head"),
                 behind as f64,
@@ -169,8 +169,8 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
     }
     if inputs.linked_transfers > 0 {
         alert(
-            "inbox_linked_transfers".into(),
-            "inbox_linked_transfers",
+            AlertKind::InboxLinkedTransfers,
+            None,
             Severity::Warning,
             format!(
                 "{} transfer(s) in the last 24 h arrived for a cancelled or already paid sale; they wait in the inbox (refund or attach them)",
@@ -308,7 +308,7 @@ mod tests {
     fn kinds(inputs: &AlertInputs) -> Vec<&'static str> {
         assess(inputs, &AlertRules::default())
             .into_iter()
-            .map(|a| a.kind)
+            .map(|a| a.kind.as_str())
             .collect()
     }
 

@@ -23,16 +23,6 @@ use crate::{
 /// Prefix of every environment override.
 pub const ENV_PREFIX: &str = "STABLEPAY_";
 
-/// Webhook event names an endpoint may subscribe to.
-pub const WEBHOOK_EVENTS: &[&str] = &[
-    "payment.confirming",
-    "payment.paid",
-    "payment.expired",
-    "payment.cancelled",
-    "payment.reverted",
-    "transfer.unmatched",
-];
-
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -312,7 +302,7 @@ pub struct WebhookConfig {
     /// HMAC secret.
     pub secret: String,
     /// Subscribed events.
-    pub events: Vec<String>,
+    pub events: Vec<crate::events::EventType>,
 }
 
 impl Default for Config {
@@ -1054,19 +1044,15 @@ impl RawConfig {
             if w.secret.len() < 16 {
                 return Err(bad(&key("secret"), "needs at least 16 characters".into()));
             }
-            for e in &w.events {
-                if !WEBHOOK_EVENTS.contains(&e.as_str()) {
-                    return Err(bad(
-                        &key("events"),
-                        format!("{e:?} is not one of {}", WEBHOOK_EVENTS.join(", ")),
-                    ));
-                }
+            let mut events = w
+                .events
+                .iter()
+                .map(|e| crate::events::EventType::subscription(e))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad(&key("events"), e))?;
+            if events.is_empty() {
+                events = crate::events::EventType::SUBSCRIBABLE.to_vec();
             }
-            let events = if w.events.is_empty() {
-                WEBHOOK_EVENTS.iter().map(|s| s.to_string()).collect()
-            } else {
-                w.events
-            };
             webhooks.push(WebhookConfig {
                 url: w.url,
                 secret: w.secret,

@@ -118,6 +118,10 @@ pub enum CoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value cannot be read back as what it must be (a corrupt row is an error, never a
+    /// default: a money column read as 0 would be worse than a failure).
+    #[error("corrupt data in the database: {0}")]
+    Corrupt(String),
 }
 
 /// Why the store cannot write.
@@ -159,7 +163,7 @@ impl CoreError {
                 Some(StorageProblem::ReadOnly) => "storage_read_only",
                 None => "internal_error",
             },
-            CoreError::Migration(_) => "internal_error",
+            CoreError::Migration(_) | CoreError::Corrupt(_) => "internal_error",
             CoreError::Storage { .. } => "database_unavailable",
             CoreError::DatabaseInUse { .. } => "database_in_use",
         }

@@ -23,10 +23,107 @@ const PER_PAYMENT_BUFFER: usize = 16;
 
 type PerPayment = Arc<Mutex<HashMap<PaymentId, broadcast::Sender<PaymentEvent>>>>;
 
-/// Audit-trail kind of a transfer to the receive address that matched no payment when first seen.
-pub const TRANSFER_UNMATCHED: &str = "transfer.unmatched";
-/// Event name of a credit taken back.
-pub const REVERTED: &str = "payment.reverted";
+/// The name of an event in the audit trail, in webhooks and on the payment socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `payment.created`.
+    PaymentCreated,
+    /// `payment.pending`: back to waiting, other than a revert.
+    PaymentPending,
+    /// `payment.confirming`: credited, waiting for confirmations.
+    PaymentConfirming,
+    /// `payment.paid`.
+    PaymentPaid,
+    /// `payment.expired`.
+    PaymentExpired,
+    /// `payment.cancelled`.
+    PaymentCancelled,
+    /// `payment.failed`: the payment can no longer be paid correctly (see [`PaymentStatus::Failed`]).
+    PaymentFailed,
+    /// `payment.reverted`: a credit taken back (`confirming` → `pending`).
+    PaymentReverted,
+    /// `payment.progress`: confirmations counted up (sockets only; not in the audit trail).
+    PaymentProgress,
+    /// `transfer.unmatched`: a transfer to the receive address that matched no payment when first seen.
+    TransferUnmatched,
+}
+
+impl EventType {
+    /// The types a webhook endpoint may subscribe to.
+    pub const SUBSCRIBABLE: &'static [EventType] = &[
+        EventType::PaymentConfirming,
+        EventType::PaymentPaid,
+        EventType::PaymentExpired,
+        EventType::PaymentCancelled,
+        EventType::PaymentFailed,
+        EventType::PaymentReverted,
+        EventType::TransferUnmatched,
+    ];
+
+    const ALL: &'static [EventType] = &[
+        EventType::PaymentCreated,
+        EventType::PaymentPending,
+        EventType::PaymentConfirming,
+        EventType::PaymentPaid,
+        EventType::PaymentExpired,
+        EventType::PaymentCancelled,
+        EventType::PaymentFailed,
+        EventType::PaymentReverted,
+        EventType::PaymentProgress,
+        EventType::TransferUnmatched,
+    ];
+
+    /// The stored and API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PaymentCreated => "payment.created",
+            EventType::PaymentPending => "payment.pending",
+            EventType::PaymentConfirming => "payment.confirming",
+            EventType::PaymentPaid => "payment.paid",
+            EventType::PaymentExpired => "payment.expired",
+            EventType::PaymentCancelled => "payment.cancelled",
+            EventType::PaymentFailed => "payment.failed",
+            EventType::PaymentReverted => "payment.reverted",
+            EventType::PaymentProgress => "payment.progress",
+            EventType::TransferUnmatched => "transfer.unmatched",
+        }
+    }
+
+    /// The type spelled `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
+    }
+
+    /// A webhook subscription `s`, or why not (naming the ones there are).
+    pub fn subscription(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+            .filter(|t| Self::SUBSCRIBABLE.contains(t))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::SUBSCRIBABLE.iter().map(|t| t.as_str()).collect();
+                format!("{s:?} is not one of {}", names.join(", "))
+            })
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown event type {s:?}")))
+    }
+}
 
 /// What happened to a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,19 +141,23 @@ pub enum PaymentEventKind {
 }
 
 impl PaymentEventKind {
-    /// Name stored in the `events` table and used for webhooks, e.g. `payment.paid`. A credit taken
-    /// back (`confirming` → `pending`: its block left the chain, or a second endpoint did not
-    /// confirm it) is `payment.reverted`.
-    pub fn name(&self, payment: &Payment) -> String {
+    /// The event's type, e.g. `payment.paid`. A credit taken back (`confirming` → `pending`: its
+    /// block left the chain, or a second endpoint did not confirm it) is `payment.reverted`.
+    pub fn event_type(&self, payment: &Payment) -> EventType {
         match self {
-            PaymentEventKind::Created => "payment.created".into(),
+            PaymentEventKind::Created => EventType::PaymentCreated,
             PaymentEventKind::StatusChanged {
                 previous: PaymentStatus::Confirming,
-            } if payment.status == PaymentStatus::Pending => REVERTED.into(),
-            PaymentEventKind::StatusChanged { .. } => {
-                format!("payment.{}", payment.status.as_str())
-            }
-            PaymentEventKind::Progress => "payment.progress".into(),
+            } if payment.status == PaymentStatus::Pending => EventType::PaymentReverted,
+            PaymentEventKind::StatusChanged { .. } => match payment.status {
+                PaymentStatus::Pending => EventType::PaymentPending,
+                PaymentStatus::Confirming => EventType::PaymentConfirming,
+                PaymentStatus::Paid => EventType::PaymentPaid,
+                PaymentStatus::Expired => EventType::PaymentExpired,
+                PaymentStatus::Cancelled => EventType::PaymentCancelled,
+                PaymentStatus::Failed => EventType::PaymentFailed,
+            },
+            PaymentEventKind::Progress => EventType::PaymentProgress,
         }
     }
 }
@@ -169,7 +270,7 @@ pub(crate) async fn record(
     let snapshot = serde_json::to_string(&event.payment).ok();
     sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at, payment) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(event.payment.id.as_str())
-        .bind(event.kind.name(&event.payment))
+        .bind(event.kind.event_type(&event.payment).as_str())
         .bind(previous)
         .bind(event.payment.status.as_str())
         .bind(detail.map(|d| d.to_string()))
@@ -210,7 +311,7 @@ pub(crate) async fn record_unmatched(
         "value_base_units": t.value.to_string(),
     });
     sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
-        .bind(TRANSFER_UNMATCHED)
+        .bind(EventType::TransferUnmatched.as_str())
         .bind(detail.to_string())
         .bind(to_millis(at))
         .execute(conn)

@@ -49,7 +49,7 @@ use super::{
     classify::{classify, Fault, GET_LOGS},
     BlockRef, ChainError, Transfer,
 };
-use crate::telemetry::{redact_endpoint, scrub, Direction, Severity, Telemetry};
+use crate::telemetry::{redact_endpoint, scrub, AlertKind, Direction, Severity, Telemetry};
 
 /// How long one RPC call may take before the endpoint counts as failing.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -497,8 +497,8 @@ impl RpcChain {
         e.health.store(0, Ordering::Relaxed);
         tracing::error!(network = %self.0.network, endpoint = %e.shown, reason, "RPC endpoint distrusted");
         self.0.telemetry.raise_problem(
-            &format!("endpoint_untrusted:{}:{}", self.0.network, e.key),
-            "endpoint_untrusted",
+            AlertKind::EndpointUntrusted,
+            &self.subject(e),
             Severity::Critical,
             format!(
                 "the {} endpoint {} is no longer used: {reason}",
@@ -514,8 +514,9 @@ impl RpcChain {
         }
     }
 
-    fn problem_id(&self, kind: &str, e: &Endpoint) -> String {
-        format!("{kind}:{}:{}", self.0.network, e.key)
+    /// What an alert about endpoint `e` is about: `network:endpoint`.
+    fn subject(&self, e: &Endpoint) -> String {
+        format!("{}:{}", self.0.network, e.key)
     }
 }
 
@@ -739,8 +740,8 @@ impl Pinned<'_> {
         let e = self.endpoint();
         tracing::warn!(network = %inner.network, endpoint = %e.shown, error, "RPC endpoint does not serve eth_getLogs; skipping it for logs");
         inner.telemetry.raise_problem(
-            &self.chain.problem_id("logs_unavailable", e),
-            "logs_unavailable",
+            AlertKind::LogsUnavailable,
+            &self.chain.subject(e),
             Severity::Warning,
             format!(
                 "the {} endpoint {} does not serve eth_getLogs ({error}); payments are detected through the other endpoints",
@@ -795,8 +796,8 @@ impl Pinned<'_> {
         drop(s);
         tracing::error!(network = %inner.network, endpoint = %e.shown, chain_id = id, expected = inner.chain_id, "RPC endpoint is on another chain; never using it");
         inner.telemetry.raise_problem(
-            &self.chain.problem_id("endpoint_wrong_chain", e),
-            "endpoint_wrong_chain",
+            AlertKind::EndpointWrongChain,
+            &self.chain.subject(e),
             Severity::Critical,
             format!(
                 "the {} endpoint {} is on chain {id}, not {}: it is not used (fix networks.rpc_urls)",
@@ -867,7 +868,7 @@ impl Pinned<'_> {
                 if was == Capability::Lost {
                     inner
                         .telemetry
-                        .clear_problem(&self.chain.problem_id("finality_lost", e));
+                        .clear_problem(AlertKind::FinalityLost, &self.chain.subject(e));
                 }
                 Ok(Some(n))
             }
@@ -878,8 +879,8 @@ impl Pinned<'_> {
                 if was != Capability::Lost {
                     tracing::warn!(network = %inner.network, endpoint = %e.shown, "RPC endpoint stopped answering the finalized block");
                     inner.telemetry.raise_problem(
-                        &self.chain.problem_id("finality_lost", e),
-                        "finality_lost",
+                        AlertKind::FinalityLost,
+                        &self.chain.subject(e),
                         Severity::Warning,
                         format!(
                             "the {} endpoint {} no longer answers the finalized block; it is not used to settle payments",
@@ -930,7 +931,7 @@ impl Pinned<'_> {
                 self.chain
                     .0
                     .telemetry
-                    .clear_problem(&self.chain.problem_id("logs_unavailable", e));
+                    .clear_problem(AlertKind::LogsUnavailable, &self.chain.subject(e));
             }
         }
         Ok(logs)

@@ -16,7 +16,7 @@ use super::RpcChain;
 use crate::{
     catalog::Network,
     progress::ChainProgress,
-    telemetry::{redact_endpoint, scrub, Direction, Severity, Telemetry},
+    telemetry::{redact_endpoint, scrub, AlertKind, Direction, Severity, Telemetry},
 };
 
 /// Longest wait between reconnect attempts.
@@ -55,8 +55,8 @@ pub(super) async fn subscribe(s: Subscription) {
             {
                 Ok(id) if id != s.network.chain_id => {
                     s.telemetry.raise_problem(
-                        &format!("endpoint_wrong_chain:{network}:{}", redact_endpoint(&s.url)),
-                        "endpoint_wrong_chain",
+                        AlertKind::EndpointWrongChain,
+                        &format!("{network}:{}", redact_endpoint(&s.url)),
                         Severity::Critical,
                         format!(
                             "the {network} WebSocket endpoint {} is on chain {id}, not {}: it is not used (fix networks.ws_urls)",

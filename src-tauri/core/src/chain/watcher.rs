@@ -62,7 +62,7 @@ use crate::{
     config::ChainConfig,
     payments::{Ingested, ObservedTransfer, OpenCredit, PaymentId, Payments, Settlement, Uncredit},
     progress::ChainProgress,
-    telemetry::{Severity, Telemetry},
+    telemetry::{AlertKind, Severity, Telemetry},
     Core,
 };
 
@@ -297,9 +297,16 @@ impl Watcher {
                 self.catalog
                     .disable_token(&token.network, &token.symbol, reason.clone())
                     .await;
+                if let Err(e) = self
+                    .payments
+                    .fail_open_in_token(&token.network, &token.symbol, &reason)
+                    .await
+                {
+                    tracing::error!(token = %token.symbol, error = %e, "cannot fail the open payments of a disabled token");
+                }
                 self.telemetry.raise_problem(
-                    &format!("token_disabled:{}:{}", self.id(), token.symbol),
-                    "token_disabled",
+                    AlertKind::TokenDisabled,
+                    &format!("{}:{}", self.id(), token.symbol),
                     Severity::Critical,
                     format!("{} on {} is disabled: {reason}", token.symbol, self.id()),
                 );
@@ -314,13 +321,13 @@ impl Watcher {
     /// Alerts when the shop's clock and the chain's differ by more than [`CLOCK_TOLERANCE`] (the
     /// lower bound of matching compares block times with the shop's clock).
     fn check_clock(&self, head: &BlockRef) {
-        let id = format!("clock_skew:{}", self.id());
+        let id = self.id();
         let chain = block_time(head.timestamp);
         let skew = self.clock.now() - chain;
         if skew.abs() > CLOCK_TOLERANCE {
             self.telemetry.raise_problem(
-                &id,
-                "clock_skew",
+                AlertKind::ClockSkew,
+                id,
                 Severity::Warning,
                 format!(
                     "this computer's clock is {} s {} the {} chain's: set the clock right (payments compare block times with it)",
@@ -330,7 +337,7 @@ impl Watcher {
                 ),
             );
         } else {
-            self.telemetry.clear_problem(&id);
+            self.telemetry.clear_problem(AlertKind::ClockSkew, id);
         }
     }
 
@@ -339,18 +346,18 @@ impl Watcher {
     /// Scans on the best endpoint serving logs, failing over to the next when one refuses or
     /// fails; returns the endpoint used and the block scanned through.
     async fn scan(&self) -> Result<(String, u64), WatchError> {
-        let no_logs = format!("no_logs_endpoint:{}", self.id());
         let mut last = None;
         for _ in 0..self.rpc.len() {
             let pinned = match self.rpc.pick(&Need::logs()).await {
                 Ok(p) => {
-                    self.telemetry.clear_problem(&no_logs);
+                    self.telemetry
+                        .clear_problem(AlertKind::NoLogsEndpoint, self.id());
                     p
                 }
                 Err(ChainError::NotServed(m)) => {
                     self.telemetry.raise_problem(
-                        &no_logs,
-                        "no_logs_endpoint",
+                        AlertKind::NoLogsEndpoint,
+                        self.id(),
                         Severity::Critical,
                         format!("{m}: transfers are not detected by themselves (a manual check still works); add an RPC endpoint that serves eth_getLogs"),
                     );
@@ -596,7 +603,6 @@ impl Watcher {
             self.awaiting_quorum.lock().expect("lock").clear();
             return Ok(());
         }
-        let unavailable = format!("finality_unavailable:{}", self.id());
         let need_finality = self.require_finalized && self.rpc.finality() != Finality::NotServed;
         let need = Need {
             finality: need_finality,
@@ -605,7 +611,7 @@ impl Watcher {
         let (pinned, mut finality) = match self.rpc.pick(&need).await {
             Ok(p) => (p, None),
             Err(ChainError::NotServed(m)) if need_finality => {
-                self.raise_finality_unavailable(&unavailable, &m);
+                self.raise_finality_unavailable(&m);
                 // Confirmations still count; nothing becomes paid.
                 (
                     self.rpc.pick(&Need::any()).await?,
@@ -622,12 +628,13 @@ impl Watcher {
             } else {
                 match pinned.finalized().await {
                     Ok(Some(f)) => {
-                        self.telemetry.clear_problem(&unavailable);
+                        self.telemetry
+                            .clear_problem(AlertKind::FinalityUnavailable, self.id());
                         FinalityView::Final(f)
                     }
                     Ok(None) => FinalityView::NotNeeded,
                     Err(ChainError::NotServed(m)) => {
-                        self.raise_finality_unavailable(&unavailable, &m);
+                        self.raise_finality_unavailable(&m);
                         FinalityView::Unavailable
                     }
                     Err(e) => return Err(e.into()),
@@ -647,10 +654,10 @@ impl Watcher {
         Ok(())
     }
 
-    fn raise_finality_unavailable(&self, id: &str, why: &str) {
+    fn raise_finality_unavailable(&self, why: &str) {
         self.telemetry.raise_problem(
-            id,
-            "finality_unavailable",
+            AlertKind::FinalityUnavailable,
+            self.id(),
             Severity::Critical,
             format!("{why}: payments stay confirming until an endpoint answers the finalized block again"),
         );
@@ -765,8 +772,8 @@ impl Watcher {
                 self.forget_wait(&credit.payment.id);
                 tracing::warn!(payment = %credit.payment.id, "no second endpoint could answer in time; settling on one source");
                 self.telemetry.raise_for(
-                    &format!("single_source_settlement:{}", credit.payment.id),
-                    "single_source_settlement",
+                    AlertKind::SingleSourceSettlement,
+                    credit.payment.id.as_str(),
                     Severity::Warning,
                     format!(
                         "payment {} was settled on one endpoint's word: no second {} endpoint could answer within {} s",

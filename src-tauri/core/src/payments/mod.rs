@@ -67,7 +67,9 @@ pub enum PaymentStatus {
     Expired,
     /// Cancelled by the merchant.
     Cancelled,
-    /// Could not complete (reserved for unrecoverable chain outcomes).
+    /// Can no longer be paid correctly: its token was disabled while it was open (the contract on
+    /// chain disagrees with the configuration, so its exact amount means something else). See
+    /// [`Payments::fail_open_in_token`].
     Failed,
 }
 
@@ -566,12 +568,43 @@ impl Payments {
                 action: "cancel",
             });
         }
-        self.transition(&payment, PaymentStatus::Pending, PaymentStatus::Cancelled)
+        match self
+            .transition(&payment, PaymentStatus::Pending, PaymentStatus::Cancelled)
             .await?
-            .ok_or(CoreError::InvalidState {
-                status: "changed",
+        {
+            Some(cancelled) => Ok(cancelled),
+            // Credited or expired in between: say what it is now.
+            None => Err(CoreError::InvalidState {
+                status: self.get(id).await?.status.as_str(),
                 action: "cancel",
-            })
+            }),
+        }
+    }
+
+    /// Fails every open (`pending` or `confirming`) payment in token `symbol` on `network`, with
+    /// `reason` in the audit trail (event `payment.failed`): the token was disabled because its
+    /// contract disagrees with the configuration, so these payments' exact amounts cannot be
+    /// trusted — a customer paying one would send the wrong sum, and a credit already seen was
+    /// measured in the wrong unit. Returns how many failed.
+    pub async fn fail_open_in_token(
+        &self,
+        network: &NetworkId,
+        symbol: &TokenSymbol,
+        reason: &str,
+    ) -> Result<usize, CoreError> {
+        let mut failed = 0;
+        for payment in query::open_in_token(&self.pool, network, symbol).await? {
+            let detail = Some(serde_json::json!({ "reason": reason }));
+            if self
+                .transition_with(&payment, payment.status, PaymentStatus::Failed, detail)
+                .await?
+                .is_some()
+            {
+                tracing::warn!(payment = %payment.id, token = %symbol, %reason, "payment failed: its token is disabled");
+                failed += 1;
+            }
+        }
+        Ok(failed)
     }
 
     /// Expires every pending payment past its expiry whose network's watcher has scanned past that

@@ -293,6 +293,23 @@ pub(super) async fn pending_due(
         .collect()
 }
 
+/// Open (`pending` or `confirming`) payments in one token.
+pub(super) async fn open_in_token(
+    pool: &SqlitePool,
+    network: &NetworkId,
+    symbol: &TokenSymbol,
+) -> Result<Vec<Payment>, CoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payment_sessions
+         WHERE network_id = ? AND token_symbol = ? AND status IN ('pending', 'confirming') ORDER BY seq"
+    ))
+    .bind(network.as_str())
+    .bind(symbol.as_str())
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(map).collect()
+}
+
 pub(super) async fn list(pool: &SqlitePool, f: &PaymentFilter) -> Result<Page, CoreError> {
     let limit = f.limit.clamp(1, 200) as i64;
     let mut q = QueryBuilder::<Sqlite>::new(format!(

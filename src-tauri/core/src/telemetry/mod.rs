@@ -71,14 +71,81 @@ impl Severity {
     }
 }
 
+/// What an alert is about: its stable name in the API (`kind`) and its id's first part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// Few of the recently closed payments were paid.
+    LowSuccessRate,
+    /// Many API requests failed with a server error.
+    HighErrorRate,
+    /// No node of a network has answered for a while.
+    ChainDisconnected,
+    /// The watcher is far behind the head.
+    BlocksBehind,
+    /// Transfers arrived for a cancelled or already paid sale.
+    InboxLinkedTransfers,
+    /// A token's contract disagrees with its configuration; no payment can be made in it.
+    TokenDisabled,
+    /// This computer's clock differs from the chain's.
+    ClockSkew,
+    /// No endpoint of a network serves `eth_getLogs`.
+    NoLogsEndpoint,
+    /// One endpoint does not serve `eth_getLogs`.
+    LogsUnavailable,
+    /// No endpoint answers the finalized block although the network serves it.
+    FinalityUnavailable,
+    /// One endpoint stopped answering the finalized block.
+    FinalityLost,
+    /// A payment settled on one endpoint's word.
+    SingleSourceSettlement,
+    /// An endpoint is on another chain.
+    EndpointWrongChain,
+    /// An endpoint reported what others say is not there.
+    EndpointUntrusted,
+}
+
+impl AlertKind {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::LowSuccessRate => "low_success_rate",
+            AlertKind::HighErrorRate => "high_error_rate",
+            AlertKind::ChainDisconnected => "chain_disconnected",
+            AlertKind::BlocksBehind => "blocks_behind",
+            AlertKind::InboxLinkedTransfers => "inbox_linked_transfers",
+            AlertKind::TokenDisabled => "token_disabled",
+            AlertKind::ClockSkew => "clock_skew",
+            AlertKind::NoLogsEndpoint => "no_logs_endpoint",
+            AlertKind::LogsUnavailable => "logs_unavailable",
+            AlertKind::FinalityUnavailable => "finality_unavailable",
+            AlertKind::FinalityLost => "finality_lost",
+            AlertKind::SingleSourceSettlement => "single_source_settlement",
+            AlertKind::EndpointWrongChain => "endpoint_wrong_chain",
+            AlertKind::EndpointUntrusted => "endpoint_untrusted",
+        }
+    }
+
+    /// The id of this kind's alert about `subject` (a network, an endpoint, a payment): `kind:subject`.
+    pub fn id(self, subject: &str) -> String {
+        format!("{}:{subject}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A condition found where it happens (the RPC client, the watcher) that stays until cleared; the
 /// alert rules turn each into an alert.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     /// Stable id, e.g. `logs_unavailable:bsc:https://bsc.example#a1b2c3`.
     pub id: String,
-    /// Alert kind, e.g. `logs_unavailable`.
-    pub kind: &'static str,
+    /// What it is about.
+    pub kind: AlertKind,
     /// How urgent.
     pub severity: Severity,
     /// Plain words.
@@ -491,38 +558,46 @@ impl Telemetry {
 
     // --- problems ----------------------------------------------------------------------------
 
-    /// Records a standing problem (again: the message is updated, `since` kept).
-    pub fn raise_problem(&self, id: &str, kind: &'static str, severity: Severity, message: String) {
-        self.raise(id, kind, severity, message, None);
+    /// Records a standing problem of `kind` about `subject` (again: the message is updated,
+    /// `since` kept).
+    pub fn raise_problem(
+        &self,
+        kind: AlertKind,
+        subject: &str,
+        severity: Severity,
+        message: String,
+    ) {
+        self.raise(kind, subject, severity, message, None);
     }
 
     /// Records a one-off happening worth an alert for `lasting` from now.
     pub fn raise_for(
         &self,
-        id: &str,
-        kind: &'static str,
+        kind: AlertKind,
+        subject: &str,
         severity: Severity,
         message: String,
         lasting: Duration,
     ) {
         let until = Utc::now() + chrono::Duration::from_std(lasting).unwrap_or_default();
-        self.raise(id, kind, severity, message, Some(until));
+        self.raise(kind, subject, severity, message, Some(until));
     }
 
     fn raise(
         &self,
-        id: &str,
-        kind: &'static str,
+        kind: AlertKind,
+        subject: &str,
         severity: Severity,
         message: String,
         until: Option<DateTime<Utc>>,
     ) {
+        let id = kind.id(subject);
         let mut problems = self.0.problems.lock().expect("lock");
-        let since = problems.get(id).map_or_else(Utc::now, |p| p.since);
+        let since = problems.get(&id).map_or_else(Utc::now, |p| p.since);
         problems.insert(
-            id.to_string(),
+            id.clone(),
             Problem {
-                id: id.to_string(),
+                id,
                 kind,
                 severity,
                 message,
@@ -532,9 +607,13 @@ impl Telemetry {
         );
     }
 
-    /// The problem `id` is over.
-    pub fn clear_problem(&self, id: &str) {
-        self.0.problems.lock().expect("lock").remove(id);
+    /// The problem of `kind` about `subject` is over.
+    pub fn clear_problem(&self, kind: AlertKind, subject: &str) {
+        self.0
+            .problems
+            .lock()
+            .expect("lock")
+            .remove(&kind.id(subject));
     }
 
     /// The standing problems (expired one-offs dropped).

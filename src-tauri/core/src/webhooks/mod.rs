@@ -39,9 +39,9 @@ use tokio::{
 
 use crate::{
     clock::{from_millis, to_millis, Clock},
-    config::{WebhookConfig, WEBHOOK_EVENTS},
+    config::WebhookConfig,
     error::CoreError,
-    events::{self, EventBus},
+    events::{self, EventBus, EventType},
     payments::{Payment, PaymentId, Payments},
 };
 
@@ -93,7 +93,7 @@ pub struct Endpoint {
     /// HMAC secret.
     pub secret: String,
     /// Subscribed event types.
-    pub events: Vec<String>,
+    pub events: Vec<EventType>,
     /// `config` (from `[[webhooks]]`, managed in the file) or `api`.
     pub source: String,
     /// Receives deliveries.
@@ -110,15 +110,15 @@ pub struct Delivery {
     /// `evt_<n>`, the same for every endpoint and attempt.
     pub event_id: String,
     /// Event type.
-    pub event_type: String,
+    pub event_type: EventType,
     /// The endpoint.
     pub endpoint_id: String,
     /// Its URL.
     pub endpoint_url: String,
     /// Its source: `config` (the owner's file) or `api`.
     pub endpoint_source: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
     /// Attempts made.
     pub attempts: u32,
     /// HTTP status of the last attempt, if it got one.
@@ -159,40 +159,84 @@ fn new_endpoint_id() -> String {
     format!("whk_{}", hex::encode(bytes))
 }
 
-fn map_endpoint(row: &SqliteRow) -> Endpoint {
-    Endpoint {
-        id: row.get("id"),
-        url: row.get("url"),
-        secret: row.get("secret"),
-        events: serde_json::from_str(row.get("events")).unwrap_or_default(),
-        source: row.get("source"),
-        enabled: row.get("enabled"),
-        created_at: from_millis(row.get("created_at")),
+/// Where an outbox row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Given up after the retry window.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored and API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// The status spelled `s`.
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        match s {
+            "pending" => Ok(DeliveryStatus::Pending),
+            "delivered" => Ok(DeliveryStatus::Delivered),
+            "failed" => Ok(DeliveryStatus::Failed),
+            _ => Err(CoreError::field("status", "pending, delivered or failed")),
+        }
     }
 }
 
-fn map_delivery(row: &SqliteRow) -> Delivery {
-    Delivery {
-        id: row.get("seq"),
-        event_id: format!("evt_{}", row.get::<i64, _>("event_seq")),
-        event_type: row.get("event_type"),
-        endpoint_id: row.get("endpoint_id"),
-        endpoint_url: row.get("url"),
-        endpoint_source: row.get("source"),
-        status: row.get("status"),
-        attempts: row.get::<i64, _>("attempts") as u32,
+fn corrupt(what: &str, value: &str) -> CoreError {
+    CoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn map_endpoint(row: &SqliteRow) -> Result<Endpoint, CoreError> {
+    let events: String = row.try_get("events")?;
+    let events: Vec<EventType> =
+        serde_json::from_str(&events).map_err(|_| corrupt("webhook endpoint events", &events))?;
+    Ok(Endpoint {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        secret: row.try_get("secret")?,
+        events,
+        source: row.try_get("source")?,
+        enabled: row.try_get("enabled")?,
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+fn map_delivery(row: &SqliteRow) -> Result<Delivery, CoreError> {
+    let event_type: String = row.try_get("event_type")?;
+    let status: String = row.try_get("status")?;
+    Ok(Delivery {
+        id: row.try_get("seq")?,
+        event_id: format!("evt_{}", row.try_get::<i64, _>("event_seq")?),
+        event_type: EventType::parse(&event_type)
+            .ok_or_else(|| corrupt("delivery event type", &event_type))?,
+        endpoint_id: row.try_get("endpoint_id")?,
+        endpoint_url: row.try_get("url")?,
+        endpoint_source: row.try_get("source")?,
+        status: DeliveryStatus::parse(&status).map_err(|_| corrupt("delivery status", &status))?,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
         last_status_code: row
-            .get::<Option<i64>, _>("last_status_code")
+            .try_get::<Option<i64>, _>("last_status_code")?
             .map(|c| c as u16),
-        last_error: row.get("last_error"),
-        next_attempt_at: from_millis(row.get("next_attempt_at")),
-        delivered_at: row.get::<Option<i64>, _>("delivered_at").map(from_millis),
-        created_at: from_millis(row.get("created_at")),
-    }
+        last_error: row.try_get("last_error")?,
+        next_attempt_at: from_millis(row.try_get("next_attempt_at")?),
+        delivered_at: row
+            .try_get::<Option<i64>, _>("delivered_at")?
+            .map(from_millis),
+        created_at: from_millis(row.try_get("created_at")?),
+    })
 }
 
 /// Validates an endpoint's fields; `events` empty means all.
-fn check_endpoint(url: &str, secret: &str, events: &[String]) -> Result<Vec<String>, CoreError> {
+fn check_endpoint(url: &str, secret: &str, events: &[String]) -> Result<Vec<EventType>, CoreError> {
     let is_http = ["http://", "https://"].iter().any(|s| {
         url.strip_prefix(s)
             .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
@@ -203,19 +247,15 @@ fn check_endpoint(url: &str, secret: &str, events: &[String]) -> Result<Vec<Stri
     if secret.len() < 16 || secret.len() > 200 {
         return Err(CoreError::field("secret", "between 16 and 200 characters"));
     }
-    if let Some(bad) = events
+    let events = events
         .iter()
-        .find(|e| !WEBHOOK_EVENTS.contains(&e.as_str()))
-    {
-        return Err(CoreError::field(
-            "events",
-            format!("{bad:?} is not one of {}", WEBHOOK_EVENTS.join(", ")),
-        ));
-    }
+        .map(|e| EventType::subscription(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CoreError::field("events", e))?;
     Ok(if events.is_empty() {
-        WEBHOOK_EVENTS.iter().map(|s| s.to_string()).collect()
+        EventType::SUBSCRIBABLE.to_vec()
     } else {
-        events.to_vec()
+        events
     })
 }
 
@@ -291,7 +331,7 @@ impl Webhooks {
         let rows = sqlx::query("SELECT * FROM webhook_endpoints ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(map_endpoint).collect())
+        rows.iter().map(map_endpoint).collect()
     }
 
     /// Adds an endpoint (source `api`); it receives events from now on.
@@ -325,7 +365,7 @@ impl Webhooks {
             .bind(&id)
             .fetch_one(&self.pool)
             .await?;
-        Ok(map_endpoint(&row))
+        map_endpoint(&row)
     }
 
     /// Removes an `api` endpoint and its deliveries; `config` ones are managed in the file.
@@ -351,14 +391,10 @@ impl Webhooks {
     /// Deliveries, newest first, optionally of one status.
     pub async fn deliveries(
         &self,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         limit: u32,
     ) -> Result<Vec<Delivery>, CoreError> {
-        if let Some(s) = status {
-            if !["pending", "delivered", "failed"].contains(&s) {
-                return Err(CoreError::field("status", "pending, delivered or failed"));
-            }
-        }
+        let status = status.map(DeliveryStatus::as_str);
         let rows = sqlx::query(&format!(
             "{DELIVERY_SELECT} WHERE (? IS NULL OR d.status = ?) ORDER BY d.seq DESC LIMIT ?"
         ))
@@ -367,7 +403,7 @@ impl Webhooks {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(map_delivery).collect())
+        rows.iter().map(map_delivery).collect()
     }
 
     /// Queues a delivery again, due now (also a delivered or failed one); its queue time is kept.
@@ -390,7 +426,7 @@ impl Webhooks {
             .bind(id)
             .fetch_one(&self.pool)
             .await?;
-        Ok(map_delivery(&row))
+        map_delivery(&row)
     }
 
     /// Turns new `events` rows into deliveries; returns how many were queued.
@@ -415,9 +451,11 @@ impl Webhooks {
         let mut queued = Vec::new();
         for row in &rows {
             let kind: String = row.get("kind");
-            if !WEBHOOK_EVENTS.contains(&kind.as_str()) {
+            let Some(kind) =
+                EventType::parse(&kind).filter(|t| EventType::SUBSCRIBABLE.contains(t))
+            else {
                 continue;
-            }
+            };
             let subscribed: Vec<&Endpoint> = endpoints
                 .iter()
                 .filter(|e| e.events.contains(&kind))
@@ -449,7 +487,7 @@ impl Webhooks {
             })
             .to_string();
             for endpoint in subscribed {
-                queued.push((seq, endpoint.id.clone(), kind.clone(), body.clone()));
+                queued.push((seq, endpoint.id.clone(), kind, body.clone()));
             }
         }
         let now = to_millis(self.clock.now());
@@ -470,7 +508,7 @@ impl Webhooks {
             )
             .bind(seq)
             .bind(endpoint)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(body)
             .bind(now)
             .bind(now)
@@ -492,7 +530,7 @@ impl Webhooks {
         .await?;
         let mut attempts = JoinSet::new();
         for row in &rows {
-            let delivery = map_delivery(row);
+            let delivery = map_delivery(row)?;
             let payload: String = row.get("payload");
             let secret: String =
                 sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE id = ?")
@@ -543,10 +581,14 @@ impl Webhooks {
                     + chrono::Duration::from_std(self.policy.backoff(attempts)).unwrap_or_default();
                 let give_up = delivery.created_at
                     + chrono::Duration::from_std(self.policy.give_up_after).unwrap_or_default();
-                let status = if next > give_up { "failed" } else { "pending" };
-                tracing::warn!(event = %delivery.event_id, url = %delivery.endpoint_url, %error, attempts, status, "webhook attempt failed");
+                let status = if next > give_up {
+                    DeliveryStatus::Failed
+                } else {
+                    DeliveryStatus::Pending
+                };
+                tracing::warn!(event = %delivery.event_id, url = %delivery.endpoint_url, %error, attempts, status = status.as_str(), "webhook attempt failed");
                 sqlx::query("UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?, next_attempt_at = ? WHERE seq = ?")
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(i64::from(attempts))
                     .bind(code.map(i64::from))
                     .bind(error)
@@ -653,6 +695,6 @@ mod tests {
         )
         .is_err());
         let all = check_endpoint("https://x.example/h", "0123456789abcdef", &[]).unwrap();
-        assert_eq!(all.len(), WEBHOOK_EVENTS.len());
+        assert_eq!(all, EventType::SUBSCRIBABLE);
     }
 }

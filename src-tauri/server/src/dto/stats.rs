@@ -257,7 +257,7 @@ impl From<Alert> for AlertView {
     fn from(a: Alert) -> Self {
         Self {
             id: a.id,
-            kind: a.kind.into(),
+            kind: a.kind.as_str().into(),
             severity: a.severity.as_str().into(),
             message: a.message,
             value: round1(a.value),

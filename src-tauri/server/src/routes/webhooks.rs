@@ -69,7 +69,7 @@ impl From<Endpoint> for WebhookResponse {
             id: e.id,
             url: e.url,
             secret_hint: format!("…{tail}"),
-            events: e.events,
+            events: e.events.iter().map(ToString::to_string).collect(),
             source: e.source,
             enabled: e.enabled,
             created_at: rfc3339(e.created_at),
@@ -174,10 +174,10 @@ impl From<Delivery> for DeliveryResponse {
         Self {
             id: d.id,
             event_id: d.event_id,
-            event_type: d.event_type,
+            event_type: d.event_type.to_string(),
             webhook_id: d.endpoint_id,
             url: d.endpoint_url,
-            status: d.status,
+            status: d.status.as_str().to_string(),
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
@@ -219,7 +219,13 @@ pub async fn deliveries(
     let data = state
         .core
         .webhooks
-        .deliveries(q.status.as_deref(), limit)
+        .deliveries(
+            q.status
+                .as_deref()
+                .map(stablepay_core::webhooks::DeliveryStatus::parse)
+                .transpose()?,
+            limit,
+        )
         .await?
         .into_iter()
         .map(DeliveryResponse::from)

@@ -105,8 +105,12 @@ impl Feed for PaymentFeed {
                 Ok(e) if matches!(e.kind, PaymentEventKind::Created) => continue,
                 Ok(e) => {
                     self.from_chain = chain_driven(&e.kind, &e.payment);
-                    let name = e.kind.name(&e.payment);
-                    return Push::Send(status_update(&e.payment, Some(&name), self.talk.now()));
+                    let name = e.kind.event_type(&e.payment);
+                    return Push::Send(status_update(
+                        &e.payment,
+                        Some(name.as_str()),
+                        self.talk.now(),
+                    ));
                 }
                 // This socket fell behind the stream: send the current state instead of what it missed.
                 Err(RecvError::Lagged(_)) => {

@@ -82,6 +82,19 @@ impl TestApp {
             .expect("test query runs")
     }
 
+    /// One text value read with `query` on a second connection.
+    pub(crate) async fn sql_text(&self, query: &str) -> String {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", self.db_path().display());
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("test connection");
+        sqlx::query_scalar(query)
+            .fetch_one(&mut conn)
+            .await
+            .expect("test query runs")
+    }
+
     pub(crate) async fn sql(&self, statement: &str) {
         use sqlx::Connection;
         let url = format!("sqlite://{}", self.db_path().display());

@@ -581,6 +581,50 @@ async fn a_token_configured_with_6_decimals_on_an_18_decimals_contract_is_refuse
 }
 
 #[tokio::test]
+async fn a_sale_made_before_its_token_was_found_misconfigured_fails_with_the_reason() {
+    let chain = Anvil::start().await;
+    let proxy = FaultProxy::start(&chain.http_url()).await;
+    // The endpoint cannot answer decimals() yet: the token is not checked, so it still sells.
+    proxy
+        .set(json!({ "methods": { "eth_call": { "status": 503 } } }))
+        .await;
+    let shop = shop_with(
+        chain,
+        Setup {
+            rpc_urls: Some(format!("\"{}\"", proxy.url)),
+            no_ws: true,
+            usdt_decimals: Some(6),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let sale = shop.payment("10").await;
+    assert_eq!(sale["status"], "pending");
+    let mut socket = crate::ws::connect(&shop.app, sale["id"].as_str().unwrap()).await;
+    assert_eq!(
+        crate::ws::next_json(&mut socket).await["type"],
+        "connection_ack"
+    );
+
+    proxy.set(json!({})).await;
+    let failed = shop.wait_status(&sale["id"], "failed").await;
+    assert_eq!(failed["status"], "failed");
+    let update = crate::ws::next_json(&mut socket).await;
+    assert_eq!(update["event"], "payment.failed", "{update}");
+    let reason: String = shop
+        .app
+        .sql_text(&format!(
+            "SELECT detail FROM events WHERE payment_id = '{}' AND kind = 'payment.failed'",
+            sale["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        reason.contains("reports 18"),
+        "the audit trail says why: {reason}"
+    );
+}
+
+#[tokio::test]
 async fn a_transfer_from_the_receive_address_to_itself_pays_nothing() {
     let shop = shop("confirmations = 1\nrequire_finalized = false").await;
     let p = shop.payment("11").await;
