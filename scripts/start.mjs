@@ -1,10 +1,11 @@
-// `npm start`: set up what is missing, build the UI and the desktop shell, then open StablePay POS.
+// `npm start`: set up what is missing (the Debian packages the desktop app needs, then `npm ci`; see
+// setup.mjs), build the UI and the desktop shell, then open StablePay POS.
 // Extra arguments go to the app; environment variables (STABLEPAY_CONFIG, STABLEPAY_SERVER__BIND, ...)
 // pass through. The shell is a debug build with the UI embedded (`tauri build --debug --no-bundle`);
 // `npx tauri build` makes the release `.deb`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setup } from './setup.mjs';
 
 const root = join(import.meta.dirname, '..');
 process.chdir(root);
@@ -18,7 +19,7 @@ function run(cmd, args, options = {}) {
   }
 }
 
-if (!existsSync('node_modules/.package-lock.json')) run('npm', ['ci', '--no-audit', '--no-fund']);
+setup('start');
 run('npx', ['tauri', 'build', '--debug', '--no-bundle']);
 
 const binary = join(root, 'target', 'debug', 'stablepay-pos');

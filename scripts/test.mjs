@@ -1,11 +1,17 @@
 // `npm test`: every suite, in order, streaming each runner's own output (and so its summary line).
 // Stops at the first failing suite; prints a table of what ran. Add a suite by adding a line below.
+// First sets up what the suites need (Debian packages, tauri-driver, cargo-fuzz with nightly, then
+// `npm ci`; see setup.mjs), so it runs on a fresh clone.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { setup } from './setup.mjs';
+
+setup('test');
 
 const has = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-import { existsSync, readdirSync } from 'node:fs';
 
 const suites = [
+  { name: 'setup scripts (node:test)', cmd: 'node', args: ['--test', 'scripts/setup.test.mjs'] },
   { name: 'UI build', cmd: 'npm', args: ['run', '--silent', 'ui:build'] },
   { name: 'UI type check', cmd: 'npm', args: ['run', '--silent', 'ui:typecheck'] },
   { name: 'UI unit tests (vitest)', cmd: 'npm', args: ['run', '--silent', 'test:ui'] },
