@@ -28,7 +28,7 @@ use std::{path::PathBuf, sync::Arc};
 use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     clock::SystemClock,
-    config::{Config, Tls},
+    config::{Config, Layers, Tls},
     events::PaymentEventKind,
     payments::PaymentStatus,
     Core,
@@ -138,33 +138,34 @@ pub(crate) fn same_origin(server: &str) -> impl Fn(&tauri::Url) -> bool + Send +
     }
 }
 
+/// The configuration through the same layers as the headless server, with the app's own: its
+/// database in the app-data folder unless the file or the environment says otherwise, and the
+/// shell settings' bind over the file (the environment still wins).
 fn load_config(app_data: &std::path::Path, shell: &ShellSettings) -> anyhow::Result<Config> {
     let file = std::env::var_os("STABLEPAY_CONFIG")
         .map(PathBuf::from)
         .or_else(|| Some(app_data.join("stablepay.toml")).filter(|p| p.is_file()));
-    let text = match &file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
-        None => String::new(),
-    };
-    let database_set =
-        text.contains("[database]") || std::env::var_os("STABLEPAY_DATABASE__PATH").is_some();
-    let mut config = Config::from_toml_str(&text, std::env::vars()).map_err(|e| {
-        anyhow::anyhow!(
-            "{}{e}",
-            file.map(|f| format!("{}: ", f.display()))
-                .unwrap_or_default()
-        )
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let env_binds = env.iter().any(|(k, _)| k == "STABLEPAY_SERVER__BIND");
+    let mut config = Config::layered(Layers {
+        file,
+        host_defaults: vec![(
+            "database.path",
+            app_data.join("stablepay.db").display().to_string(),
+        )],
+        host_overrides: shell
+            .bind_setting()
+            .map(|bind| ("server.bind", bind))
+            .into_iter()
+            .collect(),
+        env,
+        ..Layers::default()
     })?;
-    if !database_set {
-        config.database.path = app_data.join("stablepay.db");
-    }
-    if let Some(bind) = shell.bind_override(config.server.bind.port()) {
-        config.server.bind = bind.parse().map_err(|_| {
-            anyhow::anyhow!(
-                "shell settings: server bind {bind:?} is not an address like 127.0.0.1:8080"
-            )
-        })?;
+    if shell.lan_on_configured_port() && !env_binds {
+        config
+            .server
+            .bind
+            .set_ip(std::net::Ipv4Addr::UNSPECIFIED.into());
     }
     if !config.server.bind.ip().is_loopback() && config.server.tls == Tls::Unset {
         config.server.tls = Tls::SelfSigned;

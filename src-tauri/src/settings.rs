@@ -99,20 +99,21 @@ impl ShellSettings {
         Ok(())
     }
 
-    /// The bind to use, if the shell overrides the config: the environment always wins.
-    pub(crate) fn bind_override(&self, configured_port: u16) -> Option<String> {
-        if std::env::var_os("STABLEPAY_SERVER__BIND").is_some() {
-            return None;
-        }
-        match (&self.server_bind, self.lan) {
-            (Some(bind), false) => Some(bind.clone()),
-            (Some(bind), true) => {
-                let port = bind.rsplit(':').next().unwrap_or_default();
-                Some(format!("0.0.0.0:{port}"))
-            }
-            (None, true) => Some(format!("0.0.0.0:{configured_port}")),
-            (None, false) => None,
-        }
+    /// The bind the shell asks for, over the config file (the environment still wins): the
+    /// chosen address, or with LAN exposure every interface on that address's port.
+    pub(crate) fn bind_setting(&self) -> Option<String> {
+        let bind = self.server_bind.as_ref()?;
+        Some(if self.lan {
+            let port = bind.rsplit(':').next().unwrap_or_default();
+            format!("0.0.0.0:{port}")
+        } else {
+            bind.clone()
+        })
+    }
+
+    /// LAN exposure with no address chosen: the configured bind, on every interface.
+    pub(crate) fn lan_on_configured_port(&self) -> bool {
+        self.lan && self.server_bind.is_none()
     }
 }
 
@@ -127,13 +128,15 @@ mod tests {
             lan: true,
             ..Default::default()
         };
-        assert_eq!(s.bind_override(8080).as_deref(), Some("0.0.0.0:9000"));
+        assert_eq!(s.bind_setting().as_deref(), Some("0.0.0.0:9000"));
+        assert!(!s.lan_on_configured_port());
         let s = ShellSettings {
             lan: true,
             ..Default::default()
         };
-        assert_eq!(s.bind_override(8080).as_deref(), Some("0.0.0.0:8080"));
-        assert_eq!(ShellSettings::default().bind_override(8080), None);
+        assert_eq!(s.bind_setting(), None);
+        assert!(s.lan_on_configured_port());
+        assert_eq!(ShellSettings::default().bind_setting(), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::RwLock;
 
-use crate::{address::Address, clock::to_millis, config::Config, error::CoreError};
+use crate::{address::Address, clock::to_millis, error::CoreError};
 
 /// A network slug such as `bsc`: 1–32 of `a-z 0-9 -`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -134,7 +134,8 @@ impl Catalog {
     /// (rows added in settings are left alone), and loads the snapshot.
     pub async fn from_config(
         pool: SqlitePool,
-        config: &Config,
+        networks: &[Network],
+        tokens: &[Token],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Self, CoreError> {
         let now = to_millis(now);
@@ -145,7 +146,7 @@ impl Catalog {
         sqlx::query("UPDATE networks SET enabled = 0 WHERE source = 'config'")
             .execute(&mut *tx)
             .await?;
-        for n in &config.networks {
+        for n in networks {
             sqlx::query(
                 "INSERT INTO networks (id, name, chain_id, rpc_urls, ws_urls, explorer_url, enabled, source, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, 1, 'config', ?)
@@ -163,7 +164,7 @@ impl Catalog {
             .execute(&mut *tx)
             .await?;
         }
-        for t in &config.tokens {
+        for t in tokens {
             sqlx::query(
                 "INSERT INTO tokens (network_id, symbol, name, contract_address, decimals, legacy, enabled, source, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, 1, 'config', ?)

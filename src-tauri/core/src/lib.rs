@@ -15,6 +15,7 @@ pub mod display;
 pub mod eip681;
 pub mod error;
 pub mod events;
+pub mod ip;
 pub mod pairing;
 pub mod payments;
 pub mod products;
@@ -105,7 +106,9 @@ impl Core {
         let lock = Arc::new(store::lock(&config.database.path)?);
         let pool = store::open(&config.database.path).await?;
         let progress = ChainProgress::default();
-        let catalog = Catalog::from_config(pool.clone(), &config, clock.now()).await?;
+        let catalog =
+            Catalog::from_config(pool.clone(), &config.networks, &config.tokens, clock.now())
+                .await?;
         let products = Products::new(pool.clone(), clock.clone());
         let telemetry = Telemetry::new();
         let alerts = Alerts::new(

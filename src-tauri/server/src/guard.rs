@@ -23,7 +23,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use stablepay_core::config::{IpRange, ServerConfig};
+use stablepay_core::{config::ServerConfig, ip::IpRange};
 
 use crate::{error::ApiError, state::AppState};
 

@@ -4,7 +4,10 @@ use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use stablepay_core::{clock::SystemClock, config::Config};
+use stablepay_core::{
+    clock::SystemClock,
+    config::{Config, Layers},
+};
 use utoipa::OpenApi;
 
 /// StablePay POS headless server: REST + WebSocket API over a SQLite store.
@@ -42,8 +45,17 @@ enum Command {
     Openapi,
 }
 
-fn load(config: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    Ok(Config::load(config, std::env::vars())?)
+/// The configuration: the file, then the environment, then these flags.
+fn load(
+    config: Option<&std::path::Path>,
+    flags: Vec<(&'static str, String)>,
+) -> anyhow::Result<Config> {
+    Ok(Config::layered(Layers {
+        file: config.map(std::path::Path::to_path_buf),
+        env: std::env::vars().collect(),
+        flags,
+        ..Layers::default()
+    })?)
 }
 
 #[tokio::main]
@@ -58,13 +70,11 @@ async fn main() -> anyhow::Result<()> {
             bind,
             database,
         } => {
-            let mut cfg = load(config.as_deref())?;
-            if let Some(bind) = bind {
-                cfg.server.bind = bind;
-            }
-            if let Some(database) = database {
-                cfg.database.path = database;
-            }
+            let flags = [
+                bind.map(|b| ("server.bind", b.to_string())),
+                database.map(|d| ("database.path", d.display().to_string())),
+            ];
+            let cfg = load(config.as_deref(), flags.into_iter().flatten().collect())?;
             let server = stablepay_server::start(cfg, Arc::new(SystemClock)).await?;
             println!(
                 "StablePay server listening on http://{} (API docs at /docs)",
@@ -78,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CheckConfig { config } => {
-            let cfg = load(config.as_deref())?;
+            let cfg = load(config.as_deref(), vec![])?;
             cfg.server.check_exposure()?;
             println!(
                 "config OK: bind {}, database {}, {} network(s), {} token(s), receive address {}",

@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::config::IpRange;
+use crate::ip::IpRange;
 
 /// Why a target is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -319,8 +319,7 @@ async fn behind_a_trusted_proxy_clients_get_their_own_rate_limit_and_others_cann
     let trusted = spawn_app_tweaked("", |c| {
         c.server.rate_limit_per_second = 1;
         c.server.rate_limit_burst = 1;
-        c.server.trusted_proxies =
-            vec![stablepay_core::config::IpRange::parse("127.0.0.1").unwrap()];
+        c.server.trusted_proxies = vec![stablepay_core::ip::IpRange::parse("127.0.0.1").unwrap()];
     })
     .await;
     let from = |app: &TestApp, client: &str| {

@@ -1,0 +1,278 @@
+//! `[chain]` (how the watcher reads the chain) and `[[networks]]` / `[[tokens]]` (what is accepted),
+//! which become the catalog's own [`Network`] and [`Token`]. Without either list in the file, the
+//! built-in BSC mainnet network and its four stablecoins are used.
+
+use std::{collections::HashSet, time::Duration};
+
+use super::{bad, is_url, section, PaymentsConfig};
+use crate::{
+    address::Address,
+    catalog::{Network, NetworkId, Token, TokenSymbol},
+    error::CoreError,
+    telemetry::redact_endpoint,
+};
+
+section! {
+    /// `[chain]` as written.
+    struct RawChain {
+        enabled: bool = true,
+        poll_interval_ms: u64 = 2000,
+        max_log_range: u64 = 2000,
+        initial_lookback_blocks: u64 = 100,
+    }
+}
+
+/// One `[[networks]]` entry as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNetwork {
+    id: String,
+    name: String,
+    chain_id: u64,
+    #[serde(default)]
+    rpc_urls: Vec<String>,
+    #[serde(default)]
+    ws_urls: Vec<String>,
+    #[serde(default)]
+    explorer_url: String,
+}
+
+/// One `[[tokens]]` entry as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawToken {
+    symbol: String,
+    #[serde(default)]
+    name: String,
+    network: String,
+    contract_address: String,
+    decimals: u8,
+    #[serde(default)]
+    legacy: bool,
+}
+
+/// `[chain]`: how the watcher reads the chain.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// Watch the chain at all (off: API only, e.g. for tests or a read-only back office).
+    pub enabled: bool,
+    /// A pass runs at least this often, even with no WebSocket announcement.
+    pub poll_interval: std::time::Duration,
+    /// Largest `eth_getLogs` block range (halved automatically when a node refuses it).
+    pub max_log_range: u64,
+    /// On first start (no cursor yet), how many blocks before the head to scan.
+    pub initial_lookback_blocks: u64,
+}
+
+impl TryFrom<RawChain> for ChainConfig {
+    type Error = CoreError;
+
+    fn try_from(c: RawChain) -> Result<Self, CoreError> {
+        if !(100..=600_000).contains(&c.poll_interval_ms) {
+            return Err(bad(
+                "chain.poll_interval_ms",
+                "must be between 100 and 600000",
+            ));
+        }
+        if !(1..=100_000).contains(&c.max_log_range) {
+            return Err(bad("chain.max_log_range", "must be between 1 and 100000"));
+        }
+        if c.initial_lookback_blocks > 1_000_000 {
+            return Err(bad(
+                "chain.initial_lookback_blocks",
+                "must be at most 1000000",
+            ));
+        }
+        Ok(ChainConfig {
+            enabled: c.enabled,
+            poll_interval: Duration::from_millis(c.poll_interval_ms),
+            max_log_range: c.max_log_range,
+            initial_lookback_blocks: c.initial_lookback_blocks,
+        })
+    }
+}
+
+/// `[[networks]]` (or the built-in one), each checked.
+pub(crate) fn networks(raw: Option<Vec<RawNetwork>>) -> Result<Vec<Network>, CoreError> {
+    let raw = raw.unwrap_or_else(default_networks);
+    if raw.is_empty() {
+        return Err(bad("networks", "at least one network is needed"));
+    }
+    let mut seen = HashSet::new();
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let network = network(i, n)?;
+            if !seen.insert(network.id.clone()) {
+                return Err(bad(
+                    &format!("networks[{i}].id"),
+                    format!("{} appears twice", network.id),
+                ));
+            }
+            Ok(network)
+        })
+        .collect()
+}
+
+fn network(i: usize, n: RawNetwork) -> Result<Network, CoreError> {
+    let key = |k: &str| format!("networks[{i}].{k}");
+    let id = NetworkId::parse(&n.id).map_err(|e| bad(&key("id"), e.to_string()))?;
+    if n.chain_id == 0 {
+        return Err(bad(&key("chain_id"), "must be positive"));
+    }
+    for (j, u) in n.rpc_urls.iter().enumerate() {
+        if !is_url(u, &["http://", "https://"]) {
+            return Err(bad(
+                &key(&format!("rpc_urls[{j}]")),
+                format!("{} is not an http(s) URL", redact_endpoint(u)),
+            ));
+        }
+    }
+    for (j, u) in n.ws_urls.iter().enumerate() {
+        if !is_url(u, &["ws://", "wss://"]) {
+            return Err(bad(
+                &key(&format!("ws_urls[{j}]")),
+                format!("{} is not a ws(s) URL", redact_endpoint(u)),
+            ));
+        }
+    }
+    if !n.explorer_url.is_empty() && !is_url(&n.explorer_url, &["http://", "https://"]) {
+        return Err(bad(
+            &key("explorer_url"),
+            format!("{:?} is not an http(s) URL", n.explorer_url),
+        ));
+    }
+    let name = match n.name.trim() {
+        "" => id.to_string(),
+        name => name.to_string(),
+    };
+    Ok(Network {
+        id,
+        name,
+        chain_id: n.chain_id,
+        rpc_urls: n.rpc_urls,
+        ws_urls: n.ws_urls,
+        explorer_url: n.explorer_url.trim_end_matches('/').to_string(),
+    })
+}
+
+/// `[[tokens]]` (or the built-in ones), each on one of `networks` and able to carry the payments'
+/// amount step.
+pub(crate) fn tokens(
+    raw: Option<Vec<RawToken>>,
+    networks: &[Network],
+    payments: &PaymentsConfig,
+) -> Result<Vec<Token>, CoreError> {
+    let mut seen = HashSet::new();
+    raw.unwrap_or_else(default_tokens)
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let token = token(i, t, networks, payments)?;
+            if !seen.insert((token.network.clone(), token.symbol.clone())) {
+                return Err(bad(
+                    &format!("tokens[{i}].symbol"),
+                    format!("{} on {} appears twice", token.symbol, token.network),
+                ));
+            }
+            Ok(token)
+        })
+        .collect()
+}
+
+fn token(
+    i: usize,
+    t: RawToken,
+    networks: &[Network],
+    payments: &PaymentsConfig,
+) -> Result<Token, CoreError> {
+    let key = |k: &str| format!("tokens[{i}].{k}");
+    let symbol = TokenSymbol::parse(&t.symbol).map_err(|e| bad(&key("symbol"), e.to_string()))?;
+    let network = NetworkId::parse(&t.network).map_err(|e| bad(&key("network"), e.to_string()))?;
+    if !networks.iter().any(|n| n.id == network) {
+        return Err(bad(
+            &key("network"),
+            format!("no [[networks]] entry has id {network:?}"),
+        ));
+    }
+    let contract_address = Address::parse(&t.contract_address)
+        .map_err(|e| bad(&key("contract_address"), e.to_string()))?;
+    if t.decimals > 36 {
+        return Err(bad(&key("decimals"), "must be at most 36"));
+    }
+    if payments.amount_step.to_token(t.decimals).is_err() {
+        return Err(bad(
+            "payments.amount_step",
+            format!(
+                "{} has more decimals than {symbol} ({})",
+                payments.amount_step, t.decimals
+            ),
+        ));
+    }
+    let name = match t.name.trim() {
+        "" => symbol.to_string(),
+        name => name.to_string(),
+    };
+    Ok(Token {
+        symbol,
+        name,
+        network,
+        contract_address,
+        decimals: t.decimals,
+        legacy: t.legacy,
+        disabled: None,
+    })
+}
+
+fn default_networks() -> Vec<RawNetwork> {
+    vec![RawNetwork {
+        id: "bsc".into(),
+        name: "BNB Smart Chain".into(),
+        chain_id: 56,
+        rpc_urls: vec![
+            "https://bsc-dataseed.bnbchain.org".into(),
+            "https://bsc-dataseed1.defibit.io".into(),
+            "https://bsc-rpc.publicnode.com".into(),
+        ],
+        ws_urls: vec!["wss://bsc-rpc.publicnode.com".into()],
+        explorer_url: "https://bscscan.com".into(),
+    }]
+}
+
+fn default_tokens() -> Vec<RawToken> {
+    let token = |symbol: &str, name: &str, contract: &str, legacy| RawToken {
+        symbol: symbol.into(),
+        name: name.into(),
+        network: "bsc".into(),
+        contract_address: contract.into(),
+        decimals: 18,
+        legacy,
+    };
+    vec![
+        token(
+            "USDT",
+            "Tether USD",
+            "0x55d398326f99059fF775485246999027B3197955",
+            false,
+        ),
+        token(
+            "USDC",
+            "USD Coin",
+            "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d",
+            false,
+        ),
+        // Binance ended BUSD support in 2023; still accepted for shops that hold it.
+        token(
+            "BUSD",
+            "Binance USD (legacy)",
+            "0xe9e7CEA3DedcA5984780Bafc599bD69ADd087D56",
+            true,
+        ),
+        token(
+            "FDUSD",
+            "First Digital USD",
+            "0xc5f0f7b66764F6ec8C8Dff7BA683102295E16409",
+            false,
+        ),
+    ]
+}
