@@ -15,15 +15,14 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
 use tokio::sync::{broadcast, Mutex};
 
 use crate::{
     clock::Clock,
     error::CoreError,
-    stats,
+    stats::Stats,
     telemetry::{AlertKind, LinkStats, Problem, Severity, Telemetry},
-    transfers,
+    transfers::Transfers,
 };
 
 /// Thresholds.
@@ -197,7 +196,8 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
 /// Evaluates the rules and keeps the active set.
 #[derive(Debug, Clone)]
 pub struct Alerts {
-    pool: SqlitePool,
+    stats: Stats,
+    transfers: Transfers,
     telemetry: Telemetry,
     clock: Arc<dyn Clock>,
     rules: AlertRules,
@@ -206,15 +206,17 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// Alerts over `pool` and `telemetry` with `rules`.
+    /// Alerts over the store's figures and `telemetry`, with `rules`.
     pub fn new(
-        pool: SqlitePool,
+        stats: Stats,
+        transfers: Transfers,
         telemetry: Telemetry,
         clock: Arc<dyn Clock>,
         rules: AlertRules,
     ) -> Self {
         Self {
-            pool,
+            stats,
+            transfers,
             telemetry,
             clock,
             rules,
@@ -240,15 +242,16 @@ impl Alerts {
         let now = self.clock.now();
         let api = self.telemetry.api().recent;
         let inputs = AlertInputs {
-            success_rate: stats::recent_success_rate(&self.pool, now - chrono::Duration::hours(24))
+            success_rate: self
+                .stats
+                .recent_success_rate(now - chrono::Duration::hours(24))
                 .await?,
             error_rate: (api.flagged_percent, api.count),
             links: self.telemetry.links(),
-            linked_transfers: transfers::linked_since(
-                &self.pool,
-                now - chrono::Duration::hours(24),
-            )
-            .await?,
+            linked_transfers: self
+                .transfers
+                .linked_since(now - chrono::Duration::hours(24))
+                .await?,
             problems: self.telemetry.problems(),
             now,
         };

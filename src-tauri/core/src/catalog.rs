@@ -6,7 +6,7 @@
 use std::{collections::HashMap, fmt, sync::Arc};
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use tokio::sync::RwLock;
 
 use crate::{address::Address, clock::to_millis, error::CoreError};
@@ -115,6 +115,28 @@ pub struct Token {
     pub disabled: Option<String>,
 }
 
+/// A `networks` row as stored.
+#[derive(sqlx::FromRow)]
+struct NetworkRow {
+    id: String,
+    name: String,
+    chain_id: i64,
+    rpc_urls: String,
+    ws_urls: String,
+    explorer_url: String,
+}
+
+/// A `tokens` row as stored.
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    network_id: String,
+    symbol: String,
+    name: String,
+    contract_address: String,
+    decimals: i64,
+    legacy: bool,
+}
+
 #[derive(Debug, Default)]
 struct Snapshot {
     networks: Vec<Network>,
@@ -194,22 +216,30 @@ impl Catalog {
 
     /// Re-reads the enabled rows from the store.
     pub async fn reload(&self) -> Result<(), CoreError> {
+        let corrupt = |what: String| CoreError::Corrupt(what);
         let mut networks = Vec::new();
-        for row in sqlx::query("SELECT id, name, chain_id, rpc_urls, ws_urls, explorer_url FROM networks WHERE enabled = 1 ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
+        for r in sqlx::query_as::<_, NetworkRow>(
+            "SELECT id, name, chain_id, rpc_urls, ws_urls, explorer_url FROM networks WHERE enabled = 1 ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
         {
+            let urls = |what: &str, json: &str| {
+                serde_json::from_str::<Vec<String>>(json)
+                    .map_err(|_| corrupt(format!("network {}: {what}", r.id)))
+            };
             networks.push(Network {
-                id: NetworkId(row.get("id")),
-                name: row.get("name"),
-                chain_id: row.get::<i64, _>("chain_id") as u64,
-                rpc_urls: serde_json::from_str(row.get("rpc_urls")).unwrap_or_default(),
-                ws_urls: serde_json::from_str(row.get("ws_urls")).unwrap_or_default(),
-                explorer_url: row.get("explorer_url"),
+                chain_id: u64::try_from(r.chain_id)
+                    .map_err(|_| corrupt(format!("network {}: chain id {}", r.id, r.chain_id)))?,
+                rpc_urls: urls("rpc_urls", &r.rpc_urls)?,
+                ws_urls: urls("ws_urls", &r.ws_urls)?,
+                id: NetworkId(r.id),
+                name: r.name,
+                explorer_url: r.explorer_url,
             });
         }
         let mut tokens = Vec::new();
-        for row in sqlx::query(
+        for r in sqlx::query_as::<_, TokenRow>(
             "SELECT t.network_id, t.symbol, t.name, t.contract_address, t.decimals, t.legacy
              FROM tokens t JOIN networks n ON n.id = t.network_id
              WHERE t.enabled = 1 AND n.enabled = 1 ORDER BY t.legacy, t.rowid",
@@ -217,14 +247,14 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?
         {
-            let contract: String = row.get("contract_address");
             tokens.push(Token {
-                symbol: TokenSymbol(row.get("symbol")),
-                name: row.get("name"),
-                network: NetworkId(row.get("network_id")),
-                contract_address: Address::parse(&contract)?,
-                decimals: row.get::<i64, _>("decimals") as u8,
-                legacy: row.get("legacy"),
+                contract_address: Address::parse(&r.contract_address)?,
+                decimals: u8::try_from(r.decimals)
+                    .map_err(|_| corrupt(format!("token {}: decimals {}", r.symbol, r.decimals)))?,
+                symbol: TokenSymbol(r.symbol),
+                name: r.name,
+                network: NetworkId(r.network_id),
+                legacy: r.legacy,
                 disabled: None,
             });
         }

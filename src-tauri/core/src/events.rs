@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     clock::to_millis,
+    error::CoreError,
     payments::{InboxNote, ObservedTransfer, Payment, PaymentId, PaymentStatus},
 };
 
@@ -45,6 +46,8 @@ pub enum EventType {
     PaymentReverted,
     /// `payment.progress`: confirmations counted up (sockets only; not in the audit trail).
     PaymentProgress,
+    /// `payment.check_failed`: a manual check that did not pay the payment (audit trail and stats).
+    PaymentCheckFailed,
     /// `transfer.unmatched`: a transfer to the receive address that matched no payment when first seen.
     TransferUnmatched,
 }
@@ -71,6 +74,7 @@ impl EventType {
         EventType::PaymentFailed,
         EventType::PaymentReverted,
         EventType::PaymentProgress,
+        EventType::PaymentCheckFailed,
         EventType::TransferUnmatched,
     ];
 
@@ -86,6 +90,7 @@ impl EventType {
             EventType::PaymentFailed => "payment.failed",
             EventType::PaymentReverted => "payment.reverted",
             EventType::PaymentProgress => "payment.progress",
+            EventType::PaymentCheckFailed => "payment.check_failed",
             EventType::TransferUnmatched => "transfer.unmatched",
         }
     }
@@ -282,8 +287,13 @@ pub(crate) async fn record(
 }
 
 /// The payment as an event row's snapshot holds it, if the row has one.
-pub(crate) fn from_snapshot(snapshot: Option<&str>) -> Option<Payment> {
-    serde_json::from_str(snapshot?).ok()
+pub(crate) fn from_snapshot(snapshot: Option<&str>) -> Result<Option<Payment>, CoreError> {
+    snapshot
+        .map(|s| {
+            serde_json::from_str(s)
+                .map_err(|_| CoreError::Corrupt("an event's payment snapshot".into()))
+        })
+        .transpose()
 }
 
 /// Appends a `transfer.unmatched` row (no payment) for a transfer stored for the first time that

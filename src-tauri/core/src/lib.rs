@@ -45,8 +45,10 @@ use crate::{
     payments::Payments,
     products::Products,
     progress::ChainProgress,
+    stats::Stats,
     store::DatabaseLock,
     telemetry::Telemetry,
+    transfers::Transfers,
     webhooks::{RetryPolicy, Webhooks},
 };
 
@@ -58,8 +60,10 @@ const EVENT_BUFFER: usize = 4096;
 pub struct Core {
     /// The validated configuration it was started with.
     pub config: Arc<Config>,
-    /// The database.
-    pub pool: SqlitePool,
+    /// Payment statistics read from the store.
+    pub stats: Stats,
+    /// The transfers seen on chain: the inbox and what matched.
+    pub transfers: Transfers,
     /// Networks and tokens.
     pub catalog: Catalog,
     /// Payments.
@@ -84,6 +88,8 @@ pub struct Core {
     pub pairing: Pairing,
     /// The injected clock.
     pub clock: Arc<dyn Clock>,
+    /// The store itself stays inside the core: hosts ask the services.
+    pool: SqlitePool,
     lock: Arc<DatabaseLock>,
 }
 
@@ -111,8 +117,11 @@ impl Core {
                 .await?;
         let products = Products::new(pool.clone(), clock.clone());
         let telemetry = Telemetry::new();
+        let stats = Stats::new(pool.clone());
+        let transfers = Transfers::new(pool.clone());
         let alerts = Alerts::new(
-            pool.clone(),
+            stats.clone(),
+            transfers.clone(),
             telemetry.clone(),
             clock.clone(),
             AlertRules::default(),
@@ -160,6 +169,8 @@ impl Core {
         Ok(Self {
             config: Arc::new(config),
             pool,
+            stats,
+            transfers,
             catalog,
             payments,
             products,
@@ -174,6 +185,11 @@ impl Core {
             clock,
             lock,
         })
+    }
+
+    /// Whether the database answers (for health checks).
+    pub async fn database_ok(&self) -> bool {
+        store::ping(&self.pool).await.is_ok()
     }
 
     /// Lets another server open the database (the host calls this once it has stopped).

@@ -81,8 +81,13 @@ impl Pairing {
         .await?;
         let tokens = rows
             .iter()
-            .map(|r| (r.get("token_hash"), (r.get("id"), r.get("name"))))
-            .collect();
+            .map(|r| -> Result<_, sqlx::Error> {
+                Ok((
+                    r.try_get("token_hash")?,
+                    (r.try_get("id")?, r.try_get("name")?),
+                ))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             pool,
             clock,
@@ -169,15 +174,16 @@ impl Pairing {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| DisplayDevice {
-                id: r.get("id"),
-                name: r.get("name"),
-                paired_at: from_millis(r.get("paired_at")),
-                revoked_at: r.get::<Option<i64>, _>("revoked_at").map(from_millis),
+        rows.iter()
+            .map(|r| {
+                Ok(DisplayDevice {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    paired_at: from_millis(r.try_get("paired_at")?),
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_millis),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Revokes a display: its token stops working and its open sockets close.

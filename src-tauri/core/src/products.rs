@@ -100,13 +100,13 @@ fn check_description(d: &Option<String>) -> Result<(), CoreError> {
 
 fn map(row: &SqliteRow) -> Result<Product, CoreError> {
     Ok(Product {
-        id: ProductId(row.get("id")),
-        name: row.get("name"),
-        price: DecimalAmount::parse(row.get("price"))?,
-        description: row.get("description"),
-        active: row.get("active"),
-        created_at: from_millis(row.get("created_at")),
-        updated_at: from_millis(row.get("updated_at")),
+        id: ProductId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        price: DecimalAmount::parse(row.try_get("price")?)?,
+        description: row.try_get("description")?,
+        active: row.try_get("active")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
     })
 }
 

@@ -53,26 +53,6 @@ fn one_decimal(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// Payments stored, by status (only statuses that occur).
-pub async fn status_counts(pool: &SqlitePool) -> Result<BTreeMap<String, u64>, CoreError> {
-    let mut by_status = BTreeMap::new();
-    for row in sqlx::query("SELECT status, COUNT(*) AS n FROM payment_sessions GROUP BY status")
-        .fetch_all(pool)
-        .await?
-    {
-        by_status.insert(row.get("status"), row.get::<i64, _>("n") as u64);
-    }
-    Ok(by_status)
-}
-
-/// Transfer logs to the receive address stored (all time).
-pub async fn transfers_stored(pool: &SqlitePool) -> Result<u64, CoreError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transfers")
-        .fetch_one(pool)
-        .await?;
-    Ok(n as u64)
-}
-
 /// Payments created (and of those, paid) per UTC day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyVolume {
@@ -84,156 +64,189 @@ pub struct DailyVolume {
     pub paid: u64,
 }
 
-/// The last `days` UTC days up to `now`, oldest first, every day listed (0 when quiet).
-pub async fn daily_volume(
-    pool: &SqlitePool,
-    days: u32,
-    now: DateTime<Utc>,
-) -> Result<Vec<DailyVolume>, CoreError> {
-    let first = (now - Duration::days(i64::from(days) - 1)).date_naive();
-    let since = first
-        .and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc())
-        .unwrap_or(now);
-    let rows = sqlx::query(
+/// Statistics read from the store.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pool: SqlitePool,
+}
+
+impl Stats {
+    /// Over `pool`.
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Payments stored, by status (only statuses that occur).
+    pub async fn status_counts(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+        let mut by_status = BTreeMap::new();
+        for row in sqlx::query("SELECT status, COUNT(*) AS n FROM payment_sessions GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            by_status.insert(row.try_get("status")?, row.try_get::<i64, _>("n")? as u64);
+        }
+        Ok(by_status)
+    }
+
+    /// Transfer logs to the receive address stored (all time).
+    pub async fn transfers_stored(&self) -> Result<u64, CoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transfers")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    /// The last `days` UTC days up to `now`, oldest first, every day listed (0 when quiet).
+    pub async fn daily_volume(
+        &self,
+        days: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DailyVolume>, CoreError> {
+        let first = (now - Duration::days(i64::from(days) - 1)).date_naive();
+        let since = first
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc())
+            .unwrap_or(now);
+        let rows = sqlx::query(
         "SELECT date(created_at / 1000, 'unixepoch') AS day, COUNT(*) AS created, SUM(status = 'paid') AS paid
          FROM payment_sessions WHERE created_at >= ? GROUP BY day",
     )
     .bind(to_millis(since))
-    .fetch_all(pool)
+    .fetch_all(&self.pool)
     .await?;
-    let found: BTreeMap<String, (u64, u64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.get::<String, _>("day"),
-                (
-                    r.get::<i64, _>("created") as u64,
-                    r.get::<Option<i64>, _>("paid").unwrap_or(0) as u64,
-                ),
-            )
-        })
-        .collect();
-    Ok((0..days)
-        .map(|i| {
-            let date = (first + Duration::days(i64::from(i)))
-                .format("%Y-%m-%d")
-                .to_string();
-            let (created, paid) = found.get(&date).copied().unwrap_or((0, 0));
-            DailyVolume {
-                date,
-                created,
-                paid,
-            }
-        })
-        .collect())
-}
-
-/// Webhook deliveries waiting to be delivered.
-pub async fn webhook_backlog(pool: &SqlitePool) -> Result<u64, CoreError> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
-            .fetch_one(pool)
-            .await?;
-    Ok(n as u64)
-}
-
-/// Computes [`PaymentStats`] as of `now`, listing every symbol in `tokens`.
-pub async fn payment_stats(
-    pool: &SqlitePool,
-    tokens: &[String],
-    now: DateTime<Utc>,
-) -> Result<PaymentStats, CoreError> {
-    let by_status = status_counts(pool).await?;
-    let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
-    let total: u64 = by_status.values().sum();
-    let successful = count("paid");
-    let failed = count("expired") + count("cancelled") + count("failed");
-
-    let mut payments_by_token: BTreeMap<String, u64> =
-        tokens.iter().map(|t| (t.clone(), 0)).collect();
-    for row in sqlx::query(
-        "SELECT token_symbol, COUNT(*) AS n FROM payment_sessions GROUP BY token_symbol",
-    )
-    .fetch_all(pool)
-    .await?
-    {
-        payments_by_token.insert(row.get("token_symbol"), row.get::<i64, _>("n") as u64);
+        let found: BTreeMap<String, (u64, u64)> = rows
+            .iter()
+            .map(|r| -> Result<_, sqlx::Error> {
+                Ok((
+                    r.try_get::<String, _>("day")?,
+                    (
+                        r.try_get::<i64, _>("created")? as u64,
+                        r.try_get::<Option<i64>, _>("paid")?.unwrap_or(0) as u64,
+                    ),
+                ))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((0..days)
+            .map(|i| {
+                let date = (first + Duration::days(i64::from(i)))
+                    .format("%Y-%m-%d")
+                    .to_string();
+                let (created, paid) = found.get(&date).copied().unwrap_or((0, 0));
+                DailyVolume {
+                    date,
+                    created,
+                    paid,
+                }
+            })
+            .collect())
     }
 
-    let mut payments_by_period = BTreeMap::new();
-    for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
-        let since = to_millis(now - Duration::days(days));
+    /// Webhook deliveries waiting to be delivered.
+    pub async fn webhook_backlog(&self) -> Result<u64, CoreError> {
         let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM payment_sessions WHERE created_at >= ?")
-                .bind(since)
-                .fetch_one(pool)
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+                .fetch_one(&self.pool)
                 .await?;
-        payments_by_period.insert(label.to_string(), n as u64);
+        Ok(n as u64)
     }
 
-    let average_ms: Option<f64> = sqlx::query_scalar(
+    /// Computes [`PaymentStats`] as of `now`, listing every symbol in `tokens`.
+    pub async fn payment_stats(
+        &self,
+        tokens: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentStats, CoreError> {
+        let by_status = self.status_counts().await?;
+        let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
+        let total: u64 = by_status.values().sum();
+        let successful = count("paid");
+        let failed = count("expired") + count("cancelled") + count("failed");
+
+        let mut payments_by_token: BTreeMap<String, u64> =
+            tokens.iter().map(|t| (t.clone(), 0)).collect();
+        for row in sqlx::query(
+            "SELECT token_symbol, COUNT(*) AS n FROM payment_sessions GROUP BY token_symbol",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            payments_by_token.insert(
+                row.try_get("token_symbol")?,
+                row.try_get::<i64, _>("n")? as u64,
+            );
+        }
+
+        let mut payments_by_period = BTreeMap::new();
+        for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
+            let since = to_millis(now - Duration::days(days));
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM payment_sessions WHERE created_at >= ?")
+                    .bind(since)
+                    .fetch_one(&self.pool)
+                    .await?;
+            payments_by_period.insert(label.to_string(), n as u64);
+        }
+
+        let average_ms: Option<f64> = sqlx::query_scalar(
         "SELECT AVG(paid_at - created_at) FROM payment_sessions WHERE status = 'paid' AND paid_at IS NOT NULL",
     )
-    .fetch_one(pool)
+    .fetch_one(&self.pool)
     .await?;
 
-    let mut failure_reasons: BTreeMap<String, u64> =
-        FAILURE_REASONS.iter().map(|r| (r.to_string(), 0)).collect();
-    failure_reasons.insert("expired".into(), count("expired"));
-    failure_reasons.insert("cancelled".into(), count("cancelled"));
-    for row in sqlx::query("SELECT detail FROM events WHERE kind = 'payment.check_failed'")
-        .fetch_all(pool)
-        .await?
-    {
-        let detail: Option<String> = row.get("detail");
-        let reason = detail
-            .and_then(|d| serde_json::from_str::<Value>(&d).ok())
-            .and_then(|d| d.get("reason").and_then(Value::as_str).map(String::from));
-        if let Some(reason) = reason {
-            *failure_reasons.entry(reason).or_default() += 1;
+        let mut failure_reasons: BTreeMap<String, u64> =
+            FAILURE_REASONS.iter().map(|r| (r.to_string(), 0)).collect();
+        failure_reasons.insert("expired".into(), count("expired"));
+        failure_reasons.insert("cancelled".into(), count("cancelled"));
+        for row in sqlx::query("SELECT detail FROM events WHERE kind = 'payment.check_failed'")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let detail: Option<String> = row.try_get("detail")?;
+            let reason = detail
+                .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+                .and_then(|d| d.get("reason").and_then(Value::as_str).map(String::from));
+            if let Some(reason) = reason {
+                *failure_reasons.entry(reason).or_default() += 1;
+            }
         }
+
+        Ok(PaymentStats {
+            total_payments: total,
+            successful_payments: successful,
+            failed_payments: failed,
+            success_rate: if total == 0 {
+                0.0
+            } else {
+                one_decimal(successful as f64 * 100.0 / total as f64)
+            },
+            payments_by_token,
+            payments_by_period,
+            average_processing_time: one_decimal(average_ms.unwrap_or(0.0) / 1000.0),
+            failure_reasons,
+        })
     }
 
-    Ok(PaymentStats {
-        total_payments: total,
-        successful_payments: successful,
-        failed_payments: failed,
-        success_rate: if total == 0 {
-            0.0
-        } else {
-            one_decimal(successful as f64 * 100.0 / total as f64)
-        },
-        payments_by_token,
-        payments_by_period,
-        average_processing_time: one_decimal(average_ms.unwrap_or(0.0) / 1000.0),
-        failure_reasons,
-    })
-}
-
-/// The success rate over payments created since `since` that are closed (paid or failed), with
-/// how many there were — the alert's input.
-pub async fn recent_success_rate(
-    pool: &SqlitePool,
-    since: DateTime<Utc>,
-) -> Result<(f64, u64), CoreError> {
-    let row = sqlx::query(
-        "SELECT SUM(status = 'paid') AS paid, COUNT(*) AS closed FROM payment_sessions
+    /// The success rate over payments created since `since` that are closed (paid or failed), with
+    /// how many there were — the alert's input.
+    pub async fn recent_success_rate(&self, since: DateTime<Utc>) -> Result<(f64, u64), CoreError> {
+        let row = sqlx::query(
+            "SELECT SUM(status = 'paid') AS paid, COUNT(*) AS closed FROM payment_sessions
          WHERE created_at >= ? AND status IN ('paid', 'expired', 'cancelled', 'failed')",
-    )
-    .bind(to_millis(since))
-    .fetch_one(pool)
-    .await?;
-    let paid = row.get::<Option<i64>, _>("paid").unwrap_or(0) as f64;
-    let closed = row.get::<i64, _>("closed") as u64;
-    Ok((
-        if closed == 0 {
-            100.0
-        } else {
-            paid * 100.0 / closed as f64
-        },
-        closed,
-    ))
+        )
+        .bind(to_millis(since))
+        .fetch_one(&self.pool)
+        .await?;
+        let paid = row.get::<Option<i64>, _>("paid").unwrap_or(0) as f64;
+        let closed = row.try_get::<i64, _>("closed")? as u64;
+        Ok((
+            if closed == 0 {
+                100.0
+            } else {
+                paid * 100.0 / closed as f64
+            },
+            closed,
+        ))
+    }
 }
 
 #[cfg(test)]

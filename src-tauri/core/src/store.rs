@@ -180,3 +180,19 @@ pub async fn ping(pool: &SqlitePool) -> Result<(), CoreError> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
 }
+
+/// A stored block number and hash, read back as they were written; anything else is a corrupt row.
+pub(crate) fn block(
+    row: &sqlx::sqlite::SqliteRow,
+    number: &str,
+    hash: &str,
+) -> Result<(u64, alloy_primitives::B256), CoreError> {
+    use sqlx::Row;
+    let n: i64 = row.try_get(number)?;
+    let h: String = row.try_get(hash)?;
+    let n = u64::try_from(n).map_err(|_| CoreError::Corrupt(format!("block number {n}")))?;
+    let h = h
+        .parse()
+        .map_err(|_| CoreError::Corrupt(format!("block hash {h:?}")))?;
+    Ok((n, h))
+}

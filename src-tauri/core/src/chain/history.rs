@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use alloy::primitives::B256;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::{Pinned, WatchError};
 use crate::{
@@ -44,12 +44,8 @@ impl ChainHistory {
                 .bind(self.network.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.and_then(|r| {
-            Some((
-                r.get::<i64, _>("block_number") as u64,
-                r.get::<String, _>("block_hash").parse().ok()?,
-            ))
-        }))
+        row.map(|r| crate::store::block(&r, "block_number", "block_hash"))
+            .transpose()
     }
 
     /// Moves the cursor to a scanned block and remembers its hash (forgetting what is more than
@@ -110,13 +106,8 @@ impl ChainHistory {
         .map_err(CoreError::from)?;
         let remembered: Vec<(u64, B256)> = rows
             .iter()
-            .filter_map(|r| {
-                Some((
-                    r.get::<i64, _>("number") as u64,
-                    r.get::<String, _>("hash").parse().ok()?,
-                ))
-            })
-            .collect();
+            .map(|r| crate::store::block(r, "number", "hash"))
+            .collect::<Result<_, _>>()?;
         let (mut lo, mut hi) = (0, remembered.len());
         while lo < hi {
             let mid = (lo + hi) / 2;

@@ -14,6 +14,8 @@
 //! [`HEAD_LAG_MARGIN`]); a transfer in an earlier block, mined before `created_at` less
 //! [`BLOCK_TIME_SKEW`], or stored before the payment existed never credits it automatically.
 
+mod attach;
+mod checks;
 mod id;
 mod query;
 mod settle;
@@ -28,7 +30,6 @@ use tokio::sync::Mutex;
 
 pub use id::{IdempotencyKey, PaymentId};
 pub use query::{Page, PaymentFilter};
-pub(crate) use settle::predates;
 pub use settle::{
     InboxNote, InboxReason, Ingested, ObservedTransfer, OpenCredit, Settlement, Uncredit,
 };
@@ -393,18 +394,6 @@ impl Payments {
     /// Where the watchers are on each network.
     pub fn progress(&self) -> &ChainProgress {
         &self.progress
-    }
-
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    pub(crate) fn publish(&self, event: PaymentEvent) {
-        self.events.publish(event);
     }
 
     /// Creates a payment, or returns the one an earlier request with the same idempotency key made.

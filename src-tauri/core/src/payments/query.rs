@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{sqlite::SqliteRow, FromRow, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{IdempotencyKey, Payment, PaymentId, PaymentStatus};
 use crate::{
@@ -97,45 +97,96 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// A `payment_sessions` row as stored.
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: String,
+    status: String,
+    network_id: String,
+    chain_id: i64,
+    token_symbol: String,
+    token_contract: String,
+    decimals: i64,
+    pay_to: String,
+    requested_base_units: String,
+    amount_base_units: String,
+    offset_steps: i64,
+    description: Option<String>,
+    order_reference: Option<String>,
+    metadata: Option<String>,
+    product_id: Option<String>,
+    required_confirmations: i64,
+    confirmations: i64,
+    transaction_hash: Option<String>,
+    block_number: Option<i64>,
+    amount_received: Option<String>,
+    start_block: Option<i64>,
+    late: bool,
+    created_at: i64,
+    expires_at: i64,
+    paid_at: Option<i64>,
+    updated_at: i64,
+}
+
+/// A stored number that must fit its type, or the row is corrupt.
+fn fits<T: TryFrom<i64>>(what: &str, id: &str, n: i64) -> Result<T, CoreError> {
+    T::try_from(n).map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {n}")))
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = CoreError;
+
+    fn try_from(r: PaymentRow) -> Result<Self, CoreError> {
+        let id = r.id.as_str();
+        let decimals: u8 = fits("decimals", id, r.decimals)?;
+        let amount = |what: &str, s: &str| {
+            TokenAmount::from_base_units_str(s, decimals)
+                .map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {s:?}")))
+        };
+        let metadata = match &r.metadata {
+            None => None,
+            Some(m) => Some(
+                serde_json::from_str(m)
+                    .map_err(|_| CoreError::Corrupt(format!("payment {id}: metadata {m:?}")))?,
+            ),
+        };
+        let optional = |what: &str, n: Option<i64>| n.map(|n| fits::<u64>(what, id, n)).transpose();
+        Ok(Payment {
+            status: PaymentStatus::parse(&r.status)?,
+            network: NetworkId::parse(&r.network_id)?,
+            chain_id: fits("chain id", id, r.chain_id)?,
+            token: TokenSymbol::parse(&r.token_symbol)?,
+            token_contract: Address::parse(&r.token_contract)?,
+            pay_to: Address::parse(&r.pay_to)?,
+            requested_amount: amount("requested amount", &r.requested_base_units)?,
+            amount: amount("amount", &r.amount_base_units)?,
+            offset_steps: fits("offset steps", id, r.offset_steps)?,
+            metadata,
+            product_id: r.product_id.map(ProductId::from_store),
+            required_confirmations: fits("required confirmations", id, r.required_confirmations)?,
+            confirmations: fits("confirmations", id, r.confirmations)?,
+            block_number: optional("block number", r.block_number)?,
+            amount_received: r
+                .amount_received
+                .as_deref()
+                .map(|s| amount("amount received", s))
+                .transpose()?,
+            start_block: optional("start block", r.start_block)?,
+            late: r.late,
+            created_at: from_millis(r.created_at),
+            expires_at: from_millis(r.expires_at),
+            paid_at: r.paid_at.map(from_millis),
+            updated_at: from_millis(r.updated_at),
+            description: r.description,
+            order_reference: r.order_reference,
+            transaction_hash: r.transaction_hash,
+            id: PaymentId::from_store(r.id),
+        })
+    }
+}
+
 fn map(row: &SqliteRow) -> Result<Payment, CoreError> {
-    let decimals = row.get::<i64, _>("decimals") as u8;
-    let amount = |col: &str| {
-        TokenAmount::from_base_units_str(row.get(col), decimals).map_err(CoreError::from)
-    };
-    let status: String = row.get("status");
-    let metadata: Option<String> = row.get("metadata");
-    Ok(Payment {
-        id: PaymentId::from_store(row.get("id")),
-        status: PaymentStatus::parse(&status)?,
-        network: NetworkId::parse(row.get("network_id"))?,
-        chain_id: row.get::<i64, _>("chain_id") as u64,
-        token: TokenSymbol::parse(row.get("token_symbol"))?,
-        token_contract: Address::parse(row.get("token_contract"))?,
-        pay_to: Address::parse(row.get("pay_to"))?,
-        requested_amount: amount("requested_base_units")?,
-        amount: amount("amount_base_units")?,
-        offset_steps: row.get::<i64, _>("offset_steps") as u32,
-        description: row.get("description"),
-        order_reference: row.get("order_reference"),
-        metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
-        product_id: row
-            .get::<Option<String>, _>("product_id")
-            .map(ProductId::from_store),
-        required_confirmations: row.get::<i64, _>("required_confirmations") as u32,
-        confirmations: row.get::<i64, _>("confirmations") as u32,
-        transaction_hash: row.get("transaction_hash"),
-        block_number: row.get::<Option<i64>, _>("block_number").map(|b| b as u64),
-        amount_received: row
-            .get::<Option<&str>, _>("amount_received")
-            .map(|s| TokenAmount::from_base_units_str(s, decimals))
-            .transpose()?,
-        start_block: row.get::<Option<i64>, _>("start_block").map(|b| b as u64),
-        late: row.get("late"),
-        created_at: from_millis(row.get("created_at")),
-        expires_at: from_millis(row.get("expires_at")),
-        paid_at: row.get::<Option<i64>, _>("paid_at").map(from_millis),
-        updated_at: from_millis(row.get("updated_at")),
-    })
+    Payment::try_from(PaymentRow::from_row(row)?)
 }
 
 pub(super) async fn by_id(pool: &SqlitePool, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
@@ -177,7 +228,7 @@ pub(super) async fn by_idempotency_key(
     {
         Some(row) => Ok(Some((
             map(&row)?,
-            row.get::<Option<String>, _>("request_fingerprint")
+            row.try_get::<Option<String>, _>("request_fingerprint")?
                 .unwrap_or_default(),
         ))),
         None => Ok(None),
@@ -223,7 +274,10 @@ pub(super) async fn held_amounts(
         q = q.bind(c.base_units().to_string());
     }
     let rows = q.fetch_all(pool).await?;
-    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The watcher's cursor on `network`, if it has one.
@@ -348,7 +402,9 @@ pub(super) async fn list(pool: &SqlitePool, f: &PaymentFilter) -> Result<Page, C
     let more = rows.len() as i64 > limit;
     let rows = &rows[..rows.len().min(limit as usize)];
     let next_cursor = if more {
-        rows.last().map(|r| r.get::<i64, _>("seq").to_string())
+        rows.last()
+            .map(|r| r.try_get::<i64, _>("seq").map(|s| s.to_string()))
+            .transpose()?
     } else {
         None
     };

@@ -370,8 +370,8 @@ impl Payments {
                 Some(t.block_hash.to_string()),
             );
         }
-        let seq: i64 = row.get("seq");
-        let first_seen = from_millis(row.get("seen_at"));
+        let seq: i64 = row.try_get("seq")?;
+        let first_seen = from_millis(row.try_get("seen_at")?);
         if let Some(owner) = row.get::<Option<String>, _>("payment_id") {
             // This log already credits a payment: exactly once, whatever path saw it again. Seen
             // in another block (re-included by a reorg at the same index), the credit moves with it.
@@ -511,12 +511,12 @@ impl Payments {
         rows.iter()
             .map(|r| {
                 Ok(Holder {
-                    id: PaymentId::from_store(r.get("id")),
-                    status: PaymentStatus::parse(r.get("status"))?,
+                    id: PaymentId::from_store(r.try_get("id")?),
+                    status: PaymentStatus::parse(r.try_get("status")?)?,
                     credited: r.get::<Option<String>, _>("transaction_hash").is_some(),
                     start_block: r.get::<Option<i64>, _>("start_block").map(|b| b as u64),
-                    created_at: from_millis(r.get("created_at")),
-                    expires_at: from_millis(r.get("expires_at")),
+                    created_at: from_millis(r.try_get("created_at")?),
+                    expires_at: from_millis(r.try_get("expires_at")?),
                 })
             })
             .collect()
@@ -583,9 +583,9 @@ impl Payments {
             .await?;
         let mut out = Vec::new();
         for row in rows {
-            let id = PaymentId::from_store(row.get("id"));
-            let hash: String = row.get("block_hash");
-            let tx_hash: String = row.get("transaction_hash");
+            let id = PaymentId::from_store(row.try_get("id")?);
+            let hash: String = row.try_get("block_hash")?;
+            let tx_hash: String = row.try_get("transaction_hash")?;
             if let (Some(payment), Ok(block_hash), Ok(tx_hash)) = (
                 query::by_id(&self.pool, &id).await?,
                 hash.parse(),
@@ -595,7 +595,7 @@ impl Payments {
                     payment,
                     block_hash,
                     tx_hash,
-                    source: row.get("credit_source"),
+                    source: row.try_get("credit_source")?,
                 });
             }
         }
@@ -698,15 +698,9 @@ impl Payments {
             .bind(from_block as i64)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r.get::<i64, _>("block_number") as u64,
-                    r.get::<String, _>("block_hash").parse().ok()?,
-                ))
-            })
-            .collect())
+        rows.iter()
+            .map(|r| crate::store::block(r, "block_number", "block_hash"))
+            .collect()
     }
 
     /// Records `confirmations` for a confirming payment and, when `settled`, makes it `paid`.

@@ -375,7 +375,7 @@ impl Webhooks {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(CoreError::WebhookNotFound)?;
-        if row.get::<String, _>("source") == "config" {
+        if row.try_get::<String, _>("source")? == "config" {
             return Err(CoreError::InvalidState {
                 status: "defined in the config file",
                 action: "removing it through the API",
@@ -439,7 +439,11 @@ impl Webhooks {
             .bind(cursor)
             .fetch_all(&self.pool)
             .await?;
-        let Some(last) = rows.last().map(|r| r.get::<i64, _>("seq")) else {
+        let Some(last) = rows
+            .last()
+            .map(|r| r.try_get::<i64, _>("seq"))
+            .transpose()?
+        else {
             return Ok(0);
         };
         let endpoints: Vec<Endpoint> = self
@@ -450,7 +454,7 @@ impl Webhooks {
             .collect();
         let mut queued = Vec::new();
         for row in &rows {
-            let kind: String = row.get("kind");
+            let kind: String = row.try_get("kind")?;
             let Some(kind) =
                 EventType::parse(&kind).filter(|t| EventType::SUBSCRIBABLE.contains(t))
             else {
@@ -463,9 +467,9 @@ impl Webhooks {
             if subscribed.is_empty() {
                 continue;
             }
-            let seq: i64 = row.get("seq");
-            let snapshot = events::from_snapshot(row.get::<Option<&str>, _>("payment"));
-            let data = match (snapshot, row.get::<Option<String>, _>("payment_id")) {
+            let seq: i64 = row.try_get("seq")?;
+            let snapshot = events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)?;
+            let data = match (snapshot, row.try_get::<Option<String>, _>("payment_id")?) {
                 (Some(p), _) => json!({ "payment": render(&p) }),
                 // Rows written before snapshots existed: the payment as it is now.
                 (None, Some(id)) => match self.payments.get(&PaymentId::from_store(id)).await {
@@ -474,11 +478,11 @@ impl Webhooks {
                     Err(e) => return Err(e),
                 },
                 (None, None) => {
-                    let detail: Option<String> = row.get("detail");
+                    let detail: Option<String> = row.try_get("detail")?;
                     json!({ "transfer": detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()) })
                 }
             };
-            let at = from_millis(row.get("at"));
+            let at = from_millis(row.try_get("at")?);
             let body = json!({
                 "id": format!("evt_{seq}"),
                 "type": kind,
@@ -531,7 +535,7 @@ impl Webhooks {
         let mut attempts = JoinSet::new();
         for row in &rows {
             let delivery = map_delivery(row)?;
-            let payload: String = row.get("payload");
+            let payload: String = row.try_get("payload")?;
             let secret: String =
                 sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE id = ?")
                     .bind(&delivery.endpoint_id)

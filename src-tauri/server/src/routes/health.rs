@@ -2,7 +2,6 @@
 
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Serialize;
-use stablepay_core::store;
 use utoipa::ToSchema;
 
 use crate::state::AppState;
@@ -24,7 +23,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, body = Health), (status = 503, description = "Database unavailable", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let db_ok = store::ping(&state.core.pool).await.is_ok();
+    let db_ok = state.core.database_ok().await;
     let health = Health {
         status: if db_ok { "ok" } else { "unavailable" },
         database: if db_ok { "ok" } else { "error" },

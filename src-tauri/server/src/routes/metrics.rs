@@ -7,7 +7,7 @@ use std::fmt::Write;
 use axum::{
     extract::State, http::header::CONTENT_TYPE, response::IntoResponse, routing::get, Router,
 };
-use stablepay_core::{stats, telemetry::LATENCY_BUCKETS};
+use stablepay_core::telemetry::LATENCY_BUCKETS;
 
 use crate::{
     auth::{Permission, Require},
@@ -50,7 +50,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         "gauge",
         "Payments stored, by status.",
     );
-    let counts = stats::status_counts(&core.pool).await?;
+    let counts = core.stats.status_counts().await?;
     for status in STATUSES {
         let _ = writeln!(
             out,
@@ -168,7 +168,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         "gauge",
         "Webhook deliveries waiting to be delivered.",
     );
-    let backlog = stats::webhook_backlog(&core.pool).await?;
+    let backlog = core.stats.webhook_backlog().await?;
     let _ = writeln!(out, "stablepay_webhook_backlog {backlog}");
 
     let api = t.api();

@@ -12,7 +12,7 @@ use axum::{
     Json, Router,
 };
 use serde_json::{json, Value};
-use stablepay_core::{alerts::AlertChange, stats, store, telemetry::LinkStats};
+use stablepay_core::{alerts::AlertChange, telemetry::LinkStats};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
@@ -57,8 +57,10 @@ pub async fn payments(
         .map(|t| t.symbol.to_string())
         .collect();
     let now = core.clock.now();
-    let s = stats::payment_stats(&core.pool, &tokens, now).await?;
-    let daily = stats::daily_volume(&core.pool, 14, now)
+    let s = core.stats.payment_stats(&tokens, now).await?;
+    let daily = core
+        .stats
+        .daily_volume(14, now)
         .await?
         .into_iter()
         .map(|d| DailyVolumeView {
@@ -107,7 +109,7 @@ pub async fn monitoring(
             healthy += 1;
         }
     }
-    let events_detected = stats::transfers_stored(&core.pool).await?;
+    let events_detected = core.stats.transfers_stored().await?;
     let mut rpc_endpoints = Vec::new();
     for (network, rpc) in &core.chains {
         for e in rpc.endpoints() {
@@ -161,7 +163,7 @@ pub async fn monitoring(
     responses((status = 200, body = SystemResponse), (status = 401, body = ErrorBody)))]
 pub async fn system(State(state): State<AppState>) -> Json<SystemResponse> {
     let core = &state.core;
-    let database_ok = store::ping(&core.pool).await.is_ok();
+    let database_ok = core.database_ok().await;
     let links = core.telemetry.links();
     let blockchain_connection = if links.is_empty() {
         if core.config.chain.enabled && !core.chains.is_empty() {

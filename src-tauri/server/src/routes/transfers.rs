@@ -3,7 +3,7 @@
 
 use axum::{extract::State, routing::get, Json, Router};
 use serde::{Deserialize, Serialize};
-use stablepay_core::transfers::{self, StoredTransfer};
+use stablepay_core::transfers::StoredTransfer;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
@@ -85,7 +85,7 @@ pub async fn list(
         ));
     }
     let tokens = state.core.catalog.tokens().await;
-    let rows = transfers::list(&state.core.pool, q.matched, limit).await?;
+    let rows = state.core.transfers.list(q.matched, limit).await?;
     Ok(Json(
         rows.into_iter()
             .map(|t: StoredTransfer| {

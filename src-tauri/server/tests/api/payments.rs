@@ -501,3 +501,22 @@ async fn a_sale_and_its_cancel_leave_their_audit_rows_in_order() {
         .await;
     assert_eq!(in_order, 1);
 }
+
+#[tokio::test]
+async fn a_corrupt_amount_in_the_database_is_an_error_never_a_zero() {
+    let app = spawn_app().await;
+    let p = app.create_ok(usdt("5")).await;
+    let id = p["id"].as_str().unwrap();
+    app.sql(&format!(
+        "UPDATE payment_sessions SET amount_base_units = 'five' WHERE id = '{id}'"
+    ))
+    .await;
+    let r = app.get(&format!("/api/v1/payments/{id}")).await;
+    assert_eq!(r.status(), 500);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal_error");
+    assert!(
+        !body.to_string().contains("five"),
+        "a 5xx says nothing about the inside: {body}"
+    );
+}

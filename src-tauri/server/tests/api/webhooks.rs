@@ -439,9 +439,13 @@ async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when
         .unwrap();
     core.payments.cancel(&created.payment.id).await.unwrap();
 
-    // Before the event is queued, the payment changes again.
+    // Before the event is queued, the payment changes again (through a second connection).
+    use sqlx::Connection;
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
     sqlx::query("UPDATE payment_sessions SET description = 'changed later', status = 'expired'")
-        .execute(&core.pool)
+        .execute(&mut db)
         .await
         .unwrap();
     let render: PaymentRenderer = Arc::new(|p| {
@@ -450,7 +454,7 @@ async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when
     assert_eq!(core.webhooks.feed(&render).await.unwrap(), 1);
 
     let payload: String = sqlx::query_scalar("SELECT payload FROM webhook_deliveries")
-        .fetch_one(&core.pool)
+        .fetch_one(&mut db)
         .await
         .unwrap();
     let body: Value = serde_json::from_str(&payload).unwrap();
