@@ -29,6 +29,7 @@ use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     clock::SystemClock,
     config::{Config, Layers, Tls},
+    entropy::SystemEntropy,
     events::PaymentEventKind,
     payments::PaymentStatus,
     Core,
@@ -59,8 +60,8 @@ struct Session {
 impl Session {
     fn new() -> Self {
         Self {
-            pos: ApiKey::random(),
-            display: ApiKey::random(),
+            pos: ApiKey::random(&SystemEntropy),
+            display: ApiKey::random(&SystemEntropy),
         }
     }
 

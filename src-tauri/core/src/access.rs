@@ -83,9 +83,9 @@ impl ApiKey {
         Ok(Self(s.to_string()))
     }
 
-    /// A fresh random key (64 hex digits).
-    pub fn random() -> Self {
-        Self(hex::encode(rand::random::<[u8; 32]>()))
+    /// A fresh random key (64 hex digits: 256 bits from `entropy`).
+    pub fn random(entropy: &dyn crate::entropy::Entropy) -> Self {
+        Self(hex::encode(crate::entropy::bytes::<32>(entropy)))
     }
 
     /// The secret.
@@ -121,7 +121,12 @@ mod tests {
         assert!(ApiKey::parse(&"a".repeat(40)).is_err());
         assert!(ApiKey::parse("0123456789abcdef 0123456789abcdef").is_err());
         assert!(ApiKey::parse("0123456789abcdef0123456789abcdef").is_ok());
-        assert_eq!(ApiKey::random().expose().len(), 64);
+        assert_eq!(
+            ApiKey::random(&crate::entropy::SystemEntropy)
+                .expose()
+                .len(),
+            64
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod display;
 pub mod eip681;
+pub mod entropy;
 pub mod error;
 pub mod events;
 pub mod ip;
@@ -40,6 +41,7 @@ use crate::{
     clock::Clock,
     config::Config,
     display::Display,
+    entropy::{Entropy, SystemEntropy},
     events::EventBus,
     pairing::Pairing,
     payments::Payments,
@@ -88,6 +90,8 @@ pub struct Core {
     pub pairing: Pairing,
     /// The injected clock.
     pub clock: Arc<dyn Clock>,
+    /// The injected randomness (ids, keys, pairing codes).
+    pub entropy: Arc<dyn Entropy>,
     /// The store itself stays inside the core: hosts ask the services.
     pool: SqlitePool,
     lock: Arc<DatabaseLock>,
@@ -98,25 +102,40 @@ impl Core {
     /// Background work (expiry sweeps) is started by the host with [`Payments::run_expiry`].
     /// A database that cannot be opened, migrated or written at start is reported with its path.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
-        let path = config.database.path.clone();
-        Self::start_inner(config, clock).await.map_err(|e| match e {
-            CoreError::Database(_) | CoreError::Migration(_) => CoreError::Storage {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            },
-            other => other,
-        })
+        Self::start_with(config, clock, Arc::new(SystemEntropy)).await
     }
 
-    async fn start_inner(config: Config, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
+    /// [`Core::start`] with its randomness from `entropy` (ids, keys, pairing codes).
+    pub async fn start_with(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Self, CoreError> {
+        let path = config.database.path.clone();
+        Self::start_inner(config, clock, entropy)
+            .await
+            .map_err(|e| match e {
+                CoreError::Database(_) | CoreError::Migration(_) => CoreError::Storage {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                },
+                other => other,
+            })
+    }
+
+    async fn start_inner(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Self, CoreError> {
         let lock = Arc::new(store::lock(&config.database.path)?);
         let pool = store::open(&config.database.path).await?;
         let progress = ChainProgress::default();
         let catalog =
             Catalog::from_config(pool.clone(), &config.networks, &config.tokens, clock.now())
                 .await?;
-        let products = Products::new(pool.clone(), clock.clone());
-        let telemetry = Telemetry::new();
+        let products = Products::new(pool.clone(), clock.clone(), entropy.clone());
+        let telemetry = Telemetry::new(clock.clone());
         let stats = Stats::new(pool.clone());
         let transfers = Transfers::new(pool.clone());
         let alerts = Alerts::new(
@@ -136,6 +155,7 @@ impl Core {
             config.payments.clone(),
             config.merchant.receive_address,
             progress.clone(),
+            entropy.clone(),
         );
         let mut chains = HashMap::new();
         for network in &config.networks {
@@ -157,9 +177,10 @@ impl Core {
             clock.clone(),
             RetryPolicy::default(),
             config.webhook_targets.clone(),
+            entropy.clone(),
         );
         webhooks.sync_config(&config.webhooks).await?;
-        let pairing = Pairing::load(pool.clone(), clock.clone()).await?;
+        let pairing = Pairing::load(pool.clone(), clock.clone(), entropy.clone()).await?;
         let display = Display::new(
             config.merchant.name.clone(),
             payments.clone(),
@@ -183,6 +204,7 @@ impl Core {
             progress,
             pairing,
             clock,
+            entropy,
             lock,
         })
     }

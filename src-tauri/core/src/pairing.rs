@@ -20,6 +20,7 @@ use tokio::sync::broadcast;
 use crate::{
     access::ApiKey,
     clock::{from_millis, to_millis, Clock},
+    entropy::Entropy,
     error::CoreError,
 };
 
@@ -61,6 +62,7 @@ struct Pending {
 pub struct Pairing {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
     pending: Arc<Mutex<Pending>>,
     /// Token hash → (device id, name), for the live devices.
     tokens: Arc<RwLock<HashMap<String, (String, String)>>>,
@@ -73,7 +75,11 @@ fn hash(token: &str) -> String {
 
 impl Pairing {
     /// Loads the paired displays.
-    pub async fn load(pool: SqlitePool, clock: Arc<dyn Clock>) -> Result<Self, CoreError> {
+    pub async fn load(
+        pool: SqlitePool,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Self, CoreError> {
         let rows = sqlx::query(
             "SELECT id, name, token_hash FROM display_devices WHERE revoked_at IS NULL",
         )
@@ -91,6 +97,7 @@ impl Pairing {
         Ok(Self {
             pool,
             clock,
+            entropy,
             pending: Arc::default(),
             tokens: Arc::new(RwLock::new(tokens)),
             revoked: broadcast::channel(64).0,
@@ -100,7 +107,10 @@ impl Pairing {
     /// A new code (replacing any earlier one).
     pub fn start(&self) -> PairingCode {
         let code = PairingCode {
-            code: format!("{:06}", rand::random::<u32>() % 1_000_000),
+            code: format!(
+                "{:06}",
+                u32::from_le_bytes(crate::entropy::bytes(self.entropy.as_ref())) % 1_000_000
+            ),
             expires_at: self.clock.now() + CODE_LIFETIME,
         };
         *self.pending.lock().expect("pairing lock") = Pending {
@@ -133,9 +143,12 @@ impl Pairing {
             }
             pending.code = None;
         }
-        let token = ApiKey::random();
+        let token = ApiKey::random(self.entropy.as_ref());
         let device = DisplayDevice {
-            id: format!("dsp_{}", hex::encode(rand::random::<[u8; 12]>())),
+            id: format!(
+                "dsp_{}",
+                hex::encode(crate::entropy::bytes::<12>(self.entropy.as_ref()))
+            ),
             name: name.to_string(),
             paired_at: now,
             revoked_at: None,

@@ -8,6 +8,7 @@ use sqlx::{sqlite::SqliteRow, Row, SqlitePool};
 use crate::{
     amount::DecimalAmount,
     clock::{from_millis, to_millis, Clock},
+    entropy::Entropy,
     error::CoreError,
 };
 
@@ -17,8 +18,11 @@ use crate::{
 pub struct ProductId(String);
 
 impl ProductId {
-    fn random() -> Self {
-        Self(format!("prod_{}", hex::encode(rand::random::<[u8; 12]>())))
+    fn random(entropy: &dyn Entropy) -> Self {
+        Self(format!(
+            "prod_{}",
+            hex::encode(crate::entropy::bytes::<12>(entropy))
+        ))
     }
 
     /// Parses an id; a malformed one cannot exist, so it is "not found".
@@ -115,6 +119,7 @@ fn map(row: &SqliteRow) -> Result<Product, CoreError> {
 pub struct Products {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
 }
 
 impl fmt::Debug for Products {
@@ -125,8 +130,12 @@ impl fmt::Debug for Products {
 
 impl Products {
     /// Wires the service.
-    pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>) -> Self {
-        Self { pool, clock }
+    pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
+        Self {
+            pool,
+            clock,
+            entropy,
+        }
     }
 
     /// Creates a product; `name` and `price` are required.
@@ -144,7 +153,7 @@ impl Products {
         check_description(&description)?;
         let now = self.clock.now();
         let product = Product {
-            id: ProductId::random(),
+            id: ProductId::random(self.entropy.as_ref()),
             name,
             price,
             description,

@@ -31,6 +31,7 @@ use axum::{
 use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     config::ServerConfig,
+    entropy::Entropy,
     pairing::Pairing,
 };
 use tower::{Layer, Service};
@@ -142,17 +143,23 @@ pub struct Keys {
     session: Option<ApiKey>,
     displays: Option<Pairing>,
     tickets: Mutex<HashMap<String, (Caller, Instant)>>,
+    entropy: Arc<dyn Entropy>,
 }
 
 impl Keys {
     /// The keys of `server`: configured ones and the desktop session token; paired displays'
     /// tokens from `displays`.
-    pub fn from_config(server: &ServerConfig, displays: Pairing) -> Self {
+    pub fn from_config(
+        server: &ServerConfig,
+        displays: Pairing,
+        entropy: Arc<dyn Entropy>,
+    ) -> Self {
         Self {
             keys: server.keys.clone(),
             session: server.session_token.clone(),
             displays: Some(displays),
             tickets: Mutex::default(),
+            entropy,
         }
     }
 
@@ -203,7 +210,7 @@ impl Keys {
 
     /// A single-use ticket standing for `caller` on one socket upgrade within [`TICKET_LIFETIME`].
     pub fn issue_ticket(&self, caller: &Caller) -> String {
-        let ticket = ApiKey::random().expose().to_string();
+        let ticket = ApiKey::random(self.entropy.as_ref()).expose().to_string();
         let now = Instant::now();
         let mut tickets = self.tickets.lock().expect("ticket lock");
         if tickets.len() >= MAX_TICKETS {
@@ -323,6 +330,7 @@ mod tests {
             session: session.map(|s| ApiKey::parse(s).unwrap()),
             displays: None,
             tickets: Mutex::default(),
+            entropy: Arc::new(stablepay_core::entropy::SystemEntropy),
         }
     }
 

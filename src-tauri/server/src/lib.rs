@@ -257,6 +257,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         &core.config.server.tls,
         &data_dir,
         &certificate_names(&core.config.server),
+        core.clock.now(),
     )?;
     let signer = Arc::new(signing::PushSigner::load_or_create(&data_dir)?);
     let listener = TcpListener::bind(bind)

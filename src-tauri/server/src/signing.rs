@@ -2,7 +2,8 @@
 //! a screen that pinned the server's key can tell a message the server sent from one a man in the
 //! middle changed (the address or amount a customer pays, above all).
 //!
-//! - **Key**: Ed25519, made once and kept beside the database (`push-signing.key`, PKCS#8, 0600).
+//! - **Key**: Ed25519, drawn from the operating system's generator (key material never comes from
+//!   the injected, possibly seeded, [`stablepay_core::entropy`]), made once and kept beside the database (`push-signing.key`, PKCS#8, 0600).
 //!   Its public half is `GET /api/v1/push-key`, in the pairing answer (a paired display pins it
 //!   then) and, in the desktop app, handed to its windows over IPC.
 //! - **What is signed**: the message without its `signature` member, written as canonical JSON:

@@ -72,7 +72,11 @@ impl AppState {
         ));
         let sockets = Arc::new(SocketLimits::new(server.ws_max_per_ip, server.ws_max_total));
         Self(Arc::new(Shared {
-            keys: Arc::new(Keys::from_config(server, core.pairing.clone())),
+            keys: Arc::new(Keys::from_config(
+                server,
+                core.pairing.clone(),
+                core.entropy.clone(),
+            )),
             hosts: Arc::new(HostPolicy::new(server)),
             rate_limiter,
             process_budget: Arc::new(crate::rate_limit::process_budget()),

@@ -75,6 +75,7 @@ pub fn identity(
     tls: &Tls,
     data_dir: &Path,
     names: &[String],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<TlsIdentity>, TlsError> {
     let (chain, key, self_signed) = match tls {
         Tls::Unset | Tls::Off => return Ok(None),
@@ -83,7 +84,7 @@ pub fn identity(
             (chain, key, false)
         }
         Tls::SelfSigned => {
-            let (chain, key) = self_signed_files(data_dir, names)?;
+            let (chain, key) = self_signed_files(data_dir, names, now)?;
             (chain, key, true)
         }
     };
@@ -155,7 +156,11 @@ fn pem_reason(e: &rustls::pki_types::pem::Error) -> String {
 }
 
 /// Reads the kept self-signed certificate, or makes and keeps one.
-fn self_signed_files(dir: &Path, names: &[String]) -> Result<Pair, TlsError> {
+fn self_signed_files(
+    dir: &Path,
+    names: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Pair, TlsError> {
     let (cert_path, key_path) = (dir.join(SELF_SIGNED_CERT), dir.join(SELF_SIGNED_KEY));
     if cert_path.is_file() && key_path.is_file() {
         return read_files(&cert_path, &key_path).map_err(|e| {
@@ -179,7 +184,6 @@ fn self_signed_files(dir: &Path, names: &[String]) -> Result<Pair, TlsError> {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "StablePay POS (self-signed)");
-    let now = chrono::Utc::now();
     let day = |d: chrono::DateTime<chrono::Utc>| {
         use chrono::Datelike;
         rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
@@ -217,10 +221,15 @@ mod tests {
     #[test]
     fn a_self_signed_certificate_is_made_once_and_kept_with_the_same_fingerprint() {
         let dir = tempfile::tempdir().unwrap();
-        let first = identity(&Tls::SelfSigned, dir.path(), &["shop.lan".into()])
-            .unwrap()
-            .unwrap();
-        let again = identity(&Tls::SelfSigned, dir.path(), &[])
+        let first = identity(
+            &Tls::SelfSigned,
+            dir.path(),
+            &["shop.lan".into()],
+            chrono::Utc::now(),
+        )
+        .unwrap()
+        .unwrap();
+        let again = identity(&Tls::SelfSigned, dir.path(), &[], chrono::Utc::now())
             .unwrap()
             .unwrap();
         assert!(first.self_signed);
@@ -246,7 +255,9 @@ mod tests {
             cert: dir.path().join("nope.pem"),
             key: empty.clone(),
         };
-        let e = identity(&missing, dir.path(), &[]).unwrap_err().to_string();
+        let e = identity(&missing, dir.path(), &[], chrono::Utc::now())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("server.tls_cert:") && e.contains("nope.pem"),
             "{e}"
@@ -255,14 +266,20 @@ mod tests {
             cert: empty.clone(),
             key: empty,
         };
-        let e = identity(&no_key, dir.path(), &[]).unwrap_err().to_string();
+        let e = identity(&no_key, dir.path(), &[], chrono::Utc::now())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no CERTIFICATE"), "{e}");
     }
 
     #[test]
     fn plain_http_has_no_identity() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(identity(&Tls::Unset, dir.path(), &[]).unwrap().is_none());
-        assert!(identity(&Tls::Off, dir.path(), &[]).unwrap().is_none());
+        assert!(identity(&Tls::Unset, dir.path(), &[], chrono::Utc::now())
+            .unwrap()
+            .is_none());
+        assert!(identity(&Tls::Off, dir.path(), &[], chrono::Utc::now())
+            .unwrap()
+            .is_none());
     }
 }

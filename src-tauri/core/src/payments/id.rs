@@ -11,9 +11,12 @@ use crate::error::CoreError;
 pub struct PaymentId(String);
 
 impl PaymentId {
-    /// A fresh random id.
-    pub fn random() -> Self {
-        Self(format!("pay_{}", hex::encode(rand::random::<[u8; 16]>())))
+    /// A fresh random id (128 bits from `entropy`).
+    pub fn random(entropy: &dyn crate::entropy::Entropy) -> Self {
+        Self(format!(
+            "pay_{}",
+            hex::encode(crate::entropy::bytes::<16>(entropy))
+        ))
     }
 
     /// Parses an id; anything not of the id's shape cannot exist, so it is "not found".
@@ -76,7 +79,8 @@ mod tests {
 
     #[test]
     fn random_ids_parse_and_differ() {
-        let (a, b) = (PaymentId::random(), PaymentId::random());
+        let entropy = crate::entropy::SystemEntropy;
+        let (a, b) = (PaymentId::random(&entropy), PaymentId::random(&entropy));
         assert_ne!(a, b);
         assert_eq!(PaymentId::parse(a.as_str()).unwrap(), a);
     }

@@ -41,6 +41,7 @@ use crate::{
     clock::{to_millis, Clock},
     config::PaymentsConfig,
     eip681,
+    entropy::Entropy,
     error::CoreError,
     events::{self, EventBus, PaymentEvent, PaymentEventKind},
     products::{ProductId, Products},
@@ -349,6 +350,7 @@ pub struct Payments {
     rules: PaymentsConfig,
     receive_address: Option<Address>,
     progress: ChainProgress,
+    entropy: Arc<dyn Entropy>,
     create_lock: Arc<Mutex<()>>,
 }
 
@@ -372,6 +374,7 @@ impl Payments {
         rules: PaymentsConfig,
         receive_address: Option<Address>,
         progress: ChainProgress,
+        entropy: Arc<dyn Entropy>,
     ) -> Self {
         Self {
             pool,
@@ -382,6 +385,7 @@ impl Payments {
             rules,
             receive_address,
             progress,
+            entropy,
             create_lock: Arc::default(),
         }
     }
@@ -481,7 +485,7 @@ impl Payments {
         }
         .map(|b| b.saturating_sub(HEAD_LAG_MARGIN));
         let payment = Payment {
-            id: PaymentId::random(),
+            id: PaymentId::random(self.entropy.as_ref()),
             status: PaymentStatus::Pending,
             network: network.id.clone(),
             chain_id: network.chain_id,

@@ -63,6 +63,9 @@ pub struct LoggedMessage {
     pub data: Value,
     /// When.
     pub at: DateTime<Utc>,
+    /// Order of arrival in the log (set by [`MessageLog::push`]): ties of `at` are broken by it, so
+    /// the order holds whatever the clock does (a test's clock may stand still).
+    pub seq: u64,
 }
 
 /// Two bounded rings, one per source.
@@ -70,11 +73,15 @@ pub struct LoggedMessage {
 pub struct MessageLog {
     frontend: Mutex<VecDeque<LoggedMessage>>,
     blockchain: Mutex<VecDeque<LoggedMessage>>,
+    next: std::sync::atomic::AtomicU64,
 }
 
 impl MessageLog {
     /// Appends, evicting the oldest entry of that source when full.
-    pub fn push(&self, message: LoggedMessage) {
+    pub fn push(&self, mut message: LoggedMessage) {
+        message.seq = self
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ring = match message.source {
             Source::Frontend => &self.frontend,
             Source::Blockchain => &self.blockchain,
@@ -96,7 +103,7 @@ impl MessageLog {
             .cloned()
             .collect();
         all.extend(self.blockchain.lock().expect("lock").iter().cloned());
-        all.sort_by_key(|m| std::cmp::Reverse(m.at));
+        all.sort_by_key(|m| std::cmp::Reverse((m.at, m.seq)));
         all.truncate(limit);
         all
     }
@@ -115,6 +122,7 @@ mod tests {
             direction: Direction::Out,
             data: json!({}),
             at: DateTime::from_timestamp(second, 0).unwrap(),
+            seq: 0,
         }
     }
 

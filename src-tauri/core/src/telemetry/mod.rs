@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 pub use log::{Direction, LoggedMessage, MessageLog, Source, LOG_CAPACITY};
 pub use samples::{Histogram, HistogramData, Window, WindowSummary, LATENCY_BUCKETS};
 
-use crate::payments::ObservedTransfer;
+use crate::{clock::Clock, payments::ObservedTransfer};
 
 /// Samples kept for averages and percentiles.
 const WINDOW: usize = 2000;
@@ -38,6 +38,7 @@ pub struct Telemetry(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
+    clock: Arc<dyn Clock>,
     started: Instant,
     log: MessageLog,
     sockets: Mutex<SocketStats>,
@@ -205,6 +206,8 @@ pub struct LinkStats {
     pub reorgs: u64,
     /// Last error of a pass.
     pub last_error: Option<String>,
+    /// Watcher passes finished, well or not (a pass counter for whoever waits for one).
+    pub passes: u64,
 }
 
 impl LinkStats {
@@ -259,16 +262,17 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
-impl Default for Telemetry {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Telemetry {
-    /// Fresh figures, uptime counting from now.
-    pub fn new() -> Self {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+
+    /// Fresh figures, uptime counting from now; times of day from `clock`. Durations (latency,
+    /// response times) are measured with the monotonic `Instant`, which a wall clock cannot stand
+    /// in for.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self(Arc::new(Inner {
+            clock,
             started: Instant::now(),
             log: MessageLog::default(),
             sockets: Mutex::default(),
@@ -296,7 +300,7 @@ impl Telemetry {
         let mut s = self.0.sockets.lock().expect("lock");
         s.total_connections += 1;
         s.active_connections += 1;
-        s.last_connection_time = Some(Utc::now());
+        s.last_connection_time = Some(self.now());
         if let Some(i) = s.recently_closed.iter().position(|p| p == payment_id) {
             s.recently_closed.remove(i);
             s.reconnect_attempts += 1;
@@ -314,7 +318,7 @@ impl Telemetry {
     pub fn socket_closed(&self, payment_id: &str, error: bool) {
         let mut s = self.0.sockets.lock().expect("lock");
         s.active_connections = s.active_connections.saturating_sub(1);
-        s.last_disconnection_time = Some(Utc::now());
+        s.last_disconnection_time = Some(self.now());
         if error {
             s.connection_errors += 1;
         }
@@ -357,16 +361,21 @@ impl Telemetry {
             payment_id: payment_id.map(String::from),
             direction,
             data,
-            at: Utc::now(),
+            at: self.now(),
+            seq: 0,
         });
     }
 
     /// A `payment_status_update` caused by the chain went out on a socket: records the latency
     /// since the watcher learned of the newest head of `network`.
     pub fn chain_push_sent(&self, network: &str) {
+        self.push_sent_at(network, Instant::now());
+    }
+
+    fn push_sent_at(&self, network: &str, at: Instant) {
         let arrived = self.0.heads.lock().expect("lock").get(network).map(|h| h.1);
         if let Some(arrived) = arrived {
-            let took = arrived.elapsed();
+            let took = at.saturating_duration_since(arrived);
             self.0.push_latency.record(took, false);
             self.0.push_histogram.observe(took);
         }
@@ -397,7 +406,8 @@ impl Telemetry {
             payment_id: None,
             direction,
             data,
-            at: Utc::now(),
+            at: self.now(),
+            seq: 0,
         });
     }
 
@@ -424,7 +434,7 @@ impl Telemetry {
             l.is_connected = true;
             l.current_endpoint = Some(endpoint.clone());
             l.active_subscriptions = subscriptions;
-            l.last_connection_time = Some(Utc::now());
+            l.last_connection_time = Some(self.now());
         });
         self.blockchain(
             "subscribed",
@@ -439,7 +449,7 @@ impl Telemetry {
         let was_connected = self.link(network, |l| {
             let was = l.active_subscriptions > 0;
             if was {
-                l.last_disconnection_time = Some(Utc::now());
+                l.last_disconnection_time = Some(self.now());
             }
             l.active_subscriptions = 0;
             l.is_connected = l.rpc_ok;
@@ -459,10 +469,14 @@ impl Telemetry {
 
     /// A new head was announced (or found by a poll).
     pub fn head_seen(&self, network: &str, number: u64) {
+        self.head_seen_at(network, number, Instant::now());
+    }
+
+    fn head_seen_at(&self, network: &str, number: u64, at: Instant) {
         let mut heads = self.0.heads.lock().expect("lock");
         let newer = heads.get(network).is_none_or(|h| number > h.0);
         if newer {
-            heads.insert(network.to_string(), (number, Instant::now()));
+            heads.insert(network.to_string(), (number, at));
         }
         drop(heads);
         self.link(network, |l| l.head = l.head.max(number));
@@ -471,6 +485,7 @@ impl Telemetry {
     /// A watcher pass of `network` finished: `result` is the RPC endpoint used and the last block
     /// processed, or the error.
     pub fn pass_finished(&self, network: &str, result: Result<(&str, u64), &str>) {
+        self.link(network, |l| l.passes += 1);
         self.link(network, |l| match result {
             Ok((endpoint, last_block)) => {
                 l.rpc_ok = true;
@@ -484,7 +499,7 @@ impl Telemetry {
             }
             Err(error) => {
                 if l.rpc_ok || l.down_since.is_none() {
-                    l.down_since = Some(Utc::now());
+                    l.down_since = Some(self.now());
                 }
                 l.rpc_ok = false;
                 l.is_connected = l.active_subscriptions > 0;
@@ -579,7 +594,7 @@ impl Telemetry {
         message: String,
         lasting: Duration,
     ) {
-        let until = Utc::now() + chrono::Duration::from_std(lasting).unwrap_or_default();
+        let until = self.now() + chrono::Duration::from_std(lasting).unwrap_or_default();
         self.raise(kind, subject, severity, message, Some(until));
     }
 
@@ -593,7 +608,7 @@ impl Telemetry {
     ) {
         let id = kind.id(subject);
         let mut problems = self.0.problems.lock().expect("lock");
-        let since = problems.get(&id).map_or_else(Utc::now, |p| p.since);
+        let since = problems.get(&id).map_or_else(|| self.now(), |p| p.since);
         problems.insert(
             id.clone(),
             Problem {
@@ -618,7 +633,7 @@ impl Telemetry {
 
     /// The standing problems (expired one-offs dropped).
     pub fn problems(&self) -> Vec<Problem> {
-        let now = Utc::now();
+        let now = self.now();
         let mut problems = self.0.problems.lock().expect("lock");
         problems.retain(|_, p| p.until.is_none_or(|u| u > now));
         problems.values().cloned().collect()
@@ -661,7 +676,7 @@ mod tests {
 
     #[test]
     fn a_socket_for_a_payment_seen_before_counts_as_a_reconnect() {
-        let t = Telemetry::new();
+        let t = Telemetry::new(Arc::new(crate::clock::SystemClock));
         t.socket_opened("pay_a");
         t.socket_closed("pay_a", false);
         t.socket_opened("pay_a");
@@ -680,21 +695,21 @@ mod tests {
 
     #[test]
     fn a_push_is_timed_from_the_newest_head() {
-        let t = Telemetry::new();
+        let t = Telemetry::new(Arc::new(crate::clock::SystemClock));
         t.chain_push_sent("bsc"); // no head yet: nothing to time
         assert_eq!(t.push_latency().count, 0);
-        t.head_seen("bsc", 10);
-        std::thread::sleep(Duration::from_millis(5));
-        t.chain_push_sent("bsc");
+        let seen = Instant::now();
+        t.head_seen_at("bsc", 10, seen);
+        t.push_sent_at("bsc", seen + Duration::from_millis(5));
         let l = t.push_latency();
         assert_eq!(l.count, 1);
-        assert!(l.mean_ms >= 5.0, "{l:?}");
+        assert!((l.mean_ms - 5.0).abs() < 0.01, "{l:?}");
         assert_eq!(t.push_histogram().count, 1);
     }
 
     #[test]
     fn a_failed_pass_marks_the_node_down_until_one_succeeds() {
-        let t = Telemetry::new();
+        let t = Telemetry::new(Arc::new(crate::clock::SystemClock));
         t.pass_finished("bsc", Err("connection refused"));
         let l = &t.links()["bsc"];
         assert!(!l.is_connected && !l.rpc_ok && l.down_since.is_some());
@@ -708,7 +723,7 @@ mod tests {
 
     #[test]
     fn only_server_errors_count_toward_the_api_error_rate() {
-        let t = Telemetry::new();
+        let t = Telemetry::new(Arc::new(crate::clock::SystemClock));
         for status in [200, 404, 422, 503] {
             t.api_response(Duration::from_millis(2), status);
         }

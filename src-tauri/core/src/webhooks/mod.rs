@@ -29,7 +29,6 @@ pub mod target;
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use serde_json::{json, Value};
 use sqlx::{sqlite::SqliteRow, Row, SqlitePool};
 use tokio::{
@@ -40,6 +39,7 @@ use tokio::{
 use crate::{
     clock::{from_millis, to_millis, Clock},
     config::WebhookConfig,
+    entropy::Entropy,
     error::CoreError,
     events::{self, EventBus, EventType},
     payments::{Payment, PaymentId, Payments},
@@ -142,6 +142,7 @@ pub struct Webhooks {
     events: EventBus,
     policy: RetryPolicy,
     targets: target::TargetPolicy,
+    entropy: Arc<dyn Entropy>,
     wake: Arc<Notify>,
 }
 
@@ -153,10 +154,8 @@ impl std::fmt::Debug for Webhooks {
     }
 }
 
-fn new_endpoint_id() -> String {
-    let mut bytes = [0u8; 12];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("whk_{}", hex::encode(bytes))
+fn new_endpoint_id(entropy: &dyn Entropy) -> String {
+    format!("whk_{}", hex::encode(crate::entropy::bytes::<12>(entropy)))
 }
 
 /// Where an outbox row stands.
@@ -274,6 +273,7 @@ impl Webhooks {
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
         targets: target::TargetPolicy,
+        entropy: Arc<dyn Entropy>,
     ) -> Self {
         Self {
             pool,
@@ -282,6 +282,7 @@ impl Webhooks {
             events,
             policy,
             targets,
+            entropy,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -314,7 +315,7 @@ impl Webhooks {
                 "INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'config', 1, ?)
                  ON CONFLICT (url) WHERE source = 'config' DO UPDATE SET secret = excluded.secret, events = excluded.events, enabled = 1",
             )
-            .bind(new_endpoint_id())
+            .bind(new_endpoint_id(self.entropy.as_ref()))
             .bind(&w.url)
             .bind(&w.secret)
             .bind(json!(w.events).to_string())
@@ -352,7 +353,7 @@ impl Webhooks {
             .resolve(url)
             .await
             .map_err(|e| CoreError::field("url", e.to_string()))?;
-        let id = new_endpoint_id();
+        let id = new_endpoint_id(self.entropy.as_ref());
         sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'api', 1, ?)")
             .bind(&id)
             .bind(url)

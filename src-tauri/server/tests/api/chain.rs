@@ -140,9 +140,30 @@ impl Shop {
         self.wait_for(id, status, |p| p["status"] == status).await
     }
 
-    /// Lets the watcher run a few passes.
+    /// The watcher's view of the network, as its telemetry records it.
+    pub(crate) fn link(&self) -> stablepay_core::telemetry::LinkStats {
+        let core = &self.app.server.as_ref().expect("running").core;
+        core.telemetry.links().remove("bsc").unwrap_or_default()
+    }
+
+    /// Waits until `done` holds for the watcher's view (20 s at most).
+    pub(crate) async fn until_link(
+        &self,
+        what: &str,
+        done: impl Fn(&stablepay_core::telemetry::LinkStats) -> bool,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(&self.link()) {
+            assert!(Instant::now() < deadline, "the watcher never {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Lets the watcher finish two more passes (so one started after this call ran whole).
     pub(crate) async fn settle_a_while(&self) {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        let from = self.link().passes;
+        self.until_link("finished two passes", |l| l.passes >= from + 2)
+            .await;
     }
 
     pub(crate) async fn transfers(&self, matched: &str) -> Vec<Value> {
@@ -420,7 +441,7 @@ async fn when_the_only_endpoint_restarts_transfers_made_meanwhile_are_found() {
     let p = shop.payment("30").await;
 
     shop.chain.stop().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await; // the watcher fails and backs off
+    shop.until_link("saw the node go away", |l| !l.rpc_ok).await;
     shop.chain.restart().await;
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.chain.mine(2).await;

@@ -450,9 +450,31 @@ async fn a_provider_key_in_an_rpc_url_never_appears_in_logs_or_answers() {
             .next()
             .unwrap()
     );
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-
     let client = reqwest::Client::new();
+    // Until the watcher has tried the dead endpoints (and so could have logged their URLs).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let monitoring: Value = client
+            .get(format!("{base}/api/v1/stats/monitoring"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let tried = monitoring["rpc_endpoints"].as_array().is_some_and(|e| {
+            e.iter()
+                .all(|e| e["health"].as_f64().unwrap_or(100.0) < 100.0)
+        });
+        if tried {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the endpoints were never tried: {monitoring}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let payment: Value = client
         .post(format!("{base}/api/v1/payments"))
         .json(&usdt("5"))
@@ -549,7 +571,7 @@ async fn connections_over_the_cap_are_closed_at_once() {
     for _ in 0..16 {
         held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
     }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The listener accepts in the order the kernel queued the connections: these 16 first.
     let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let mut buffer = [0u8; 16];
     let read = tokio::time::timeout(std::time::Duration::from_secs(2), extra.read(&mut buffer))

@@ -104,6 +104,31 @@ async fn cancel_new_payment(app: &TestApp) -> String {
     id
 }
 
+/// The delivery log at `base` once no delivery waits for another attempt (10 s at most): from
+/// then on nothing more is sent.
+async fn settled_log(client: &reqwest::Client, base: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log: Value = client
+            .get(format!("{base}/api/v1/webhooks/deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let log = log["data"].as_array().unwrap().clone();
+        if !log.is_empty() && log.iter().all(|d| d["status"] != "pending") {
+            return log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries still pending: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn deliveries(app: &TestApp) -> Vec<Value> {
     let r = app.get("/api/v1/webhooks/deliveries").await;
     assert_eq!(r.status(), 200);
@@ -124,7 +149,7 @@ async fn a_receiver_that_fails_twice_then_succeeds_accepts_the_event_once_with_a
     receiver.wait_for(2).await;
     app.advance(chrono::Duration::seconds(20)); // then 20 s
     let seen = receiver.wait_for(3).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    settled_log(&app.client, &app.base).await;
 
     let seen_now = receiver.seen();
     assert_eq!(seen_now.len(), 3, "no attempt after the success");
@@ -250,15 +275,7 @@ async fn an_event_in_flight_when_the_binary_is_killed_is_delivered_after_restart
 
     let (mut restarted, base) = start_binary(&config);
     let seen = receiver.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let log: Value = client
-        .get(format!("{base}/api/v1/webhooks/deliveries"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = settled_log(&client, &base).await;
     restarted.kill().unwrap();
     restarted.wait().unwrap();
 
@@ -271,7 +288,6 @@ async fn an_event_in_flight_when_the_binary_is_killed_is_delivered_after_restart
     );
     let body: Value = serde_json::from_slice(&seen[1].body).unwrap();
     assert_eq!(body["data"]["payment"]["id"], id);
-    let log = log["data"].as_array().unwrap();
     assert_eq!(log.len(), 1, "queued once, not again after the restart");
     assert_eq!(log[0]["status"], "delivered");
     assert_eq!(log[0]["event_id"], body["id"]);
@@ -344,7 +360,7 @@ async fn endpoints_get_only_their_event_types_and_never_payment_created() {
         t
     };
     let everything = all_receiver.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    settled_log(&app.client, &app.base).await;
     assert_eq!(types(&receiver.seen()), ["payment.expired"]);
     assert_eq!(
         types(&all_receiver.seen()),
