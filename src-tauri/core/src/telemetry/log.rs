@@ -79,9 +79,7 @@ pub struct MessageLog {
 impl MessageLog {
     /// Appends, evicting the oldest entry of that source when full.
     pub fn push(&self, mut message: LoggedMessage) {
-        message.seq = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        message.seq = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ring = match message.source {
             Source::Frontend => &self.frontend,
             Source::Blockchain => &self.blockchain,

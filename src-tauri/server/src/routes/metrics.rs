@@ -1,13 +1,23 @@
-//! `GET /metrics`: Prometheus text exposition (format 0.0.4) — payments by status, the block →
-//! push latency histogram, chain lag, open sockets, the webhook backlog, API figures. A merchant
-//! endpoint: scrape it with the API key as a bearer token when keys are configured.
-
-use std::fmt::Write;
+//! `GET /metrics`: OpenMetrics text (what Prometheus scrapes), written by `prometheus-client` from the same
+//! telemetry and store figures the JSON stats read — payments by status, the block → push latency
+//! histogram, chain lag, open sockets, the webhook backlog, API figures. A merchant endpoint:
+//! scrape it with the API key as a bearer token when keys are configured.
+//!
+//! Each scrape builds a fresh registry from the figures of that moment (the figures are the
+//! telemetry's; nothing here keeps state of its own).
 
 use axum::{
     extract::State, http::header::CONTENT_TYPE, response::IntoResponse, routing::get, Router,
 };
-use stablepay_core::telemetry::LATENCY_BUCKETS;
+use prometheus_client::{
+    encoding::{text::encode, EncodeMetric, MetricEncoder, NoLabelSet},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, MetricType, TypedMetric},
+    registry::Registry,
+};
+use stablepay_core::{
+    payments::PaymentStatus,
+    telemetry::{HistogramData, LATENCY_BUCKETS},
+};
 
 use crate::{
     auth::{Permission, Require},
@@ -22,195 +32,156 @@ pub fn router() -> Router<AppState> {
         .route_layer(Require(Permission::Monitor))
 }
 
-const STATUSES: [&str; 6] = [
-    "pending",
-    "confirming",
-    "paid",
-    "expired",
-    "cancelled",
-    "failed",
-];
+type Labels = Vec<(&'static str, String)>;
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// The telemetry's latency histogram (cumulative buckets, kept by the core) as a Prometheus one.
+#[derive(Debug)]
+struct Latency(HistogramData);
+
+impl TypedMetric for Latency {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Latency {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        // The encoder sums buckets itself: hand it each bucket's own count, +Inf last.
+        let mut below = 0;
+        let mut buckets: Vec<(f64, u64)> = LATENCY_BUCKETS
+            .iter()
+            .zip(self.0.buckets)
+            .map(|(bound, cumulative)| {
+                let own = cumulative - below;
+                below = cumulative;
+                (*bound, own)
+            })
+            .collect();
+        buckets.push((f64::MAX, self.0.count - below));
+        encoder.encode_histogram::<NoLabelSet>(self.0.sum, self.0.count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+fn gauge(value: u64) -> Gauge {
+    let g = Gauge::default();
+    g.set(i64::try_from(value).unwrap_or(i64::MAX));
+    g
+}
+
+fn counter(value: u64) -> Counter {
+    let c = Counter::default();
+    c.inc_by(value);
+    c
+}
+
+/// Per-network gauges of the watchers' view.
+fn per_network(
+    links: &std::collections::BTreeMap<String, stablepay_core::telemetry::LinkStats>,
+    value: impl Fn(&stablepay_core::telemetry::LinkStats) -> u64,
+) -> Family<Labels, Gauge> {
+    let family = Family::<Labels, Gauge>::default();
+    for (network, link) in links {
+        family
+            .get_or_create(&vec![("network", network.clone())])
+            .set(i64::try_from(value(link)).unwrap_or(i64::MAX));
+    }
+    family
 }
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "health", security(("api_key" = ["admin", "viewer"])),
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let core = &state.core;
     let t = &core.telemetry;
-    let mut out = String::with_capacity(4096);
-
-    family(
-        &mut out,
-        "stablepay_payments",
-        "gauge",
-        "Payments stored, by status.",
-    );
     let counts = core.stats.status_counts().await?;
-    for status in STATUSES {
-        let _ = writeln!(
-            out,
-            "stablepay_payments{{status=\"{status}\"}} {}",
-            counts.get(status).copied().unwrap_or(0)
-        );
-    }
-
-    family(
-        &mut out,
-        "stablepay_block_to_push_latency_seconds",
-        "histogram",
-        "From the watcher learning of a new head to the payment_status_update it caused leaving a socket.",
-    );
-    let h = t.push_histogram();
-    for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
-        let _ = writeln!(
-            out,
-            "stablepay_block_to_push_latency_seconds_bucket{{le=\"{bound}\"}} {n}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "stablepay_block_to_push_latency_seconds_bucket{{le=\"+Inf\"}} {}",
-        h.count
-    );
-    let _ = writeln!(out, "stablepay_block_to_push_latency_seconds_sum {}", h.sum);
-    let _ = writeln!(
-        out,
-        "stablepay_block_to_push_latency_seconds_count {}",
-        h.count
-    );
-
-    let links = t.links();
-    family(
-        &mut out,
-        "stablepay_chain_lag_blocks",
-        "gauge",
-        "Chain head minus the last block the watcher fully processed.",
-    );
-    for (network, link) in &links {
-        let _ = writeln!(
-            out,
-            "stablepay_chain_lag_blocks{{network=\"{network}\"}} {}",
-            link.blocks_behind()
-        );
-    }
-    family(
-        &mut out,
-        "stablepay_chain_head",
-        "gauge",
-        "Newest block seen.",
-    );
-    for (network, link) in &links {
-        let _ = writeln!(
-            out,
-            "stablepay_chain_head{{network=\"{network}\"}} {}",
-            link.head
-        );
-    }
-    family(
-        &mut out,
-        "stablepay_chain_connected",
-        "gauge",
-        "1 when the network's node answers or its subscriptions are live.",
-    );
-    for (network, link) in &links {
-        let _ = writeln!(
-            out,
-            "stablepay_chain_connected{{network=\"{network}\"}} {}",
-            u8::from(link.is_connected)
-        );
-    }
-    family(
-        &mut out,
-        "stablepay_chain_reorgs_total",
-        "counter",
-        "Reorgs detected since start.",
-    );
-    for (network, link) in &links {
-        let _ = writeln!(
-            out,
-            "stablepay_chain_reorgs_total{{network=\"{network}\"}} {}",
-            link.reorgs
-        );
-    }
-
-    let sockets = t.sockets();
-    family(
-        &mut out,
-        "stablepay_websocket_connections",
-        "gauge",
-        "Open payment and display sockets.",
-    );
-    let _ = writeln!(
-        out,
-        "stablepay_websocket_connections {}",
-        sockets.active_connections
-    );
-    family(
-        &mut out,
-        "stablepay_websocket_connections_total",
-        "counter",
-        "Sockets accepted since start.",
-    );
-    let _ = writeln!(
-        out,
-        "stablepay_websocket_connections_total {}",
-        sockets.total_connections
-    );
-
-    family(
-        &mut out,
-        "stablepay_webhook_backlog",
-        "gauge",
-        "Webhook deliveries waiting to be delivered.",
-    );
     let backlog = core.stats.webhook_backlog().await?;
-    let _ = writeln!(out, "stablepay_webhook_backlog {backlog}");
-
+    let alerts = core.alerts.active().await.len() as u64;
+    let links = t.links();
+    let sockets = t.sockets();
     let api = t.api();
-    family(
-        &mut out,
-        "stablepay_http_requests_total",
-        "counter",
-        "API requests answered since start.",
-    );
-    let _ = writeln!(out, "stablepay_http_requests_total {}", api.requests);
-    family(
-        &mut out,
-        "stablepay_http_server_errors_total",
-        "counter",
-        "API responses with status >= 500 since start.",
-    );
-    let _ = writeln!(
-        out,
-        "stablepay_http_server_errors_total {}",
-        api.server_errors
-    );
-    family(
-        &mut out,
-        "stablepay_alerts_active",
-        "gauge",
-        "Active alerts.",
-    );
-    let _ = writeln!(
-        out,
-        "stablepay_alerts_active {}",
-        core.alerts.active().await.len()
-    );
-    family(
-        &mut out,
-        "stablepay_uptime_seconds",
-        "gauge",
-        "Seconds since start.",
-    );
-    let _ = writeln!(out, "stablepay_uptime_seconds {}", t.uptime().as_secs());
 
+    let mut r = Registry::default();
+    let payments = Family::<Labels, Gauge>::default();
+    for status in PaymentStatus::ALL {
+        let n = counts.get(status.as_str()).copied().unwrap_or(0);
+        payments
+            .get_or_create(&vec![("status", status.as_str().to_string())])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    r.register("stablepay_payments", "Payments stored, by status", payments);
+    r.register(
+        "stablepay_block_to_push_latency_seconds",
+        "From the watcher learning of a new head to the payment_status_update it caused leaving a socket",
+        Latency(t.push_histogram()),
+    );
+    r.register(
+        "stablepay_chain_lag_blocks",
+        "Chain head minus the last block the watcher fully processed",
+        per_network(&links, |l| l.blocks_behind()),
+    );
+    r.register(
+        "stablepay_chain_head",
+        "Newest block seen",
+        per_network(&links, |l| l.head),
+    );
+    r.register(
+        "stablepay_chain_connected",
+        "1 when the network's node answers or its subscriptions are live",
+        per_network(&links, |l| u64::from(l.is_connected)),
+    );
+    let reorgs = Family::<Labels, Counter>::default();
+    for (network, link) in &links {
+        reorgs
+            .get_or_create(&vec![("network", network.clone())])
+            .inc_by(link.reorgs);
+    }
+    r.register(
+        "stablepay_chain_reorgs",
+        "Reorgs detected since start",
+        reorgs,
+    );
+    r.register(
+        "stablepay_websocket_connections",
+        "Open payment and display sockets",
+        gauge(sockets.active_connections),
+    );
+    r.register(
+        "stablepay_websocket_connections_accepted",
+        "Sockets accepted since start",
+        counter(sockets.total_connections),
+    );
+    r.register(
+        "stablepay_webhook_backlog",
+        "Webhook deliveries waiting to be delivered",
+        gauge(backlog),
+    );
+    r.register(
+        "stablepay_http_requests",
+        "API requests answered since start",
+        counter(api.requests),
+    );
+    r.register(
+        "stablepay_http_server_errors",
+        "API responses with status >= 500 since start",
+        counter(api.server_errors),
+    );
+    r.register("stablepay_alerts_active", "Active alerts", gauge(alerts));
+    r.register(
+        "stablepay_uptime_seconds",
+        "Seconds since start",
+        gauge(t.uptime().as_secs()),
+    );
+
+    let mut out = String::with_capacity(4096);
+    encode(&mut out, &r).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         out,
     ))
 }

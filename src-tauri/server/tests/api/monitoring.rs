@@ -173,7 +173,7 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
 }
 
 #[tokio::test]
-async fn metrics_parse_as_prometheus_text_with_the_promised_families() {
+async fn metrics_parse_as_openmetrics_text_with_the_promised_families() {
     let app = spawn_app().await;
     app.create_ok(usdt("1")).await;
     let r = app.get("/metrics").await;
@@ -181,8 +181,9 @@ async fn metrics_parse_as_prometheus_text_with_the_promised_families() {
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
+        .starts_with("application/openmetrics-text; version=1.0.0"));
     let text = r.text().await.unwrap();
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
     let lines = text.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
     let value = |name: &str, label: Option<(&str, &str)>| {
@@ -207,8 +208,13 @@ async fn metrics_parse_as_prometheus_text_with_the_promised_families() {
     assert!(
         matches!(value("stablepay_webhook_backlog", None), prometheus_parse::Value::Gauge(v) if v == 0.0)
     );
+    // OpenMetrics names a counter's family without `_total` and its sample with it.
     assert!(
-        matches!(value("stablepay_http_requests_total", None), prometheus_parse::Value::Counter(v) if v >= 1.0)
+        text.contains("# TYPE stablepay_http_requests counter"),
+        "{text}"
+    );
+    assert!(
+        matches!(value("stablepay_http_requests_total", None), prometheus_parse::Value::Untyped(v) | prometheus_parse::Value::Counter(v) if v >= 1.0)
     );
 }
 
