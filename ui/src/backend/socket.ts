@@ -1,7 +1,7 @@
 // The client side of the server's sockets (/ws/payments/{id}, /ws/display), in one place: reconnects
-// with back-off, the ping/pong heartbeat and the half-open watchdog. Only ./index.ts uses it; what a
+// with back-off, the ping/pong heartbeat and the half-open watchdog. Only ./live.ts uses it; what a
 // message means (and whether it can be trusted) stays with the caller.
-import type { LinkState } from './index';
+import type { LinkState } from './types';
 
 /** The first reconnect waits this long; each failed attempt after it doubles the wait… */
 export const RETRY_FIRST_MS = 500;

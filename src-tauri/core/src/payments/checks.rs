@@ -5,7 +5,7 @@ use alloy_primitives::B256;
 use serde_json::json;
 use sqlx::Row;
 
-use super::{settle::predates, ObservedTransfer, Payment, Payments};
+use super::{holders::predates, ObservedTransfer, Payment, Payments};
 use crate::{
     clock::{from_millis, to_millis},
     error::CoreError,

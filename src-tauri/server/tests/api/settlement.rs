@@ -349,7 +349,9 @@ async fn with_anvil_s_default_epoch_and_one_confirmation_a_payment_stays_confirm
         .call("eth_getBlockByNumber", json!(["finalized", false]))
         .await;
     assert!(block_of(&finalized) >= block_of(&receipt));
-    assert!(paid["confirmations"].as_u64().unwrap() >= 65);
+    // The confirmations shown are counted from the head the settling pass read, which may be from
+    // before the last 60 blocks were mined: at least the 20 seen while it waited.
+    assert!(paid["confirmations"].as_u64().unwrap() >= 21);
 }
 
 #[tokio::test]

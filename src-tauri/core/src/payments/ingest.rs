@@ -1,0 +1,316 @@
+//! From a Transfer log to a credit: each log stored once (unique on chain, tx hash, log index); a log
+//! whose value equals a held exact amount credits that payment (`confirming`) when it passes the
+//! payment's lower bound; anything else waits in the inbox, linked to the sale it was meant for when
+//! it matched one it could not pay. One transaction hash credits at most one payment, whatever its
+//! log index.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::Row;
+
+use super::{
+    holders::{Holder, RunView},
+    query, InboxNote, InboxReason, Ingested, ObservedTransfer, PaymentId, PaymentStatus, Payments,
+};
+use crate::{
+    clock::{from_millis, to_millis},
+    error::CoreError,
+    events::{self, PaymentEvent, PaymentEventKind},
+};
+
+impl Payments {
+    /// Stores `t` exactly once and credits the payment holding its exact amount, if any.
+    /// `only` restricts crediting to one payment (the manual check).
+    pub async fn ingest(
+        &self,
+        t: &ObservedTransfer,
+        only: Option<&PaymentId>,
+    ) -> Result<Ingested, CoreError> {
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        let (ingested, event) = self.ingest_in(&mut tx, t, only, None).await?;
+        tx.commit().await?;
+        if let Some(event) = event {
+            self.events.publish(event);
+        }
+        Ok(ingested)
+    }
+
+    /// [`Self::ingest`] for a run of logs in one transaction (a backfill stores thousands): all of
+    /// them are stored or none is, and their events are published once the run is committed.
+    pub async fn ingest_batch(
+        &self,
+        transfers: &[ObservedTransfer],
+    ) -> Result<Vec<Ingested>, CoreError> {
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        let mut view = RunView::read(&mut tx, transfers, &self.clock.now(), &self.rules).await?;
+        let mut results = Vec::with_capacity(transfers.len());
+        let mut events = Vec::new();
+        for t in transfers {
+            let (ingested, event) = self.ingest_in(&mut tx, t, None, Some(&mut view)).await?;
+            results.push(ingested);
+            events.extend(event);
+        }
+        tx.commit().await?;
+        for event in events {
+            self.events.publish(event);
+        }
+        Ok(results)
+    }
+
+    async fn ingest_in(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        t: &ObservedTransfer,
+        only: Option<&PaymentId>,
+        mut view: Option<&mut RunView>,
+    ) -> Result<(Ingested, Option<PaymentEvent>), CoreError> {
+        let now = self.clock.now();
+        let tx_hash = t.tx_hash.to_string();
+        // The block hash this log was stored with, when it was stored before.
+        let before: Option<Option<String>> = match view.as_deref() {
+            Some(v) => v.stored.get(&(tx_hash.clone(), t.log_index)).cloned(),
+            None => sqlx::query_scalar(
+                "SELECT block_hash FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+            )
+            .bind(t.chain_id as i64)
+            .bind(&tx_hash)
+            .bind(t.log_index as i64)
+            .fetch_optional(&mut *tx)
+            .await?,
+        };
+        let seen_before = before.is_some();
+        let row = sqlx::query(
+            "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
+                from_address, to_address, value_base_units, seen_at, block_time, source)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET
+                block_number = excluded.block_number, block_hash = excluded.block_hash, removed = 0,
+                block_time = COALESCE(excluded.block_time, block_time), source = COALESCE(excluded.source, source)
+             RETURNING seq, payment_id, seen_at",
+        )
+        .bind(t.chain_id as i64)
+        .bind(t.network.as_str())
+        .bind(t.token_contract.checksummed())
+        .bind(t.tx_hash.to_string())
+        .bind(t.log_index as i64)
+        .bind(t.block_number as i64)
+        .bind(t.block_hash.to_string())
+        .bind(t.from.checksummed())
+        .bind(t.to.checksummed())
+        .bind(t.value.to_string())
+        .bind(to_millis(now))
+        .bind(t.block_time.map(to_millis))
+        .bind(&t.source)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(v) = view.as_deref_mut() {
+            v.stored.insert(
+                (tx_hash.clone(), t.log_index),
+                Some(t.block_hash.to_string()),
+            );
+        }
+        let seq: i64 = row.try_get("seq")?;
+        let first_seen = from_millis(row.try_get("seen_at")?);
+        if let Some(owner) = row.get::<Option<String>, _>("payment_id") {
+            // This log already credits a payment: exactly once, whatever path saw it again. Seen
+            // in another block (re-included by a reorg at the same index), the credit moves with it.
+            let moved = before
+                .flatten()
+                .is_some_and(|h| h != t.block_hash.to_string());
+            let event = if moved {
+                self.move_credit(tx, &PaymentId::from_store(owner), t)
+                    .await?
+            } else {
+                None
+            };
+            return Ok((Ingested::AlreadyKnown, event));
+        }
+        // One transaction credits at most one payment, whatever its log index.
+        let tx_owner: Option<String> = match view.as_deref() {
+            Some(v) => v.owners.get(&tx_hash).cloned(),
+            None => sqlx::query_scalar(
+                "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
+            )
+            .bind(t.chain_id as i64)
+            .bind(&tx_hash)
+            .fetch_optional(&mut *tx)
+            .await?,
+        };
+        if let Some(owner) = tx_owner {
+            let note = InboxNote {
+                reason: InboxReason::SameTransaction,
+                payment: PaymentId::from_store(owner),
+            };
+            return self
+                .keep_unmatched(tx, seq, t, Some(note), seen_before, now)
+                .await;
+        }
+        let unheld = view.as_deref().is_some_and(|v| !v.holds(t));
+        let holders = if unheld {
+            vec![]
+        } else {
+            self.holders(tx, t, only).await?
+        };
+        let credit = holders
+            .iter()
+            .filter(|h| h.accepts(t, first_seen))
+            .min_by_key(|h| h.status != PaymentStatus::Pending);
+        let Some(holder) = credit else {
+            let note = holders.first().map(|h| InboxNote {
+                reason: h.inbox_reason(),
+                payment: h.id.clone(),
+            });
+            return self
+                .keep_unmatched(tx, seq, t, note, seen_before, now)
+                .await;
+        };
+        let id = holder.id.clone();
+        let late = match t.block_time {
+            // Late only if mined after the expiry, however late the watcher saw it.
+            Some(mined) => mined > holder.expires_at,
+            None => holder.status == PaymentStatus::Expired,
+        };
+        let previous = holder.status;
+        sqlx::query(
+            "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?, block_hash = ?,
+                log_index = ?, confirmations = 0, late = ?, closed_at = NULL, amount_received = ?, credit_source = ?,
+                updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(t.tx_hash.to_string())
+        .bind(t.block_number as i64)
+        .bind(t.block_hash.to_string())
+        .bind(t.log_index as i64)
+        .bind(late)
+        .bind(t.value.to_string())
+        .bind(&t.source)
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL WHERE seq = ?",
+        )
+        .bind(id.as_str())
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(v) = view {
+            v.owners.insert(tx_hash, id.to_string());
+        }
+        let after = query::by_id_in(tx, &id)
+            .await?
+            .ok_or(CoreError::PaymentNotFound)?;
+        let event = PaymentEvent {
+            kind: PaymentEventKind::StatusChanged { previous },
+            payment: after,
+        };
+        events::record(
+            tx,
+            &event,
+            Some(json!({
+                "transaction_hash": t.tx_hash.to_string(),
+                "block_number": t.block_number,
+                "source": t.source,
+            })),
+        )
+        .await?;
+        let payment = event.payment.clone();
+        Ok((Ingested::Credited(Box::new(payment)), Some(event)))
+    }
+
+    /// Payments holding `t`'s exact amount (open, or closed within their hold), oldest first.
+    async fn holders(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        t: &ObservedTransfer,
+        only: Option<&PaymentId>,
+    ) -> Result<Vec<Holder>, CoreError> {
+        let holds = query::Holds::at(self.clock.now(), &self.rules);
+        let sql = format!(
+            "SELECT id, status, transaction_hash, start_block, created_at, expires_at FROM payment_sessions
+             WHERE network_id = ? AND token_contract = ? AND pay_to = ? AND amount_base_units = ? AND {}
+               AND (? IS NULL OR id = ?)
+             ORDER BY seq",
+            query::Holds::SQL
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(t.network.as_str())
+            .bind(t.token_contract.checksummed())
+            .bind(t.to.checksummed())
+            .bind(t.value.to_string());
+        for millis in holds.millis() {
+            q = q.bind(millis);
+        }
+        let rows = q
+            .bind(only.map(|p| p.as_str()))
+            .bind(only.map(|p| p.as_str()))
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Holder {
+                    id: PaymentId::from_store(r.try_get("id")?),
+                    status: PaymentStatus::parse(r.try_get("status")?)?,
+                    credited: r.get::<Option<String>, _>("transaction_hash").is_some(),
+                    start_block: r.get::<Option<i64>, _>("start_block").map(|b| b as u64),
+                    created_at: from_millis(r.try_get("created_at")?),
+                    expires_at: from_millis(r.try_get("expires_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn keep_unmatched(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        seq: i64,
+        t: &ObservedTransfer,
+        note: Option<InboxNote>,
+        seen_before: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(Ingested, Option<PaymentEvent>), CoreError> {
+        if let Some(n) = &note {
+            sqlx::query("UPDATE transfers SET related_payment_id = ?, note = ? WHERE seq = ?")
+                .bind(n.payment.as_str())
+                .bind(n.reason.as_str())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            tracing::warn!(tx = %t.tx_hash, payment = %n.payment, reason = n.reason.as_str(), "transfer matches a sale it cannot pay; kept in the inbox, linked to it");
+        }
+        if !seen_before {
+            events::record_unmatched(tx, seq, t, note.as_ref(), now).await?;
+        }
+        Ok((Ingested::Unmatched(note), None))
+    }
+
+    /// The crediting log of `id` was seen again in another block: the credit follows it (counted
+    /// from the new block), instead of flapping back to `pending` and forward again.
+    async fn move_credit(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        id: &PaymentId,
+        t: &ObservedTransfer,
+    ) -> Result<Option<PaymentEvent>, CoreError> {
+        let moved = sqlx::query(
+            "UPDATE payment_sessions SET block_number = ?, block_hash = ?, confirmations = 0, updated_at = ?
+             WHERE id = ? AND status = 'confirming'",
+        )
+        .bind(t.block_number as i64)
+        .bind(t.block_hash.to_string())
+        .bind(to_millis(self.clock.now()))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(None);
+        }
+        tracing::info!(payment = %id, block = t.block_number, "crediting transaction re-included in another block");
+        Ok(query::by_id_in(tx, id).await?.map(|payment| PaymentEvent {
+            kind: PaymentEventKind::Progress,
+            payment,
+        }))
+    }
+}

@@ -1,0 +1,126 @@
+// The server's REST API, one function per call: payments (and their CSV export and QR codes),
+// products, transfers, the customer display, stats, webhooks, settings, display pairing and socket
+// tickets. Every call goes through ./http.ts.
+import { ApiError } from './errors';
+import { apiKey, base, json, query, request, sessionKey } from './http';
+import type {
+  Alert,
+  CreatePayment,
+  Delivery,
+  DisplayState,
+  Health,
+  LoggedMessage,
+  MonitoringStats,
+  Narrowed,
+  Network,
+  PairingCode,
+  Payment,
+  PaymentFilter,
+  PaymentPage,
+  PaymentStats,
+  Product,
+  ProductFields,
+  Schemas,
+  Sent,
+  Settings,
+  SystemStats,
+  Token,
+  Transfer,
+  Webhook,
+  WebSocketStats,
+} from './types';
+
+/** Health is answered with a JSON body for both 200 and 503. */
+export async function health(): Promise<Health> {
+  try {
+    return await request<Health>('/health');
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 503) {
+      return { status: 'unavailable', database: 'error', version: '', uptime_seconds: 0 };
+    }
+    throw e;
+  }
+}
+
+export const listTokens = () => request<Token[]>('/api/v1/tokens');
+export const listNetworks = () => request<Network[]>('/api/v1/networks');
+
+/**
+ * A fresh key for `Idempotency-Key` (a UUID v4). From `crypto.getRandomValues`, which every browser
+ * has: `crypto.randomUUID` exists only in secure contexts, and a till on the LAN over plain HTTP is not one.
+ */
+export function newIdempotencyKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; // version 4
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The server answers a replay with the same key and body with the payment the first request made. */
+export const createPayment = (body: CreatePayment, idempotencyKey?: string) =>
+  request<Payment>('/api/v1/payments', {
+    ...json('POST', body),
+    headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
+  });
+export const getPayment = (id: string) => request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}`);
+export const listPayments = (filter: PaymentFilter = {}) => request<PaymentPage>(`/api/v1/payments${query(filter)}`);
+export const cancelPayment = (id: string) => request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
+export const checkTransaction = (id: string, transactionHash: string) =>
+  request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/process`, json('POST', { transaction_hash: transactionHash }));
+export const attachTransfer = (id: string, transferId: number, reason: string) =>
+  request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/attach`, json('POST', { transfer_id: transferId, reason }));
+export const qrUrl = (id: string, kind: 'payment' | 'address' = 'payment') =>
+  `${base}/api/v1/payments/${encodeURIComponent(id)}/qr.svg${kind === 'address' ? '?kind=address' : ''}`;
+
+/** CSV export of the filtered history (downloaded with the API key, then saved by the browser). */
+export async function exportCsv(filter: PaymentFilter = {}): Promise<Blob> {
+  const key = (await sessionKey()) ?? apiKey();
+  const response = await fetch(`${base}/api/v1/payments/export.csv${query(filter)}`, {
+    headers: key ? { Authorization: `Bearer ${key}` } : {},
+  });
+  if (!response.ok) throw new ApiError('http_error', `HTTP ${response.status}`, response.status);
+  return response.blob();
+}
+
+export const listProducts = () => request<Product[]>('/api/v1/products');
+export const createProduct = (fields: ProductFields) => request<Product>('/api/v1/products', json('POST', fields));
+export const updateProduct = (id: string, fields: Partial<ProductFields>) =>
+  request<Product>(`/api/v1/products/${encodeURIComponent(id)}`, json('PATCH', fields));
+export const deleteProduct = (id: string) => request<void>(`/api/v1/products/${encodeURIComponent(id)}`, { method: 'DELETE' });
+
+export const listTransfers = (matched?: boolean) => request<Transfer[]>(`/api/v1/transfers${query({ matched })}`);
+
+export const getDisplay = () => request<DisplayState>('/api/v1/display');
+export const showOnDisplay = (paymentId: string | null) => request<DisplayState>('/api/v1/display', json('PUT', { payment_id: paymentId }));
+
+export const paymentStats = () => request<PaymentStats>('/api/v1/stats/payments');
+export const monitoringStats = () => request<MonitoringStats>('/api/v1/stats/monitoring');
+export const systemStats = () => request<SystemStats>('/api/v1/stats/system');
+export const websocketStats = () => request<WebSocketStats>('/api/v1/stats/websocket');
+export const websocketMessages = (limit = 100) =>
+  request<Narrowed<Schemas['MessagesResponse'], { messages: LoggedMessage[] }>>(`/api/v1/stats/websocket/messages?limit=${limit}`);
+export const listAlerts = () => request<Narrowed<Sent<Schemas['AlertsResponse']>, { alerts: Alert[] }>>('/api/v1/alerts');
+
+export const listWebhooks = () => request<Narrowed<Sent<Schemas['WebhookList']>, { data: Webhook[] }>>('/api/v1/webhooks');
+export const createWebhook = (url: string, secret: string, events: string[]) =>
+  request<Webhook>('/api/v1/webhooks', json('POST', { url, secret, events }));
+export const deleteWebhook = (id: string) => request<void>(`/api/v1/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' });
+export const listDeliveries = () => request<Narrowed<Sent<Schemas['DeliveryList']>, { data: Delivery[] }>>('/api/v1/webhooks/deliveries');
+export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/deliveries/${id}/redeliver`, { method: 'POST' });
+
+export const getSettings = () => request<Settings>('/api/v1/settings');
+
+/** A pairing code for a customer display (replaces any earlier one; admin). */
+export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });
+/** Pairs this device with a code from the owner's screen: its display token (shown once). */
+export const pairDisplay = (code: string, name: string) =>
+  request<Sent<Schemas['PairedResponse']>>('/api/v1/displays/pair', json('POST', { code, name }));
+export const listDisplays = () => request<Sent<Schemas['DisplayDeviceList']>>('/api/v1/displays');
+export const revokeDisplay = (id: string) => request<void>(`/api/v1/displays/${encodeURIComponent(id)}`, { method: 'DELETE' });
+
+/**
+ * A single-use ticket for a merchant socket: browsers cannot send the key as a header on a
+ * WebSocket, and a key must not travel in a URL, so the key buys a one-minute ticket instead.
+ */
+export const socketTicket = () => request<Sent<Schemas['TicketResponse']>>('/api/v1/socket-tickets', { method: 'POST' });

@@ -1,0 +1,155 @@
+// The UI's types: the API's, as aliases over ./api.gen.ts, and the UI-only ones (links, the history
+// filter, the desktop shell). Imports nothing but the generated types.
+import type { components } from './api.gen';
+
+// The API's: aliases onto the types generated from the server's OpenAPI document (`npm run
+// api:types`), so a DTO changed in Rust breaks the type check here instead of drifting. Where the
+// document says less than the UI relies on (a documented set of strings typed as `string`), the UI's
+// narrower type is an explicit override below; `Narrowed` refuses one that does not fit the
+// generated field, so an override cannot silently contradict the server.
+
+export type Schemas = components['schemas'];
+
+/**
+ * A response as the server sends it: serde writes `None` as `null`, so every field is present, but
+ * utoipa marks each `Option` field as not required, which the generator turns into `field?: T | null`.
+ * (`LoggedMessage` does without it: the server leaves its `paymentId` out instead.)
+ */
+export type Sent<T> = T extends readonly (infer U)[] ? Sent<U>[] : T extends object ? { -readonly [K in keyof T]-?: Sent<T[K]> } : T;
+
+/** `T` with the fields in `N` replaced by the UI's narrower types (each must fit the generated one). */
+export type Narrowed<T, N extends { [K in keyof N]: K extends keyof T ? T[K] : never }> = Omit<T, keyof N> & N;
+
+export type Health = Narrowed<
+  Sent<Schemas['Health']>,
+  {
+    status: 'ok' | 'unavailable';
+    database: 'ok' | 'error';
+  }
+>;
+
+export type Token = Sent<Schemas['TokenResponse']>;
+
+export type Network = Sent<Schemas['NetworkResponse']>;
+
+export type PaymentStatus = 'pending' | 'confirming' | 'paid' | 'expired' | 'cancelled' | 'failed';
+
+export type Payment = Narrowed<
+  Sent<Schemas['PaymentResponse']>,
+  {
+    status: PaymentStatus;
+    amount_match: 'exact' | 'underpaid' | 'overpaid' | null;
+  }
+>;
+
+export type PaymentPage = Narrowed<Sent<Schemas['PaymentPage']>, { payments: Payment[] }>;
+
+/** A request body: its optional fields are really optional, so no `Sent`. */
+export type CreatePayment = Schemas['CreatePaymentRequest'];
+
+export type Product = Sent<Schemas['ProductResponse']>;
+
+/** `ProductRequest` serves both create and update (every field optional); a new product needs a name and a price. */
+export type ProductFields = Narrowed<Schemas['ProductRequest'], { name: string; price: string }>;
+
+export type Transfer = Narrowed<
+  Sent<Schemas['TransferResponse']>,
+  {
+    reason: 'paid_after_cancel' | 'second_payment' | 'before_sale' | 'same_transaction' | null;
+  }
+>;
+
+export type DisplayState = Narrowed<
+  Sent<Schemas['DisplayResponse']>,
+  {
+    mode: 'idle' | 'payment' | 'success';
+    payment: Payment | null;
+  }
+>;
+
+export type PaymentStats = Sent<Schemas['PaymentStatsResponse']>;
+
+export type Capability = 'unknown' | 'served' | 'not_served' | 'lost';
+
+export type RpcEndpointStatus = Narrowed<
+  Sent<Schemas['RpcEndpointStatus']>,
+  {
+    status: 'ok' | 'unverified' | 'backing_off' | 'lagging' | 'wrong_chain' | 'untrusted';
+    logs: Capability;
+    finality: Capability;
+  }
+>;
+
+export type MonitoringStats = Narrowed<Sent<Schemas['MonitoringResponse']>, { rpc_endpoints: RpcEndpointStatus[] }>;
+
+export type SystemStats = Sent<Schemas['SystemResponse']>;
+
+export type WebSocketStats = Sent<Schemas['WebSocketStatsResponse']>;
+
+/** Not `Sent`: the server leaves `paymentId` out (rather than null) when there is none. */
+export type LoggedMessage = Narrowed<
+  Schemas['LoggedMessageView'],
+  {
+    source: 'frontend' | 'blockchain';
+    direction: 'in' | 'out';
+  }
+>;
+
+export type Alert = Narrowed<Sent<Schemas['AlertView']>, { severity: 'warning' | 'critical' }>;
+
+export type Webhook = Narrowed<Sent<Schemas['WebhookResponse']>, { source: 'config' | 'api' }>;
+
+export type Delivery = Narrowed<Sent<Schemas['DeliveryResponse']>, { status: 'pending' | 'delivered' | 'failed' }>;
+
+export type Settings = Sent<Schemas['SettingsResponse']>;
+
+export type PairingCode = Sent<Schemas['PairingResponse']>;
+
+export type DisplayDevice = Sent<Schemas['DisplayDeviceResponse']>;
+
+// --- UI-only -----------------------------------------------------------------------------------
+
+/**
+ * `unpaired`: the server refused this device (no key, or a revoked display token);
+ * `untrusted`: a message arrived that is not signed by the server's key (someone between this
+ * screen and the server changed it) — nothing from it is shown.
+ */
+export type LinkState = 'connecting' | 'live' | 'polling' | 'closed' | 'unpaired' | 'untrusted';
+
+export interface Live<T> {
+  /** Stops the socket, its reconnects and the polling fallback. */
+  close(): void;
+  /** Called with each new value. */
+  onValue: (value: T) => void;
+  /** Called when the link changes state. */
+  onState: (state: LinkState) => void;
+}
+
+/** The history's query string (UI-only: the document describes it as separate parameters). */
+export interface PaymentFilter {
+  status?: string;
+  token?: string;
+  network?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+// The desktop shell's own (Tauri) types: see ./desktop.ts.
+
+export interface MonitorInfo {
+  index: number;
+  name: string;
+  width: number;
+  height: number;
+}
+
+export interface ShellSettings {
+  server_bind: string | null;
+  lan: boolean;
+  language: string | null;
+  display_monitor: number | null;
+  last_token?: string | null;
+  last_network?: string | null;
+}
