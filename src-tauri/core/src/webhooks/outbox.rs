@@ -1,0 +1,179 @@
+//! The outbox: new `events` rows become one delivery per subscribed endpoint (body frozen), the
+//! delivery log, and redelivery.
+
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use super::{
+    rows::{map_delivery, DELIVERY_SELECT},
+    Delivery, DeliveryStatus, Endpoint, PaymentRenderer, Webhooks,
+};
+use crate::{
+    clock::{from_millis, to_millis},
+    error::CoreError,
+    events::{self, EventType},
+    payments::PaymentId,
+};
+
+impl Webhooks {
+    /// Deliveries, newest first, optionally of one status.
+    pub async fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, CoreError> {
+        let status = status.map(DeliveryStatus::as_str);
+        let rows = sqlx::query(&format!(
+            "{DELIVERY_SELECT} WHERE (? IS NULL OR d.status = ?) ORDER BY d.seq DESC LIMIT ?"
+        ))
+        .bind(status)
+        .bind(status)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(map_delivery).collect()
+    }
+
+    /// Queues a delivery again, due now (also a delivered or failed one); its queue time is kept.
+    pub async fn redeliver(&self, id: i64) -> Result<Delivery, CoreError> {
+        let now = to_millis(self.clock.now());
+        // One more attempt now. The queue time stays: automatic retries after it continue only
+        // inside the 3-day window, so a long-failed delivery gets this one attempt.
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ? WHERE seq = ?",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CoreError::DeliveryNotFound);
+        }
+        self.wake.notify_one();
+        let row = sqlx::query(&format!("{DELIVERY_SELECT} WHERE d.seq = ?"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        map_delivery(&row)
+    }
+
+    /// Turns new `events` rows into deliveries; returns how many were queued.
+    pub async fn feed(&self, render: &PaymentRenderer) -> Result<usize, CoreError> {
+        let cursor: i64 = sqlx::query_scalar("SELECT event_seq FROM webhook_cursor WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(0);
+        let rows = sqlx::query("SELECT seq, payment_id, kind, detail, at, payment FROM events WHERE seq > ? ORDER BY seq LIMIT 500")
+            .bind(cursor)
+            .fetch_all(&self.pool)
+            .await?;
+        let Some(last) = rows
+            .last()
+            .map(|r| r.try_get::<i64, _>("seq"))
+            .transpose()?
+        else {
+            return Ok(0);
+        };
+        let endpoints: Vec<Endpoint> = self
+            .endpoints()
+            .await?
+            .into_iter()
+            .filter(|e| e.enabled)
+            .collect();
+        let mut queued = Vec::new();
+        for row in &rows {
+            let kind: String = row.try_get("kind")?;
+            let Some(kind) =
+                EventType::parse(&kind).filter(|t| EventType::SUBSCRIBABLE.contains(t))
+            else {
+                continue;
+            };
+            let subscribed: Vec<&Endpoint> = endpoints
+                .iter()
+                .filter(|e| e.events.contains(&kind))
+                .collect();
+            if subscribed.is_empty() {
+                continue;
+            }
+            let seq: i64 = row.try_get("seq")?;
+            let Some(body) = self.body(row, seq, kind, render).await? else {
+                continue;
+            };
+            for endpoint in subscribed {
+                queued.push((seq, endpoint.id.clone(), kind, body.clone()));
+            }
+        }
+        self.queue(cursor, last, &queued).await
+    }
+
+    /// The frozen body of event row `row` (`seq`, of type `kind`); `None` when its payment is gone.
+    async fn body(
+        &self,
+        row: &sqlx::sqlite::SqliteRow,
+        seq: i64,
+        kind: EventType,
+        render: &PaymentRenderer,
+    ) -> Result<Option<String>, CoreError> {
+        let snapshot = events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)?;
+        let data = match (snapshot, row.try_get::<Option<String>, _>("payment_id")?) {
+            (Some(p), _) => json!({ "payment": render(&p) }),
+            // Rows written before snapshots existed: the payment as it is now.
+            (None, Some(id)) => match self.payments.get(&PaymentId::from_store(id)).await {
+                Ok(p) => json!({ "payment": render(&p) }),
+                Err(CoreError::PaymentNotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            },
+            (None, None) => {
+                let detail: Option<String> = row.try_get("detail")?;
+                json!({ "transfer": detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()) })
+            }
+        };
+        let at = from_millis(row.try_get("at")?);
+        Ok(Some(
+            json!({
+                "id": format!("evt_{seq}"),
+                "type": kind,
+                "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "data": data,
+            })
+            .to_string(),
+        ))
+    }
+
+    /// Moves the feeder's cursor from `cursor` to `last` and queues `queued`, in one transaction;
+    /// 0 when another feeder moved the cursor first.
+    async fn queue(
+        &self,
+        cursor: i64,
+        last: i64,
+        queued: &[(i64, String, EventType, String)],
+    ) -> Result<usize, CoreError> {
+        let now = to_millis(self.clock.now());
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        let moved =
+            sqlx::query("UPDATE webhook_cursor SET event_seq = ? WHERE id = 1 AND event_seq = ?")
+                .bind(last)
+                .bind(cursor)
+                .execute(&mut *tx)
+                .await?;
+        if moved.rows_affected() == 0 {
+            return Ok(0); // another feeder got there first
+        }
+        for (seq, endpoint, kind, body) in queued {
+            sqlx::query(
+                "INSERT OR IGNORE INTO webhook_deliveries (event_seq, endpoint_id, event_type, payload, status, next_attempt_at, created_at)
+                 VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+            )
+            .bind(seq)
+            .bind(endpoint)
+            .bind(kind.as_str())
+            .bind(body)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(queued.len())
+    }
+}
