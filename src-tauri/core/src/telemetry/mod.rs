@@ -22,10 +22,17 @@ use std::{
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+mod links;
+mod problems;
+mod redact;
+
+pub use links::LinkStats;
 pub use log::{Direction, LoggedMessage, MessageLog, Source, LOG_CAPACITY};
+pub use problems::{AlertKind, Problem, Severity};
+pub use redact::{redact_endpoint, scrub};
 pub use samples::{Histogram, HistogramData, Window, WindowSummary, LATENCY_BUCKETS};
 
-use crate::{clock::Clock, payments::ObservedTransfer};
+use crate::clock::Clock;
 
 /// Samples kept for averages and percentiles.
 const WINDOW: usize = 2000;
@@ -53,110 +60,6 @@ struct Inner {
     problems: Mutex<BTreeMap<String, Problem>>,
 }
 
-/// How urgent a problem or alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Worth a look.
-    Warning,
-    /// Payments are at risk or not being detected.
-    Critical,
-}
-
-impl Severity {
-    /// The API spelling.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-/// What an alert is about: its stable name in the API (`kind`) and its id's first part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum AlertKind {
-    /// Few of the recently closed payments were paid.
-    LowSuccessRate,
-    /// Many API requests failed with a server error.
-    HighErrorRate,
-    /// No node of a network has answered for a while.
-    ChainDisconnected,
-    /// The watcher is far behind the head.
-    BlocksBehind,
-    /// Transfers arrived for a cancelled or already paid sale.
-    InboxLinkedTransfers,
-    /// A token's contract disagrees with its configuration; no payment can be made in it.
-    TokenDisabled,
-    /// This computer's clock differs from the chain's.
-    ClockSkew,
-    /// No endpoint of a network serves `eth_getLogs`.
-    NoLogsEndpoint,
-    /// One endpoint does not serve `eth_getLogs`.
-    LogsUnavailable,
-    /// No endpoint answers the finalized block although the network serves it.
-    FinalityUnavailable,
-    /// One endpoint stopped answering the finalized block.
-    FinalityLost,
-    /// A payment settled on one endpoint's word.
-    SingleSourceSettlement,
-    /// An endpoint is on another chain.
-    EndpointWrongChain,
-    /// An endpoint reported what others say is not there.
-    EndpointUntrusted,
-}
-
-impl AlertKind {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::LowSuccessRate => "low_success_rate",
-            AlertKind::HighErrorRate => "high_error_rate",
-            AlertKind::ChainDisconnected => "chain_disconnected",
-            AlertKind::BlocksBehind => "blocks_behind",
-            AlertKind::InboxLinkedTransfers => "inbox_linked_transfers",
-            AlertKind::TokenDisabled => "token_disabled",
-            AlertKind::ClockSkew => "clock_skew",
-            AlertKind::NoLogsEndpoint => "no_logs_endpoint",
-            AlertKind::LogsUnavailable => "logs_unavailable",
-            AlertKind::FinalityUnavailable => "finality_unavailable",
-            AlertKind::FinalityLost => "finality_lost",
-            AlertKind::SingleSourceSettlement => "single_source_settlement",
-            AlertKind::EndpointWrongChain => "endpoint_wrong_chain",
-            AlertKind::EndpointUntrusted => "endpoint_untrusted",
-        }
-    }
-
-    /// The id of this kind's alert about `subject` (a network, an endpoint, a payment): `kind:subject`.
-    pub fn id(self, subject: &str) -> String {
-        format!("{}:{subject}", self.as_str())
-    }
-}
-
-impl std::fmt::Display for AlertKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A condition found where it happens (the RPC client, the watcher) that stays until cleared; the
-/// alert rules turn each into an alert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    /// Stable id, e.g. `logs_unavailable:bsc:https://bsc.example#a1b2c3`.
-    pub id: String,
-    /// What it is about.
-    pub kind: AlertKind,
-    /// How urgent.
-    pub severity: Severity,
-    /// Plain words.
-    pub message: String,
-    /// When raised.
-    pub since: DateTime<Utc>,
-    /// Clears by itself at this time (for one-off happenings), else stays until cleared.
-    pub until: Option<DateTime<Utc>>,
-}
-
 /// Customer-facing sockets (seed §11.2 `frontend`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SocketStats {
@@ -175,48 +78,6 @@ pub struct SocketStats {
     recently_closed: VecDeque<String>,
 }
 
-/// One network's node connection (seed §11.2 `blockchain`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LinkStats {
-    /// A WebSocket subscription is live, or (HTTP only) the last pass reached the node.
-    pub is_connected: bool,
-    /// The endpoint in use, as `scheme://host[:port]` (paths and keys removed).
-    pub current_endpoint: Option<String>,
-    /// WebSocket connection attempts.
-    pub total_connection_attempts: u64,
-    /// Attempts after the first.
-    pub reconnect_attempts: u64,
-    /// Live subscriptions (new heads, logs).
-    pub active_subscriptions: u64,
-    /// Last successful WebSocket connection.
-    pub last_connection_time: Option<DateTime<Utc>>,
-    /// Last lost WebSocket connection.
-    pub last_disconnection_time: Option<DateTime<Utc>>,
-    /// The last watcher pass reached a node.
-    pub rpc_ok: bool,
-    /// When the node was last unreachable after having been reached (for the disconnection alert).
-    pub down_since: Option<DateTime<Utc>>,
-    /// Last block fully processed.
-    pub last_block_processed: u64,
-    /// Newest head seen.
-    pub head: u64,
-    /// Transfer logs to the receive address seen by this process.
-    pub events_detected: u64,
-    /// Reorgs detected.
-    pub reorgs: u64,
-    /// Last error of a pass.
-    pub last_error: Option<String>,
-    /// Watcher passes finished, well or not (a pass counter for whoever waits for one).
-    pub passes: u64,
-}
-
-impl LinkStats {
-    /// Head minus last processed block.
-    pub fn blocks_behind(&self) -> u64 {
-        self.head.saturating_sub(self.last_block_processed)
-    }
-}
-
 /// API request figures over the recent window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ApiStats {
@@ -226,40 +87,6 @@ pub struct ApiStats {
     pub server_errors: u64,
     /// Response time over the recent window; `flagged_percent` is the error rate (status ≥ 500).
     pub recent: WindowSummary,
-}
-
-/// `scheme://host[:port]` of a URL: never shows paths or query strings, which may carry API keys.
-pub fn redact_endpoint(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit('@').next().unwrap_or_default();
-    if scheme.is_empty() {
-        host.to_string()
-    } else {
-        format!("{scheme}://{host}")
-    }
-}
-
-/// `text` (an error message) with every URL in it shown as [`redact_endpoint`] shows it (scheme,
-/// host and port): HTTP clients put the URL they called, provider key and all, in their errors.
-pub fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = ["http://", "https://", "ws://", "wss://"]
-        .iter()
-        .filter_map(|scheme| rest.find(scheme))
-        .min()
-    {
-        out.push_str(&rest[..start]);
-        let tail = &rest[start..];
-        let end = tail
-            .find(|c: char| c.is_whitespace() || "()\"'<>,;[]{}".contains(c))
-            .unwrap_or(tail.len());
-        out.push_str(&redact_endpoint(&tail[..end]));
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 impl Telemetry {
@@ -393,153 +220,6 @@ impl Telemetry {
 
     // --- blockchain --------------------------------------------------------------------------
 
-    fn link<R>(&self, network: &str, f: impl FnOnce(&mut LinkStats) -> R) -> R {
-        let mut links = self.0.links.lock().expect("lock");
-        f(links.entry(network.to_string()).or_default())
-    }
-
-    /// Logs a message exchanged with a node.
-    pub fn blockchain(&self, kind: &str, direction: Direction, data: Value) {
-        self.0.log.push(LoggedMessage {
-            source: Source::Blockchain,
-            kind: kind.to_string(),
-            payment_id: None,
-            direction,
-            data,
-            at: self.now(),
-            seq: 0,
-        });
-    }
-
-    /// The watcher of `network` is about to open a WebSocket to `url`.
-    pub fn link_connecting(&self, network: &str, url: &str) {
-        let endpoint = redact_endpoint(url);
-        self.link(network, |l| {
-            if l.total_connection_attempts > 0 {
-                l.reconnect_attempts += 1;
-            }
-            l.total_connection_attempts += 1;
-        });
-        self.blockchain(
-            "connecting",
-            Direction::Out,
-            json!({ "network": network, "endpoint": endpoint }),
-        );
-    }
-
-    /// Subscriptions on `url` are live.
-    pub fn link_connected(&self, network: &str, url: &str, subscriptions: u64) {
-        let endpoint = redact_endpoint(url);
-        self.link(network, |l| {
-            l.is_connected = true;
-            l.current_endpoint = Some(endpoint.clone());
-            l.active_subscriptions = subscriptions;
-            l.last_connection_time = Some(self.now());
-        });
-        self.blockchain(
-            "subscribed",
-            Direction::In,
-            json!({ "network": network, "endpoint": endpoint, "subscriptions": ["newHeads", "logs"] }),
-        );
-    }
-
-    /// The WebSocket to `url` closed or could not open.
-    pub fn link_disconnected(&self, network: &str, url: &str, reason: &str) {
-        let endpoint = redact_endpoint(url);
-        let was_connected = self.link(network, |l| {
-            let was = l.active_subscriptions > 0;
-            if was {
-                l.last_disconnection_time = Some(self.now());
-            }
-            l.active_subscriptions = 0;
-            l.is_connected = l.rpc_ok;
-            was
-        });
-        let kind = if was_connected {
-            "disconnected"
-        } else {
-            "connect_failed"
-        };
-        self.blockchain(
-            kind,
-            Direction::In,
-            json!({ "network": network, "endpoint": endpoint, "reason": reason }),
-        );
-    }
-
-    /// A new head was announced (or found by a poll).
-    pub fn head_seen(&self, network: &str, number: u64) {
-        self.head_seen_at(network, number, Instant::now());
-    }
-
-    fn head_seen_at(&self, network: &str, number: u64, at: Instant) {
-        let mut heads = self.0.heads.lock().expect("lock");
-        let newer = heads.get(network).is_none_or(|h| number > h.0);
-        if newer {
-            heads.insert(network.to_string(), (number, at));
-        }
-        drop(heads);
-        self.link(network, |l| l.head = l.head.max(number));
-    }
-
-    /// A watcher pass of `network` finished: `result` is the RPC endpoint used and the last block
-    /// processed, or the error.
-    pub fn pass_finished(&self, network: &str, result: Result<(&str, u64), &str>) {
-        self.link(network, |l| l.passes += 1);
-        self.link(network, |l| match result {
-            Ok((endpoint, last_block)) => {
-                l.rpc_ok = true;
-                l.down_since = None;
-                l.last_error = None;
-                l.last_block_processed = l.last_block_processed.max(last_block);
-                if l.active_subscriptions == 0 {
-                    l.is_connected = true;
-                    l.current_endpoint = Some(redact_endpoint(endpoint));
-                }
-            }
-            Err(error) => {
-                if l.rpc_ok || l.down_since.is_none() {
-                    l.down_since = Some(self.now());
-                }
-                l.rpc_ok = false;
-                l.is_connected = l.active_subscriptions > 0;
-                l.last_error = Some(error.to_string());
-            }
-        });
-    }
-
-    /// The watcher found a reorg.
-    pub fn reorg(&self, network: &str, block: u64) {
-        self.link(network, |l| l.reorgs += 1);
-        self.blockchain(
-            "reorg",
-            Direction::In,
-            json!({ "network": network, "block": block }),
-        );
-    }
-
-    /// A Transfer log to the receive address was seen.
-    pub fn transfer_seen(&self, t: &ObservedTransfer, token: &str) {
-        self.link(t.network.as_str(), |l| l.events_detected += 1);
-        self.blockchain(
-            "transfer_event",
-            Direction::In,
-            json!({
-                "from": t.from.checksummed(),
-                "to": t.to.checksummed(),
-                "value": t.value.to_string(),
-                "token": token,
-                "transactionHash": t.tx_hash.to_string(),
-                "blockNumber": t.block_number,
-            }),
-        );
-    }
-
-    /// Every network's connection figures.
-    pub fn links(&self) -> BTreeMap<String, LinkStats> {
-        self.0.links.lock().expect("lock").clone()
-    }
-
     // --- validation and API ------------------------------------------------------------------
 
     /// A transaction was validated (a manual check, or the watcher matching a transfer).
@@ -572,72 +252,6 @@ impl Telemetry {
     }
 
     // --- problems ----------------------------------------------------------------------------
-
-    /// Records a standing problem of `kind` about `subject` (again: the message is updated,
-    /// `since` kept).
-    pub fn raise_problem(
-        &self,
-        kind: AlertKind,
-        subject: &str,
-        severity: Severity,
-        message: String,
-    ) {
-        self.raise(kind, subject, severity, message, None);
-    }
-
-    /// Records a one-off happening worth an alert for `lasting` from now.
-    pub fn raise_for(
-        &self,
-        kind: AlertKind,
-        subject: &str,
-        severity: Severity,
-        message: String,
-        lasting: Duration,
-    ) {
-        let until = self.now() + chrono::Duration::from_std(lasting).unwrap_or_default();
-        self.raise(kind, subject, severity, message, Some(until));
-    }
-
-    fn raise(
-        &self,
-        kind: AlertKind,
-        subject: &str,
-        severity: Severity,
-        message: String,
-        until: Option<DateTime<Utc>>,
-    ) {
-        let id = kind.id(subject);
-        let mut problems = self.0.problems.lock().expect("lock");
-        let since = problems.get(&id).map_or_else(|| self.now(), |p| p.since);
-        problems.insert(
-            id.clone(),
-            Problem {
-                id,
-                kind,
-                severity,
-                message,
-                since,
-                until,
-            },
-        );
-    }
-
-    /// The problem of `kind` about `subject` is over.
-    pub fn clear_problem(&self, kind: AlertKind, subject: &str) {
-        self.0
-            .problems
-            .lock()
-            .expect("lock")
-            .remove(&kind.id(subject));
-    }
-
-    /// The standing problems (expired one-offs dropped).
-    pub fn problems(&self) -> Vec<Problem> {
-        let now = self.now();
-        let mut problems = self.0.problems.lock().expect("lock");
-        problems.retain(|_, p| p.until.is_none_or(|u| u > now));
-        problems.values().cloned().collect()
-    }
 
     /// Up to `limit` logged messages, newest first.
     pub fn messages(&self, limit: usize) -> Vec<LoggedMessage> {
