@@ -19,16 +19,18 @@
 //! ([`settings`]) may set the bind. Unless the file or the environment sets `database.path`, the
 //! database is `<app-data>/stablepay.db`.
 
+mod commands;
+mod config;
 mod display;
 mod settings;
 mod tray;
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     clock::SystemClock,
-    config::{Config, Layers, Tls},
+    config::Config,
     entropy::SystemEntropy,
     events::PaymentEventKind,
     payments::PaymentStatus,
@@ -105,28 +107,6 @@ fn grant_ipc(app: &tauri::App, url: &str) -> tauri::Result<()> {
     )
 }
 
-/// The public key the server signs socket messages with, as the server holds it.
-struct PushKey(String);
-
-/// The key the windows verify socket messages with (never fetched over the network).
-#[tauri::command]
-fn push_key(key: tauri::State<'_, PushKey>) -> String {
-    key.0.clone()
-}
-
-/// The key of the asking window: admin for the POS, display for the customer display.
-#[tauri::command]
-fn session_token(
-    window: tauri::Window,
-    session: tauri::State<'_, Session>,
-) -> Result<String, String> {
-    match window.label() {
-        "main" => Ok(session.pos.expose().to_string()),
-        display::LABEL => Ok(session.display.expose().to_string()),
-        other => Err(format!("no key for window {other}")),
-    }
-}
-
 /// Keeps a window on the server's origin: links elsewhere do not open in it.
 pub(crate) fn same_origin(server: &str) -> impl Fn(&tauri::Url) -> bool + Send + 'static {
     let server = server.trim_end_matches('/').to_string();
@@ -137,41 +117,6 @@ pub(crate) fn same_origin(server: &str) -> impl Fn(&tauri::Url) -> bool + Send +
         }
         allowed
     }
-}
-
-/// The configuration through the same layers as the headless server, with the app's own: its
-/// database in the app-data folder unless the file or the environment says otherwise, and the
-/// shell settings' bind over the file (the environment still wins).
-fn load_config(app_data: &std::path::Path, shell: &ShellSettings) -> anyhow::Result<Config> {
-    let file = std::env::var_os("STABLEPAY_CONFIG")
-        .map(PathBuf::from)
-        .or_else(|| Some(app_data.join("stablepay.toml")).filter(|p| p.is_file()));
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let env_binds = env.iter().any(|(k, _)| k == "STABLEPAY_SERVER__BIND");
-    let mut config = Config::layered(Layers {
-        file,
-        host_defaults: vec![(
-            "database.path",
-            app_data.join("stablepay.db").display().to_string(),
-        )],
-        host_overrides: shell
-            .bind_setting()
-            .map(|bind| ("server.bind", bind))
-            .into_iter()
-            .collect(),
-        env,
-        ..Layers::default()
-    })?;
-    if shell.lan_on_configured_port() && !env_binds {
-        config
-            .server
-            .bind
-            .set_ip(std::net::Ipv4Addr::UNSPECIFIED.into());
-    }
-    if !config.server.bind.ip().is_loopback() && config.server.tls == Tls::Unset {
-        config.server.tls = Tls::SelfSigned;
-    }
-    Ok(config)
 }
 
 /// Shows start-up failures in the window (the bundled UI's start-up error page), not only in the log.
@@ -282,59 +227,6 @@ fn notify_paid(app: AppHandle, core: &Core) {
     });
 }
 
-#[tauri::command]
-fn open_customer_display(app: AppHandle, monitor: Option<usize>) -> Result<(), String> {
-    let url = app.state::<Shell>().url.clone();
-    let monitor = monitor.or(ShellSettings::load(&app).display_monitor);
-    if let Some(m) = monitor {
-        let mut s = ShellSettings::load(&app);
-        s.display_monitor = Some(m);
-        let _ = s.save(&app);
-    }
-    display::open(&app, &url, monitor).map_err(|e| e.to_string())
-}
-
-#[tauri::command]
-fn list_monitors(app: AppHandle) -> Vec<display::MonitorInfo> {
-    display::monitors(&app)
-}
-
-#[tauri::command]
-fn get_shell_settings(app: AppHandle) -> ShellSettings {
-    ShellSettings::load(&app)
-}
-
-/// Saves shell settings; a new bind or LAN exposure restarts the app (open payments are in SQLite).
-#[tauri::command]
-fn save_shell_settings(app: AppHandle, settings: ShellSettings) -> Result<bool, String> {
-    settings.validate()?;
-    let before = ShellSettings::load(&app);
-    let mut next = settings;
-    next.window = before.window;
-    next.last_token = before.last_token.clone();
-    next.last_network = before.last_network.clone();
-    next.save(&app)?;
-    let restart = next.server_bind != before.server_bind || next.lan != before.lan;
-    if restart {
-        app.restart();
-    }
-    Ok(restart)
-}
-
-/// Remembers the token and network of the sale just made (the POS starts on them next time).
-#[tauri::command]
-fn remember_sale_choice(
-    app: AppHandle,
-    token: String,
-    network: Option<String>,
-) -> Result<(), String> {
-    let mut settings = ShellSettings::load(&app);
-    settings.last_token = Some(token);
-    settings.last_network = network.filter(|n| !n.is_empty());
-    settings.validate()?;
-    settings.save(&app)
-}
-
 /// Runs the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -352,20 +244,20 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
-            open_customer_display,
-            list_monitors,
-            get_shell_settings,
-            save_shell_settings,
-            remember_sale_choice,
-            session_token,
-            push_key
+            commands::open_customer_display,
+            commands::list_monitors,
+            commands::get_shell_settings,
+            commands::save_shell_settings,
+            commands::remember_sale_choice,
+            commands::session_token,
+            commands::push_key
         ])
         .setup(|app| {
             let app_data = app.path().app_data_dir()?;
             std::fs::create_dir_all(&app_data)?;
             let shell = ShellSettings::load(app.handle());
             let session = Session::new();
-            let config = match load_config(&app_data, &shell) {
+            let config = match config::load_config(&app_data, &shell) {
                 Ok(mut c) => {
                     session.install(&mut c);
                     c
@@ -384,7 +276,7 @@ pub fn run() {
                     let url = format!("http://{}", loopback(server.addr));
                     tracing::info!(%url, "embedded server running");
                     app.manage(session);
-                    app.manage(PushKey(server.push_key.clone()));
+                    app.manage(commands::PushKey(server.push_key.clone()));
                     grant_ipc(app, &url)?;
                     open_main(app, &url, &shell)?;
                     notify_paid(app.handle().clone(), &server.core);
