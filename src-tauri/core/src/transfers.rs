@@ -15,13 +15,14 @@
 
 use alloy_primitives::U256;
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, FromRow, SqlitePool};
+use sqlx::{sqlite::SqliteRow, FromRow, Row, SqliteConnection, SqlitePool};
 
 use crate::{
     address::Address,
     catalog::NetworkId,
     clock::{from_millis, to_millis},
     error::CoreError,
+    payments::ObservedTransfer,
 };
 
 /// A stored Transfer log.
@@ -108,6 +109,132 @@ impl TryFrom<TransferRow> for StoredTransfer {
 
 fn map(row: &SqliteRow) -> Result<StoredTransfer, CoreError> {
     StoredTransfer::try_from(TransferRow::from_row(row)?)
+}
+
+/// What storing a log found: its row, the payment it already credits, when it was first seen.
+#[derive(Debug)]
+pub(crate) struct Upserted {
+    /// Row id.
+    pub(crate) seq: i64,
+    /// The payment the log already credits.
+    pub(crate) payment_id: Option<String>,
+    /// When the log was first stored.
+    pub(crate) seen_at: DateTime<Utc>,
+}
+
+/// The block hash log `t` was stored with, if it was (the inner `None`: stored without one).
+pub(crate) async fn stored_block_hash(
+    conn: &mut SqliteConnection,
+    t: &ObservedTransfer,
+) -> Result<Option<Option<String>>, CoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT block_hash FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+    )
+    .bind(t.chain_id as i64)
+    .bind(t.tx_hash.to_string())
+    .bind(t.log_index as i64)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// When log `t` was first stored, if it was.
+pub(crate) async fn first_seen(
+    pool: &SqlitePool,
+    t: &ObservedTransfer,
+) -> Result<Option<DateTime<Utc>>, CoreError> {
+    let millis: Option<i64> = sqlx::query_scalar(
+        "SELECT seen_at FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+    )
+    .bind(t.chain_id as i64)
+    .bind(t.tx_hash.to_string())
+    .bind(t.log_index as i64)
+    .fetch_optional(pool)
+    .await?;
+    Ok(millis.map(from_millis))
+}
+
+/// Stores log `t` once (unique on chain, tx hash, log index); seen again, its block follows the
+/// chain's latest view and it is no longer marked removed.
+pub(crate) async fn upsert(
+    conn: &mut SqliteConnection,
+    t: &ObservedTransfer,
+    now: DateTime<Utc>,
+) -> Result<Upserted, CoreError> {
+    let row = sqlx::query(
+        "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
+            from_address, to_address, value_base_units, seen_at, block_time, source)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET
+            block_number = excluded.block_number, block_hash = excluded.block_hash, removed = 0,
+            block_time = COALESCE(excluded.block_time, block_time), source = COALESCE(excluded.source, source)
+         RETURNING seq, payment_id, seen_at",
+    )
+    .bind(t.chain_id as i64)
+    .bind(t.network.as_str())
+    .bind(t.token_contract.checksummed())
+    .bind(t.tx_hash.to_string())
+    .bind(t.log_index as i64)
+    .bind(t.block_number as i64)
+    .bind(t.block_hash.to_string())
+    .bind(t.from.checksummed())
+    .bind(t.to.checksummed())
+    .bind(t.value.to_string())
+    .bind(to_millis(now))
+    .bind(t.block_time.map(to_millis))
+    .bind(&t.source)
+    .fetch_one(conn)
+    .await?;
+    Ok(Upserted {
+        seq: row.try_get("seq")?,
+        payment_id: row.try_get("payment_id")?,
+        seen_at: from_millis(row.try_get("seen_at")?),
+    })
+}
+
+/// The payment one of the logs of transaction `tx_hash` credits, if any (whatever its log index).
+pub(crate) async fn transaction_owner<'c>(
+    conn: impl sqlx::SqliteExecutor<'c>,
+    chain_id: u64,
+    tx_hash: &str,
+) -> Result<Option<String>, CoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
+    )
+    .bind(chain_id as i64)
+    .bind(tx_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Transfer `seq` now credits payment `id` (and waits in the inbox no more).
+pub(crate) async fn mark_credited(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    id: &crate::payments::PaymentId,
+) -> Result<(), CoreError> {
+    sqlx::query(
+        "UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL WHERE seq = ?",
+    )
+    .bind(id.as_str())
+    .bind(seq)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Transfer `seq` waits in the inbox, linked to the sale it was meant for and why it could not pay it.
+pub(crate) async fn note_related(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    note: &crate::payments::InboxNote,
+) -> Result<(), CoreError> {
+    sqlx::query("UPDATE transfers SET related_payment_id = ?, note = ? WHERE seq = ?")
+        .bind(note.payment.as_str())
+        .bind(note.reason.as_str())
+        .bind(seq)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The stored transfer `id`.

@@ -3,14 +3,9 @@
 
 use alloy_primitives::B256;
 use serde_json::json;
-use sqlx::Row;
 
 use super::{holders::predates, ObservedTransfer, Payment, Payments};
-use crate::{
-    clock::{from_millis, to_millis},
-    error::CoreError,
-    events::EventType,
-};
+use crate::{clock::to_millis, error::CoreError, events::EventType};
 
 impl Payments {
     /// Which payment a transaction credits, if any (whatever its log index).
@@ -19,14 +14,7 @@ impl Payments {
         chain_id: u64,
         tx_hash: B256,
     ) -> Result<Option<String>, CoreError> {
-        let owner: Option<String> = sqlx::query_scalar(
-            "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
-        )
-        .bind(chain_id as i64)
-        .bind(tx_hash.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(owner)
+        crate::transfers::transaction_owner(&self.pool, chain_id, &tx_hash.to_string()).await
     }
 
     /// Whether `t` lies below `payment`'s lower bound (see [`crate::payments`]).
@@ -35,16 +23,7 @@ impl Payments {
         t: &ObservedTransfer,
         payment: &Payment,
     ) -> Result<bool, CoreError> {
-        let first_seen = sqlx::query(
-            "SELECT seen_at FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
-        )
-        .bind(t.chain_id as i64)
-        .bind(t.tx_hash.to_string())
-        .bind(t.log_index as i64)
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|r| r.try_get("seen_at").map(from_millis))
-        .transpose()?;
+        let first_seen = crate::transfers::first_seen(&self.pool, t).await?;
         Ok(predates(
             t,
             first_seen,

@@ -16,6 +16,7 @@ use crate::{
     clock::{from_millis, to_millis},
     error::CoreError,
     events::{self, PaymentEvent, PaymentEventKind},
+    transfers,
 };
 
 impl Payments {
@@ -69,49 +70,17 @@ impl Payments {
         // The block hash this log was stored with, when it was stored before.
         let before: Option<Option<String>> = match view.as_deref() {
             Some(v) => v.stored.get(&(tx_hash.clone(), t.log_index)).cloned(),
-            None => sqlx::query_scalar(
-                "SELECT block_hash FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
-            )
-            .bind(t.chain_id as i64)
-            .bind(&tx_hash)
-            .bind(t.log_index as i64)
-            .fetch_optional(&mut *tx)
-            .await?,
+            None => transfers::stored_block_hash(tx, t).await?,
         };
         let seen_before = before.is_some();
-        let row = sqlx::query(
-            "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
-                from_address, to_address, value_base_units, seen_at, block_time, source)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET
-                block_number = excluded.block_number, block_hash = excluded.block_hash, removed = 0,
-                block_time = COALESCE(excluded.block_time, block_time), source = COALESCE(excluded.source, source)
-             RETURNING seq, payment_id, seen_at",
-        )
-        .bind(t.chain_id as i64)
-        .bind(t.network.as_str())
-        .bind(t.token_contract.checksummed())
-        .bind(t.tx_hash.to_string())
-        .bind(t.log_index as i64)
-        .bind(t.block_number as i64)
-        .bind(t.block_hash.to_string())
-        .bind(t.from.checksummed())
-        .bind(t.to.checksummed())
-        .bind(t.value.to_string())
-        .bind(to_millis(now))
-        .bind(t.block_time.map(to_millis))
-        .bind(&t.source)
-        .fetch_one(&mut *tx)
-        .await?;
+        let stored = transfers::upsert(tx, t, now).await?;
         if let Some(v) = view.as_deref_mut() {
             v.stored.insert(
                 (tx_hash.clone(), t.log_index),
                 Some(t.block_hash.to_string()),
             );
         }
-        let seq: i64 = row.try_get("seq")?;
-        let first_seen = from_millis(row.try_get("seen_at")?);
-        if let Some(owner) = row.get::<Option<String>, _>("payment_id") {
+        if let Some(owner) = stored.payment_id {
             // This log already credits a payment: exactly once, whatever path saw it again. Seen
             // in another block (re-included by a reorg at the same index), the credit moves with it.
             let moved = before
@@ -128,13 +97,7 @@ impl Payments {
         // One transaction credits at most one payment, whatever its log index.
         let tx_owner: Option<String> = match view.as_deref() {
             Some(v) => v.owners.get(&tx_hash).cloned(),
-            None => sqlx::query_scalar(
-                "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
-            )
-            .bind(t.chain_id as i64)
-            .bind(&tx_hash)
-            .fetch_optional(&mut *tx)
-            .await?,
+            None => transfers::transaction_owner(&mut *tx, t.chain_id, &tx_hash).await?,
         };
         if let Some(owner) = tx_owner {
             let note = InboxNote {
@@ -142,7 +105,7 @@ impl Payments {
                 payment: PaymentId::from_store(owner),
             };
             return self
-                .keep_unmatched(tx, seq, t, Some(note), seen_before, now)
+                .keep_unmatched(tx, stored.seq, t, Some(note), seen_before, now)
                 .await;
         }
         let unheld = view.as_deref().is_some_and(|v| !v.holds(t));
@@ -153,7 +116,7 @@ impl Payments {
         };
         let credit = holders
             .iter()
-            .filter(|h| h.accepts(t, first_seen))
+            .filter(|h| h.accepts(t, stored.seen_at))
             .min_by_key(|h| h.status != PaymentStatus::Pending);
         let Some(holder) = credit else {
             let note = holders.first().map(|h| InboxNote {
@@ -161,48 +124,40 @@ impl Payments {
                 payment: h.id.clone(),
             });
             return self
-                .keep_unmatched(tx, seq, t, note, seen_before, now)
+                .keep_unmatched(tx, stored.seq, t, note, seen_before, now)
                 .await;
         };
-        let id = holder.id.clone();
+        let event = self.credit(tx, t, holder, stored.seq, now).await?;
+        if let Some(v) = view {
+            v.owners.insert(tx_hash, holder.id.to_string());
+        }
+        let payment = event.payment.clone();
+        Ok((Ingested::Credited(Box::new(payment)), Some(event)))
+    }
+
+    /// Credits `holder` with log `t` (stored as transfer `seq`): `confirming`, its event recorded.
+    async fn credit(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        t: &ObservedTransfer,
+        holder: &Holder,
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentEvent, CoreError> {
         let late = match t.block_time {
             // Late only if mined after the expiry, however late the watcher saw it.
             Some(mined) => mined > holder.expires_at,
             None => holder.status == PaymentStatus::Expired,
         };
-        let previous = holder.status;
-        sqlx::query(
-            "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?, block_hash = ?,
-                log_index = ?, confirmations = 0, late = ?, closed_at = NULL, amount_received = ?, credit_source = ?,
-                updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(t.tx_hash.to_string())
-        .bind(t.block_number as i64)
-        .bind(t.block_hash.to_string())
-        .bind(t.log_index as i64)
-        .bind(late)
-        .bind(t.value.to_string())
-        .bind(&t.source)
-        .bind(to_millis(now))
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL WHERE seq = ?",
-        )
-        .bind(id.as_str())
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(v) = view {
-            v.owners.insert(tx_hash, id.to_string());
-        }
-        let after = query::by_id_in(tx, &id)
+        query::credit(tx, &holder.id, t, late, now).await?;
+        transfers::mark_credited(tx, seq, &holder.id).await?;
+        let after = query::by_id_in(tx, &holder.id)
             .await?
             .ok_or(CoreError::PaymentNotFound)?;
         let event = PaymentEvent {
-            kind: PaymentEventKind::StatusChanged { previous },
+            kind: PaymentEventKind::StatusChanged {
+                previous: holder.status,
+            },
             payment: after,
         };
         events::record(
@@ -215,8 +170,7 @@ impl Payments {
             })),
         )
         .await?;
-        let payment = event.payment.clone();
-        Ok((Ingested::Credited(Box::new(payment)), Some(event)))
+        Ok(event)
     }
 
     /// Payments holding `t`'s exact amount (open, or closed within their hold), oldest first.
@@ -252,8 +206,12 @@ impl Payments {
                 Ok(Holder {
                     id: PaymentId::from_store(r.try_get("id")?),
                     status: PaymentStatus::parse(r.try_get("status")?)?,
-                    credited: r.get::<Option<String>, _>("transaction_hash").is_some(),
-                    start_block: r.get::<Option<i64>, _>("start_block").map(|b| b as u64),
+                    credited: r
+                        .try_get::<Option<String>, _>("transaction_hash")?
+                        .is_some(),
+                    start_block: r
+                        .try_get::<Option<i64>, _>("start_block")?
+                        .map(|b| b as u64),
                     created_at: from_millis(r.try_get("created_at")?),
                     expires_at: from_millis(r.try_get("expires_at")?),
                 })
@@ -271,12 +229,7 @@ impl Payments {
         now: DateTime<Utc>,
     ) -> Result<(Ingested, Option<PaymentEvent>), CoreError> {
         if let Some(n) = &note {
-            sqlx::query("UPDATE transfers SET related_payment_id = ?, note = ? WHERE seq = ?")
-                .bind(n.payment.as_str())
-                .bind(n.reason.as_str())
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
+            transfers::note_related(tx, seq, n).await?;
             tracing::warn!(tx = %t.tx_hash, payment = %n.payment, reason = n.reason.as_str(), "transfer matches a sale it cannot pay; kept in the inbox, linked to it");
         }
         if !seen_before {

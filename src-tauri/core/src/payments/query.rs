@@ -364,6 +364,34 @@ pub(super) async fn open_in_token(
     rows.iter().map(map).collect()
 }
 
+/// Marks payment `id` credited by log `t` (`confirming`, no confirmations yet).
+pub(super) async fn credit(
+    conn: &mut SqliteConnection,
+    id: &PaymentId,
+    t: &super::ObservedTransfer,
+    late: bool,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    sqlx::query(
+        "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?, block_hash = ?,
+            log_index = ?, confirmations = 0, late = ?, closed_at = NULL, amount_received = ?, credit_source = ?,
+            updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(t.tx_hash.to_string())
+    .bind(t.block_number as i64)
+    .bind(t.block_hash.to_string())
+    .bind(t.log_index as i64)
+    .bind(late)
+    .bind(t.value.to_string())
+    .bind(&t.source)
+    .bind(to_millis(now))
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn list(pool: &SqlitePool, f: &PaymentFilter) -> Result<Page, CoreError> {
     let limit = f.limit.clamp(1, 200) as i64;
     let mut q = QueryBuilder::<Sqlite>::new(format!(
