@@ -102,72 +102,35 @@ pub struct AlertInputs {
 
 /// The alerts `inputs` call for (without `since`, which the caller keeps).
 pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
-    let mut out = Vec::new();
-    let mut alert =
-        |kind: AlertKind, subject: Option<&str>, severity, message, value, threshold| {
-            out.push(Alert {
-                id: subject.map_or_else(|| kind.as_str().to_string(), |s| kind.id(s)),
-                kind,
-                severity,
-                message,
-                value,
-                threshold,
-                since: inputs.now,
-            })
-        };
+    let mut out = Raised {
+        now: inputs.now,
+        alerts: Vec::new(),
+    };
     let (rate, closed) = inputs.success_rate;
     if closed >= rules.min_closed_payments && rate < rules.min_success_rate {
-        alert(
+        out.raise(
             AlertKind::LowSuccessRate,
             None,
             Severity::Warning,
             format!("only {rate:.1} % of the {closed} payments closed in the last 24 h were paid"),
-            rate,
-            rules.min_success_rate,
+            (rate, rules.min_success_rate),
         );
     }
     let (errors, requests) = inputs.error_rate;
     if requests >= rules.min_requests && errors > rules.max_error_rate {
-        alert(
+        out.raise(
             AlertKind::HighErrorRate,
             None,
             Severity::Critical,
             format!("{errors:.1} % of recent API requests failed with a server error"),
-            errors,
-            rules.max_error_rate,
+            (errors, rules.max_error_rate),
         );
     }
     for (network, link) in &inputs.links {
-        if let Some(down) = link.down_since {
-            let down_for = (inputs.now - down).to_std().unwrap_or_default();
-            if down_for >= rules.disconnected_after {
-                alert(
-                    AlertKind::ChainDisconnected,
-                    Some(network),
-                    Severity::Critical,
-                    format!(
-                        "no node of {network} has answered for {} s: payments are not being detected",
-                        down_for.as_secs()
-                    ),
-                    down_for.as_secs_f64(),
-                    rules.disconnected_after.as_secs_f64(),
-                );
-            }
-        }
-        let behind = link.blocks_behind();
-        if behind > rules.max_blocks_behind {
-            alert(
-                AlertKind::BlocksBehind,
-                Some(network),
-                Severity::Warning,
-                format!("the {network} watcher is {behind} blocks behind the chain head"),
-                behind as f64,
-                rules.max_blocks_behind as f64,
-            );
-        }
+        out.assess_link(network, link, rules);
     }
     if inputs.linked_transfers > 0 {
-        alert(
+        out.raise(
             AlertKind::InboxLinkedTransfers,
             None,
             Severity::Warning,
@@ -175,22 +138,76 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
                 "{} transfer(s) in the last 24 h arrived for a cancelled or already paid sale; they wait in the inbox (refund or attach them)",
                 inputs.linked_transfers
             ),
-            inputs.linked_transfers as f64,
-            0.0,
+            (inputs.linked_transfers as f64, 0.0),
         );
     }
-    for p in &inputs.problems {
-        out.push(Alert {
-            id: p.id.clone(),
-            kind: p.kind,
-            severity: p.severity,
-            message: p.message.clone(),
-            value: 1.0,
-            threshold: 0.0,
-            since: p.since,
+    out.alerts.extend(inputs.problems.iter().map(|p| Alert {
+        id: p.id.clone(),
+        kind: p.kind,
+        severity: p.severity,
+        message: p.message.clone(),
+        value: 1.0,
+        threshold: 0.0,
+        since: p.since,
+    }));
+    out.alerts
+}
+
+/// The alerts raised so far by [`assess`].
+struct Raised {
+    now: DateTime<Utc>,
+    alerts: Vec<Alert>,
+}
+
+impl Raised {
+    /// Raises `kind` (about `subject`, if any) with its measured value and threshold.
+    fn raise(
+        &mut self,
+        kind: AlertKind,
+        subject: Option<&str>,
+        severity: Severity,
+        message: String,
+        (value, threshold): (f64, f64),
+    ) {
+        self.alerts.push(Alert {
+            id: subject.map_or_else(|| kind.as_str().to_string(), |s| kind.id(s)),
+            kind,
+            severity,
+            message,
+            value,
+            threshold,
+            since: self.now,
         });
     }
-    out
+
+    /// A network's node link: down too long, or its watcher too far behind the head.
+    fn assess_link(&mut self, network: &str, link: &LinkStats, rules: &AlertRules) {
+        if let Some(down) = link.down_since {
+            let down_for = (self.now - down).to_std().unwrap_or_default();
+            if down_for >= rules.disconnected_after {
+                self.raise(
+                    AlertKind::ChainDisconnected,
+                    Some(network),
+                    Severity::Critical,
+                    format!(
+                        "no node of {network} has answered for {} s: payments are not being detected",
+                        down_for.as_secs()
+                    ),
+                    (down_for.as_secs_f64(), rules.disconnected_after.as_secs_f64()),
+                );
+            }
+        }
+        let behind = link.blocks_behind();
+        if behind > rules.max_blocks_behind {
+            self.raise(
+                AlertKind::BlocksBehind,
+                Some(network),
+                Severity::Warning,
+                format!("the {network} watcher is {behind} blocks behind the chain head"),
+                (behind as f64, rules.max_blocks_behind as f64),
+            );
+        }
+    }
 }
 
 /// Evaluates the rules and keeps the active set.

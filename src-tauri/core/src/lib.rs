@@ -157,19 +157,7 @@ impl Core {
             progress.clone(),
             entropy.clone(),
         );
-        let mut chains = HashMap::new();
-        for network in &config.networks {
-            if !network.rpc_urls.is_empty() {
-                let rpc = RpcChain::new(
-                    network.id.as_str(),
-                    network.chain_id,
-                    &network.rpc_urls,
-                    telemetry.clone(),
-                )
-                .map_err(|e| CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id)))?;
-                chains.insert(network.id.clone(), rpc);
-            }
-        }
+        let chains = rpc_chains(&config.networks, &telemetry)?;
         let webhooks = Webhooks::new(
             pool.clone(),
             payments.clone(),
@@ -218,4 +206,23 @@ impl Core {
     pub fn release_database(&self) {
         self.lock.release();
     }
+}
+
+/// An RPC client for each network that has node URLs.
+fn rpc_chains(
+    networks: &[catalog::Network],
+    telemetry: &Telemetry,
+) -> Result<HashMap<NetworkId, RpcChain>, CoreError> {
+    let mut chains = HashMap::new();
+    for network in networks.iter().filter(|n| !n.rpc_urls.is_empty()) {
+        let rpc = RpcChain::new(
+            network.id.as_str(),
+            network.chain_id,
+            &network.rpc_urls,
+            telemetry.clone(),
+        )
+        .map_err(|e| CoreError::Config(format!("networks.{}.rpc_urls: {e}", network.id)))?;
+        chains.insert(network.id.clone(), rpc);
+    }
+    Ok(chains)
 }

@@ -222,6 +222,24 @@ pub(crate) async fn mark_credited(
     Ok(())
 }
 
+/// Staff attach: unmatched transfer `seq`, still on the chain, now credits payment `id`; whether
+/// it was still unclaimed.
+pub(crate) async fn claim(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    id: &crate::payments::PaymentId,
+) -> Result<bool, CoreError> {
+    let claimed = sqlx::query(
+        "UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL
+         WHERE seq = ? AND payment_id IS NULL AND removed = 0",
+    )
+    .bind(id.as_str())
+    .bind(seq)
+    .execute(conn)
+    .await?;
+    Ok(claimed.rows_affected() > 0)
+}
+
 /// Transfer `seq` waits in the inbox, linked to the sale it was meant for and why it could not pay it.
 pub(crate) async fn note_related(
     conn: &mut SqliteConnection,

@@ -40,42 +40,16 @@ async fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(connections)
         .http1_only()
         .build()?;
-    let next = Arc::new(AtomicU64::new(0));
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
-
+    let load = Load {
+        client,
+        paths,
+        body,
+        post,
+        next: Arc::new(AtomicU64::new(0)),
+        until: Instant::now() + Duration::from_secs_f64(seconds),
+    };
     let workers: Vec<_> = (0..connections)
-        .map(|_| {
-            let (client, paths, body, next) =
-                (client.clone(), paths.clone(), body.clone(), next.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
-                while Instant::now() < until {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let url = &paths[i as usize % paths.len()];
-                    let started = Instant::now();
-                    let request = if post {
-                        client
-                            .post(url)
-                            .header("content-type", "application/json")
-                            .body(body.replace("{i}", &i.to_string()))
-                    } else {
-                        client.get(url)
-                    };
-                    let status = match request.send().await {
-                        Ok(r) => {
-                            let status = r.status().as_u16();
-                            let _ = r.bytes().await;
-                            status
-                        }
-                        Err(_) => 0,
-                    };
-                    latencies.push(started.elapsed());
-                    *statuses.entry(status).or_default() += 1;
-                }
-                (latencies, statuses)
-            })
-        })
+        .map(|_| tokio::spawn(load.clone().run()))
         .collect();
 
     let mut latencies = Vec::new();
@@ -110,4 +84,49 @@ async fn main() -> anyhow::Result<()> {
         })
     );
     Ok(())
+}
+
+/// What one connection sends, and until when.
+#[derive(Clone)]
+struct Load {
+    client: reqwest::Client,
+    paths: Arc<Vec<String>>,
+    body: Arc<String>,
+    post: bool,
+    /// The next request's sequence number, shared by all connections.
+    next: Arc<AtomicU64>,
+    until: Instant,
+}
+
+impl Load {
+    /// Sends requests back to back until the end; each request's latency and the statuses seen
+    /// (0: no answer).
+    async fn run(self) -> (Vec<Duration>, BTreeMap<u16, u64>) {
+        let mut latencies = Vec::new();
+        let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+        while Instant::now() < self.until {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let url = &self.paths[i as usize % self.paths.len()];
+            let started = Instant::now();
+            let request = if self.post {
+                self.client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(self.body.replace("{i}", &i.to_string()))
+            } else {
+                self.client.get(url)
+            };
+            let status = match request.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let _ = r.bytes().await;
+                    status
+                }
+                Err(_) => 0,
+            };
+            latencies.push(started.elapsed());
+            *statuses.entry(status).or_default() += 1;
+        }
+        (latencies, statuses)
+    }
 }

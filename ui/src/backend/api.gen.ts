@@ -5159,13 +5159,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Prometheus text format */
+                /** @description OpenMetrics text format */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "text/plain": unknown;
+                        "application/openmetrics-text": unknown;
                     };
                 };
                 /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */

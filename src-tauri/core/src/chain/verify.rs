@@ -189,38 +189,8 @@ async fn examine(
     if !receipt.status() {
         return fail(CheckFailure::TransactionFailed);
     }
-    let transfers: Vec<ObservedTransfer> = receipt
-        .inner
-        .logs()
-        .iter()
-        .filter(|l| l.topic0() == Some(&Transfer::SIGNATURE_HASH))
-        .filter_map(|l| observe(&network.id, network.chain_id, l))
-        .collect();
-    let to_shop: Vec<_> = transfers
-        .iter()
-        .filter(|t| t.to == payment.pay_to)
-        .collect();
-    if to_shop.is_empty() {
-        return fail(CheckFailure::AddressMismatch);
-    }
-    let right_token: Vec<_> = to_shop
-        .into_iter()
-        .filter(|t| t.token_contract == payment.token_contract)
-        .collect();
-    if right_token.is_empty() {
-        return fail(CheckFailure::TokenMismatch);
-    }
-    let exact: Vec<_> = right_token
-        .into_iter()
-        .filter(|t| t.value == payment.amount.base_units())
-        .collect();
-    if exact.is_empty() {
-        return fail(CheckFailure::AmountMismatch);
-    }
-    let Some(exact) = exact.into_iter().find(|t| t.from != payment.pay_to) else {
-        return fail(CheckFailure::SelfTransfer);
-    };
-    let mut exact = exact.clone();
+    let mut exact =
+        paying_transfer(network, payment, receipt.inner.logs()).map_err(CheckError::Failed)?;
     exact.block_time = DateTime::from_timestamp(timestamp as i64, 0);
     exact.source = Some(pinned.key().to_string());
     match payments
@@ -236,15 +206,17 @@ async fn examine(
     if payments.is_older_than(&exact, payment).await? {
         return fail(CheckFailure::TooOld);
     }
+    let not_creditable = || {
+        CheckError::from(CoreError::InvalidState {
+            status: payment.status.as_str(),
+            action: "credit a transaction to",
+        })
+    };
     if !matches!(
         payment.status,
         PaymentStatus::Pending | PaymentStatus::Expired
     ) {
-        return Err(CoreError::InvalidState {
-            status: payment.status.as_str(),
-            action: "credit a transaction to",
-        }
-        .into());
+        return Err(not_creditable());
     }
     match payments.ingest(&exact, Some(&payment.id)).await? {
         Ingested::Credited(p) => Ok(*p),
@@ -259,19 +231,49 @@ async fn examine(
         Ingested::Unmatched(Some(note)) => match note.reason {
             InboxReason::BeforeSale => fail(CheckFailure::TooOld),
             InboxReason::SameTransaction => fail(CheckFailure::AlreadyUsed),
-            InboxReason::PaidAfterCancel | InboxReason::SecondPayment => {
-                Err(CoreError::InvalidState {
-                    status: payment.status.as_str(),
-                    action: "credit a transaction to",
-                }
-                .into())
-            }
+            InboxReason::PaidAfterCancel | InboxReason::SecondPayment => Err(not_creditable()),
         },
         // The amount is no longer held by this payment (expired past the grace window).
-        Ingested::Unmatched(None) => Err(CoreError::InvalidState {
-            status: payment.status.as_str(),
-            action: "credit a transaction to",
-        }
-        .into()),
+        Ingested::Unmatched(None) => Err(not_creditable()),
     }
+}
+
+/// The Transfer log among `logs` that pays `payment`: to its address, of its token, of its exact
+/// amount, not from the shop itself. The first rule none passes is the failure.
+fn paying_transfer(
+    network: &Network,
+    payment: &Payment,
+    logs: &[alloy::rpc::types::Log],
+) -> Result<ObservedTransfer, CheckFailure> {
+    let transfers: Vec<ObservedTransfer> = logs
+        .iter()
+        .filter(|l| l.topic0() == Some(&Transfer::SIGNATURE_HASH))
+        .filter_map(|l| observe(&network.id, network.chain_id, l))
+        .collect();
+    let to_shop: Vec<_> = transfers
+        .iter()
+        .filter(|t| t.to == payment.pay_to)
+        .collect();
+    if to_shop.is_empty() {
+        return Err(CheckFailure::AddressMismatch);
+    }
+    let right_token: Vec<_> = to_shop
+        .into_iter()
+        .filter(|t| t.token_contract == payment.token_contract)
+        .collect();
+    if right_token.is_empty() {
+        return Err(CheckFailure::TokenMismatch);
+    }
+    let exact: Vec<_> = right_token
+        .into_iter()
+        .filter(|t| t.value == payment.amount.base_units())
+        .collect();
+    if exact.is_empty() {
+        return Err(CheckFailure::AmountMismatch);
+    }
+    exact
+        .into_iter()
+        .find(|t| t.from != payment.pay_to)
+        .cloned()
+        .ok_or(CheckFailure::SelfTransfer)
 }

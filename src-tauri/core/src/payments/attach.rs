@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use super::{Payment, PaymentId, PaymentStatus, Payments};
+use super::{query, Payment, PaymentId, PaymentStatus, Payments};
 use crate::{
-    clock::to_millis,
     error::CoreError,
     events::{self, PaymentEvent, PaymentEventKind},
+    transfers::{self, StoredTransfer},
 };
 
 /// Bounds on an attach reason.
@@ -22,18 +22,7 @@ impl Payments {
         transfer_id: i64,
         reason: &str,
     ) -> Result<Payment, CoreError> {
-        let reason = reason.trim();
-        if reason.is_empty()
-            || reason.chars().count() > MAX_REASON_CHARS
-            || reason.chars().any(char::is_control)
-        {
-            return Err(CoreError::field(
-                "reason",
-                format!(
-                    "say why this transfer pays this payment (1 to {MAX_REASON_CHARS} characters)"
-                ),
-            ));
-        }
+        let reason = check_reason(reason)?;
         let payment = self.get(payment_id).await?;
         if !matches!(
             payment.status,
@@ -44,19 +33,57 @@ impl Payments {
                 action: "attach a transfer to",
             });
         }
-        let t = crate::transfers::by_id(&self.pool, transfer_id)
+        let t = transfers::by_id(&self.pool, transfer_id)
             .await?
             .ok_or(CoreError::TransferNotFound)?;
+        self.check_attachable(&payment, &t).await?;
+        let now = self.clock.now();
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        let credited = query::credit_by_hand(&mut tx, &payment.id, &t, now)
+            .await
+            .map_err(|e| self.amount_conflict(e, &payment))?;
+        let claimed = transfers::claim(&mut tx, t.id, &payment.id).await?;
+        if !credited || !claimed {
+            return Err(CoreError::InvalidState {
+                status: "changed",
+                action: "attach a transfer to",
+            });
+        }
+        let event = PaymentEvent {
+            kind: PaymentEventKind::StatusChanged {
+                previous: payment.status,
+            },
+            payment: query::by_id_in(&mut tx, &payment.id)
+                .await?
+                .ok_or(CoreError::PaymentNotFound)?,
+        };
+        let detail = json!({
+            "attached_by": "staff",
+            "reason": reason,
+            "transfer_id": t.id,
+            "transaction_hash": t.tx_hash,
+            "value_base_units": t.value.to_string(),
+            "amount_base_units": payment.amount.base_units().to_string(),
+        });
+        events::record(&mut tx, &event, Some(detail)).await?;
+        tx.commit().await?;
+        let updated = event.payment.clone();
+        self.events.publish(event);
+        Ok(updated)
+    }
+
+    /// Whether `t` may pay `payment`: not credited (nor another log of its transaction), still on
+    /// the chain, and of the payment's token, network and receive address.
+    async fn check_attachable(
+        &self,
+        payment: &Payment,
+        t: &StoredTransfer,
+    ) -> Result<(), CoreError> {
         let refuse = |reason: &str| Err(CoreError::field("transfer_id", reason.to_string()));
         if t.payment_id.is_some()
-            || sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL",
-            )
-            .bind(t.chain_id as i64)
-            .bind(&t.tx_hash)
-            .fetch_one(&self.pool)
-            .await?
-                > 0
+            || transfers::transaction_owner(&self.pool, t.chain_id, &t.tx_hash)
+                .await?
+                .is_some()
         {
             return Err(CoreError::InvalidState {
                 status: "already credited",
@@ -74,71 +101,7 @@ impl Payments {
                 "this transfer is of another token, network or receive address than the payment",
             );
         }
-        let now = self.clock.now();
-        let mut tx = crate::store::begin_write(&self.pool).await?;
-        let credited = sqlx::query(
-            "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?,
-                block_hash = (SELECT block_hash FROM transfers WHERE seq = ?), log_index = ?, confirmations = 0,
-                late = (status = 'expired'), closed_at = NULL, amount_received = ?,
-                credit_source = (SELECT source FROM transfers WHERE seq = ?), updated_at = ?
-             WHERE id = ? AND status IN ('pending', 'expired') AND transaction_hash IS NULL",
-        )
-        .bind(&t.tx_hash)
-        .bind(t.block_number as i64)
-        .bind(t.id)
-        .bind(t.log_index as i64)
-        .bind(t.value.to_string())
-        .bind(t.id)
-        .bind(to_millis(now))
-        .bind(payment.id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.amount_conflict(e, &payment))?
-        .rows_affected();
-        let claimed = sqlx::query("UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL WHERE seq = ? AND payment_id IS NULL AND removed = 0")
-            .bind(payment.id.as_str())
-            .bind(t.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if credited == 0 || claimed == 0 {
-            return Err(CoreError::InvalidState {
-                status: "changed",
-                action: "attach a transfer to",
-            });
-        }
-        let mut after = payment.clone();
-        after.status = PaymentStatus::Confirming;
-        after.transaction_hash = Some(t.tx_hash.clone());
-        after.block_number = Some(t.block_number);
-        after.late = payment.status == PaymentStatus::Expired;
-        after.amount_received = Some(crate::amount::TokenAmount::from_base_units(
-            t.value,
-            payment.amount.decimals(),
-        ));
-        after.updated_at = now;
-        let event = PaymentEvent {
-            kind: PaymentEventKind::StatusChanged {
-                previous: payment.status,
-            },
-            payment: after,
-        };
-        let detail = json!({
-            "attached_by": "staff",
-            "reason": reason,
-            "transfer_id": t.id,
-            "transaction_hash": t.tx_hash,
-            "value_base_units": t.value.to_string(),
-            "amount_base_units": payment.amount.base_units().to_string(),
-        });
-        events::record(&mut tx, &event, Some(detail)).await?;
-        tx.commit().await?;
-        let updated = self.get(payment_id).await?;
-        self.events.publish(PaymentEvent {
-            kind: event.kind,
-            payment: updated.clone(),
-        });
-        Ok(updated)
+        Ok(())
     }
 
     /// An expired payment's exact amount may be held by a newer open payment by now: crediting it
@@ -156,4 +119,19 @@ impl Payments {
             _ => CoreError::Database(e),
         }
     }
+}
+
+/// The attach reason, trimmed: 1 to [`MAX_REASON_CHARS`] characters, no control characters.
+fn check_reason(reason: &str) -> Result<&str, CoreError> {
+    let reason = reason.trim();
+    if reason.is_empty()
+        || reason.chars().count() > MAX_REASON_CHARS
+        || reason.chars().any(char::is_control)
+    {
+        return Err(CoreError::field(
+            "reason",
+            format!("say why this transfer pays this payment (1 to {MAX_REASON_CHARS} characters)"),
+        ));
+    }
+    Ok(reason)
 }

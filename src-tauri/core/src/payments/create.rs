@@ -1,15 +1,19 @@
 //! Creating a payment: the request checked, the price resolved, the unique exact amount found, the
 //! lower bound recorded, one `INSERT` (a trigger writes its `payment.created` event).
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    query, Created, NewPayment, Payment, PaymentId, PaymentStatus, Payments, Price, HEAD_LAG_MARGIN,
+    holders::Holds, query, Created, NewPayment, Payment, PaymentId, PaymentStatus, Payments, Price,
+    HEAD_LAG_MARGIN,
 };
 use crate::{
-    amount::TokenAmount,
+    address::Address,
+    amount::{DecimalAmount, TokenAmount},
+    catalog::{NetworkId, TokenSymbol},
     error::CoreError,
     events::{PaymentEvent, PaymentEventKind},
+    products::ProductId,
 };
 
 impl Payments {
@@ -19,84 +23,25 @@ impl Payments {
         req.check()?;
         let fingerprint = req.fingerprint();
         let _guard = self.create_lock.lock().await;
-
-        if let Some(key) = &req.idempotency_key {
-            if let Some((payment, earlier)) = query::by_idempotency_key(&self.pool, key).await? {
-                return if earlier == fingerprint {
-                    Ok(Created {
-                        payment: self.expire_if_due(payment).await?,
-                        replayed: true,
-                    })
-                } else {
-                    Err(CoreError::IdempotencyKeyReused)
-                };
-            }
+        if let Some(replayed) = self.replay(&req, &fingerprint).await? {
+            return Ok(replayed);
         }
         let pay_to = self
             .receive_address
             .ok_or(CoreError::MerchantNotConfigured)?;
         let (network, token) = self.catalog.token(&req.network, &req.token).await?;
-        let (price, description, product_id) = match &req.price {
-            Price::Amount(a) => (a.clone(), req.description.clone(), None),
-            Price::Product(id) => {
-                let product = self.products.get(id).await?;
-                if !product.active {
-                    return Err(CoreError::ProductInactive(id.to_string()));
-                }
-                (
-                    product.price.clone(),
-                    req.description.clone().or(Some(product.name)),
-                    Some(id.clone()),
-                )
-            }
-        };
+        let (price, description, product_id) = self.price(&req).await?;
         let requested = price.to_token(token.decimals)?;
-        let step = self.rules.amount_step.to_token(token.decimals)?;
         if let Some(r) = &req.order_reference {
             if query::order_reference_taken(&self.pool, r).await? {
                 return Err(CoreError::OrderReferenceTaken(r.clone()));
             }
         }
-
         let now = self.clock.now();
-        let holds = query::Holds::at(now, &self.rules);
-        let candidates: Vec<TokenAmount> = (0..self.rules.max_offset_steps)
-            .map_while(|k| requested.offset(step, k))
-            .collect();
-        // Probe the offsets in growing windows (1, 8, 64, … candidates): the first is almost always
-        // free, and a short IN list keeps the serialized part of a sale short.
-        let mut free = None;
-        let (mut start, mut window) = (0, 1);
-        while free.is_none() && start < candidates.len() {
-            let end = (start + window).min(candidates.len());
-            let held = query::held_amounts(
-                &self.pool,
-                &network.id,
-                &token.symbol,
-                &pay_to,
-                &candidates[start..end],
-                &holds,
-            )
+        let (k, amount) = self
+            .free_amount(&network.id, &token.symbol, &pay_to, requested, now)
             .await?;
-            free = (start..end)
-                .find(|&k| !held.contains(&candidates[k].base_units().to_string()))
-                .map(|k| (k as u32, candidates[k]));
-            (start, window) = (end, window * 8);
-        }
-        let (k, amount) =
-            free.ok_or(CoreError::AmountSlotsExhausted(self.rules.max_offset_steps))?;
-
         let lifetime = req.expires_in.unwrap_or(self.rules.expiry_seconds);
-        let start_block = match self.progress.head(&network.id) {
-            Some(head) => Some(head),
-            // No head seen yet (offline, or just started): the watcher's cursor is an earlier block
-            // of the same chain, so still a sound (if looser) bound.
-            None if self.progress.is_watched(&network.id) => {
-                query::cursor_block(&self.pool, &network.id).await?
-            }
-            None => None,
-        }
-        .map(|b| b.saturating_sub(HEAD_LAG_MARGIN));
         let payment = Payment {
             id: PaymentId::random(self.entropy.as_ref()),
             status: PaymentStatus::Pending,
@@ -117,21 +62,17 @@ impl Payments {
             transaction_hash: None,
             block_number: None,
             amount_received: None,
-            start_block,
+            start_block: self.start_block(&network.id).await?,
             late: false,
             created_at: now,
             expires_at: now + Duration::seconds(lifetime as i64),
             paid_at: None,
             updated_at: now,
         };
-        let event = PaymentEvent {
-            kind: PaymentEventKind::Created,
-            payment,
-        };
         // One statement: the insert's trigger records the `payment.created` event atomically.
         query::insert(
             &self.pool,
-            &event.payment,
+            &payment,
             req.idempotency_key.as_ref(),
             &fingerprint,
         )
@@ -142,11 +83,100 @@ impl Payments {
             }
             _ => CoreError::Database(e),
         })?;
-        let payment = event.payment.clone();
-        self.events.publish(event);
+        self.events.publish(PaymentEvent {
+            kind: PaymentEventKind::Created,
+            payment: payment.clone(),
+        });
         Ok(Created {
             payment,
             replayed: false,
         })
+    }
+
+    /// The payment an earlier request with the same idempotency key made, if one did; the key
+    /// reused for a different request is refused.
+    async fn replay(
+        &self,
+        req: &NewPayment,
+        fingerprint: &str,
+    ) -> Result<Option<Created>, CoreError> {
+        let Some(key) = &req.idempotency_key else {
+            return Ok(None);
+        };
+        match query::by_idempotency_key(&self.pool, key).await? {
+            None => Ok(None),
+            Some((payment, earlier)) if earlier == fingerprint => Ok(Some(Created {
+                payment: self.expire_if_due(payment).await?,
+                replayed: true,
+            })),
+            Some(_) => Err(CoreError::IdempotencyKeyReused),
+        }
+    }
+
+    /// The price asked, the description and the product sold: a product's own price and name.
+    async fn price(
+        &self,
+        req: &NewPayment,
+    ) -> Result<(DecimalAmount, Option<String>, Option<ProductId>), CoreError> {
+        match &req.price {
+            Price::Amount(a) => Ok((a.clone(), req.description.clone(), None)),
+            Price::Product(id) => {
+                let product = self.products.get(id).await?;
+                if !product.active {
+                    return Err(CoreError::ProductInactive(id.to_string()));
+                }
+                Ok((
+                    product.price.clone(),
+                    req.description.clone().or(Some(product.name)),
+                    Some(id.clone()),
+                ))
+            }
+        }
+    }
+
+    /// The first offset `k` of `requested` whose exact amount no payment holds.
+    async fn free_amount(
+        &self,
+        network: &NetworkId,
+        token: &TokenSymbol,
+        pay_to: &Address,
+        requested: TokenAmount,
+        now: DateTime<Utc>,
+    ) -> Result<(u32, TokenAmount), CoreError> {
+        let step = self.rules.amount_step.to_token(requested.decimals())?;
+        let holds = Holds::at(now, &self.rules);
+        let candidates: Vec<TokenAmount> = (0..self.rules.max_offset_steps)
+            .map_while(|k| requested.offset(step, k))
+            .collect();
+        // Probe the offsets in growing windows (1, 8, 64, … candidates): the first is almost always
+        // free, and a short IN list keeps the serialized part of a sale short.
+        let (mut start, mut window) = (0, 1);
+        while start < candidates.len() {
+            let end = (start + window).min(candidates.len());
+            let slice = &candidates[start..end];
+            let held =
+                query::held_amounts(&self.pool, network, token, pay_to, slice, &holds).await?;
+            if let Some(k) =
+                (start..end).find(|&k| !held.contains(&candidates[k].base_units().to_string()))
+            {
+                return Ok((k as u32, candidates[k]));
+            }
+            (start, window) = (end, window * 8);
+        }
+        Err(CoreError::AmountSlotsExhausted(self.rules.max_offset_steps))
+    }
+
+    /// The payment's lower bound: the chain head a little back, or the watcher's cursor before
+    /// a head is seen (offline, or just started) — an earlier block of the same chain, so still a
+    /// sound (if looser) bound; none on an unwatched network.
+    async fn start_block(&self, network: &NetworkId) -> Result<Option<u64>, CoreError> {
+        let block = match self.progress.head(network) {
+            Some(head) => Some(head),
+            None if self.progress.is_watched(network) => {
+                query::cursor_block(&self.pool, network).await?
+            }
+            None => None,
+        };
+        Ok(block.map(|b| b.saturating_sub(HEAD_LAG_MARGIN)))
     }
 }

@@ -4,10 +4,58 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{query, InboxReason, ObservedTransfer, PaymentId, PaymentStatus, BLOCK_TIME_SKEW};
-use crate::error::CoreError;
+use super::{InboxReason, ObservedTransfer, PaymentId, PaymentStatus, BLOCK_TIME_SKEW};
+use crate::{clock::to_millis, config::PaymentsConfig, error::CoreError};
+
+/// Since when each kind of closed payment still holds its exact amount (SPEC §6).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Holds {
+    /// Expired after this: still in the late-grace window.
+    pub expired_after: DateTime<Utc>,
+    /// Cancelled after this.
+    pub cancelled_after: DateTime<Utc>,
+    /// Paid after this.
+    pub paid_after: DateTime<Utc>,
+}
+
+impl Holds {
+    pub(crate) fn at(now: DateTime<Utc>, rules: &PaymentsConfig) -> Self {
+        let ago = |secs: u64| now - chrono::Duration::seconds(secs as i64);
+        Self {
+            expired_after: ago(rules.late_grace_seconds),
+            cancelled_after: ago(rules.cancelled_hold_seconds),
+            paid_after: ago(rules.paid_hold_seconds),
+        }
+    }
+
+    /// SQL condition (with 3 placeholders, bound by [`Holds::bind`]) true for a holding payment.
+    pub(crate) const SQL: &'static str = "(status IN ('pending', 'confirming')
+        OR (status = 'expired' AND expires_at > ?)
+        OR (status = 'cancelled' AND closed_at > ?)
+        OR (status = 'paid' AND closed_at > ?))";
+
+    pub(crate) fn millis(&self) -> [i64; 3] {
+        [
+            to_millis(self.expired_after),
+            to_millis(self.cancelled_after),
+            to_millis(self.paid_after),
+        ]
+    }
+
+    /// [`Holds::SQL`] with its values bound, onto a query being built.
+    pub(crate) fn push_condition(&self, q: &mut QueryBuilder<'_, Sqlite>) {
+        let [expired, cancelled, paid] = self.millis();
+        q.push("(status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
+            .push_bind(expired)
+            .push(") OR (status = 'cancelled' AND closed_at > ")
+            .push_bind(cancelled)
+            .push(") OR (status = 'paid' AND closed_at > ")
+            .push_bind(paid)
+            .push("))");
+    }
+}
 
 /// A holder of an exact amount, as matching sees it.
 pub(super) struct Holder {
@@ -112,7 +160,7 @@ impl RunView {
             .iter()
             .map(|t| (t.network.as_str(), t.to.checksummed()))
             .collect();
-        let holds = query::Holds::at(*now, rules);
+        let holds = Holds::at(*now, rules);
         for (network, pay_to) in places {
             let amounts: HashSet<String> = transfers
                 .iter()

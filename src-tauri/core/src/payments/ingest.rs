@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::{
-    holders::{Holder, RunView},
+    holders::{Holder, Holds, RunView},
     query, InboxNote, InboxReason, Ingested, ObservedTransfer, PaymentId, PaymentStatus, Payments,
 };
 use crate::{
@@ -180,13 +180,13 @@ impl Payments {
         t: &ObservedTransfer,
         only: Option<&PaymentId>,
     ) -> Result<Vec<Holder>, CoreError> {
-        let holds = query::Holds::at(self.clock.now(), &self.rules);
+        let holds = Holds::at(self.clock.now(), &self.rules);
         let sql = format!(
             "SELECT id, status, transaction_hash, start_block, created_at, expires_at FROM payment_sessions
              WHERE network_id = ? AND token_contract = ? AND pay_to = ? AND amount_base_units = ? AND {}
                AND (? IS NULL OR id = ?)
              ORDER BY seq",
-            query::Holds::SQL
+            Holds::SQL
         );
         let mut q = sqlx::query(&sql)
             .bind(t.network.as_str())

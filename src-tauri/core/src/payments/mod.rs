@@ -28,6 +28,7 @@ mod ingest;
 mod model;
 mod observed;
 mod query;
+mod row;
 mod settle;
 
 use std::{fmt, sync::Arc};

@@ -3,71 +3,21 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, FromRow, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use super::{IdempotencyKey, Payment, PaymentId, PaymentStatus};
+use super::{
+    holders::Holds,
+    row::{map, COLUMNS},
+    IdempotencyKey, Payment, PaymentId, PaymentStatus,
+};
 use crate::{
     address::Address,
     amount::TokenAmount,
     catalog::{NetworkId, TokenSymbol},
-    clock::{from_millis, to_millis},
-    config::PaymentsConfig,
+    clock::to_millis,
     error::CoreError,
-    products::ProductId,
+    transfers::StoredTransfer,
 };
-
-const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
-    requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
-    required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
-    late, created_at, expires_at, paid_at, updated_at";
-
-/// Since when each kind of closed payment still holds its exact amount (SPEC §6).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Holds {
-    /// Expired after this: still in the late-grace window.
-    pub expired_after: DateTime<Utc>,
-    /// Cancelled after this.
-    pub cancelled_after: DateTime<Utc>,
-    /// Paid after this.
-    pub paid_after: DateTime<Utc>,
-}
-
-impl Holds {
-    pub(crate) fn at(now: DateTime<Utc>, rules: &PaymentsConfig) -> Self {
-        let ago = |secs: u64| now - chrono::Duration::seconds(secs as i64);
-        Self {
-            expired_after: ago(rules.late_grace_seconds),
-            cancelled_after: ago(rules.cancelled_hold_seconds),
-            paid_after: ago(rules.paid_hold_seconds),
-        }
-    }
-
-    /// SQL condition (with 3 placeholders, bound by [`Holds::bind`]) true for a holding payment.
-    pub(crate) const SQL: &'static str = "(status IN ('pending', 'confirming')
-        OR (status = 'expired' AND expires_at > ?)
-        OR (status = 'cancelled' AND closed_at > ?)
-        OR (status = 'paid' AND closed_at > ?))";
-
-    pub(crate) fn millis(&self) -> [i64; 3] {
-        [
-            to_millis(self.expired_after),
-            to_millis(self.cancelled_after),
-            to_millis(self.paid_after),
-        ]
-    }
-
-    /// [`Holds::SQL`] with its values bound, onto a query being built.
-    pub(crate) fn push_condition(&self, q: &mut QueryBuilder<'_, Sqlite>) {
-        let [expired, cancelled, paid] = self.millis();
-        q.push("(status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
-            .push_bind(expired)
-            .push(") OR (status = 'cancelled' AND closed_at > ")
-            .push_bind(cancelled)
-            .push(") OR (status = 'paid' AND closed_at > ")
-            .push_bind(paid)
-            .push("))");
-    }
-}
 
 /// Filters for listing payments; all optional.
 #[derive(Debug, Clone, Default)]
@@ -95,98 +45,6 @@ pub struct Page {
     pub items: Vec<Payment>,
     /// Pass as `cursor` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
-}
-
-/// A `payment_sessions` row as stored.
-#[derive(sqlx::FromRow)]
-struct PaymentRow {
-    id: String,
-    status: String,
-    network_id: String,
-    chain_id: i64,
-    token_symbol: String,
-    token_contract: String,
-    decimals: i64,
-    pay_to: String,
-    requested_base_units: String,
-    amount_base_units: String,
-    offset_steps: i64,
-    description: Option<String>,
-    order_reference: Option<String>,
-    metadata: Option<String>,
-    product_id: Option<String>,
-    required_confirmations: i64,
-    confirmations: i64,
-    transaction_hash: Option<String>,
-    block_number: Option<i64>,
-    amount_received: Option<String>,
-    start_block: Option<i64>,
-    late: bool,
-    created_at: i64,
-    expires_at: i64,
-    paid_at: Option<i64>,
-    updated_at: i64,
-}
-
-/// A stored number that must fit its type, or the row is corrupt.
-fn fits<T: TryFrom<i64>>(what: &str, id: &str, n: i64) -> Result<T, CoreError> {
-    T::try_from(n).map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {n}")))
-}
-
-impl TryFrom<PaymentRow> for Payment {
-    type Error = CoreError;
-
-    fn try_from(r: PaymentRow) -> Result<Self, CoreError> {
-        let id = r.id.as_str();
-        let decimals: u8 = fits("decimals", id, r.decimals)?;
-        let amount = |what: &str, s: &str| {
-            TokenAmount::from_base_units_str(s, decimals)
-                .map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {s:?}")))
-        };
-        let metadata = match &r.metadata {
-            None => None,
-            Some(m) => Some(
-                serde_json::from_str(m)
-                    .map_err(|_| CoreError::Corrupt(format!("payment {id}: metadata {m:?}")))?,
-            ),
-        };
-        let optional = |what: &str, n: Option<i64>| n.map(|n| fits::<u64>(what, id, n)).transpose();
-        Ok(Payment {
-            status: PaymentStatus::parse(&r.status)?,
-            network: NetworkId::parse(&r.network_id)?,
-            chain_id: fits("chain id", id, r.chain_id)?,
-            token: TokenSymbol::parse(&r.token_symbol)?,
-            token_contract: Address::parse(&r.token_contract)?,
-            pay_to: Address::parse(&r.pay_to)?,
-            requested_amount: amount("requested amount", &r.requested_base_units)?,
-            amount: amount("amount", &r.amount_base_units)?,
-            offset_steps: fits("offset steps", id, r.offset_steps)?,
-            metadata,
-            product_id: r.product_id.map(ProductId::from_store),
-            required_confirmations: fits("required confirmations", id, r.required_confirmations)?,
-            confirmations: fits("confirmations", id, r.confirmations)?,
-            block_number: optional("block number", r.block_number)?,
-            amount_received: r
-                .amount_received
-                .as_deref()
-                .map(|s| amount("amount received", s))
-                .transpose()?,
-            start_block: optional("start block", r.start_block)?,
-            late: r.late,
-            created_at: from_millis(r.created_at),
-            expires_at: from_millis(r.expires_at),
-            paid_at: r.paid_at.map(from_millis),
-            updated_at: from_millis(r.updated_at),
-            description: r.description,
-            order_reference: r.order_reference,
-            transaction_hash: r.transaction_hash,
-            id: PaymentId::from_store(r.id),
-        })
-    }
-}
-
-fn map(row: &SqliteRow) -> Result<Payment, CoreError> {
-    Payment::try_from(PaymentRow::from_row(row)?)
 }
 
 pub(super) async fn by_id(pool: &SqlitePool, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
@@ -390,6 +248,34 @@ pub(super) async fn credit(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Marks payment `id` credited by hand with stored transfer `t` (`confirming`; late if it had
+/// expired), only while it is still open to it; whether it was.
+pub(super) async fn credit_by_hand(
+    conn: &mut SqliteConnection,
+    id: &PaymentId,
+    t: &StoredTransfer,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?,
+            block_hash = (SELECT block_hash FROM transfers WHERE seq = ?), log_index = ?, confirmations = 0,
+            late = (status = 'expired'), closed_at = NULL, amount_received = ?,
+            credit_source = (SELECT source FROM transfers WHERE seq = ?), updated_at = ?
+         WHERE id = ? AND status IN ('pending', 'expired') AND transaction_hash IS NULL",
+    )
+    .bind(&t.tx_hash)
+    .bind(t.block_number as i64)
+    .bind(t.id)
+    .bind(t.log_index as i64)
+    .bind(t.value.to_string())
+    .bind(t.id)
+    .bind(to_millis(now))
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() > 0)
 }
 
 pub(super) async fn list(pool: &SqlitePool, f: &PaymentFilter) -> Result<Page, CoreError> {

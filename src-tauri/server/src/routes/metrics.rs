@@ -117,32 +117,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         "From the watcher learning of a new head to the payment_status_update it caused leaving a socket",
         Latency(t.push_histogram()),
     );
-    r.register(
-        "stablepay_chain_lag_blocks",
-        "Chain head minus the last block the watcher fully processed",
-        per_network(&links, |l| l.blocks_behind()),
-    );
-    r.register(
-        "stablepay_chain_head",
-        "Newest block seen",
-        per_network(&links, |l| l.head),
-    );
-    r.register(
-        "stablepay_chain_connected",
-        "1 when the network's node answers or its subscriptions are live",
-        per_network(&links, |l| u64::from(l.is_connected)),
-    );
-    let reorgs = Family::<Labels, Counter>::default();
-    for (network, link) in &links {
-        reorgs
-            .get_or_create(&vec![("network", network.clone())])
-            .inc_by(link.reorgs);
-    }
-    r.register(
-        "stablepay_chain_reorgs",
-        "Reorgs detected since start",
-        reorgs,
-    );
+    register_chain(&mut r, &links);
     r.register(
         "stablepay_websocket_connections",
         "Open payment and display sockets",
@@ -184,4 +159,37 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         )],
         out,
     ))
+}
+
+/// The per-network chain figures: lag, head, connection, reorgs.
+fn register_chain(
+    r: &mut Registry,
+    links: &std::collections::BTreeMap<String, stablepay_core::telemetry::LinkStats>,
+) {
+    r.register(
+        "stablepay_chain_lag_blocks",
+        "Chain head minus the last block the watcher fully processed",
+        per_network(links, |l| l.blocks_behind()),
+    );
+    r.register(
+        "stablepay_chain_head",
+        "Newest block seen",
+        per_network(links, |l| l.head),
+    );
+    r.register(
+        "stablepay_chain_connected",
+        "1 when the network's node answers or its subscriptions are live",
+        per_network(links, |l| u64::from(l.is_connected)),
+    );
+    let reorgs = Family::<Labels, Counter>::default();
+    for (network, link) in links {
+        reorgs
+            .get_or_create(&vec![("network", network.clone())])
+            .inc_by(link.reorgs);
+    }
+    r.register(
+        "stablepay_chain_reorgs",
+        "Reorgs detected since start",
+        reorgs,
+    );
 }

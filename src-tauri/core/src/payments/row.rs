@@ -1,0 +1,112 @@
+//! A `payment_sessions` row and its mapping to [`Payment`]: here and nowhere else. A stored value
+//! that does not parse is [`CoreError::Corrupt`], never a default.
+
+use sqlx::{sqlite::SqliteRow, FromRow};
+
+use super::{Payment, PaymentId, PaymentStatus};
+use crate::{
+    address::Address,
+    amount::TokenAmount,
+    catalog::{NetworkId, TokenSymbol},
+    clock::from_millis,
+    error::CoreError,
+    products::ProductId,
+};
+
+/// The columns [`PaymentRow`] reads.
+pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
+    requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
+    required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
+    late, created_at, expires_at, paid_at, updated_at";
+
+/// A `payment_sessions` row as stored.
+#[derive(sqlx::FromRow)]
+pub(super) struct PaymentRow {
+    id: String,
+    status: String,
+    network_id: String,
+    chain_id: i64,
+    token_symbol: String,
+    token_contract: String,
+    decimals: i64,
+    pay_to: String,
+    requested_base_units: String,
+    amount_base_units: String,
+    offset_steps: i64,
+    description: Option<String>,
+    order_reference: Option<String>,
+    metadata: Option<String>,
+    product_id: Option<String>,
+    required_confirmations: i64,
+    confirmations: i64,
+    transaction_hash: Option<String>,
+    block_number: Option<i64>,
+    amount_received: Option<String>,
+    start_block: Option<i64>,
+    late: bool,
+    created_at: i64,
+    expires_at: i64,
+    paid_at: Option<i64>,
+    updated_at: i64,
+}
+
+/// A stored number that must fit its type, or the row is corrupt.
+fn fits<T: TryFrom<i64>>(what: &str, id: &str, n: i64) -> Result<T, CoreError> {
+    T::try_from(n).map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {n}")))
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = CoreError;
+
+    fn try_from(r: PaymentRow) -> Result<Self, CoreError> {
+        let id = r.id.as_str();
+        let decimals: u8 = fits("decimals", id, r.decimals)?;
+        let amount = |what: &str, s: &str| {
+            TokenAmount::from_base_units_str(s, decimals)
+                .map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {s:?}")))
+        };
+        let metadata = match &r.metadata {
+            None => None,
+            Some(m) => Some(
+                serde_json::from_str(m)
+                    .map_err(|_| CoreError::Corrupt(format!("payment {id}: metadata {m:?}")))?,
+            ),
+        };
+        let optional = |what: &str, n: Option<i64>| n.map(|n| fits::<u64>(what, id, n)).transpose();
+        Ok(Payment {
+            status: PaymentStatus::parse(&r.status)?,
+            network: NetworkId::parse(&r.network_id)?,
+            chain_id: fits("chain id", id, r.chain_id)?,
+            token: TokenSymbol::parse(&r.token_symbol)?,
+            token_contract: Address::parse(&r.token_contract)?,
+            pay_to: Address::parse(&r.pay_to)?,
+            requested_amount: amount("requested amount", &r.requested_base_units)?,
+            amount: amount("amount", &r.amount_base_units)?,
+            offset_steps: fits("offset steps", id, r.offset_steps)?,
+            metadata,
+            product_id: r.product_id.map(ProductId::from_store),
+            required_confirmations: fits("required confirmations", id, r.required_confirmations)?,
+            confirmations: fits("confirmations", id, r.confirmations)?,
+            block_number: optional("block number", r.block_number)?,
+            amount_received: r
+                .amount_received
+                .as_deref()
+                .map(|s| amount("amount received", s))
+                .transpose()?,
+            start_block: optional("start block", r.start_block)?,
+            late: r.late,
+            created_at: from_millis(r.created_at),
+            expires_at: from_millis(r.expires_at),
+            paid_at: r.paid_at.map(from_millis),
+            updated_at: from_millis(r.updated_at),
+            description: r.description,
+            order_reference: r.order_reference,
+            transaction_hash: r.transaction_hash,
+            id: PaymentId::from_store(r.id),
+        })
+    }
+}
+
+pub(super) fn map(row: &SqliteRow) -> Result<Payment, CoreError> {
+    Payment::try_from(PaymentRow::from_row(row)?)
+}
