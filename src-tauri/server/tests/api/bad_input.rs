@@ -253,7 +253,7 @@ async fn a_refused_request_writes_nothing() {
         assert!(app.create(body).await.status().is_client_error());
     }
 
-    let page: Value = app.get("/api/v1/payments").await.json().await.unwrap();
+    let page: Value = app.get_json("/api/v1/payments").await;
     assert_eq!(page["payments"].as_array().unwrap().len(), 0);
     assert_eq!(
         app.create_ok(usdt("1")).await["amount"],

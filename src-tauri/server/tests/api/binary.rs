@@ -1,39 +1,15 @@
 //! Tests that run the real `stablepay-server` binary as a separate process.
 
 use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
-use crate::helpers::{config_toml, usdt, MERCHANT};
+use crate::helpers::{config_toml, start_binary, usdt, MERCHANT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stablepay-server");
-
-/// Starts the binary and returns it with its base URL (read from its "listening on" line).
-fn start(config: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (child, format!("http://{addr}"))
-}
 
 #[tokio::test]
 async fn a_payment_answered_201_survives_sigkill_and_restart() {
@@ -42,7 +18,7 @@ async fn a_payment_answered_201_survives_sigkill_and_restart() {
     std::fs::write(&config, config_toml(&dir.path().join("shop.db"), "")).unwrap();
     let client = reqwest::Client::new();
 
-    let (mut server, base) = start(&config);
+    let (mut server, base) = start_binary(&config, "warn", Stdio::inherit());
     let created = client
         .post(format!("{base}/api/v1/payments"))
         .json(&usdt("42"))
@@ -54,7 +30,7 @@ async fn a_payment_answered_201_survives_sigkill_and_restart() {
     server.kill().unwrap(); // SIGKILL: no shutdown code runs
     server.wait().unwrap();
 
-    let (mut restarted, base) = start(&config);
+    let (mut restarted, base) = start_binary(&config, "warn", Stdio::inherit());
     let fetched: Value = client
         .get(format!(
             "{base}/api/v1/payments/{}",
@@ -135,7 +111,7 @@ async fn a_second_server_on_the_same_database_exits_non_zero_naming_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("stablepay.toml");
     std::fs::write(&config, config_toml(&dir.path().join("shop.db"), "")).unwrap();
-    let (mut first, base) = start(&config);
+    let (mut first, base) = start_binary(&config, "warn", Stdio::inherit());
 
     let second = Command::new(BIN)
         .args(["serve", "--config"])

@@ -6,7 +6,7 @@ use crate::helpers::{assert_error, spawn_app};
 async fn tokens_list_the_four_bsc_stablecoins_with_busd_marked_legacy() {
     let app = spawn_app().await;
 
-    let tokens: Value = app.get("/api/v1/tokens").await.json().await.unwrap();
+    let tokens: Value = app.get_json("/api/v1/tokens").await;
 
     let symbols: Vec<_> = tokens
         .as_array()
@@ -27,7 +27,7 @@ async fn tokens_list_the_four_bsc_stablecoins_with_busd_marked_legacy() {
 async fn networks_list_bsc_without_endpoint_urls() {
     let app = spawn_app().await;
 
-    let networks: Value = app.get("/api/v1/networks").await.json().await.unwrap();
+    let networks: Value = app.get_json("/api/v1/networks").await;
 
     assert_eq!(networks[0]["id"], "bsc");
     assert_eq!(networks[0]["chain_id"], 56);
@@ -65,14 +65,9 @@ async fn products_can_be_created_listed_changed_and_deleted() {
         .unwrap();
     assert_eq!(changed["price"], "2.7");
     assert_eq!(changed["active"], false);
-    let active: Value = app.get("/api/v1/products").await.json().await.unwrap();
+    let active: Value = app.get_json("/api/v1/products").await;
     assert_eq!(active.as_array().unwrap().len(), 0);
-    let all: Value = app
-        .get("/api/v1/products?include_inactive=true")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get_json("/api/v1/products?include_inactive=true").await;
     assert_eq!(all[0]["name"], "Espresso");
     assert_error(
         app.create(json!({"product_id": created["id"], "token": "USDT"}))

@@ -52,6 +52,11 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// GETs `path`, which must answer JSON, and parses it.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.get(path).await.json().await.expect("a JSON answer")
+    }
+
     pub(crate) async fn post_empty(&self, path: &str) -> Response {
         self.client
             .post(self.url(path))
@@ -228,4 +233,31 @@ pub(crate) async fn pair_display(app: &TestApp, admin: Option<&str>) -> Value {
         .unwrap();
     assert_eq!(paired.status(), 201, "pairing with a fresh code works");
     paired.json().await.unwrap()
+}
+
+/// Starts the real `stablepay-server` binary on `config` and returns it with its base URL, read from
+/// its "listening on" line. The rest of its stdout is drained; `stderr` says where its logs go.
+pub(crate) fn start_binary(
+    config: &std::path::Path,
+    rust_log: &str,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stablepay-server"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", rust_log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().and_then(Result::ok).unwrap_or_default();
+    std::thread::spawn(move || lines.for_each(drop));
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, format!("http://{addr}"))
 }

@@ -127,7 +127,7 @@ async fn responses_are_gzipped_when_the_client_accepts_it() {
 async fn openapi_describes_the_payment_endpoints() {
     let app = spawn_app().await;
 
-    let spec: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let spec: Value = app.get_json("/api/openapi.json").await;
 
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     for path in [

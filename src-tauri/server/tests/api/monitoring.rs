@@ -60,7 +60,16 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
         .unwrap();
     assert_eq!(next_json(&mut socket).await["type"], "pong");
 
-    let payments = get_json(&app, "/api/v1/stats/payments").await;
+    the_payment_figures_count_one_open_and_one_cancelled_sale(&app).await;
+    the_monitoring_figures_have_the_seed_s_keys(&app).await;
+    the_system_figures_are_measured(&app).await;
+    the_socket_figures_count_the_one_client(&app).await;
+    the_message_log_is_newest_first_and_bounded(&app).await;
+}
+
+/// `/stats/payments`: the seed's keys, counting the two sales made.
+async fn the_payment_figures_count_one_open_and_one_cancelled_sale(app: &TestApp) {
+    let payments = get_json(app, "/api/v1/stats/payments").await;
     assert_shape(
         "payments",
         &payments,
@@ -78,8 +87,11 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
     assert_eq!(payments["payments_by_period"]["24h"], 2);
     assert_eq!(payments["failure_reasons"]["cancelled"], 1);
     assert_eq!(payments["failure_reasons"]["amount_mismatch"], 0);
+}
 
-    let monitoring = get_json(&app, "/api/v1/stats/monitoring").await;
+/// `/stats/monitoring`: the seed's keys.
+async fn the_monitoring_figures_have_the_seed_s_keys(app: &TestApp) {
+    let monitoring = get_json(app, "/api/v1/stats/monitoring").await;
     assert_shape(
         "monitoring",
         &monitoring,
@@ -89,8 +101,11 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
             "validation_performance": {"average_validation_time": 2.1, "validation_success_rate": 99.2}
         }),
     );
+}
 
-    let system = get_json(&app, "/api/v1/stats/system").await;
+/// `/stats/system`: the seed's keys, with memory, disk and API time measured.
+async fn the_system_figures_are_measured(app: &TestApp) {
+    let system = get_json(app, "/api/v1/stats/system").await;
     assert_shape(
         "system",
         &system,
@@ -116,8 +131,11 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
         system["api_response_time"].as_f64().unwrap() > 0.0,
         "API time is measured: {system}"
     );
+}
 
-    let websocket = get_json(&app, "/api/v1/stats/websocket").await;
+/// `/stats/websocket`: the seed's keys, counting the one payment socket.
+async fn the_socket_figures_count_the_one_client(app: &TestApp) {
+    let websocket = get_json(app, "/api/v1/stats/websocket").await;
     assert_shape(
         "websocket",
         &websocket,
@@ -135,8 +153,11 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
         .as_str()
         .unwrap()
         .ends_with('Z'));
+}
 
-    let messages = get_json(&app, "/api/v1/stats/websocket/messages?limit=50").await;
+/// `/stats/websocket/messages`: the conversation so far, newest first, `limit` checked.
+async fn the_message_log_is_newest_first_and_bounded(app: &TestApp) {
+    let messages = get_json(app, "/api/v1/stats/websocket/messages?limit=50").await;
     assert_shape(
         "messages",
         &messages,
@@ -166,7 +187,7 @@ async fn every_stats_endpoint_returns_every_key_of_the_seeds_example_with_measur
     );
     assert_eq!(ack["data"]["status"], "pending");
 
-    let one = get_json(&app, "/api/v1/stats/websocket/messages?limit=1").await;
+    let one = get_json(app, "/api/v1/stats/websocket/messages?limit=1").await;
     assert_eq!(one["count"], 1);
     let r = app.get("/api/v1/stats/websocket/messages?limit=0").await;
     assert_eq!(r.status(), 400);

@@ -1,0 +1,161 @@
+//! The manual check (`/process`) and staff attach of unmatched transfers.
+
+use serde_json::{json, Value};
+
+use super::{exact, shop};
+use crate::{
+    anvil::{units, STRANGER},
+    helpers::{assert_error, MERCHANT},
+};
+
+#[tokio::test]
+async fn process_credits_a_valid_transaction_the_watcher_has_not_seen_yet() {
+    let shop = shop("confirmations = 50").await;
+    let p = shop.payment("5").await;
+    let receipt = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+
+    let r = shop
+        .process(&p["id"], receipt["transactionHash"].as_str().unwrap())
+        .await;
+
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "confirming");
+    assert_eq!(body["transaction_hash"], receipt["transactionHash"]);
+}
+
+#[tokio::test]
+async fn process_refuses_bad_transactions_with_the_reason_and_leaves_the_payment_unchanged() {
+    let shop = shop("confirmations = 1\nrequire_finalized = false\npaid_hold_seconds = 0").await;
+    let p = shop.payment("10").await;
+    let id = &p["id"];
+
+    let wrong_amount = shop.chain.pay(shop.usdt, MERCHANT, units("10.5", 18)).await;
+    let elsewhere = shop.chain.pay(shop.usdt, STRANGER, exact(&p)).await;
+    let other_token = shop.chain.pay(shop.usdc, MERCHANT, exact(&p)).await;
+    shop.chain
+        .call_token(
+            crate::anvil::DEPLOYER,
+            shop.usdt,
+            "setFrozen(bool)",
+            alloy::sol_types::SolValue::abi_encode(&true),
+        )
+        .await;
+    let reverted = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    assert_eq!(reverted["status"], "0x0", "the frozen token reverts");
+    shop.chain
+        .call_token(
+            crate::anvil::DEPLOYER,
+            shop.usdt,
+            "setFrozen(bool)",
+            alloy::sol_types::SolValue::abi_encode(&false),
+        )
+        .await;
+
+    for (tx, reason) in [
+        (
+            wrong_amount["transactionHash"].as_str().unwrap(),
+            "amount_mismatch",
+        ),
+        (
+            elsewhere["transactionHash"].as_str().unwrap(),
+            "address_mismatch",
+        ),
+        (
+            other_token["transactionHash"].as_str().unwrap(),
+            "token_mismatch",
+        ),
+        (
+            reverted["transactionHash"].as_str().unwrap(),
+            "transaction_failed",
+        ),
+        (
+            "0x1111111111111111111111111111111111111111111111111111111111111111",
+            "not_found",
+        ),
+    ] {
+        assert_error(shop.process(id, tx).await, 422, reason).await;
+    }
+    assert_error(shop.process(id, "0x1234").await, 422, "invalid_field").await;
+    assert_eq!(
+        shop.get(id).await["status"],
+        "pending",
+        "failed checks change nothing"
+    );
+
+    // A transfer already used by one payment cannot pay another.
+    let used = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.wait_status(id, "paid").await;
+    let second = shop.payment("10").await;
+    assert_eq!(
+        second["amount_base_units"], p["amount_base_units"],
+        "no hold after paid here: the second payment asks the same amount"
+    );
+    assert_error(
+        shop.process(&second["id"], used["transactionHash"].as_str().unwrap())
+            .await,
+        422,
+        "already_used",
+    )
+    .await;
+    assert_eq!(shop.get(&second["id"]).await["status"], "pending");
+}
+
+#[tokio::test]
+async fn staff_can_attach_an_unmatched_transfer_to_a_payment() {
+    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let p = shop.payment("20").await;
+    shop.chain.pay(shop.usdt, MERCHANT, units("19.7", 18)).await; // an exchange withdrawal minus fees
+    shop.settle_a_while().await;
+    let inbox = shop.transfers("false").await;
+    assert_eq!(inbox.len(), 1);
+
+    let url = shop.app.url(&format!(
+        "/api/v1/payments/{}/attach",
+        p["id"].as_str().unwrap()
+    ));
+    let no_reason = shop
+        .app
+        .client
+        .post(&url)
+        .json(&json!({"transfer_id": inbox[0]["id"], "reason": " "}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(no_reason, 422, "invalid_field").await;
+    let attached = shop
+        .app
+        .client
+        .post(&url)
+        .json(
+            &json!({"transfer_id": inbox[0]["id"], "reason": "exchange withdrawal, fee deducted"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.status(), 200);
+    let attached: Value = attached.json().await.unwrap();
+    assert_eq!(attached["amount_received"], "19.70");
+    assert_eq!(attached["amount_match"], "underpaid");
+
+    let paid = shop.wait_status(&p["id"], "paid").await;
+    assert_eq!(paid["amount_received"], "19.70", "received, not asked");
+    assert_eq!(paid["amount_match"], "underpaid");
+    let audit = shop
+        .app
+        .sql_count(
+            "SELECT COUNT(*) FROM events WHERE detail LIKE '%exchange withdrawal, fee deducted%'",
+        )
+        .await;
+    assert_eq!(audit, 1, "the reason is in the audit trail");
+    assert!(shop.transfers("false").await.is_empty());
+    let again = shop
+        .app
+        .client
+        .post(&url)
+        .json(&json!({"transfer_id": inbox[0]["id"], "reason": "again"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(again, 409, "invalid_state").await;
+}
