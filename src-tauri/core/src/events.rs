@@ -53,16 +53,26 @@ pub enum EventType {
 }
 
 impl EventType {
-    /// The types a webhook endpoint may subscribe to.
-    pub const SUBSCRIBABLE: &'static [EventType] = &[
-        EventType::PaymentConfirming,
-        EventType::PaymentPaid,
-        EventType::PaymentExpired,
-        EventType::PaymentCancelled,
-        EventType::PaymentFailed,
-        EventType::PaymentReverted,
-        EventType::TransferUnmatched,
-    ];
+    /// Whether a webhook endpoint may subscribe to this type: not the internal ones (a sale made,
+    /// back to pending, confirmation progress, a failed manual check).
+    pub fn is_subscribable(self) -> bool {
+        !matches!(
+            self,
+            EventType::PaymentCreated
+                | EventType::PaymentPending
+                | EventType::PaymentProgress
+                | EventType::PaymentCheckFailed
+        )
+    }
+
+    /// The types a webhook endpoint may subscribe to, in declaration order.
+    pub fn subscribable() -> Vec<EventType> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|t| t.is_subscribable())
+            .collect()
+    }
 
     const ALL: &'static [EventType] = &[
         EventType::PaymentCreated,
@@ -103,9 +113,9 @@ impl EventType {
     /// A webhook subscription `s`, or why not (naming the ones there are).
     pub fn subscription(s: &str) -> Result<Self, String> {
         Self::parse(s)
-            .filter(|t| Self::SUBSCRIBABLE.contains(t))
+            .filter(|t| t.is_subscribable())
             .ok_or_else(|| {
-                let names: Vec<&str> = Self::SUBSCRIBABLE.iter().map(|t| t.as_str()).collect();
+                let names: Vec<&str> = Self::subscribable().iter().map(|t| t.as_str()).collect();
                 format!("{s:?} is not one of {}", names.join(", "))
             })
     }

@@ -14,34 +14,4 @@ export { apiKey, displayToken, setApiKey, setDisplayToken } from './http';
 export * from './api';
 export * from './live';
 export { getShellSettings, isDesktop, listMonitors, openCustomerDisplay, rememberSaleChoice, saveShellSettings } from './desktop';
-export type {
-  Alert,
-  Capability,
-  CreatePayment,
-  Delivery,
-  DisplayDevice,
-  DisplayState,
-  Health,
-  LinkState,
-  Live,
-  LoggedMessage,
-  MonitorInfo,
-  MonitoringStats,
-  Network,
-  PairingCode,
-  Payment,
-  PaymentFilter,
-  PaymentPage,
-  PaymentStats,
-  PaymentStatus,
-  Product,
-  ProductFields,
-  RpcEndpointStatus,
-  Settings,
-  ShellSettings,
-  SystemStats,
-  Token,
-  Transfer,
-  Webhook,
-  WebSocketStats,
-} from './types';
+export type * from './types';

@@ -250,30 +250,33 @@ fn paying_transfer(
         .filter(|l| l.topic0() == Some(&Transfer::SIGNATURE_HASH))
         .filter_map(|l| observe(&network.id, network.chain_id, l))
         .collect();
-    let to_shop: Vec<_> = transfers
-        .iter()
-        .filter(|t| t.to == payment.pay_to)
-        .collect();
-    if to_shop.is_empty() {
-        return Err(CheckFailure::AddressMismatch);
+    // Narrowed step by step, so the failure names the first thing that did not match.
+    let candidates = transfers.iter().collect();
+    let candidates = narrow(candidates, CheckFailure::AddressMismatch, |t| {
+        t.to == payment.pay_to
+    })?;
+    let candidates = narrow(candidates, CheckFailure::TokenMismatch, |t| {
+        t.token_contract == payment.token_contract
+    })?;
+    let candidates = narrow(candidates, CheckFailure::AmountMismatch, |t| {
+        t.value == payment.amount.base_units()
+    })?;
+    let paying = narrow(candidates, CheckFailure::SelfTransfer, |t| {
+        t.from != payment.pay_to
+    })?;
+    Ok(paying[0].clone())
+}
+
+/// The transfers that `keep`, or `otherwise` when none does.
+fn narrow(
+    transfers: Vec<&ObservedTransfer>,
+    otherwise: CheckFailure,
+    keep: impl Fn(&ObservedTransfer) -> bool,
+) -> Result<Vec<&ObservedTransfer>, CheckFailure> {
+    let kept: Vec<_> = transfers.into_iter().filter(|t| keep(t)).collect();
+    if kept.is_empty() {
+        Err(otherwise)
+    } else {
+        Ok(kept)
     }
-    let right_token: Vec<_> = to_shop
-        .into_iter()
-        .filter(|t| t.token_contract == payment.token_contract)
-        .collect();
-    if right_token.is_empty() {
-        return Err(CheckFailure::TokenMismatch);
-    }
-    let exact: Vec<_> = right_token
-        .into_iter()
-        .filter(|t| t.value == payment.amount.base_units())
-        .collect();
-    if exact.is_empty() {
-        return Err(CheckFailure::AmountMismatch);
-    }
-    exact
-        .into_iter()
-        .find(|t| t.from != payment.pay_to)
-        .cloned()
-        .ok_or(CheckFailure::SelfTransfer)
 }

@@ -54,7 +54,7 @@ impl WebhookConfig {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(&key("events"), e))?;
         if events.is_empty() {
-            events = EventType::SUBSCRIBABLE.to_vec();
+            events = EventType::subscribable();
         }
         Ok(WebhookConfig {
             url: w.url,

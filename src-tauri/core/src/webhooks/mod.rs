@@ -183,7 +183,7 @@ pub(super) fn check_endpoint(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CoreError::field("events", e))?;
     Ok(if events.is_empty() {
-        EventType::SUBSCRIBABLE.to_vec()
+        EventType::subscribable()
     } else {
         events
     })
@@ -327,6 +327,6 @@ mod tests {
         )
         .is_err());
         let all = check_endpoint("https://x.example/h", "0123456789abcdef", &[]).unwrap();
-        assert_eq!(all, EventType::SUBSCRIBABLE);
+        assert_eq!(all, EventType::subscribable());
     }
 }

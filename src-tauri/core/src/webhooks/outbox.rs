@@ -83,9 +83,7 @@ impl Webhooks {
         let mut queued = Vec::new();
         for row in &rows {
             let kind: String = row.try_get("kind")?;
-            let Some(kind) =
-                EventType::parse(&kind).filter(|t| EventType::SUBSCRIBABLE.contains(t))
-            else {
+            let Some(kind) = EventType::parse(&kind).filter(|t| t.is_subscribable()) else {
                 continue;
             };
             let subscribed: Vec<&Endpoint> = endpoints

@@ -233,20 +233,9 @@ pub async fn qr_svg(
     Path(payment_id): Path<String>,
     ApiQuery(q): ApiQuery<QrQuery>,
 ) -> Result<Response, ApiError> {
-    let payment = state
-        .core
-        .payments
-        .get(&PaymentId::parse(&payment_id)?)
-        .await?;
-    let svg = qr::svg(&q.uri(&payment)?).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
-        ],
-        svg,
-    )
-        .into_response())
+    let uri = qr_uri(&state, &payment_id, &q).await?;
+    let svg = qr::svg(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(image("image/svg+xml", svg))
 }
 
 /// The payment's QR code as PNG.
@@ -259,26 +248,37 @@ pub async fn qr_png(
     Path(payment_id): Path<String>,
     ApiQuery(q): ApiQuery<QrQuery>,
 ) -> Result<Response, ApiError> {
-    let payment = state
-        .core
-        .payments
-        .get(&PaymentId::parse(&payment_id)?)
-        .await?;
+    let uri = qr_uri(&state, &payment_id, &q).await?;
     let scale = q.scale.unwrap_or(8);
     if !(1..=32).contains(&scale) {
         return Err(ApiError::InvalidQuery(
             "scale: must be between 1 and 32".into(),
         ));
     }
-    let png = qr::png(&q.uri(&payment)?, scale).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
+    let png = qr::png(&uri, scale).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(image("image/png", png))
+}
+
+/// The URI a payment's QR code carries, of the kind the query asks for.
+async fn qr_uri(state: &AppState, payment_id: &str, q: &QrQuery) -> Result<String, ApiError> {
+    let payment = state
+        .core
+        .payments
+        .get(&PaymentId::parse(payment_id)?)
+        .await?;
+    q.uri(&payment)
+}
+
+/// A QR image: private (it names the shop's address and amount), cacheable for an hour.
+fn image(content_type: &'static str, body: impl IntoResponse) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, "image/png"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "private, max-age=3600"),
         ],
-        png,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// Check a transaction hash against a payment (when the customer says "I paid" and the watcher has

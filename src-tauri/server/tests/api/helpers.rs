@@ -57,6 +57,19 @@ impl TestApp {
         self.get(path).await.json().await.expect("a JSON answer")
     }
 
+    /// Sends `method path` as the holder of `token` and parses the JSON answer.
+    pub(crate) async fn json_as(&self, method: reqwest::Method, path: &str, token: &str) -> Value {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub(crate) async fn post_empty(&self, path: &str) -> Response {
         self.client
             .post(self.url(path))
@@ -73,14 +86,19 @@ impl TestApp {
         self.dir.path().join("stablepay.db")
     }
 
-    /// Runs SQL on the app's database through a second connection: for simulating outcomes
-    /// (e.g. a settled payment) that only the chain watcher produces.
-    pub(crate) async fn sql_count(&self, query: &str) -> i64 {
+    /// A second connection to the app's database: for simulating outcomes (e.g. a settled payment)
+    /// that only the chain watcher produces, and for reading what the API does not show.
+    async fn connection(&self) -> sqlx::SqliteConnection {
         use sqlx::Connection;
         let url = format!("sqlite://{}", self.db_path().display());
-        let mut conn = sqlx::SqliteConnection::connect(&url)
+        sqlx::SqliteConnection::connect(&url)
             .await
-            .expect("test connection");
+            .expect("test connection")
+    }
+
+    /// One number read with `query` on a second connection.
+    pub(crate) async fn sql_count(&self, query: &str) -> i64 {
+        let mut conn = self.connection().await;
         sqlx::query_scalar(query)
             .fetch_one(&mut conn)
             .await
@@ -89,23 +107,16 @@ impl TestApp {
 
     /// One text value read with `query` on a second connection.
     pub(crate) async fn sql_text(&self, query: &str) -> String {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}", self.db_path().display());
-        let mut conn = sqlx::SqliteConnection::connect(&url)
-            .await
-            .expect("test connection");
+        let mut conn = self.connection().await;
         sqlx::query_scalar(query)
             .fetch_one(&mut conn)
             .await
             .expect("test query runs")
     }
 
+    /// Runs `statement` on a second connection.
     pub(crate) async fn sql(&self, statement: &str) {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}", self.db_path().display());
-        let mut conn = sqlx::SqliteConnection::connect(&url)
-            .await
-            .expect("test connection");
+        let mut conn = self.connection().await;
         sqlx::query(statement)
             .execute(&mut conn)
             .await

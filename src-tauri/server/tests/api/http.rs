@@ -200,13 +200,7 @@ async fn the_built_ui_is_served_at_the_root_and_unknown_files_are_json_404s() {
     let dir = ui.path().to_path_buf();
     let app = spawn_app_tweaked("", move |c| c.server.ui_dir = Some(dir)).await;
 
-    let page = app.get("/").await;
-    assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
-    assert!(page.text().await.unwrap().contains("id=app"));
+    assert_html_page(app.get("/").await, "id=app").await;
     assert_error(app.get("/missing.js").await, 404, "not_found").await;
 }
 
@@ -222,13 +216,7 @@ async fn without_a_ui_dir_the_server_serves_the_ui_it_carries_with_the_monitor_p
     );
     let app = crate::helpers::spawn_app().await;
 
-    let page = app.get("/").await;
-    assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
-    assert!(page.text().await.unwrap().contains("id=\"app\""));
+    assert_html_page(app.get("/").await, "id=\"app\"").await;
     let monitor = app.get("/src/websocket-monitor.html").await;
     assert_eq!(monitor.status(), 200);
     assert!(monitor
@@ -244,4 +232,12 @@ async fn without_a_ui_dir_the_server_serves_the_ui_it_carries_with_the_monitor_p
         .unwrap()
         .contains("/api/v1/stats/websocket/messages"));
     assert_error(app.get("/missing.js").await, 404, "not_found").await;
+}
+
+/// `page` is a 200 HTML page containing `marker`.
+async fn assert_html_page(page: reqwest::Response, marker: &str) {
+    assert_eq!(page.status(), 200);
+    let kind = page.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.text().await.unwrap().contains(marker));
 }

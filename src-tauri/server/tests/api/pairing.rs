@@ -51,15 +51,8 @@ async fn paired_token(app: &TestApp) -> (String, String) {
 
 async fn display_socket(app: &TestApp, token: &str) -> crate::ws::Socket {
     let ticket: Value = app
-        .client
-        .post(app.url("/api/v1/socket-tickets"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(reqwest::Method::POST, "/api/v1/socket-tickets", token)
+        .await;
     let url = format!(
         "{}/ws/display?ticket={}",
         app.base.replace("http://", "ws://"),
@@ -146,15 +139,8 @@ async fn a_paired_display_shows_the_sale_but_cannot_sell_or_read_history() {
     assert_eq!(update["data"]["payment"]["id"], sale["id"]);
 
     let shown: Value = app
-        .client
-        .get(app.url("/api/v1/display"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(reqwest::Method::GET, "/api/v1/display", &token)
+        .await;
     assert_eq!(shown["payment"]["id"], sale["id"]);
 
     for (method, path) in [
@@ -177,15 +163,8 @@ async fn a_paired_display_shows_the_sale_but_cannot_sell_or_read_history() {
     }
 
     let listed: Value = app
-        .client
-        .get(app.url("/api/v1/displays"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(reqwest::Method::GET, "/api/v1/displays", ADMIN)
+        .await;
     assert_eq!(listed["data"][0]["id"], id.as_str());
     assert_eq!(listed["data"][0]["name"], "Counter tablet");
     assert_eq!(listed["data"][0]["revoked_at"], Value::Null);

@@ -4,7 +4,7 @@
 
 use std::{path::Path, sync::Arc, time::Duration};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     pki_types::{CertificateDer, ServerName, UnixTime},
@@ -20,7 +20,10 @@ use stablepay_server::signing::verify;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::{tungstenite::Message, WebSocketStream};
 
-use crate::helpers::{config_toml, key, spawn_app_tweaked, usdt};
+use crate::{
+    helpers::{config_toml, key, spawn_app_tweaked, usdt},
+    ws::next_text,
+};
 
 const ADMIN: &str = "admin-key-0123456789abcdef0123456789";
 
@@ -154,20 +157,6 @@ async fn wss(
         .await
         .map_err(|e| e.to_string())?;
     Ok(socket)
-}
-
-/// The next text message as it arrived, skipping nothing.
-async fn next_text(socket: &mut WebSocketStream<impl AsyncRead + AsyncWrite + Unpin>) -> String {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a message within 5 s")
-            .expect("socket open")
-            .unwrap();
-        if let Message::Text(text) = message {
-            return text.to_string();
-        }
-    }
 }
 
 async fn push_key(client: &reqwest::Client, base: &str) -> String {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::{spawn_app, spawn_app_tweaked, usdt, TestApp};
@@ -15,8 +16,11 @@ pub(crate) async fn connect(app: &TestApp, id: &str) -> Socket {
     connect_async(url).await.expect("socket connects").0
 }
 
-/// The next JSON text message (5 s at most), skipping server heartbeats.
-pub(crate) async fn next_json(socket: &mut Socket) -> Value {
+/// The next text message as it arrived (5 s at most), skipping nothing; over any stream (plain or
+/// TLS).
+pub(crate) async fn next_text(
+    socket: &mut WebSocketStream<impl AsyncRead + AsyncWrite + Unpin>,
+) -> String {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -24,10 +28,17 @@ pub(crate) async fn next_json(socket: &mut Socket) -> Value {
             .expect("socket open")
             .unwrap();
         if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["type"] != "ping" {
-                return value;
-            }
+            return text.to_string();
+        }
+    }
+}
+
+/// The next JSON text message (5 s at most), skipping server heartbeats.
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let value: Value = serde_json::from_str(&next_text(socket).await).unwrap();
+        if value["type"] != "ping" {
+            return value;
         }
     }
 }

@@ -95,15 +95,12 @@ async fn a_customer_sees_no_metadata_or_order_reference_and_staff_see_everything
     assert!(display["payment"]["metadata"].is_null());
 
     let staff: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/payments/{id}")))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(
+            reqwest::Method::GET,
+            &format!("/api/v1/payments/{id}"),
+            VIEWER,
+        )
+        .await;
     assert_eq!(staff["metadata"]["customer"], "Ada");
     assert_eq!(staff["order_reference"], "INV-7");
 }
@@ -117,15 +114,8 @@ async fn a_merchant_socket_takes_a_single_use_ticket_never_the_key() {
         "no ticket, no socket"
     );
     let ticket: Value = app
-        .client
-        .post(app.url("/api/v1/socket-tickets"))
-        .bearer_auth(DISPLAY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(reqwest::Method::POST, "/api/v1/socket-tickets", DISPLAY)
+        .await;
     let with_ticket = format!("{url}?ticket={}", ticket["ticket"].as_str().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(with_ticket.clone())
         .await
@@ -139,15 +129,8 @@ async fn a_merchant_socket_takes_a_single_use_ticket_never_the_key() {
         "a ticket opens one socket only"
     );
     let monitor = app
-        .client
-        .post(app.url("/api/v1/socket-tickets"))
-        .bearer_auth(DISPLAY)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+        .json_as(reqwest::Method::POST, "/api/v1/socket-tickets", DISPLAY)
+        .await;
     let monitor_url = format!(
         "{}/ws/monitor?ticket={}",
         app.base.replace("http://", "ws://"),

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{shop_behind_a_proxy, tx_of};
+use super::{shop_behind_a_proxy, shop_with_a_proxy_first, tx_of};
 use crate::{
     anvil::{Anvil, CUSTOMER},
     chain::{exact, shop_with, Setup},
@@ -136,19 +136,7 @@ async fn an_endpoint_lagging_for_a_few_seconds_never_turns_a_confirming_payment_
 
 #[tokio::test]
 async fn an_endpoint_on_another_chain_id_is_never_used() {
-    let chain = Anvil::start().await;
-    let other = FaultProxy::start(&chain.http_url()).await;
-    other.set(json!({ "chainId": 97 })).await;
-    let urls = format!("\"{}\", \"{}\"", other.url, chain.http_url());
-    let shop = shop_with(
-        chain,
-        Setup {
-            payments: "confirmations = 1\nquorum_wait_seconds = 1",
-            rpc_urls: Some(urls),
-            ..Setup::default()
-        },
-    )
-    .await;
+    let (shop, other) = shop_with_a_proxy_first(json!({ "chainId": 97 })).await;
     let p = shop.payment("5").await;
     shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
     shop.chain.mine(2).await;
@@ -175,18 +163,7 @@ async fn an_endpoint_on_another_chain_id_is_never_used() {
 
 #[tokio::test]
 async fn an_endpoint_inventing_a_transfer_never_gets_the_sale_paid_and_is_distrusted() {
-    let chain = Anvil::start().await;
-    let liar = FaultProxy::start(&chain.http_url()).await;
-    let urls = format!("\"{}\", \"{}\"", liar.url, chain.http_url());
-    let shop = shop_with(
-        chain,
-        Setup {
-            payments: "confirmations = 1\nquorum_wait_seconds = 1",
-            rpc_urls: Some(urls),
-            ..Setup::default()
-        },
-    )
-    .await;
+    let (shop, liar) = shop_with_a_proxy_first(json!({})).await;
     let p = shop.payment("16").await;
     liar.set(json!({ "fabricate": [{
         "token": shop.usdt.to_checksum(None),

@@ -86,3 +86,22 @@ async fn shop_behind_a_proxy(payments: &str) -> (Shop, FaultProxy) {
     .await;
     (shop, proxy)
 }
+
+/// A shop whose first RPC endpoint is a fault proxy (with `faults` set before the shop starts) and
+/// whose second is anvil itself, with a one-second quorum wait.
+async fn shop_with_a_proxy_first(faults: Value) -> (Shop, FaultProxy) {
+    let chain = Anvil::start().await;
+    let proxy = FaultProxy::start(&chain.http_url()).await;
+    proxy.set(faults).await;
+    let urls = format!("\"{}\", \"{}\"", proxy.url, chain.http_url());
+    let shop = shop_with(
+        chain,
+        Setup {
+            payments: "confirmations = 1\nquorum_wait_seconds = 1",
+            rpc_urls: Some(urls),
+            ..Setup::default()
+        },
+    )
+    .await;
+    (shop, proxy)
+}

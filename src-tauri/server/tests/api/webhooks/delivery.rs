@@ -6,8 +6,8 @@ use serde_json::Value;
 use stablepay_core::{clock::Clock, config::Config};
 
 use super::{
-    cancel_new_payment, deliveries, settled_log, signature_is_valid, webhook_config, Received,
-    Receiver, SECRET,
+    attempts_recorded, cancel_new_payment, deliveries, settled_log, signature_is_valid,
+    webhook_config, Received, Receiver, SECRET,
 };
 use crate::helpers::{config_toml, spawn_app_with, start_binary, usdt};
 
@@ -18,8 +18,10 @@ async fn a_receiver_that_fails_twice_then_succeeds_accepts_the_event_once_with_a
     let id = cancel_new_payment(&app).await;
 
     receiver.wait_for(1).await;
+    attempts_recorded(&app, 1).await;
     app.advance(chrono::Duration::seconds(10)); // first retry after 10 s
     receiver.wait_for(2).await;
+    attempts_recorded(&app, 2).await;
     app.advance(chrono::Duration::seconds(20)); // then 20 s
     let seen = receiver.wait_for(3).await;
     settled_log(&app.client, &app.base).await;
@@ -68,6 +70,7 @@ async fn a_server_restart_between_attempts_loses_nothing() {
     let mut app = spawn_app_with(&extra).await;
     cancel_new_payment(&app).await;
     receiver.wait_for(1).await;
+    attempts_recorded(&app, 1).await;
 
     // Stop the server after the failed attempt and start a new one on the same database.
     app.server.take().unwrap().shutdown().await;

@@ -131,6 +131,23 @@ async fn settled_log(client: &reqwest::Client, base: &str) -> Vec<Value> {
     }
 }
 
+/// Waits until the server has recorded `n` attempts of the one delivery (its outcome and the next
+/// attempt's time). Moving the clock before that would schedule the retry from the moved clock.
+async fn attempts_recorded(app: &TestApp, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = deliveries(app).await;
+        if log.first().and_then(|d| d["attempts"].as_u64()) >= Some(n) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} attempts never recorded: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn deliveries(app: &TestApp) -> Vec<Value> {
     let r = app.get("/api/v1/webhooks/deliveries").await;
     assert_eq!(r.status(), 200);
