@@ -1,20 +1,26 @@
 //! Payment statistics (seed §11.2 `GET /stats/payments`), computed from the store on request.
 //!
-//! Definitions: a payment is *successful* when `paid`, *failed* when `expired`, `cancelled` or
-//! `failed`; the success rate is successful ÷ all payments (seed example: 1180 ÷ 1250 = 94.4 %).
-//! The processing time is creation → `paid`, in seconds. Failure reasons count failed payments by
-//! their end state (`expired`, `cancelled`) and failed manual checks by their reason
-//! (`amount_mismatch`, `address_mismatch`, …); every reason is listed, with 0 when it never happened.
+//! Definitions: a payment is *open* while `pending` or `confirming`, *ended* otherwise; ended ones
+//! are *successful* when `paid` and *failed* when `expired`, `cancelled` or `failed`. The success rate
+//! is successful ÷ ended (seed example: 1180 ÷ 1250 = 94.4 %), so a sale still waiting for its
+//! customer never lowers it; open payments are reported apart. The processing time is creation →
+//! `paid`, in seconds.
+//!
+//! `failure_reasons` counts each failed payment once, by why it failed ([`ended_reason`]): a
+//! transfer of the wrong amount was seen for it (`amount_mismatch`), else its last failed manual
+//! check (`address_mismatch`, `transaction_failed`, …), else how it ended (`expired`, `cancelled`,
+//! or the reason a `failed` payment was given). Failed manual checks are counted apart, in
+//! `check_failures`, once per payment and reason: whoever holds a payment id can repeat a check,
+//! but not inflate a figure. Every reason is listed, with 0 when it never happened.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::Value;
 use sqlx::{Row, SqlitePool};
 
 use crate::{clock::to_millis, error::CoreError};
 
-/// Every reason `failure_reasons` lists.
+/// Every reason `failure_reasons` and `check_failures` list.
 pub const FAILURE_REASONS: [&str; 10] = [
     "amount_mismatch",
     "address_mismatch",
@@ -33,11 +39,13 @@ pub const FAILURE_REASONS: [&str; 10] = [
 pub struct PaymentStats {
     /// All payments.
     pub total_payments: u64,
+    /// `pending` or `confirming`: not counted in the success rate.
+    pub open_payments: u64,
     /// `paid`.
     pub successful_payments: u64,
     /// `expired`, `cancelled`, `failed`.
     pub failed_payments: u64,
-    /// Successful ÷ total, in percent with one decimal (0 when there are none).
+    /// Successful ÷ ended, in percent with one decimal (0 when none has ended).
     pub success_rate: f64,
     /// Payments per token symbol (every configured token listed).
     pub payments_by_token: BTreeMap<String, u64>,
@@ -45,8 +53,35 @@ pub struct PaymentStats {
     pub payments_by_period: BTreeMap<String, u64>,
     /// Mean seconds from creation to `paid`, one decimal.
     pub average_processing_time: f64,
-    /// See the module documentation.
+    /// Failed payments by why they failed (see the module documentation).
     pub failure_reasons: BTreeMap<String, u64>,
+    /// Failed manual checks by reason, once per payment and reason.
+    pub check_failures: BTreeMap<String, u64>,
+}
+
+/// Why a failed payment failed, for `failure_reasons`: what the store knows about it, most telling
+/// first.
+pub fn ended_reason(
+    status: &str,
+    failed_reason: Option<&str>,
+    wrong_amount_seen: bool,
+    last_check_failure: Option<&str>,
+) -> String {
+    if wrong_amount_seen {
+        return "amount_mismatch".into();
+    }
+    if let Some(check) = last_check_failure {
+        return check.into();
+    }
+    match (status, failed_reason) {
+        ("failed", Some(reason)) => reason.into(),
+        (status, _) => status.into(),
+    }
+}
+
+/// The reasons listed with 0, so a chart always has every bar.
+fn every_reason() -> BTreeMap<String, u64> {
+    FAILURE_REASONS.iter().map(|r| (r.to_string(), 0)).collect()
 }
 
 fn one_decimal(x: f64) -> f64 {
@@ -193,37 +228,72 @@ impl Stats {
     .fetch_one(&self.pool)
     .await?;
 
-        let mut failure_reasons: BTreeMap<String, u64> =
-            FAILURE_REASONS.iter().map(|r| (r.to_string(), 0)).collect();
-        failure_reasons.insert("expired".into(), count("expired"));
-        failure_reasons.insert("cancelled".into(), count("cancelled"));
-        for row in sqlx::query("SELECT detail FROM events WHERE kind = 'payment.check_failed'")
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let detail: Option<String> = row.try_get("detail")?;
-            let reason = detail
-                .and_then(|d| serde_json::from_str::<Value>(&d).ok())
-                .and_then(|d| d.get("reason").and_then(Value::as_str).map(String::from));
-            if let Some(reason) = reason {
-                *failure_reasons.entry(reason).or_default() += 1;
-            }
-        }
+        let failure_reasons = self.failure_reasons().await?;
+        let check_failures = self.check_failures().await?;
 
+        let ended = successful + failed;
         Ok(PaymentStats {
             total_payments: total,
+            open_payments: count("pending") + count("confirming"),
             successful_payments: successful,
             failed_payments: failed,
-            success_rate: if total == 0 {
+            success_rate: if ended == 0 {
                 0.0
             } else {
-                one_decimal(successful as f64 * 100.0 / total as f64)
+                one_decimal(successful as f64 * 100.0 / ended as f64)
             },
             payments_by_token,
             payments_by_period,
             average_processing_time: one_decimal(average_ms.unwrap_or(0.0) / 1000.0),
             failure_reasons,
+            check_failures,
         })
+    }
+
+    /// Each failed payment once, by [`ended_reason`].
+    async fn failure_reasons(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+        let rows = sqlx::query(
+            "SELECT p.status,
+                (SELECT json_extract(e.detail, '$.reason') FROM events e
+                  WHERE e.payment_id = p.id AND e.to_status = 'failed' ORDER BY e.seq DESC LIMIT 1)
+                  AS failed_reason,
+                EXISTS (SELECT 1 FROM transfers t WHERE t.related_payment_id = p.id
+                  AND t.note = 'wrong_amount' AND t.removed = 0) AS wrong_amount,
+                (SELECT json_extract(e.detail, '$.reason') FROM events e
+                  WHERE e.payment_id = p.id AND e.kind = 'payment.check_failed'
+                  ORDER BY e.seq DESC LIMIT 1) AS last_check
+             FROM payment_sessions p WHERE p.status IN ('expired', 'cancelled', 'failed')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut reasons = every_reason();
+        for r in rows {
+            let reason = ended_reason(
+                r.try_get("status")?,
+                r.try_get::<Option<String>, _>("failed_reason")?.as_deref(),
+                r.try_get("wrong_amount")?,
+                r.try_get::<Option<String>, _>("last_check")?.as_deref(),
+            );
+            *reasons.entry(reason).or_default() += 1;
+        }
+        Ok(reasons)
+    }
+
+    /// Failed manual checks by reason, each (payment, reason) once.
+    async fn check_failures(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+        let rows = sqlx::query(
+            "SELECT reason, COUNT(*) AS n FROM (
+                SELECT DISTINCT payment_id, json_extract(detail, '$.reason') AS reason FROM events
+                 WHERE kind = 'payment.check_failed' AND json_valid(detail))
+             WHERE reason IS NOT NULL GROUP BY reason",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut reasons = every_reason();
+        for r in rows {
+            reasons.insert(r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64);
+        }
+        Ok(reasons)
     }
 
     /// The success rate over payments created since `since` that are closed (paid or failed), with
@@ -253,6 +323,25 @@ impl Stats {
 mod tests {
     use super::*;
     use crate::chain::verify::CheckFailure;
+
+    #[test]
+    fn a_failed_payment_counts_by_the_most_telling_thing_known_about_it() {
+        assert_eq!(ended_reason("expired", None, false, None), "expired");
+        assert_eq!(ended_reason("cancelled", None, false, None), "cancelled");
+        assert_eq!(
+            ended_reason("failed", Some("token_misconfigured"), false, None),
+            "token_misconfigured"
+        );
+        assert_eq!(
+            ended_reason("expired", None, false, Some("address_mismatch")),
+            "address_mismatch"
+        );
+        assert_eq!(
+            ended_reason("expired", None, true, Some("address_mismatch")),
+            "amount_mismatch",
+            "a wrong amount seen on chain says more than a failed check"
+        );
+    }
 
     #[test]
     fn every_manual_check_reason_is_a_listed_failure_reason() {

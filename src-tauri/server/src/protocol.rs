@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// How much of a client's non-JSON text the message log keeps.
+pub const LOGGED_TEXT: usize = 200;
+
 /// Messages a client may send on one socket per [`MESSAGE_WINDOW`]; more closes the socket (1008).
 pub const MESSAGE_BURST: u32 = 20;
 /// See [`MESSAGE_BURST`].
@@ -48,15 +51,15 @@ pub enum ClientMessage {
     Pong(Value),
     /// JSON, but not a message the server knows.
     Unknown(Value),
-    /// Not JSON at all.
-    Invalid,
+    /// Not JSON at all: its first [`LOGGED_TEXT`] characters, for the message log.
+    Invalid(String),
 }
 
 impl ClientMessage {
     /// Classifies `text`.
     pub fn parse(text: &str) -> Self {
         let Ok(value) = serde_json::from_str::<Value>(text) else {
-            return ClientMessage::Invalid;
+            return ClientMessage::Invalid(text.chars().take(LOGGED_TEXT).collect());
         };
         match value.get("type").and_then(Value::as_str) {
             Some("ping") => ClientMessage::Ping(value),
@@ -65,11 +68,16 @@ impl ClientMessage {
         }
     }
 
-    /// The JSON, when there was any (for the message log).
-    pub fn json(&self) -> Option<&Value> {
+    /// The message as the message log keeps it: the JSON, or for text that is not JSON an
+    /// `invalid_message` holding the start of the text.
+    pub fn logged(&self) -> Value {
         match self {
-            ClientMessage::Ping(v) | ClientMessage::Pong(v) | ClientMessage::Unknown(v) => Some(v),
-            ClientMessage::Invalid => None,
+            ClientMessage::Ping(v) | ClientMessage::Pong(v) | ClientMessage::Unknown(v) => {
+                v.clone()
+            }
+            ClientMessage::Invalid(text) => {
+                serde_json::json!({ "type": "invalid_message", "data": { "text": text } })
+            }
         }
     }
 }
@@ -96,8 +104,22 @@ mod tests {
             ClientMessage::parse(r#"[1,2]"#),
             ClientMessage::Unknown(_)
         ));
-        assert_eq!(ClientMessage::parse("ping"), ClientMessage::Invalid);
-        assert_eq!(ClientMessage::parse(""), ClientMessage::Invalid);
+        assert_eq!(
+            ClientMessage::parse("ping"),
+            ClientMessage::Invalid("ping".into())
+        );
+        assert_eq!(
+            ClientMessage::parse(""),
+            ClientMessage::Invalid(String::new())
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(
+            ClientMessage::parse(&long).logged()["data"]["text"]
+                .as_str()
+                .unwrap()
+                .len(),
+            LOGGED_TEXT
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use stablepay_core::{
     clock::Clock,
-    telemetry::{Direction, Telemetry},
+    telemetry::{About, Direction, Telemetry},
 };
 
 use crate::{
@@ -252,21 +252,66 @@ impl Ending {
     }
 }
 
-/// The socket-wide settings: the heartbeat, the clock for timestamps, the signer.
+/// One socket's settings: its session id, the heartbeat, the clock for timestamps, the signer.
 #[derive(Clone)]
 pub(crate) struct Conversation {
+    session: Arc<str>,
     heartbeat: Duration,
     clock: Arc<dyn Clock>,
     signer: Option<Arc<PushSigner>>,
 }
 
 impl Conversation {
-    /// The conversation of `state`'s sockets; `signed`: every message carries a signature.
+    /// A conversation on one of `state`'s sockets, with a fresh session id (`ws_` and 16 hex
+    /// digits, from the injected entropy); `signed`: every message carries a signature.
     pub(crate) fn of(state: &AppState, signed: bool) -> Self {
+        let mut bytes = [0u8; 8];
+        state.core.entropy.fill(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         Self {
+            session: Arc::from(format!("ws_{hex}")),
             heartbeat: state.core.config.server.socket_heartbeat,
             clock: state.core.clock.clone(),
             signer: signed.then(|| state.signer.clone()),
+        }
+    }
+
+    /// The session id: in `connection_ack` and on every logged message of this socket.
+    pub(crate) fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// What `connection_ack` says about the connection itself (seed §12.2).
+    pub(crate) fn connection_info(&self) -> Value {
+        json!({
+            "sessionId": self.session(),
+            "connectedAt": self.now(),
+            "heartbeatMs": self.heartbeat.as_millis() as u64,
+            "silentBeatsAllowed": SILENT_BEATS,
+            "signed": self.signer.is_some(),
+            "messageBudget": {
+                "messages": crate::protocol::MESSAGE_BURST,
+                "windowSeconds": crate::protocol::MESSAGE_WINDOW.as_secs(),
+            },
+        })
+    }
+
+    /// Logs a message of this socket to the frontend log.
+    pub(crate) fn log(
+        &self,
+        telemetry: &Telemetry,
+        payment_id: Option<&str>,
+        direction: Direction,
+        message: &Value,
+    ) {
+        log_message(telemetry, self.about(payment_id), direction, message);
+    }
+
+    /// This socket, about `payment_id`, for the telemetry.
+    pub(crate) fn about<'a>(&'a self, payment_id: Option<&'a str>) -> About<'a> {
+        About {
+            payment_id,
+            session_id: Some(self.session()),
         }
     }
 
@@ -387,10 +432,11 @@ pub(crate) fn error_message(now: String, code: &str, message: &str) -> Value {
     json!({ "type": "error", "error": { "code": code, "message": message }, "timestamp": now })
 }
 
-/// Logs an outgoing or incoming message to the telemetry's frontend log.
+/// Logs an outgoing or incoming message to the telemetry's frontend log: its `data`, or for an
+/// `error` message the error itself (code and words).
 pub(crate) fn log_message(
     telemetry: &Telemetry,
-    payment_id: Option<&str>,
+    about: About<'_>,
     direction: Direction,
     message: &Value,
 ) {
@@ -398,6 +444,10 @@ pub(crate) fn log_message(
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or("unknown");
-    let data = message.get("data").cloned().unwrap_or_else(|| json!({}));
-    telemetry.frontend(kind, payment_id, direction, data);
+    let data = message
+        .get("data")
+        .or_else(|| message.get("error").filter(|_| kind == "error"))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    telemetry.frontend(kind, about, direction, data);
 }

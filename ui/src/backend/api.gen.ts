@@ -3946,8 +3946,16 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    /** @description How many messages, newest first. */
+                    /**
+                     * @description How many messages of each source, newest first (1–500, default 50): a flood on one side
+                     *     never pushes the other out.
+                     */
                     limit: number | null;
+                    /**
+                     * @description `frontend` (POS, display and integrator sockets) or `blockchain` (node connections);
+                     *     both when absent.
+                     */
+                    source: string | null;
                 };
                 cookie?: never;
             };
@@ -5392,7 +5400,9 @@ export interface components {
         ConnectionCounts: {
             /**
              * Format: int64
-             * @description Endpoints answering (health above 0) plus live WebSocket subscriptions.
+             * @description Node connections open now: HTTP endpoints whose latest contact, within a minute, answered,
+             *     plus connected WebSocket subscriptions. An endpoint never reached, or whose last call
+             *     failed, is not counted.
              */
             active: number;
             /**
@@ -5402,7 +5412,7 @@ export interface components {
             degraded: number;
             /**
              * Format: int64
-             * @description Of those, in good health (≥ 75 of 100).
+             * @description Of those, in good health (≥ 75 of 100; a WebSocket subscription while connected).
              */
             healthy: number;
         };
@@ -5599,6 +5609,8 @@ export interface components {
             direction: string;
             /** @description The payment concerned, when there is one. */
             paymentId?: string | null;
+            /** @description The socket session (its `connection_ack`'s `sessionId`), for frontend messages. */
+            sessionId?: string | null;
             /** @description `frontend` or `blockchain`. */
             source: string;
             /** @description RFC 3339. */
@@ -5815,6 +5827,10 @@ export interface components {
              * @description Mean seconds from creation to paid.
              */
             average_processing_time: number;
+            /** @description Beyond the seed: failed manual checks by reason, once per payment and reason. */
+            check_failures: {
+                [key: string]: number;
+            };
             /** @description Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend). */
             daily: components["schemas"]["DailyVolumeView"][];
             /**
@@ -5822,10 +5838,19 @@ export interface components {
              * @description Expired, cancelled or failed.
              */
             failed_payments: number;
-            /** @description Failed payments by end state and failed manual checks by reason. */
+            /**
+             * @description Each failed payment once, by why it failed: `amount_mismatch` (a wrong amount was seen for
+             *     it), its last failed manual check's reason, else `expired`, `cancelled` or a failed payment's
+             *     reason.
+             */
             failure_reasons: {
                 [key: string]: number;
             };
+            /**
+             * Format: int64
+             * @description Beyond the seed: pending or confirming, so not in the success rate.
+             */
+            open_payments: number;
             /** @description Payments created in the last `24h`, `7d`, `30d`. */
             payments_by_period: {
                 [key: string]: number;
@@ -5836,7 +5861,7 @@ export interface components {
             };
             /**
              * Format: double
-             * @description Successful ÷ total, percent.
+             * @description Successful ÷ ended (paid + expired + cancelled + failed), percent; 0 when none has ended.
              */
             success_rate: number;
             /**
@@ -6097,10 +6122,14 @@ export interface components {
         };
         /** @description `GET /api/v1/stats/websocket`. */
         WebSocketStatsResponse: {
-            /** @description The chain node connection. */
+            /** @description The chain node connection (the first network's; the seed knows one chain). */
             blockchain: components["schemas"]["BlockchainSocket"];
             /** @description POS, customer display and integrator sockets. */
             frontend: components["schemas"]["FrontendSockets"];
+            /** @description Beyond the seed: every watched network's node connection, by network id. */
+            networks: {
+                [key: string]: components["schemas"]["BlockchainSocket"];
+            };
         };
         /** @description `GET /api/v1/webhooks`. */
         WebhookList: {

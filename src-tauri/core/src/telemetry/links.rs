@@ -63,6 +63,7 @@ impl Telemetry {
             source: Source::Blockchain,
             kind: kind.to_string(),
             payment_id: None,
+            session_id: None,
             direction,
             data,
             at: self.now(),

@@ -57,6 +57,8 @@ pub struct LoggedMessage {
     pub kind: String,
     /// The payment it concerns, if any.
     pub payment_id: Option<String>,
+    /// The socket session it went over (the `sessionId` of its `connection_ack`), if any.
+    pub session_id: Option<String>,
     /// In or out.
     pub direction: Direction,
     /// The payload (or a summary of it).
@@ -66,6 +68,15 @@ pub struct LoggedMessage {
     /// Order of arrival in the log (set by [`MessageLog::push`]): ties of `at` are broken by it, so
     /// the order holds whatever the clock does (a test's clock may stand still).
     pub seq: u64,
+}
+
+/// Who a frontend message belongs to: the payment it concerns and the socket session it went over.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct About<'a> {
+    /// The payment, if any.
+    pub payment_id: Option<&'a str>,
+    /// The socket session, if any.
+    pub session_id: Option<&'a str>,
 }
 
 /// Two bounded rings, one per source.
@@ -91,18 +102,26 @@ impl MessageLog {
         ring.push_back(message);
     }
 
-    /// Up to `limit` messages of both sources, newest first.
-    pub fn newest(&self, limit: usize) -> Vec<LoggedMessage> {
-        let mut all: Vec<LoggedMessage> = self
-            .frontend
-            .lock()
-            .expect("lock")
-            .iter()
-            .cloned()
-            .collect();
-        all.extend(self.blockchain.lock().expect("lock").iter().cloned());
+    /// Up to `limit` messages of `source` — or of each source when `None` — newest first. The limit
+    /// is per source, so a flood of node traffic never crowds the customer-facing messages out.
+    pub fn newest(&self, source: Option<Source>, limit: usize) -> Vec<LoggedMessage> {
+        let newest_of = |ring: &Mutex<VecDeque<LoggedMessage>>| -> Vec<LoggedMessage> {
+            ring.lock()
+                .expect("lock")
+                .iter()
+                .rev()
+                .take(limit)
+                .cloned()
+                .collect()
+        };
+        let mut all = Vec::new();
+        if source != Some(Source::Blockchain) {
+            all.extend(newest_of(&self.frontend));
+        }
+        if source != Some(Source::Frontend) {
+            all.extend(newest_of(&self.blockchain));
+        }
         all.sort_by_key(|m| std::cmp::Reverse((m.at, m.seq)));
-        all.truncate(limit);
         all
     }
 }
@@ -117,6 +136,7 @@ mod tests {
             source,
             kind: kind.into(),
             payment_id: None,
+            session_id: None,
             direction: Direction::Out,
             data: json!({}),
             at: DateTime::from_timestamp(second, 0).unwrap(),
@@ -130,8 +150,14 @@ mod tests {
         log.push(message(Source::Frontend, "a", 1));
         log.push(message(Source::Blockchain, "b", 3));
         log.push(message(Source::Frontend, "c", 2));
-        let kinds: Vec<_> = log.newest(2).into_iter().map(|m| m.kind).collect();
-        assert_eq!(kinds, ["b", "c"]);
+        let kinds: Vec<_> = log.newest(None, 2).into_iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, ["b", "c", "a"], "up to two of each source");
+        let frontend: Vec<_> = log
+            .newest(Some(Source::Frontend), 1)
+            .into_iter()
+            .map(|m| m.kind)
+            .collect();
+        assert_eq!(frontend, ["c"]);
     }
 
     #[test]
@@ -141,8 +167,11 @@ mod tests {
         for i in 0..(LOG_CAPACITY as i64 * 2) {
             log.push(message(Source::Blockchain, "rpc", i + 1));
         }
-        let all = log.newest(usize::MAX);
+        let all = log.newest(None, usize::MAX);
         assert_eq!(all.len(), LOG_CAPACITY + 1);
         assert!(all.iter().any(|m| m.kind == "kept"));
+        let frontend = log.newest(Some(Source::Frontend), 50);
+        assert_eq!(frontend.len(), 1);
+        assert_eq!(frontend[0].kind, "kept");
     }
 }

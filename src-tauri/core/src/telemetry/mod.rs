@@ -27,7 +27,7 @@ mod problems;
 mod redact;
 
 pub use links::LinkStats;
-pub use log::{Direction, LoggedMessage, MessageLog, Source, LOG_CAPACITY};
+pub use log::{About, Direction, LoggedMessage, MessageLog, Source, LOG_CAPACITY};
 pub use problems::{AlertKind, Problem, Severity};
 pub use redact::{redact_endpoint, scrub};
 pub use samples::{Histogram, HistogramData, Window, WindowSummary, LATENCY_BUCKETS};
@@ -122,8 +122,9 @@ impl Telemetry {
 
     // --- customer-facing sockets -------------------------------------------------------------
 
-    /// A socket for `payment_id` was accepted.
-    pub fn socket_opened(&self, payment_id: &str) {
+    /// A socket for `payment_id` was accepted as session `about.session_id`.
+    pub fn socket_opened(&self, about: About<'_>) {
+        let payment_id = about.payment_id.unwrap_or_default();
         let mut s = self.0.sockets.lock().expect("lock");
         s.total_connections += 1;
         s.active_connections += 1;
@@ -133,16 +134,12 @@ impl Telemetry {
             s.reconnect_attempts += 1;
         }
         drop(s);
-        self.frontend(
-            "connection_open",
-            Some(payment_id),
-            Direction::In,
-            json!({}),
-        );
+        self.frontend("connection_open", about, Direction::In, json!({}));
     }
 
     /// A socket accepted by [`Telemetry::socket_opened`] closed; `error` when it ended badly.
-    pub fn socket_closed(&self, payment_id: &str, error: bool) {
+    pub fn socket_closed(&self, about: About<'_>, error: bool) {
+        let payment_id = about.payment_id.unwrap_or_default();
         let mut s = self.0.sockets.lock().expect("lock");
         s.active_connections = s.active_connections.saturating_sub(1);
         s.last_disconnection_time = Some(self.now());
@@ -156,7 +153,7 @@ impl Telemetry {
         drop(s);
         self.frontend(
             "connection_closed",
-            Some(payment_id),
+            about,
             Direction::Out,
             json!({ "error": error }),
         );
@@ -175,17 +172,12 @@ impl Telemetry {
     }
 
     /// Logs a message sent or received on a customer-facing socket.
-    pub fn frontend(
-        &self,
-        kind: &str,
-        payment_id: Option<&str>,
-        direction: Direction,
-        data: Value,
-    ) {
+    pub fn frontend(&self, kind: &str, about: About<'_>, direction: Direction, data: Value) {
         self.0.log.push(LoggedMessage {
             source: Source::Frontend,
             kind: kind.to_string(),
-            payment_id: payment_id.map(String::from),
+            payment_id: about.payment_id.map(String::from),
+            session_id: about.session_id.map(String::from),
             direction,
             data,
             at: self.now(),
@@ -254,8 +246,8 @@ impl Telemetry {
     // --- problems ----------------------------------------------------------------------------
 
     /// Up to `limit` logged messages, newest first.
-    pub fn messages(&self, limit: usize) -> Vec<LoggedMessage> {
-        self.0.log.newest(limit)
+    pub fn messages(&self, source: Option<Source>, limit: usize) -> Vec<LoggedMessage> {
+        self.0.log.newest(source, limit)
     }
 }
 
@@ -291,10 +283,25 @@ mod tests {
     #[test]
     fn a_socket_for_a_payment_seen_before_counts_as_a_reconnect() {
         let t = Telemetry::new(Arc::new(crate::clock::SystemClock));
-        t.socket_opened("pay_a");
-        t.socket_closed("pay_a", false);
-        t.socket_opened("pay_a");
-        t.socket_opened("pay_b");
+        t.socket_opened(About {
+            payment_id: Some("pay_a"),
+            session_id: None,
+        });
+        t.socket_closed(
+            About {
+                payment_id: Some("pay_a"),
+                session_id: None,
+            },
+            false,
+        );
+        t.socket_opened(About {
+            payment_id: Some("pay_a"),
+            session_id: None,
+        });
+        t.socket_opened(About {
+            payment_id: Some("pay_b"),
+            session_id: None,
+        });
         let s = t.sockets();
         assert_eq!(
             (

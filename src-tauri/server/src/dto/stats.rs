@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stablepay_core::alerts::Alert;
+use stablepay_core::{alerts::Alert, telemetry::LinkStats};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::rfc3339;
@@ -19,11 +19,13 @@ pub(crate) fn round1(x: f64) -> f64 {
 pub struct PaymentStatsResponse {
     /// All payments.
     pub total_payments: u64,
+    /// Beyond the seed: pending or confirming, so not in the success rate.
+    pub open_payments: u64,
     /// Paid.
     pub successful_payments: u64,
     /// Expired, cancelled or failed.
     pub failed_payments: u64,
-    /// Successful ÷ total, percent.
+    /// Successful ÷ ended (paid + expired + cancelled + failed), percent; 0 when none has ended.
     pub success_rate: f64,
     /// Payments per token (every accepted token listed).
     pub payments_by_token: BTreeMap<String, u64>,
@@ -31,8 +33,12 @@ pub struct PaymentStatsResponse {
     pub payments_by_period: BTreeMap<String, u64>,
     /// Mean seconds from creation to paid.
     pub average_processing_time: f64,
-    /// Failed payments by end state and failed manual checks by reason.
+    /// Each failed payment once, by why it failed: `amount_mismatch` (a wrong amount was seen for
+    /// it), its last failed manual check's reason, else `expired`, `cancelled` or a failed payment's
+    /// reason.
     pub failure_reasons: BTreeMap<String, u64>,
+    /// Beyond the seed: failed manual checks by reason, once per payment and reason.
+    pub check_failures: BTreeMap<String, u64>,
     /// Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend).
     pub daily: Vec<DailyVolumeView>,
 }
@@ -51,9 +57,11 @@ pub struct DailyVolumeView {
 /// Node connections, over every endpoint of every watched network.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionCounts {
-    /// Endpoints answering (health above 0) plus live WebSocket subscriptions.
+    /// Node connections open now: HTTP endpoints whose latest contact, within a minute, answered,
+    /// plus connected WebSocket subscriptions. An endpoint never reached, or whose last call
+    /// failed, is not counted.
     pub active: u64,
-    /// Of those, in good health (≥ 75 of 100).
+    /// Of those, in good health (≥ 75 of 100; a WebSocket subscription while connected).
     pub healthy: u64,
     /// Of those, answering but failing now and then.
     pub degraded: u64,
@@ -189,16 +197,22 @@ pub struct BlockchainSocket {
 pub struct WebSocketStatsResponse {
     /// POS, customer display and integrator sockets.
     pub frontend: FrontendSockets,
-    /// The chain node connection.
+    /// The chain node connection (the first network's; the seed knows one chain).
     pub blockchain: BlockchainSocket,
+    /// Beyond the seed: every watched network's node connection, by network id.
+    pub networks: BTreeMap<String, BlockchainSocket>,
 }
 
-/// `?limit=N` (1–500, default 50).
+/// `?limit=N&source=frontend|blockchain`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
-    /// How many messages, newest first.
+    /// How many messages of each source, newest first (1–500, default 50): a flood on one side
+    /// never pushes the other out.
     pub limit: Option<u32>,
+    /// `frontend` (POS, display and integrator sockets) or `blockchain` (node connections);
+    /// both when absent.
+    pub source: Option<String>,
 }
 
 /// One logged message.
@@ -213,6 +227,9 @@ pub struct LoggedMessageView {
     /// The payment concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
+    /// The socket session (its `connection_ack`'s `sessionId`), for frontend messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// `in` (received by the server) or `out` (sent).
     pub direction: String,
     /// The message's data.
@@ -274,4 +291,18 @@ pub struct AlertsResponse {
     pub alerts: Vec<AlertView>,
     /// How many.
     pub count: usize,
+}
+
+impl From<LinkStats> for BlockchainSocket {
+    fn from(link: LinkStats) -> Self {
+        Self {
+            is_connected: link.is_connected,
+            current_endpoint: link.current_endpoint,
+            total_connection_attempts: link.total_connection_attempts,
+            reconnect_attempts: link.reconnect_attempts,
+            active_subscriptions: link.active_subscriptions,
+            last_connection_time: link.last_connection_time.map(rfc3339),
+            last_disconnection_time: link.last_disconnection_time.map(rfc3339),
+        }
+    }
 }

@@ -32,7 +32,7 @@ use crate::{
     error::{ApiError, ErrorBody},
     extract::ApiJson,
     socket::{
-        self, upgrade_merchant, Conversation, Feed, MerchantSocket, Push, SocketSlot, CLOSE_POLICY,
+        upgrade_merchant, Conversation, Feed, MerchantSocket, Push, SocketSlot, CLOSE_POLICY,
     },
     state::AppState,
 };
@@ -117,7 +117,8 @@ impl Feed for DisplayFeed {
     }
 
     fn sent(&mut self, message: &Value) {
-        socket::log_message(&self.telemetry, None, Direction::Out, message);
+        self.talk
+            .log(&self.telemetry, None, Direction::Out, message);
     }
 }
 
@@ -133,7 +134,13 @@ async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot, caller: Ca
         revocations: state.core.pairing.revocations(),
         device: caller.device.clone(),
     };
-    state.core.telemetry.socket_opened(CHANNEL);
+    state
+        .core
+        .telemetry
+        .socket_opened(talk.about(Some(CHANNEL)));
     let ending = talk.run(socket, first, &mut feed).await;
-    state.core.telemetry.socket_closed(CHANNEL, ending.failed());
+    state
+        .core
+        .telemetry
+        .socket_closed(talk.about(Some(CHANNEL)), ending.failed());
 }

@@ -12,7 +12,11 @@ use axum::{
     Json, Router,
 };
 use serde_json::{json, Value};
-use stablepay_core::{alerts::AlertChange, telemetry::LinkStats};
+use stablepay_core::{
+    alerts::AlertChange,
+    chain::rpc::Connection,
+    telemetry::{LinkStats, Source},
+};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
@@ -71,6 +75,7 @@ pub async fn payments(
         .collect();
     Ok(Json(PaymentStatsResponse {
         total_payments: s.total_payments,
+        open_payments: s.open_payments,
         successful_payments: s.successful_payments,
         failed_payments: s.failed_payments,
         success_rate: s.success_rate,
@@ -78,6 +83,7 @@ pub async fn payments(
         payments_by_period: s.payments_by_period,
         average_processing_time: s.average_processing_time,
         failure_reasons: s.failure_reasons,
+        check_failures: s.check_failures,
         daily,
     }))
 }
@@ -89,26 +95,21 @@ pub async fn monitoring(
     State(state): State<AppState>,
 ) -> Result<Json<MonitoringResponse>, ApiError> {
     let core = &state.core;
-    let (mut active, mut healthy, mut degraded) = (0, 0, 0);
+    // Open node connections: HTTP endpoints whose latest contact (within a minute) answered, and
+    // connected WebSocket subscriptions. Never an endpoint merely at its starting health.
+    let (mut healthy, mut degraded) = (0, 0);
     for rpc in core.chains.values() {
-        for (_, health) in rpc.health() {
-            if health > 0 {
-                active += 1;
-                if health >= 75 {
-                    healthy += 1;
-                } else {
-                    degraded += 1;
-                }
+        for e in rpc.endpoints() {
+            match e.connection {
+                Connection::Healthy => healthy += 1,
+                Connection::Degraded => degraded += 1,
+                Connection::Closed => {}
             }
         }
     }
     let links = core.telemetry.links();
-    for link in links.values() {
-        if link.active_subscriptions > 0 {
-            active += 1;
-            healthy += 1;
-        }
-    }
+    healthy += links.values().filter(|l| l.is_connected).count() as u64;
+    let active = healthy + degraded;
     let events_detected = core.stats.transfers_stored().await?;
     let mut rpc_endpoints = Vec::new();
     for (network, rpc) in &core.chains {
@@ -196,7 +197,8 @@ pub async fn system(State(state): State<AppState>) -> Json<SystemResponse> {
 pub async fn websocket(State(state): State<AppState>) -> Json<WebSocketStatsResponse> {
     let t = &state.core.telemetry;
     let f = t.sockets();
-    let link = t.links().into_values().next().unwrap_or_default();
+    let links = t.links();
+    let first = links.values().next().cloned().unwrap_or_default();
     Json(WebSocketStatsResponse {
         frontend: FrontendSockets {
             total_connections: f.total_connections,
@@ -206,15 +208,11 @@ pub async fn websocket(State(state): State<AppState>) -> Json<WebSocketStatsResp
             last_connection_time: f.last_connection_time.map(rfc3339),
             last_disconnection_time: f.last_disconnection_time.map(rfc3339),
         },
-        blockchain: BlockchainSocket {
-            is_connected: link.is_connected,
-            current_endpoint: link.current_endpoint,
-            total_connection_attempts: link.total_connection_attempts,
-            reconnect_attempts: link.reconnect_attempts,
-            active_subscriptions: link.active_subscriptions,
-            last_connection_time: link.last_connection_time.map(rfc3339),
-            last_disconnection_time: link.last_disconnection_time.map(rfc3339),
-        },
+        blockchain: BlockchainSocket::from(first),
+        networks: links
+            .into_iter()
+            .map(|(network, link)| (network, BlockchainSocket::from(link)))
+            .collect(),
     })
 }
 
@@ -229,15 +227,26 @@ pub async fn messages(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::InvalidQuery("limit: between 1 and 500".into()));
     }
+    let source = match q.source.as_deref() {
+        None => None,
+        Some("frontend") => Some(Source::Frontend),
+        Some("blockchain") => Some(Source::Blockchain),
+        Some(_) => {
+            return Err(ApiError::InvalidQuery(
+                "source: frontend or blockchain".into(),
+            ))
+        }
+    };
     let messages: Vec<LoggedMessageView> = state
         .core
         .telemetry
-        .messages(limit as usize)
+        .messages(source, limit as usize)
         .into_iter()
         .map(|m| LoggedMessageView {
             source: m.source.as_str().into(),
             kind: m.kind,
             payment_id: m.payment_id,
+            session_id: m.session_id,
             direction: m.direction.as_str().into(),
             data: m.data,
             timestamp: m.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

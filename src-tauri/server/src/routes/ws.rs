@@ -124,16 +124,14 @@ impl Feed for PaymentFeed {
     }
 
     fn heard(&mut self, message: &ClientMessage) -> Option<Value> {
-        if let Some(v) = message.json() {
-            socket::log_message(
-                &self.state.core.telemetry,
-                Some(&self.id_text),
-                Direction::In,
-                v,
-            );
-        }
+        self.talk.log(
+            &self.state.core.telemetry,
+            Some(&self.id_text),
+            Direction::In,
+            &message.logged(),
+        );
         match message {
-            ClientMessage::Unknown(_) | ClientMessage::Invalid => Some(socket::error_message(
+            ClientMessage::Unknown(_) | ClientMessage::Invalid(_) => Some(socket::error_message(
                 self.talk.now(),
                 "unknown_message",
                 "send {\"type\":\"ping\"} or {\"type\":\"pong\"}",
@@ -144,7 +142,8 @@ impl Feed for PaymentFeed {
 
     fn sent(&mut self, message: &Value) {
         let telemetry = &self.state.core.telemetry;
-        socket::log_message(telemetry, Some(&self.id_text), Direction::Out, message);
+        self.talk
+            .log(telemetry, Some(&self.id_text), Direction::Out, message);
         if std::mem::take(&mut self.from_chain) {
             telemetry.chain_push_sent(&self.network);
         }
@@ -167,17 +166,19 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
         Err(e) => {
             telemetry.socket_refused();
             let message = socket::error_message(talk.now(), e.code(), &e.to_string());
-            socket::log_message(&telemetry, None, Direction::Out, &message);
+            talk.log(&telemetry, None, Direction::Out, &message);
             talk.refuse(socket, message, CLOSE_POLICY, "payment_not_found")
                 .await;
             return;
         }
     };
     let id_text = id.to_string();
-    telemetry.socket_opened(&id_text);
+    telemetry.socket_opened(talk.about(Some(&id_text)));
     let ack = json!({
         "type": "connection_ack",
         "paymentId": id_text,
+        "sessionId": talk.session(),
+        "connection": talk.connection_info(),
         "data": status_data(&payment),
         "payment": PaymentResponse::for_customer(&payment),
         "timestamp": talk.now(),
@@ -192,5 +193,5 @@ async fn serve(socket: WebSocket, state: AppState, payment_id: String, _slot: So
         from_chain: false,
     };
     let ending = talk.run(socket, ack, &mut feed).await;
-    telemetry.socket_closed(&id_text, ending.failed());
+    telemetry.socket_closed(talk.about(Some(&id_text)), ending.failed());
 }

@@ -94,6 +94,10 @@ pub(super) struct EndpointState {
     pub(super) logs_retry_at: Option<Instant>,
     pub(super) finality: Capability,
     pub(super) head: Option<(u64, Instant)>,
+    /// When it last answered a call, and when a call last failed (refusals and rate limits
+    /// included): monitoring counts it as an open connection only while its latest contact answered.
+    pub(super) last_answer: Option<Instant>,
+    pub(super) last_failure: Option<Instant>,
 }
 
 /// One endpoint and how it has been doing.
@@ -150,6 +154,39 @@ impl Need {
     }
 }
 
+/// How long an answer keeps an endpoint counted as an open connection.
+pub const ANSWER_FRESHNESS: Duration = Duration::from_secs(60);
+
+/// An endpoint as a connection, for `websocket_connections` (seed §11.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// Never answered, not lately, or its latest contact failed; or on another chain, or
+    /// distrusted.
+    Closed,
+    /// Answering, with good health (≥ 75 of 100).
+    Healthy,
+    /// Answering, but failing now and then.
+    Degraded,
+}
+
+/// What the endpoint's latest contacts say about it as a connection.
+pub(super) fn connection(s: &EndpointState, health: u64, now: Instant) -> Connection {
+    let answered_lately = s
+        .last_answer
+        .is_some_and(|at| now.duration_since(at) < ANSWER_FRESHNESS);
+    let latest_answered = match (s.last_answer, s.last_failure) {
+        (Some(answer), Some(failure)) => answer > failure,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let trusted = !matches!(s.trust, Trust::WrongChain(_) | Trust::Untrusted(_));
+    match (answered_lately && latest_answered && trusted, health >= 75) {
+        (false, _) => Connection::Closed,
+        (true, true) => Connection::Healthy,
+        (true, false) => Connection::Degraded,
+    }
+}
+
 /// An endpoint as monitoring shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointView {
@@ -165,6 +202,8 @@ pub struct EndpointView {
     pub logs: Capability,
     /// Whether it serves the `finalized` tag.
     pub finality: Capability,
+    /// As a connection.
+    pub connection: Connection,
 }
 
 pub(super) fn usable(s: &EndpointState, now: Instant) -> bool {
@@ -229,4 +268,37 @@ pub(super) fn refusal(
 pub(super) fn growing(base: Duration, strikes: u32, cap: Duration) -> Duration {
     base.saturating_mul(2u32.saturating_pow(strikes.saturating_sub(1).min(10)))
         .min(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_counts_as_a_connection_only_while_its_latest_contact_answered() {
+        let now = Instant::now();
+        let mut s = EndpointState::default();
+        assert_eq!(
+            connection(&s, 100, now),
+            Connection::Closed,
+            "never reached"
+        );
+        s.last_answer = Some(now);
+        assert_eq!(connection(&s, 100, now), Connection::Healthy);
+        assert_eq!(connection(&s, 50, now), Connection::Degraded);
+        s.last_failure = Some(now + Duration::from_millis(1));
+        assert_eq!(
+            connection(&s, 100, now + Duration::from_millis(2)),
+            Connection::Closed,
+            "unreachable since its last answer"
+        );
+        s.last_failure = None;
+        assert_eq!(
+            connection(&s, 100, now + ANSWER_FRESHNESS),
+            Connection::Closed,
+            "silent for too long"
+        );
+        s.trust = Trust::WrongChain(97);
+        assert_eq!(connection(&s, 100, now), Connection::Closed);
+    }
 }

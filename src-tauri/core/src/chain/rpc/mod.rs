@@ -28,8 +28,10 @@
 mod endpoint;
 mod pinned;
 
-use endpoint::{lagging, logs_unknown, refusal, usable, Endpoint, Trust};
-pub use endpoint::{Capability, EndpointKey, EndpointView, Finality, Need, RpcStats};
+use endpoint::{connection, lagging, logs_unknown, refusal, usable, Endpoint, Trust};
+pub use endpoint::{
+    Capability, Connection, EndpointKey, EndpointView, Finality, Need, RpcStats, ANSWER_FRESHNESS,
+};
 pub use pinned::Pinned;
 
 use std::{
@@ -142,15 +144,6 @@ impl RpcChain {
             .clone()
     }
 
-    /// `(key, health 0–100)` for each endpoint.
-    pub fn health(&self) -> Vec<(EndpointKey, u64)> {
-        self.0
-            .endpoints
-            .iter()
-            .map(|e| (e.key.clone(), e.health.load(Ordering::Relaxed)))
-            .collect()
-    }
-
     /// Each endpoint as monitoring shows it.
     pub fn endpoints(&self) -> Vec<EndpointView> {
         let now = Instant::now();
@@ -168,9 +161,11 @@ impl RpcChain {
                     Trust::Verified if lagging(&s, best, now) => "lagging",
                     Trust::Verified => "ok",
                 };
+                let health = e.health.load(Ordering::Relaxed);
                 EndpointView {
                     key: e.key.clone(),
-                    health: e.health.load(Ordering::Relaxed),
+                    health,
+                    connection: connection(&s, health, now),
                     status,
                     head: s.head.map(|h| h.0),
                     logs: s.logs,

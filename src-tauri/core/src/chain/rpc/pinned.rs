@@ -132,6 +132,7 @@ impl Pinned<'_> {
         let mut s = e.state();
         s.failures = 0;
         s.rate_strikes = 0;
+        s.last_answer = Some(Instant::now());
     }
 
     pub(super) fn failed(&self) {
@@ -142,6 +143,7 @@ impl Pinned<'_> {
         e.health.store(h.saturating_sub(25), Ordering::Relaxed);
         let mut s = e.state();
         s.failures += 1;
+        s.last_failure = Some(Instant::now());
         s.backoff_until = Some(
             Instant::now() + growing(Duration::from_millis(500), s.failures, MAX_FAILURE_BACKOFF),
         );
@@ -157,6 +159,7 @@ impl Pinned<'_> {
         inner.stats.failures.fetch_add(1, Ordering::Relaxed);
         let h = e.health.load(Ordering::Relaxed);
         e.health.store(h.saturating_sub(10), Ordering::Relaxed);
+        e.state().last_failure = Some(Instant::now());
         if logs_only {
             self.logs_strike(error);
             let mut s = e.state();

@@ -53,6 +53,10 @@ async fn the_figures_show_one_paid_sale_seen_on_the_chain(shop: &Shop) {
     let ws: Value = shop.app.get_json("/api/v1/stats/websocket").await;
     assert_eq!(ws["blockchain"]["isConnected"], true);
     assert_eq!(ws["blockchain"]["activeSubscriptions"], 2);
+    assert_eq!(
+        ws["networks"]["bsc"], ws["blockchain"],
+        "every network's node connection, the first one also as the seed's `blockchain`"
+    );
     assert!(ws["blockchain"]["currentEndpoint"]
         .as_str()
         .unwrap()

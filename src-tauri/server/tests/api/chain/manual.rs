@@ -99,6 +99,27 @@ async fn process_refuses_bad_transactions_with_the_reason_and_leaves_the_payment
     )
     .await;
     assert_eq!(shop.get(&second["id"]).await["status"], "pending");
+
+    // Each refusal once per payment and reason, real checks against a real chain; none of them is
+    // a failed payment (the first was paid, the second is open).
+    for _ in 0..3 {
+        assert_error(
+            shop.process(
+                id,
+                "0x1111111111111111111111111111111111111111111111111111111111111111",
+            )
+            .await,
+            422,
+            "not_found",
+        )
+        .await;
+    }
+    let stats: Value = shop.app.get_json("/api/v1/stats/payments").await;
+    assert_eq!(stats["check_failures"]["not_found"], 1, "{stats}");
+    assert_eq!(stats["check_failures"]["already_used"], 1, "{stats}");
+    assert_eq!(stats["failed_payments"], 0);
+    assert_eq!(stats["open_payments"], 1);
+    assert_eq!(stats["success_rate"], 100.0, "one ended, paid");
 }
 
 #[tokio::test]

@@ -59,7 +59,11 @@ async fn an_old_transfer_an_inbox_transfer_and_a_double_payment_replayed_through
         assert_eq!(shop.get(&sale["id"]).await["status"], "pending");
     }
     let stats: Value = shop.app.get_json("/api/v1/stats/payments").await;
-    assert_eq!(stats["failure_reasons"]["transaction_too_old"], 3);
+    assert_eq!(stats["check_failures"]["transaction_too_old"], 3);
+    assert_eq!(
+        stats["failure_reasons"]["transaction_too_old"], 0,
+        "the three sales are still open: none has failed"
+    );
 }
 
 #[tokio::test]

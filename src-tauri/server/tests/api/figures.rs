@@ -1,0 +1,206 @@
+//! The monitoring figures mean what the seed says (issue 18): the success rate over ended payments,
+//! failure reasons that nobody can inflate, node connections that are really open, and a message
+//! log whose two sources stay apart.
+
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, usdt};
+
+#[tokio::test]
+async fn a_pending_payment_does_not_lower_the_success_rate() {
+    let app = spawn_app().await;
+    let paid = app.create_ok(usdt("3")).await;
+    app.create_ok(usdt("4")).await;
+    app.sql(&format!(
+        "UPDATE payment_sessions SET status = 'paid', paid_at = created_at + 1000, closed_at = created_at + 1000 WHERE id = '{}'",
+        paid["id"].as_str().unwrap()
+    ))
+    .await;
+
+    let stats: Value = app.get_json("/api/v1/stats/payments").await;
+    assert_eq!(stats["total_payments"], 2);
+    assert_eq!(stats["open_payments"], 1);
+    assert_eq!(stats["success_rate"], 100.0, "{stats}");
+    assert_eq!(stats["failed_payments"], 0);
+}
+
+#[tokio::test]
+async fn a_thousand_failed_manual_checks_on_one_payment_count_once_and_the_sale_once() {
+    let app = spawn_app().await;
+    let p = app.create_ok(usdt("5")).await;
+    let id = p["id"].as_str().unwrap();
+    // What a thousand refused checks leave in the audit trail (the API's own limit would stop a
+    // real caller after ten a minute; the figures must hold even without it).
+    app.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO events (payment_id, kind, detail, at)
+         SELECT '{id}', 'payment.check_failed', '{{\"reason\":\"address_mismatch\"}}', 0 FROM n"
+    ))
+    .await;
+
+    let open: Value = app.get_json("/api/v1/stats/payments").await;
+    assert_eq!(open["check_failures"]["address_mismatch"], 1, "{open}");
+    assert_eq!(
+        open["failure_reasons"]["address_mismatch"], 0,
+        "an open sale has not failed"
+    );
+
+    app.post_empty(&format!("/api/v1/payments/{id}/cancel"))
+        .await;
+    let ended: Value = app.get_json("/api/v1/stats/payments").await;
+    assert_eq!(ended["failure_reasons"]["address_mismatch"], 1, "{ended}");
+    assert_eq!(
+        ended["failure_reasons"]["cancelled"], 0,
+        "the sale counts once, by its most telling reason"
+    );
+    assert_eq!(ended["failed_payments"], 1);
+    assert_eq!(ended["success_rate"], 0.0);
+}
+
+#[tokio::test]
+async fn node_connections_count_only_what_is_really_open() {
+    let chain = crate::anvil::Anvil::start().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let urls = format!("\"{}\", \"http://127.0.0.1:{dead}\"", chain.http_url());
+    let shop = crate::chain::shop_with(
+        chain,
+        crate::chain::Setup {
+            rpc_urls: Some(urls),
+            ..crate::chain::Setup::default()
+        },
+    )
+    .await;
+    // The node's HTTP endpoint and its WebSocket subscription; the dead endpoint, never reached,
+    // is no connection at all (it used to count as healthy at its starting health).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let counts = loop {
+        let m: Value = shop.app.get_json("/api/v1/stats/monitoring").await;
+        let counts = m["websocket_connections"].clone();
+        if counts["active"] == 2 || std::time::Instant::now() > until {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(counts["websocket_connections"]["active"], 2, "{counts}");
+    assert_eq!(counts["websocket_connections"]["healthy"], 2, "{counts}");
+    assert_eq!(
+        counts["rpc_endpoints"].as_array().unwrap().len(),
+        2,
+        "both endpoints are listed, only one is open"
+    );
+}
+
+#[tokio::test]
+async fn a_node_s_flood_of_messages_does_not_push_the_frontend_log_out() {
+    use futures_util::SinkExt;
+    let shop = crate::chain::shop("confirmations = 1").await;
+    let p = shop.payment("2").await;
+    let mut socket = crate::ws::connect(&shop.app, p["id"].as_str().unwrap()).await;
+    let ack = crate::ws::next_json(&mut socket).await;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            r#"{"type":"ping"}"#,
+        ))
+        .await
+        .unwrap();
+    crate::ws::next_json(&mut socket).await;
+
+    // Each mined block is a new head announced over the node's socket, and RPC traffic besides.
+    shop.chain.mine(700).await;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let node: Value = shop
+            .app
+            .get_json("/api/v1/stats/websocket/messages?source=blockchain&limit=500")
+            .await;
+        if node["count"] == 500 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no flood: {}",
+            node["count"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let frontend: Value = shop
+        .app
+        .get_json("/api/v1/stats/websocket/messages?source=frontend&limit=50")
+        .await;
+    let kinds: Vec<&str> = frontend["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"connection_ack"), "{kinds:?}");
+    assert!(kinds.contains(&"ping"), "{kinds:?}");
+    assert!(frontend["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["source"] == "frontend" && m["sessionId"] == ack["sessionId"]));
+    let both: Value = shop
+        .app
+        .get_json("/api/v1/stats/websocket/messages?limit=50")
+        .await;
+    assert!(
+        both["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["source"] == "frontend"),
+        "the limit is per source: the frontend's share survives the flood"
+    );
+    let bad = shop
+        .app
+        .get("/api/v1/stats/websocket/messages?source=tablet")
+        .await;
+    crate::helpers::assert_error(bad, 400, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn connection_ack_names_its_session_and_errors_and_non_json_frames_are_logged_with_content() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app().await;
+    let p = app.create_ok(usdt("6")).await;
+    let mut socket = crate::ws::connect(&app, p["id"].as_str().unwrap()).await;
+    let ack = crate::ws::next_json(&mut socket).await;
+    let session = ack["sessionId"].as_str().unwrap().to_string();
+    assert!(
+        session.starts_with("ws_") && session.len() == 19,
+        "{session}"
+    );
+    assert_eq!(ack["connection"]["sessionId"], session.as_str());
+    assert!(ack["connection"]["heartbeatMs"].as_u64().unwrap() > 0);
+    assert!(ack["connection"]["connectedAt"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+
+    socket.send(Message::text("hello there")).await.unwrap();
+    let error = crate::ws::next_json(&mut socket).await;
+    assert_eq!(error["type"], "error");
+
+    let log: Value = app
+        .get_json("/api/v1/stats/websocket/messages?source=frontend&limit=10")
+        .await;
+    let list = log["messages"].as_array().unwrap();
+    let invalid = list
+        .iter()
+        .find(|m| m["type"] == "invalid_message")
+        .unwrap();
+    assert_eq!(invalid["data"]["text"], "hello there");
+    assert_eq!(invalid["direction"], "in");
+    let logged_error = list.iter().find(|m| m["type"] == "error").unwrap();
+    assert_eq!(
+        logged_error["data"]["code"], "unknown_message",
+        "{logged_error}"
+    );
+    assert!(list.iter().all(|m| m["sessionId"] == session.as_str()));
+}
