@@ -26,7 +26,7 @@ export function configToml({ bind, databasePath, rpcUrl, rpcUrls = [rpcUrl], wsU
     '[payments]', 'confirmations = 3', 'expiry_seconds = 900', '',
     '[chain]', 'poll_interval_ms = 500', '',
     '[[networks]]', 'id = "bsc"', 'name = "BNB Smart Chain (local anvil)"', 'chain_id = 56',
-    `rpc_urls = [${rpcUrls.map((u) => `"${u}"`).join(', ')}]`, `ws_urls = ["${wsUrl}"]`, 'explorer_url = ""', '',
+    `rpc_urls = [${rpcUrls.map((u) => `"${u}"`).join(', ')}]`, `ws_urls = [${wsUrl ? `"${wsUrl}"` : ''}]`, 'explorer_url = ""', '',
   ];
   for (const t of tokens) {
     lines.push('[[tokens]]', `symbol = "${t.symbol}"`, `name = "${t.name}"`, 'network = "bsc"', `contract_address = "${t.address}"`, 'decimals = 18', `legacy = ${Boolean(t.legacy)}`, '');

@@ -26,6 +26,7 @@ pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod transfers;
+pub mod watching;
 pub mod webhooks;
 
 use std::{collections::HashMap, sync::Arc};
@@ -195,6 +196,30 @@ impl Core {
             entropy,
             lock,
         })
+    }
+
+    /// Whether payments are being seen on each configured network, now.
+    pub fn watching(&self) -> Vec<watching::NetworkWatch> {
+        let links = self.telemetry.links();
+        let now = self.clock.now();
+        self.config
+            .networks
+            .iter()
+            .map(|n| {
+                let endpoints = self
+                    .chains
+                    .get(&n.id)
+                    .map(RpcChain::endpoints)
+                    .unwrap_or_default();
+                watching::assess(
+                    n.id.as_str(),
+                    self.config.chain.enabled,
+                    links.get(n.id.as_str()),
+                    &endpoints,
+                    now,
+                )
+            })
+            .collect()
     }
 
     /// Whether the database answers (for health checks).

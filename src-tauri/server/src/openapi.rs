@@ -32,6 +32,7 @@ use crate::{error, routes, state::AppState};
         routes::transfers::list,
         routes::catalog::tokens,
         routes::catalog::networks,
+        routes::catalog::chain_status,
         routes::products::list,
         routes::products::create,
         routes::products::get_one,

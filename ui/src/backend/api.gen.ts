@@ -136,6 +136,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chain/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether payments are being seen now, per network (see `stablepay_core::watching`). Cashier
+         *     screens and the customer display poll it: while `seeing_payments` is false nobody should be
+         *     asked to pay.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChainStatusResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/display": {
         parameters: {
             query?: never;
@@ -5396,6 +5534,13 @@ export interface components {
              */
             poll_interval_ms: number;
         };
+        /** @description `GET /api/v1/chain/status`. */
+        ChainStatusResponse: {
+            /** @description Each network. */
+            networks: components["schemas"]["NetworkWatchView"][];
+            /** @description Payments are being seen on every network the shop watches. */
+            seeing_payments: boolean;
+        };
         /** @description Node connections, over every endpoint of every watched network. */
         ConnectionCounts: {
             /**
@@ -5674,6 +5819,25 @@ export interface components {
             rpc_endpoints: string[];
             /** @description WebSocket endpoints, `scheme://host[:port]` only. */
             ws_endpoints: string[];
+        };
+        /** @description One network's watching. */
+        NetworkWatchView: {
+            /**
+             * Format: int64
+             * @description The newest head the watcher knows.
+             */
+            head: number;
+            /**
+             * Format: int64
+             * @description The last block it processed.
+             */
+            last_block_processed: number;
+            /** @description Network id. */
+            network: string;
+            /** @description Why not, when not: `disabled`, `starting`, `no_node`, `logs_refused`, `behind`. */
+            reason?: string | null;
+            /** @description Payments on it are being seen now. */
+            seeing_payments: boolean;
         };
         /** @description `POST /api/v1/displays/pair`. */
         PairRequest: {

@@ -5,6 +5,7 @@ import { ApiError } from './errors';
 import { apiKey, base, json, query, request, sessionKey } from './http';
 import type {
   Alert,
+  ChainStatus,
   CreatePayment,
   Delivery,
   DisplayState,
@@ -44,6 +45,8 @@ export async function health(): Promise<Health> {
 
 export const listTokens = () => request<Token[]>('/api/v1/tokens');
 export const listNetworks = () => request<Network[]>('/api/v1/networks');
+/** Whether payments are being seen right now (public: the customer display asks it too). */
+export const chainStatus = () => request<ChainStatus>('/api/v1/chain/status');
 
 /**
  * A fresh key for `Idempotency-Key` (a UUID v4). From `crypto.getRandomValues`, which every browser

@@ -31,6 +31,10 @@ export type Health = Narrowed<
 export type Token = Sent<Schemas['TokenResponse']>;
 
 export type Network = Sent<Schemas['NetworkResponse']>;
+/** Why payments are not being seen on a network (see the server's `watching` module). */
+export type BlindReason = 'disabled' | 'starting' | 'no_node' | 'logs_refused' | 'behind';
+export type NetworkWatch = Narrowed<Sent<Schemas['NetworkWatchView']>, { reason: BlindReason | null }>;
+export type ChainStatus = Omit<Sent<Schemas['ChainStatusResponse']>, 'networks'> & { networks: NetworkWatch[] };
 
 export type PaymentStatus = 'pending' | 'confirming' | 'paid' | 'expired' | 'cancelled' | 'failed';
 

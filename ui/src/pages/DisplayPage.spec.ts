@@ -1,4 +1,5 @@
 import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryHistory, createRouter } from 'vue-router';
 import { displayToken, setDisplayToken } from '../backend';
@@ -16,7 +17,7 @@ afterEach(() => vi.unstubAllGlobals());
 async function mountAt(path: string) {
   const router = createRouter({ history: createMemoryHistory(), routes });
   await router.push(path);
-  const page = mount(DisplayPage, { global: { plugins: [router, createAppI18n('en')] } });
+  const page = mount(DisplayPage, { global: { plugins: [createPinia(), router, createAppI18n('en')] } });
   await flushPromises();
   return { page, router };
 }
@@ -160,5 +161,36 @@ describe('DisplayPage', () => {
     const { page } = await mountAt('/display');
     expect(page.find('[data-testid=display-pairing]').exists()).toBe(true);
     expect(displayToken()).toBe('');
+  });
+
+  it('names the network and the item, and goes back to its welcome when the sale is cancelled', async () => {
+    serve({
+      'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }],
+      '/api/v1/networks': [200, [{ id: 'bsc', name: 'BNB Smart Chain', chain_id: 56, explorer_url: 'https://bscscan.com' }]],
+    });
+    const { page } = await mountAt('/display');
+    const socket = FakeSocket.latest();
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: payment({ description: 'Flat white' }), shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-network]').text()).toBe('BNB Smart Chain · BEP-20');
+    expect(page.find('[data-testid=display-item]').text()).toBe('Flat white');
+
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: payment({ status: 'cancelled' }), shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-amount]').exists()).toBe(false);
+    expect(page.find('img').exists()).toBe(false);
+    expect(page.text()).toContain('Welcome to Corner Café');
+  });
+
+  it('says please wait instead of showing the QR code while payments are not being seen', async () => {
+    serve({
+      'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }],
+      '/api/v1/chain/status': [200, { seeing_payments: false, networks: [{ network: 'bsc', seeing_payments: false, reason: 'no_node', head: 0, last_block_processed: 0 }] }],
+    });
+    const { page } = await mountAt('/display');
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-wait]').text()).toContain('Please wait');
+    expect(page.find('img').exists()).toBe(false);
   });
 });

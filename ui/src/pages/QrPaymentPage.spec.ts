@@ -107,4 +107,17 @@ describe('QrPaymentPage', () => {
 
     expect(page.find('form.check [role=alert]').text()).toContain('made before this payment existed');
   });
+
+  it('says in red, in words, that payments are not being seen when no node answers', async () => {
+    serve({
+      [`/api/v1/payments/${id}`]: [200, payment()],
+      '/api/v1/chain/status': [200, { seeing_payments: false, networks: [{ network: 'bsc', seeing_payments: false, reason: 'no_node', head: 0, last_block_processed: 0 }] }],
+    });
+    const { page } = await mountAt(`/pay/${id}`);
+    const warning = page.find('[data-testid=not-seen]');
+    expect(warning.attributes('role')).toBe('alert');
+    expect(warning.text()).toContain('Payments are not being seen right now.');
+    expect(warning.text()).toContain('No blockchain node answers');
+    expect(warning.text()).toContain('Do not ask the customer to pay');
+  });
 });

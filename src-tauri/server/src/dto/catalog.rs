@@ -51,3 +51,39 @@ pub fn token_views(tokens: Vec<stablepay_core::catalog::Token>) -> Vec<TokenResp
         })
         .collect()
 }
+
+/// `GET /api/v1/chain/status`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainStatusResponse {
+    /// Payments are being seen on every network the shop watches.
+    pub seeing_payments: bool,
+    /// Each network.
+    pub networks: Vec<NetworkWatchView>,
+}
+
+/// One network's watching.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkWatchView {
+    /// Network id.
+    pub network: String,
+    /// Payments on it are being seen now.
+    pub seeing_payments: bool,
+    /// Why not, when not: `disabled`, `starting`, `no_node`, `logs_refused`, `behind`.
+    pub reason: Option<String>,
+    /// The newest head the watcher knows.
+    pub head: u64,
+    /// The last block it processed.
+    pub last_block_processed: u64,
+}
+
+impl From<stablepay_core::watching::NetworkWatch> for NetworkWatchView {
+    fn from(w: stablepay_core::watching::NetworkWatch) -> Self {
+        Self {
+            network: w.network.clone(),
+            seeing_payments: w.seeing_payments(),
+            reason: w.blind.map(|b| b.code().to_string()),
+            head: w.head,
+            last_block_processed: w.last_block_processed,
+        }
+    }
+}

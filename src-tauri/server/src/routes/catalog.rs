@@ -1,8 +1,11 @@
-//! `/api/v1/tokens` and `/api/v1/networks`: what the shop accepts. Public: a customer screen needs
-//! them, and they reveal no endpoint URLs (those may carry provider keys).
+//! `/api/v1/tokens`, `/api/v1/networks` and `/api/v1/chain/status`: what the shop accepts, and
+//! whether its payments are being seen right now. Public: a customer screen needs them, and they
+//! reveal no endpoint URLs (those may carry provider keys).
 
 use crate::{
-    dto::catalog::{token_views, NetworkResponse, TokenResponse},
+    dto::catalog::{
+        token_views, ChainStatusResponse, NetworkResponse, NetworkWatchView, TokenResponse,
+    },
     state::AppState,
 };
 use axum::{extract::State, routing::get, Json, Router};
@@ -12,6 +15,24 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tokens", get(tokens))
         .route("/networks", get(networks))
+        .route("/chain/status", get(chain_status))
+}
+
+/// Whether payments are being seen now, per network (see `stablepay_core::watching`). Cashier
+/// screens and the customer display poll it: while `seeing_payments` is false nobody should be
+/// asked to pay.
+#[utoipa::path(get, path = "/api/v1/chain/status", tag = "catalog", responses((status = 200, body = ChainStatusResponse)))]
+pub async fn chain_status(State(state): State<AppState>) -> Json<ChainStatusResponse> {
+    let networks: Vec<NetworkWatchView> = state
+        .core
+        .watching()
+        .into_iter()
+        .map(NetworkWatchView::from)
+        .collect();
+    Json(ChainStatusResponse {
+        seeing_payments: !networks.is_empty() && networks.iter().all(|n| n.seeing_payments),
+        networks,
+    })
 }
 
 /// Tokens payments can be made in, legacy ones last.

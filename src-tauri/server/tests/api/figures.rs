@@ -204,3 +204,67 @@ async fn connection_ack_names_its_session_and_errors_and_non_json_frames_are_log
     );
     assert!(list.iter().all(|m| m["sessionId"] == session.as_str()));
 }
+
+/// `/chain/status` until `want` says so (10 s at most, as a cashier would wait), moving the shop's
+/// clock a second per look so the unreachable node's grace runs out, and mining a block per look
+/// as a live chain would (the watcher asks for logs only when there are new blocks).
+async fn chain_status_until(
+    shop: &crate::chain::Shop,
+    what: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status: Value = shop.app.get_json("/api/v1/chain/status").await;
+        if want(&status) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "never {what}: {status} {}",
+            shop.app.get_json::<Value>("/api/v1/stats/monitoring").await["rpc_endpoints"]
+        );
+        shop.app.advance(chrono::Duration::seconds(1));
+        shop.chain.mine(1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_chain_status_says_payments_are_not_seen_when_no_node_answers_or_logs_are_refused() {
+    let (shop, proxy) = crate::settlement::shop_behind_a_proxy("confirmations = 1").await;
+    let seen = chain_status_until(&shop, "seen", |s| s["seeing_payments"] == true).await;
+    assert_eq!(seen["networks"][0]["network"], "bsc");
+
+    proxy
+        .set(serde_json::json!({ "http": { "status": 503 } }))
+        .await;
+    let blind = chain_status_until(&shop, "blind", |s| s["seeing_payments"] == false).await;
+    assert_eq!(blind["networks"][0]["reason"], "no_node", "{blind}");
+
+    proxy.set(serde_json::json!({})).await;
+    chain_status_until(&shop, "seen again", |s| s["seeing_payments"] == true).await;
+
+    proxy
+        .set(serde_json::json!({ "methods": { "eth_getLogs": { "error": { "code": -32601, "message": "the method eth_getLogs does not exist/is not available" } } } }))
+        .await;
+    let refused = chain_status_until(&shop, "logs refused", |s| {
+        s["networks"][0]["reason"] == "logs_refused"
+    })
+    .await;
+    assert_eq!(refused["seeing_payments"], false);
+}
+
+#[tokio::test]
+async fn without_a_chain_the_status_says_so_to_anyone() {
+    let app = spawn_app().await;
+    let anonymous = reqwest::get(app.url("/api/v1/chain/status")).await.unwrap();
+    assert_eq!(
+        anonymous.status(),
+        200,
+        "public: the customer display asks it"
+    );
+    let status: Value = anonymous.json().await.unwrap();
+    assert_eq!(status["seeing_payments"], false);
+    assert_eq!(status["networks"][0]["reason"], "disabled", "{status}");
+}

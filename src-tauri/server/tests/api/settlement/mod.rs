@@ -71,7 +71,7 @@ impl Shop {
 
 /// A shop whose only RPC endpoint is a fault proxy in front of anvil (no WebSocket: every read goes
 /// through the proxy).
-async fn shop_behind_a_proxy(payments: &str) -> (Shop, FaultProxy) {
+pub(crate) async fn shop_behind_a_proxy(payments: &str) -> (Shop, FaultProxy) {
     let chain = Anvil::start().await;
     let proxy = FaultProxy::start(&chain.http_url()).await;
     let shop = shop_with(

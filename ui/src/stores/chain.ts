@@ -1,0 +1,51 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { ApiError, chainStatus, type ChainStatus } from '../backend';
+
+/** How often the screens ask whether payments are being seen (well within the 10 s a cashier waits). */
+export const CHAIN_POLL_MS = 3000;
+
+/**
+ * Whether the shop is seeing payments right now: the header light, the QR page's warning and the
+ * customer display's "please wait" all read it. Polled while at least one screen watches it; no
+ * answer at all (the server is down, or the network between) counts as not seeing, an error
+ * answer leaves the last known state.
+ */
+export const useChainStore = defineStore('chain', () => {
+  const status = ref<ChainStatus | null>(null);
+  const unreachable = ref(false);
+  let watchers = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  async function refresh() {
+    try {
+      status.value = await chainStatus();
+      unreachable.value = false;
+    } catch (e) {
+      unreachable.value = !(e instanceof ApiError) || e.status >= 500;
+    }
+  }
+
+  /** Starts polling for one more screen; call the returned function when it goes. */
+  function watch(): () => void {
+    watchers += 1;
+    if (watchers === 1) {
+      void refresh();
+      timer = setInterval(() => void refresh(), CHAIN_POLL_MS);
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      watchers -= 1;
+      if (watchers === 0) clearInterval(timer);
+    };
+  }
+
+  /** `null` until the first answer; then whether payments are seen. */
+  const seeing = computed<boolean | null>(() => (unreachable.value ? false : status.value ? status.value.seeing_payments : null));
+  /** The first reason a network is blind, or `unreachable` when the server does not answer. */
+  const reason = computed(() => (unreachable.value ? 'unreachable' : (status.value?.networks.find((n) => !n.seeing_payments)?.reason ?? null)));
+
+  return { status, seeing, reason, refresh, watch };
+});
