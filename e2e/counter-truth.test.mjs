@@ -1,6 +1,8 @@
 // The truth at the counter (issue 18): when no node answers, the QR page says in red that payments
 // are not being seen, the header light is not green, and the customer display says "please wait"
 // instead of showing the QR code — each within 10 s; when the node answers again, both recover.
+// A customer who sends a cent too little sees both figures on the display, the cashier sees them
+// on the QR page and accepts what arrived in one click; the sale then shows what arrived.
 // The only RPC endpoint is the fault proxy of devchain/ in front of a real anvil (no WebSocket, so
 // every read goes through the proxy).
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +14,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { freePort } from '../devchain/lib/anvil.mjs';
 import { startFaultProxy } from '../devchain/lib/fault-proxy.mjs';
-import { ACCOUNTS } from '../devchain/lib/tokens.mjs';
+import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
 import { ROOT, configToml, up } from '../devchain/up.mjs';
 
 const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
@@ -93,5 +95,37 @@ it('with the node unreachable the QR page and the display say payments are not b
   await till.getByTestId('not-seen').waitFor({ state: 'detached', timeout: 15_000 });
   await display.getByTestId('display-amount').waitFor({ timeout: 15_000 });
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+it('an underpaid transfer shows both figures on both screens and attaches in one click', async () => {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const till = await context.newPage();
+  const display = await context.newPage();
+  await display.goto(`${base}/#/display`);
+  await till.goto(`${base}/#/`);
+  await till.locator('.keypad [data-key="5"]').click();
+  await till.getByTestId('next').click();
+  await till.locator('[data-token="USDT"]').check();
+  await till.getByTestId('create').click();
+  await till.waitForURL(/#\/pay\/pay_[0-9a-f]{32}$/);
+  await till.getByRole('button', { name: 'Show on customer display' }).click();
+  await display.getByTestId('display-amount').waitFor({ timeout: 10_000 });
+  const id = till.url().split('/').pop();
+  const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
+  const short = BigInt(payment.amount_base_units) - 10n ** 16n; // one cent short
+
+  await transfer(chain.anvil.call, chain.state.tokens.USDT, ACCOUNTS.customer, ACCOUNTS.merchant, short);
+  const received = (Number(short / 10n ** 14n) / 10_000).toFixed(2);
+  await till.getByTestId('wrong-amount').waitFor({ timeout: 15_000 });
+  assert.match(await till.getByTestId('wrong-amount').innerText(), new RegExp(`${received} USDT arrived — this sale asks ${payment.amount} USDT`));
+  await display.getByTestId('display-wrong-amount').waitFor({ timeout: 10_000 });
+  assert.match(await display.getByTestId('display-wrong-amount').innerText(), new RegExp(`We received ${received} USDT`));
+  await till.screenshot({ path: join(ARTIFACTS, 'truth-wrong-amount.png') });
+  await display.screenshot({ path: join(ARTIFACTS, 'truth-display-wrong-amount.png') });
+
+  await till.getByTestId('accept-wrong-amount').click();
+  await till.waitForURL(new RegExp(`#/pay/${id}/success$`), { timeout: 30_000 });
+  assert.equal(await till.getByTestId('paid-amount').innerText(), `${received} USDT`, 'what arrived, not what was asked');
   await context.close();
 });

@@ -5961,6 +5961,7 @@ export interface components {
             token_contract: string;
             /** @description Crediting transaction, once seen. */
             transaction_hash?: string | null;
+            wrong_amount?: components["schemas"]["WrongAmountView"] | null;
         };
         /** @description `[payments]`. */
         PaymentSettings: {
@@ -6316,6 +6317,18 @@ export interface components {
             source: string;
             /** @description Receiver URL. */
             url: string;
+        };
+        /** @description A transfer of the wrong amount seen for an open sale. */
+        WrongAmountView: {
+            /** @description What it carried, decimal (the token's display scale). */
+            amount: string;
+            /** @description The same in base units. */
+            amount_base_units: string;
+            /**
+             * Format: int64
+             * @description The inbox transfer's id (`POST /payments/{id}/attach` takes it).
+             */
+            transfer_id: number;
         };
     };
     responses: never;

@@ -42,9 +42,11 @@ export function socketUrl(path: string, ticket?: string): string {
 /**
  * Follows a payment live: the payment socket (`connection_ack`, then `payment_status_update`), kept
  * open by ./socket.ts; while it is down, the payment is polled every 3 s so the screen never
- * freezes. Each update refetches the whole payment.
+ * freezes. Each message carries the payment (as a customer may see it), used as is; `known` (the
+ * staff view fetched first) supplies the staff-only fields. An update without a payment (an older
+ * server) is refetched.
  */
-export function followPayment(id: string, onValue: (p: Payment) => void, onState: (s: LinkState) => void = () => {}): Live<Payment> {
+export function followPayment(id: string, onValue: (p: Payment) => void, onState: (s: LinkState) => void = () => {}, known: Payment | null = null): Live<Payment> {
   let closed = false;
   let poll: ReturnType<typeof setInterval> | null = null;
   const live: Live<Payment> = {
@@ -55,9 +57,14 @@ export function followPayment(id: string, onValue: (p: Payment) => void, onState
       socket.close();
     },
   };
+  let last: Payment | null = known;
   const refresh = () =>
     getPayment(id)
-      .then((p) => !closed && live.onValue(p))
+      .then((p) => {
+        if (closed) return;
+        last = p;
+        live.onValue(p);
+      })
       .catch(() => {});
   const socket = keepSocket({
     url: async () => socketUrl(`/ws/payments/${encodeURIComponent(id)}`),
@@ -72,8 +79,14 @@ export function followPayment(id: string, onValue: (p: Payment) => void, onState
     },
     message(_text, parsed) {
       const message = (parsed ?? {}) as { type?: string; payment?: Payment };
-      if (message.type === 'connection_ack' && message.payment) live.onValue(message.payment);
-      if (message.type === 'payment_status_update') void refresh();
+      if (message.type !== 'connection_ack' && message.type !== 'payment_status_update') return;
+      // The message carries the payment as a customer may see it: used as is (no refetch), with
+      // the staff-only fields, which never change after creation, kept from what was known.
+      if (message.payment) {
+        const seen: Payment = last ? { ...message.payment, metadata: last.metadata, order_reference: last.order_reference } : message.payment;
+        last = seen;
+        live.onValue(seen);
+      } else if (message.type === 'payment_status_update') void refresh();
     },
   });
   return live;

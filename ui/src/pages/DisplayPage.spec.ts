@@ -193,4 +193,15 @@ describe('DisplayPage', () => {
     expect(page.find('[data-testid=display-wait]').text()).toContain('Please wait');
     expect(page.find('img').exists()).toBe(false);
   });
+
+  it('tells the customer what arrived and what the sale is when the amount was wrong', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const wrong = payment({ amount: '5.00', wrong_amount: { transfer_id: 7, amount: '4.99', amount_base_units: '4990000000000000000' } });
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'payment', payment: wrong, shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    const box = page.find('[data-testid=display-wrong-amount]');
+    expect(box.text()).toContain('We received 4.99 USDT');
+    expect(box.text()).toContain('This sale is 5.00 USDT. Please see the cashier.');
+  });
 });

@@ -120,4 +120,20 @@ describe('QrPaymentPage', () => {
     expect(warning.text()).toContain('No blockchain node answers');
     expect(warning.text()).toContain('Do not ask the customer to pay');
   });
+
+  it('shows a wrong amount beside the asked one and accepts it in one click', async () => {
+    const wrong = payment({ amount: '5.00', wrong_amount: { transfer_id: 7, amount: '4.99', amount_base_units: '4990000000000000000' } });
+    const calls = serve({
+      [`/api/v1/payments/${id}`]: [200, wrong],
+      [`POST /api/v1/payments/${id}/attach`]: [200, payment({ status: 'confirming', amount: '5.00', amount_received: '4.99', amount_match: 'underpaid' })],
+    });
+    const { page } = await mountAt(`/pay/${id}`);
+    const box = page.find('[data-testid=wrong-amount]');
+    expect(box.text()).toContain('4.99 USDT arrived — this sale asks 5.00 USDT.');
+    await page.find('[data-testid=accept-wrong-amount]').trigger('click');
+    await flushPromises();
+    const attach = calls.find((c) => c.url.endsWith('/attach'));
+    expect(JSON.parse(String(attach?.init?.body))).toEqual({ transfer_id: 7, reason: 'accepted at the counter: received 4.99 USDT for a sale of 5.00 USDT' });
+    expect(page.find('[data-testid=wrong-amount]').exists()).toBe(false);
+  });
 });

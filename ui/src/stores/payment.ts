@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { ApiError, cancelPayment, checkTransaction, followPayment, getPayment, type LinkState, type Live, type Payment } from '../backend';
+import { ApiError, attachTransfer, cancelPayment, checkTransaction, followPayment, getPayment, type LinkState, type Live, type Payment } from '../backend';
 
 /** The payment on the QR / success page, followed live. */
 export const usePaymentStore = defineStore('payment', () => {
@@ -37,6 +37,7 @@ export const usePaymentStore = defineStore('payment', () => {
       id,
       update,
       (s) => (link.value = s),
+      payment.value,
     );
   }
 
@@ -58,6 +59,24 @@ export const usePaymentStore = defineStore('payment', () => {
     }
   }
 
+  const attaching = ref(false);
+  const attachError = ref<string | null>(null);
+
+  /** Accepts the wrong amount that arrived for this sale: attaches that transfer, with `reason`. */
+  async function acceptWrongAmount(reason: string) {
+    const p = payment.value;
+    if (!p?.wrong_amount) return;
+    attaching.value = true;
+    attachError.value = null;
+    try {
+      update(await attachTransfer(p.id, p.wrong_amount.transfer_id, reason));
+    } catch (e) {
+      attachError.value = e instanceof ApiError ? e.code : 'unknown_error';
+    } finally {
+      attaching.value = false;
+    }
+  }
+
   async function cancel() {
     if (!payment.value) return;
     try {
@@ -67,5 +86,5 @@ export const usePaymentStore = defineStore('payment', () => {
     }
   }
 
-  return { payment, link, errorCode, checkError, checking, reverted, open, follow, stop, check, cancel };
+  return { payment, link, errorCode, checkError, checking, reverted, open, attaching, attachError, follow, stop, check, cancel, acceptWrongAmount };
 });

@@ -40,6 +40,7 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
     amount_match: null,
     start_block: 100,
     late: false,
+    wrong_amount: null,
     description: null,
     order_reference: null,
     metadata: null,

@@ -231,6 +231,7 @@ async fn examine(
         Ingested::Unmatched(Some(note)) => match note.reason {
             InboxReason::BeforeSale => fail(CheckFailure::TooOld),
             InboxReason::SameTransaction => fail(CheckFailure::AlreadyUsed),
+            InboxReason::WrongAmount => fail(CheckFailure::AmountMismatch),
             InboxReason::PaidAfterCancel | InboxReason::SecondPayment => Err(not_creditable()),
         },
         // The amount is no longer held by this payment (expired past the grace window).

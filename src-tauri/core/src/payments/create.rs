@@ -64,6 +64,7 @@ impl Payments {
             amount_received: None,
             start_block: self.start_block(&network.id).await?,
             late: false,
+            wrong_amount: None,
             created_at: now,
             expires_at: now + Duration::seconds(lifetime as i64),
             paid_at: None,

@@ -202,3 +202,46 @@ impl RunView {
         ))
     }
 }
+
+/// How far a transfer's amount may be from what an open sale asks and still be taken for that
+/// sale's payment gone wrong: half the asked amount either way (an exchange's fee, a typo like 4.99
+/// for 5.00, a part paid). Farther off, it is some other transfer and stays in the inbox unrelated.
+pub(crate) const WRONG_AMOUNT_TOLERANCE_PERCENT: u64 = 50;
+
+/// The open (`pending`) sale that transfer `t` — which holds no sale's exact amount — was most
+/// likely meant for: same network, token and receive address, created before `t` was seen, `t`
+/// not before its lower bound, and the asked amount closest to what `t` carried, within
+/// [`WRONG_AMOUNT_TOLERANCE_PERCENT`]. Ties go to the older sale.
+pub(crate) async fn nearest_open_sale(
+    tx: &mut sqlx::SqliteConnection,
+    t: &ObservedTransfer,
+    seen_at: DateTime<Utc>,
+) -> Result<Option<PaymentId>, CoreError> {
+    let rows = sqlx::query(
+        "SELECT id, amount_base_units FROM payment_sessions
+         WHERE status = 'pending' AND network_id = ? AND token_contract = ? AND pay_to = ?
+           AND created_at <= ? AND (start_block IS NULL OR start_block <= ?)
+         ORDER BY seq",
+    )
+    .bind(t.network.as_str())
+    .bind(t.token_contract.checksummed())
+    .bind(t.to.checksummed())
+    .bind(to_millis(seen_at))
+    .bind(t.block_number as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut best: Option<(alloy_primitives::U256, PaymentId)> = None;
+    for row in rows {
+        let units: String = row.try_get("amount_base_units")?;
+        let asked: alloy_primitives::U256 = units
+            .parse()
+            .map_err(|_| CoreError::Corrupt(format!("payment amount {units:?}")))?;
+        let distance = asked.abs_diff(t.value);
+        let within = distance * alloy_primitives::U256::from(100u64)
+            <= asked * alloy_primitives::U256::from(WRONG_AMOUNT_TOLERANCE_PERCENT);
+        if within && best.as_ref().is_none_or(|(d, _)| distance < *d) {
+            best = Some((distance, PaymentId::from_store(row.try_get("id")?)));
+        }
+    }
+    Ok(best.map(|(_, id)| id))
+}

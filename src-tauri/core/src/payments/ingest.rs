@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::{
-    holders::{Holder, Holds, RunView},
+    holders::{self, Holder, Holds, RunView},
     query, InboxNote, InboxReason, Ingested, ObservedTransfer, PaymentId, PaymentStatus, Payments,
 };
 use crate::{
@@ -119,10 +119,18 @@ impl Payments {
             .filter(|h| h.accepts(t, stored.seen_at))
             .min_by_key(|h| h.status != PaymentStatus::Pending);
         let Some(holder) = credit else {
-            let note = holders.first().map(|h| InboxNote {
-                reason: h.inbox_reason(),
-                payment: h.id.clone(),
-            });
+            let note = match holders.first() {
+                Some(h) => Some(InboxNote {
+                    reason: h.inbox_reason(),
+                    payment: h.id.clone(),
+                }),
+                None => holders::nearest_open_sale(tx, t, stored.seen_at)
+                    .await?
+                    .map(|payment| InboxNote {
+                        reason: InboxReason::WrongAmount,
+                        payment,
+                    }),
+            };
             return self
                 .keep_unmatched(tx, stored.seq, t, note, seen_before, now)
                 .await;
@@ -228,14 +236,48 @@ impl Payments {
         seen_before: bool,
         now: DateTime<Utc>,
     ) -> Result<(Ingested, Option<PaymentEvent>), CoreError> {
+        let mut event = None;
         if let Some(n) = &note {
             transfers::note_related(tx, seq, n).await?;
             tracing::warn!(tx = %t.tx_hash, payment = %n.payment, reason = n.reason.as_str(), "transfer matches a sale it cannot pay; kept in the inbox, linked to it");
+            if n.reason == InboxReason::WrongAmount {
+                event = self.show_wrong_amount(tx, &n.payment, seq, t, now).await?;
+            }
         }
         if !seen_before {
             events::record_unmatched(tx, seq, t, note.as_ref(), now).await?;
         }
-        Ok((Ingested::Unmatched(note), None))
+        Ok((Ingested::Unmatched(note), event))
+    }
+
+    /// Puts transfer `seq` (of the wrong amount) on open sale `id`, so both screens show what
+    /// arrived beside what is asked: a progress event, the status unchanged.
+    async fn show_wrong_amount(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        id: &PaymentId,
+        seq: i64,
+        t: &ObservedTransfer,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PaymentEvent>, CoreError> {
+        let shown = sqlx::query(
+            "UPDATE payment_sessions SET wrong_transfer_id = ?, wrong_amount_base_units = ?, updated_at = ?
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(seq)
+        .bind(t.value.to_string())
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if shown == 0 {
+            return Ok(None);
+        }
+        Ok(query::by_id_in(tx, id).await?.map(|payment| PaymentEvent {
+            kind: PaymentEventKind::Progress,
+            payment,
+        }))
     }
 
     /// The crediting log of `id` was seen again in another block: the credit follows it (counted

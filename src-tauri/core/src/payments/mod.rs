@@ -39,7 +39,7 @@ use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
 pub use id::{IdempotencyKey, PaymentId};
-pub use model::{AmountMatch, Created, NewPayment, Payment, PaymentStatus, Price};
+pub use model::{AmountMatch, Created, NewPayment, Payment, PaymentStatus, Price, WrongAmount};
 pub use observed::{
     InboxNote, InboxReason, Ingested, ObservedTransfer, OpenCredit, Settlement, Uncredit,
 };

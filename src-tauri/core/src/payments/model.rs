@@ -133,6 +133,10 @@ pub struct Payment {
     pub start_block: Option<u64>,
     /// Matched after its expiry, within the grace window.
     pub late: bool,
+    /// The latest transfer of the wrong amount seen while the sale was open (see
+    /// [`WrongAmount`]).
+    #[serde(default)]
+    pub wrong_amount: Option<WrongAmount>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// When an unpaid payment expires.
@@ -170,6 +174,17 @@ impl Payment {
             std::cmp::Ordering::Greater => AmountMatch::Overpaid,
         })
     }
+}
+
+/// A transfer to the shop in the sale's token, of another amount than the sale asks, seen while the
+/// sale was open: kept in the inbox (it pays nothing by itself), shown on both screens with both
+/// figures, and attachable by staff in one click.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WrongAmount {
+    /// The inbox transfer's id (for attach).
+    pub transfer_id: i64,
+    /// What it carried.
+    pub amount: TokenAmount,
 }
 
 /// What was received against what was asked.

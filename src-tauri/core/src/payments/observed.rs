@@ -47,6 +47,9 @@ pub enum InboxReason {
     BeforeSale,
     /// Its transaction already credits another payment.
     SameTransaction,
+    /// Not the amount any open sale asks, but close to what this open sale asks (see
+    /// `Payments::nearest_open_sale`): the customer sent too little or too much.
+    WrongAmount,
 }
 
 impl InboxReason {
@@ -57,6 +60,7 @@ impl InboxReason {
             InboxReason::SecondPayment => "second_payment",
             InboxReason::BeforeSale => "before_sale",
             InboxReason::SameTransaction => "same_transaction",
+            InboxReason::WrongAmount => "wrong_amount",
         }
     }
 }

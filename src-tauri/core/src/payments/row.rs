@@ -3,7 +3,7 @@
 
 use sqlx::{sqlite::SqliteRow, FromRow};
 
-use super::{Payment, PaymentId, PaymentStatus};
+use super::{Payment, PaymentId, PaymentStatus, WrongAmount};
 use crate::{
     address::Address,
     amount::TokenAmount,
@@ -17,7 +17,7 @@ use crate::{
 pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
-    late, created_at, expires_at, paid_at, updated_at";
+    late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -48,6 +48,8 @@ pub(super) struct PaymentRow {
     expires_at: i64,
     paid_at: Option<i64>,
     updated_at: i64,
+    wrong_transfer_id: Option<i64>,
+    wrong_amount_base_units: Option<String>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -95,6 +97,13 @@ impl TryFrom<PaymentRow> for Payment {
                 .transpose()?,
             start_block: optional("start block", r.start_block)?,
             late: r.late,
+            wrong_amount: match (r.wrong_transfer_id, r.wrong_amount_base_units.as_deref()) {
+                (Some(transfer_id), Some(units)) => Some(WrongAmount {
+                    transfer_id,
+                    amount: amount("wrong amount", units)?,
+                }),
+                _ => None,
+            },
             created_at: from_millis(r.created_at),
             expires_at: from_millis(r.expires_at),
             paid_at: r.paid_at.map(from_millis),

@@ -99,6 +99,9 @@ pub struct PaymentResponse {
     pub start_block: Option<u64>,
     /// Matched after expiry, within the grace window.
     pub late: bool,
+    /// While the sale is open: the latest transfer of another amount seen for it (too little or too
+    /// much; it paid nothing). Staff may attach it (`transfer_id`) to accept what arrived.
+    pub wrong_amount: Option<WrongAmountView>,
     /// Shown to the customer.
     pub description: Option<String>,
     /// Your order id.
@@ -162,6 +165,15 @@ impl From<&Payment> for PaymentResponse {
             amount_match: p.amount_match().map(|m| m.as_str().to_string()),
             start_block: p.start_block,
             late: p.late,
+            wrong_amount: p
+                .wrong_amount
+                .as_ref()
+                .filter(|_| p.status == PaymentStatus::Pending)
+                .map(|w| WrongAmountView {
+                    transfer_id: w.transfer_id,
+                    amount: w.amount.to_decimal_string(DISPLAY_SCALE),
+                    amount_base_units: w.amount.base_units().to_string(),
+                }),
             description: p.description.clone(),
             order_reference: p.order_reference.clone(),
             metadata: p.metadata.clone(),
@@ -332,4 +344,15 @@ pub struct AttachRequest {
     /// Why this transfer pays this payment (1–500 characters), kept in the audit trail.
     #[schema(example = "exchange withdrawal, fee deducted")]
     pub reason: String,
+}
+
+/// A transfer of the wrong amount seen for an open sale.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WrongAmountView {
+    /// The inbox transfer's id (`POST /payments/{id}/attach` takes it).
+    pub transfer_id: i64,
+    /// What it carried, decimal (the token's display scale).
+    pub amount: String,
+    /// The same in base units.
+    pub amount_base_units: String,
 }

@@ -41,6 +41,8 @@ fn status_update(p: &Payment, event: Option<&str>, now: String) -> Value {
         "type": "payment_status_update",
         "paymentId": p.id.to_string(),
         "data": status_data(p),
+        // Beyond the seed: the whole payment as a customer may see it, so a client needs no refetch.
+        "payment": PaymentResponse::for_customer(p),
         "timestamp": now,
     });
     if let Some(event) = event {

@@ -130,6 +130,12 @@ async fn staff_can_attach_an_unmatched_transfer_to_a_payment() {
     shop.settle_a_while().await;
     let inbox = shop.transfers("false").await;
     assert_eq!(inbox.len(), 1);
+    // The sale knows what arrived for it, for both screens and a one-click attach.
+    assert_eq!(inbox[0]["related_payment_id"], p["id"]);
+    let open = shop.get(&p["id"]).await;
+    assert_eq!(open["status"], "pending");
+    assert_eq!(open["wrong_amount"]["amount"], "19.70", "{open}");
+    assert_eq!(open["wrong_amount"]["transfer_id"], inbox[0]["id"]);
 
     let url = shop.app.url(&format!(
         "/api/v1/payments/{}/attach",

@@ -173,3 +173,38 @@ async fn a_log_seen_again_after_its_payment_is_paid_never_credits_a_newer_paymen
         "credited once, ever"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_amount_for_an_open_sale_reaches_its_socket_and_the_display_with_both_figures() {
+    let shop = shop("").await;
+    let far = shop.payment("50").await;
+    let p = shop.payment("5").await;
+    let id = p["id"].as_str().unwrap();
+    shop.app
+        .client
+        .put(shop.app.url("/api/v1/display"))
+        .json(&serde_json::json!({ "payment_id": id }))
+        .send()
+        .await
+        .unwrap();
+    let mut socket = crate::ws::connect(&shop.app, id).await;
+    crate::ws::next_json(&mut socket).await;
+
+    shop.chain.pay(shop.usdt, MERCHANT, units("4.99", 18)).await;
+    shop.chain.mine(1).await;
+    let update = loop {
+        let m = crate::ws::next_json(&mut socket).await;
+        if !m["payment"]["wrong_amount"].is_null() {
+            break m;
+        }
+    };
+    assert_eq!(update["payment"]["wrong_amount"]["amount"], "4.99");
+    assert_eq!(update["payment"]["amount"], "5.00");
+    assert_eq!(update["payment"]["status"], "pending", "it paid nothing");
+    let display: Value = shop.app.get_json("/api/v1/display").await;
+    assert_eq!(display["payment"]["wrong_amount"]["amount"], "4.99");
+    assert!(
+        shop.get(&far["id"]).await["wrong_amount"].is_null(),
+        "the closest open sale, not every one"
+    );
+}
