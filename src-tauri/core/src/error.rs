@@ -11,6 +11,10 @@ pub enum CoreError {
     /// An amount was not a valid positive decimal within bounds for the token.
     #[error("invalid amount: {0}")]
     InvalidAmount(#[from] AmountError),
+    /// The sale is over the shop's largest amount (`payments.max_amount`): most likely a slip
+    /// at the keypad.
+    #[error("the amount is over this shop's largest sale, {0} (payments.max_amount)")]
+    AmountTooLarge(String),
     /// An address was malformed or not in EIP-55 checksummed form.
     #[error("invalid address: {0}")]
     InvalidAddress(String),
@@ -138,6 +142,7 @@ impl CoreError {
     pub fn code(&self) -> &'static str {
         match self {
             CoreError::InvalidAmount(_) => "invalid_amount",
+            CoreError::AmountTooLarge(_) => "amount_too_large",
             CoreError::InvalidAddress(_) => "invalid_address",
             CoreError::InvalidField { .. } => "invalid_field",
             CoreError::UnknownToken { .. } => "unknown_token",

@@ -130,6 +130,7 @@ impl ApiError {
             ApiError::Core(e) => match e {
                 CoreError::TokenDisabled { .. } | CoreError::AmountHeld(_) => StatusCode::CONFLICT,
                 CoreError::InvalidAmount(_)
+                | CoreError::AmountTooLarge(_)
                 | CoreError::InvalidAddress(_)
                 | CoreError::InvalidField { .. }
                 | CoreError::UnknownToken { .. }

@@ -22,3 +22,13 @@ export function countdown(until: string, now: number): string {
 export function explorerTx(explorer: string | undefined, hash: string | null): string | null {
   return explorer && hash ? `${explorer.replace(/\/$/, '')}/tx/${hash}` : null;
 }
+
+/**
+ * An amount (a decimal string) as the shop reads it: grouped, with two decimals, in the UI's
+ * locale (`3.5` → `3.50`, `12345` → `12,345.00`). Text that is not a number is shown as is.
+ */
+export function formatAmount(value: string, locale: string): string {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) return value;
+  return new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 8 }).format(n);
+}

@@ -136,4 +136,21 @@ describe('QrPaymentPage', () => {
     expect(JSON.parse(String(attach?.init?.body))).toEqual({ transfer_id: 7, reason: 'accepted at the counter: received 4.99 USDT for a sale of 5.00 USDT' });
     expect(page.find('[data-testid=wrong-amount]').exists()).toBe(false);
   });
+
+  it('asks once more before cancelling a sale', async () => {
+    const calls = serve({
+      [`/api/v1/payments/${id}`]: [200, payment()],
+      [`POST /api/v1/payments/${id}/cancel`]: [200, payment({ status: 'cancelled' })],
+    });
+    const { page } = await mountAt(`/pay/${id}`);
+    await page.find('[data-testid=cancel]').trigger('click');
+    expect(calls.some((c) => c.url.endsWith('/cancel'))).toBe(false);
+    await page.find('[data-testid=cancel-no]').trigger('click');
+    expect(page.find('[data-testid=cancel]').exists()).toBe(true);
+    await page.find('[data-testid=cancel]').trigger('click');
+    await page.find('[data-testid=cancel-yes]').trigger('click');
+    await flushPromises();
+    expect(calls.filter((c) => c.url.endsWith('/cancel')).length).toBe(1);
+    expect(page.text()).toContain('cancelled');
+  });
 });

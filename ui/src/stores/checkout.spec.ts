@@ -2,7 +2,8 @@ import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newIdempotencyKey, type Payment } from '../backend';
 import { payment, serve } from '../testing/fakes';
-import { pressKey, useCheckoutStore, validAmount } from './checkout';
+import { formatAmount } from '../composables/useNow';
+import { MAX_WHOLE_DIGITS, pressKey, useCheckoutStore, validAmount } from './checkout';
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -18,6 +19,24 @@ describe('the keypad', () => {
     expect(pressKey('12.50', '⌫')).toBe('12.5');
     expect(pressKey('12.5', 'C')).toBe('');
     expect(pressKey('', '.')).toBe('0.');
+  });
+
+  it('takes a comma as the decimal point and stops at nine whole digits', () => {
+    let a = '';
+    for (const k of ['3', ',', '5']) a = pressKey(a, k);
+    expect(a).toBe('3.5');
+    let big = '';
+    for (const k of '123456789012') big = pressKey(big, k);
+    expect(big).toBe('123456789');
+    expect(big.length).toBe(MAX_WHOLE_DIGITS);
+    expect(validAmount('1234567890')).toBe(false);
+  });
+
+  it("shows amounts grouped with two decimals in the shop's language", () => {
+    expect(formatAmount('3.5', 'en')).toBe('3.50');
+    expect(formatAmount('12345', 'en')).toBe('12,345.00');
+    expect(formatAmount('1234.5', 'de')).toBe('1.234,50');
+    expect(formatAmount('', 'en')).toBe('');
   });
 
   it('accepts only positive amounts the API takes', () => {

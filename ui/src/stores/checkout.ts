@@ -16,22 +16,27 @@ import {
  *  a browser in the page's storage. */
 const LAST_CHOICE = 'stablepay.lastChoice';
 
-/** Keypad input: digits and one dot, at most 2 decimals, at most 12 integer digits. */
+/** The keypad's longest whole part: 9 digits (999,999,999) fit its display; the server's
+ *  `payments.max_amount` refuses a sale over the shop's own largest with a clear message. */
+export const MAX_WHOLE_DIGITS = 9;
+
+/** Keypad input: digits and one decimal point (`.` or `,`: a comma-decimal keyboard works too), at
+ *  most 2 decimals, at most [`MAX_WHOLE_DIGITS`] integer digits. */
 export function pressKey(current: string, key: string): string {
   if (key === 'C') return '';
   if (key === '⌫') return current.slice(0, -1);
-  if (key === '.') return current.includes('.') ? current : `${current || '0'}.`;
+  if (key === '.' || key === ',') return current.includes('.') ? current : `${current || '0'}.`;
   if (!/^\d$/.test(key)) return current;
   const [whole, fraction] = current.split('.');
   if (fraction !== undefined && fraction.length >= 2) return current;
-  if (fraction === undefined && whole.length >= 12) return current;
+  if (fraction === undefined && whole.length >= MAX_WHOLE_DIGITS) return current;
   if (current === '0') return key;
   return current + key;
 }
 
 /** A positive amount with at most 2 decimals, as the API wants it (a string). */
 export function validAmount(amount: string): boolean {
-  return /^\d{1,12}(\.\d{1,2})?$/.test(amount) && Number(amount) > 0;
+  return new RegExp(`^\\d{1,${MAX_WHOLE_DIGITS}}(\\.\\d{1,2})?$`).test(amount) && Number(amount) > 0;
 }
 
 /** The sale being rung up: amount or product, token and network, then the created payment. */

@@ -12,6 +12,7 @@ section! {
         require_finalized: bool = true,
         expiry_seconds: u64 = 900,
         amount_step: String = "0.01".into(),
+        max_amount: String = "100000".into(),
         max_offset_steps: u32 = 100,
         late_grace_seconds: u64 = 24 * 3600,
         cancelled_hold_seconds: u64 = 3600,
@@ -35,6 +36,9 @@ pub struct PaymentsConfig {
     pub expiry_seconds: u64,
     /// Unique-amount offset step.
     pub amount_step: DecimalAmount,
+    /// The largest sale: a larger amount is refused (`amount_too_large`), most likely a slip at the
+    /// keypad. Default 100000.
+    pub max_amount: DecimalAmount,
     /// How many offsets k = 0..max are tried before refusing.
     pub max_offset_steps: u32,
     /// How long an expired, unpaid payment keeps holding its exact amount.
@@ -76,6 +80,8 @@ impl TryFrom<RawPayments> for PaymentsConfig {
         }
         let amount_step = DecimalAmount::parse(&p.amount_step)
             .map_err(|e| bad("payments.amount_step", e.to_string()))?;
+        let max_amount = DecimalAmount::parse(&p.max_amount)
+            .map_err(|e| bad("payments.max_amount", e.to_string()))?;
         if !(1..=100_000).contains(&p.max_offset_steps) {
             return Err(bad(
                 "payments.max_offset_steps",
@@ -105,6 +111,7 @@ impl TryFrom<RawPayments> for PaymentsConfig {
             require_finalized: p.require_finalized,
             expiry_seconds: p.expiry_seconds,
             amount_step,
+            max_amount,
             max_offset_steps: p.max_offset_steps,
             late_grace_seconds: p.late_grace_seconds,
             cancelled_hold_seconds: p.cancelled_hold_seconds,

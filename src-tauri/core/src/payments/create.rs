@@ -32,6 +32,9 @@ impl Payments {
         let (network, token) = self.catalog.token(&req.network, &req.token).await?;
         let (price, description, product_id) = self.price(&req).await?;
         let requested = price.to_token(token.decimals)?;
+        if requested.base_units() > self.rules.max_amount.to_token(token.decimals)?.base_units() {
+            return Err(CoreError::AmountTooLarge(self.rules.max_amount.to_string()));
+        }
         if let Some(r) = &req.order_reference {
             if query::order_reference_taken(&self.pool, r).await? {
                 return Err(CoreError::OrderReferenceTaken(r.clone()));

@@ -261,3 +261,17 @@ async fn a_refused_request_writes_nothing() {
         "no amount was held by a refused request"
     );
 }
+
+#[tokio::test]
+async fn a_sale_over_the_shop_s_largest_amount_is_refused_with_its_own_code() {
+    let app = crate::helpers::spawn_app_with("[payments]\nmax_amount = \"500\"\n").await;
+    app.create_ok(usdt("500")).await;
+    let r = app.create(usdt("500.01")).await;
+    let body = assert_error(r, 422, "amount_too_large").await;
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("500"),
+        "{body}"
+    );
+    let r = app.create(usdt("123456789012")).await;
+    assert_error(r, 422, "amount_too_large").await;
+}
