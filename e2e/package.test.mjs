@@ -21,6 +21,7 @@ it('the .deb carries the app, its desktop entry and icons, and names its runtime
   assert.match(info.stdout, /^Package: stable-pay-pos$/m); // Tauri derives it from productName
   assert.match(info.stdout, /^Version: 0\.1\.0$/m);
   assert.match(info.stdout, /^Depends: .*libwebkit2gtk-4\.1-0/m);
+  assert.match(info.stdout, /^Recommends: .*fonts-noto-cjk/m, 'Chinese text needs a CJK font, or it shows as empty boxes');
   assert.match(info.stdout, /^ Take USDT, USDC, BUSD and FDUSD payments/m);
 
   const files = dpkg('--contents', join(DIR, deb)).stdout;

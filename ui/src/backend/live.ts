@@ -46,15 +46,25 @@ export function socketUrl(path: string, ticket?: string): string {
  * staff view fetched first) supplies the staff-only fields. An update without a payment (an older
  * server) is refetched.
  */
-export function followPayment(id: string, onValue: (p: Payment) => void, onState: (s: LinkState) => void = () => {}, known: Payment | null = null): Live<Payment> {
+export function followPayment(
+  id: string,
+  onValue: (p: Payment) => void,
+  onState: (s: LinkState) => void = () => {},
+  known: Payment | null = null,
+  onError?: (code: string, message: string) => void,
+): Live<Payment> {
   let closed = false;
   let poll: ReturnType<typeof setInterval> | null = null;
   const live: Live<Payment> = {
     onValue,
     onState,
+    onError,
     close() {
       closed = true;
       socket.close();
+    },
+    reconnect() {
+      socket.reconnect();
     },
   };
   let last: Payment | null = known;
@@ -78,7 +88,11 @@ export function followPayment(id: string, onValue: (p: Payment) => void, onState
       live.onState(s);
     },
     message(_text, parsed) {
-      const message = (parsed ?? {}) as { type?: string; payment?: Payment };
+      const message = (parsed ?? {}) as { type?: string; payment?: Payment; error?: { code?: string; message?: string } };
+      if (message.type === 'error') {
+        live.onError?.(message.error?.code ?? 'unknown_error', message.error?.message ?? '');
+        return;
+      }
       if (message.type !== 'connection_ack' && message.type !== 'payment_status_update') return;
       // The message carries the payment as a customer may see it: used as is (no refetch), with
       // the staff-only fields, which never change after creation, kept from what was known.
@@ -105,7 +119,7 @@ export function followPayment(id: string, onValue: (p: Payment) => void, onState
 export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: LinkState) => void = () => {}): Live<DisplayState> {
   let key = '';
   let shown = -Infinity;
-  const live: Live<DisplayState> = { onValue, onState, close: () => socket.close() };
+  const live: Live<DisplayState> = { onValue, onState, close: () => socket.close(), reconnect: () => socket.reconnect() };
   const unpaired = () => {
     if (displayToken()) setDisplayToken('');
     live.onState('unpaired');

@@ -38,6 +38,22 @@ async function untilNextSocket(limit = 60_000): Promise<number> {
 }
 
 describe('the kept socket', () => {
+  it('connects again at once when the cashier asks, without waiting for the back-off', async () => {
+    const { link, states } = kept();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 4; i += 1) {
+      FakeSocket.latest().drop();
+      await untilNextSocket();
+    }
+    FakeSocket.latest().drop(); // the next attempt would now wait 8 s
+    const before = FakeSocket.all.length;
+    link.reconnect();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSocket.all.length).toBe(before + 1);
+    expect(states.at(-1)).toBe('connecting');
+    link.close();
+  });
+
   it('waits 500 ms before the first reconnect, doubles each time, stops at 10 s, and starts over once a connection speaks', async () => {
     const { link } = kept();
     await vi.advanceTimersByTimeAsync(0);

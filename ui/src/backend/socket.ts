@@ -36,8 +36,9 @@ export interface SocketLink {
   waiting: LinkState;
 }
 
-/** Keeps a socket open until `close()`: reconnects, answers pings, and replaces a silent socket. */
-export function keepSocket(link: SocketLink): { close(): void } {
+/** Keeps a socket open until `close()`: reconnects, answers pings, and replaces a silent socket.
+ *  `reconnect()` drops the current socket (or the wait before the next attempt) and connects now. */
+export function keepSocket(link: SocketLink): { close(): void; reconnect(): void } {
   let socket: WebSocket | null = null;
   let stopped = false;
   let failures = 0;
@@ -109,6 +110,15 @@ export function keepSocket(link: SocketLink): { close(): void } {
       retry = null;
       detach();
       link.state('closed');
+    },
+    reconnect() {
+      if (stopped) return;
+      if (retry) clearTimeout(retry);
+      retry = null;
+      detach();
+      failures = 0;
+      link.state('connecting');
+      void connect();
     },
   };
 }

@@ -123,6 +123,10 @@ export type LinkState = 'connecting' | 'live' | 'polling' | 'closed' | 'unpaired
 export interface Live<T> {
   /** Stops the socket, its reconnects and the polling fallback. */
   close(): void;
+  /** Connects again now (the cashier's "Reconnect"), without waiting for the back-off. */
+  reconnect(): void;
+  /** Called with an `error` message's code and words (e.g. the payment does not exist). */
+  onError?: (code: string, message: string) => void;
   /** Called with each new value. */
   onValue: (value: T) => void;
   /** Called when the link changes state. */

@@ -153,4 +153,18 @@ describe('QrPaymentPage', () => {
     expect(calls.filter((c) => c.url.endsWith('/cancel')).length).toBe(1);
     expect(page.text()).toContain('cancelled');
   });
+
+  it("shows the socket's error in plain words and offers to reconnect", async () => {
+    serve({ [`/api/v1/payments/${id}`]: [200, payment()] });
+    const { page } = await mountAt(`/pay/${id}`);
+    FakeSocket.latest().push({ type: 'error', error: { code: 'payment_not_found', message: 'payment not found' } });
+    await flushPromises();
+    expect(page.find('[data-testid=socket-error]').text()).toBe('No payment with this id.');
+    FakeSocket.latest().drop();
+    await flushPromises();
+    const before = FakeSocket.all.length;
+    await page.find('[data-testid=reconnect]').trigger('click');
+    await flushPromises();
+    expect(FakeSocket.all.length).toBe(before + 1);
+  });
 });

@@ -9,6 +9,8 @@ export const usePaymentStore = defineStore('payment', () => {
   const errorCode = ref<string | null>(null);
   const checkError = ref<string | null>(null);
   const checking = ref(false);
+  /** The socket's own `error` message (code), shown to the cashier in plain words. */
+  const socketError = ref<string | null>(null);
   /** The credit was taken back (its block left the chain): confirming → pending. */
   const reverted = ref(false);
   let live: Live<Payment> | null = null;
@@ -33,12 +35,22 @@ export const usePaymentStore = defineStore('payment', () => {
       errorCode.value = e instanceof ApiError ? e.code : 'unknown_error';
       return;
     }
+    socketError.value = null;
     live = followPayment(
       id,
-      update,
+      (p) => {
+        socketError.value = null;
+        update(p);
+      },
       (s) => (link.value = s),
       payment.value,
+      (code) => (socketError.value = code),
     );
+  }
+
+  /** The cashier's "Reconnect": connect the live link again now. */
+  function reconnect() {
+    live?.reconnect();
   }
 
   function stop() {
@@ -86,5 +98,5 @@ export const usePaymentStore = defineStore('payment', () => {
     }
   }
 
-  return { payment, link, errorCode, checkError, checking, reverted, open, attaching, attachError, follow, stop, check, cancel, acceptWrongAmount };
+  return { payment, link, errorCode, checkError, checking, socketError, reverted, open, attaching, attachError, follow, stop, reconnect, check, cancel, acceptWrongAmount };
 });
