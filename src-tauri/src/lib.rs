@@ -36,7 +36,7 @@ use stablepay_core::{
     payments::PaymentStatus,
     Core,
 };
-use stablepay_server::RunningServer;
+use stablepay_server::reload::Supervisor;
 use tauri::{
     AppHandle, Manager, PhysicalPosition, PhysicalSize, WebviewUrl, WebviewWindowBuilder,
     WindowEvent,
@@ -45,10 +45,11 @@ use tauri_plugin_notification::NotificationExt;
 
 use crate::settings::{Placement, ShellSettings};
 
-/// The embedded server (kept alive as long as the app) and its URL.
+/// The embedded server (kept alive as long as the app; it reloads itself when settings change)
+/// and its URL.
 struct Shell {
     url: String,
-    _server: RunningServer,
+    _server: Supervisor,
 }
 
 /// The keys this launch made for its own windows.
@@ -257,10 +258,10 @@ pub fn run() {
             std::fs::create_dir_all(&app_data)?;
             let shell = ShellSettings::load(app.handle());
             let session = Session::new();
-            let config = match config::load_config(&app_data, &shell) {
-                Ok(mut c) => {
+            let (config, source) = match config::load_config(&app_data, &shell) {
+                Ok((mut c, source)) => {
                     session.install(&mut c);
-                    c
+                    (c, source)
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "bad configuration");
@@ -268,9 +269,16 @@ pub fn run() {
                     return Ok(());
                 }
             };
-            match tauri::async_runtime::block_on(stablepay_server::start(
+            let handle = app.handle().clone();
+            // Each server the supervisor starts (the first, and after every settings change) has its
+            // own core: follow its payments for the desktop notification.
+            let on_start: stablepay_server::reload::OnStart =
+                Arc::new(move |server| notify_paid(handle.clone(), &server.core));
+            match tauri::async_runtime::block_on(Supervisor::start(
                 config,
                 Arc::new(SystemClock),
+                source,
+                on_start,
             )) {
                 Ok(server) => {
                     let url = format!("http://{}", loopback(server.addr));
@@ -279,7 +287,6 @@ pub fn run() {
                     app.manage(commands::PushKey(server.push_key.clone()));
                     grant_ipc(app, &url)?;
                     open_main(app, &url, &shell)?;
-                    notify_paid(app.handle().clone(), &server.core);
                     if let Err(e) = tray::install(app.handle(), server.core.clone(), url.clone()) {
                         tracing::warn!(error = %e, "no tray icon on this desktop");
                     }

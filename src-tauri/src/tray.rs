@@ -29,10 +29,11 @@ pub(crate) fn chain_status(core: &Core) -> String {
 /// Builds the tray and keeps its status line fresh.
 pub(crate) fn install<R: Runtime>(
     app: &AppHandle<R>,
-    core: Core,
+    cores: tokio::sync::watch::Receiver<Core>,
     server: String,
 ) -> tauri::Result<()> {
-    let status = MenuItem::with_id(app, "status", chain_status(&core), false, None::<&str>)?;
+    let first = chain_status(&cores.borrow());
+    let status = MenuItem::with_id(app, "status", &first, false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show the POS", true, None::<&str>)?;
     let monitors = display::monitors(app);
     let display_items: Vec<MenuItem<R>> = if monitors.is_empty() {
@@ -74,7 +75,7 @@ pub(crate) fn install<R: Runtime>(
         ],
     )?;
     let mut builder = TrayIconBuilder::with_id("main")
-        .tooltip(format!("StablePay POS — {}", chain_status(&core)))
+        .tooltip(format!("StablePay POS — {first}"))
         .menu(&menu)
         .on_menu_event(move |app, event| {
             let id = event.id().as_ref();
@@ -99,6 +100,8 @@ pub(crate) fn install<R: Runtime>(
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
+            // The core in force: a settings change reloads the server with a new one.
+            let core = cores.borrow().clone();
             let line = chain_status(&core);
             let _ = status.set_text(&line);
             let _ = tray.set_tooltip(Some(format!("StablePay POS — {line}")));

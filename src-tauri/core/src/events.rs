@@ -50,6 +50,8 @@ pub enum EventType {
     PaymentCheckFailed,
     /// `transfer.unmatched`: a transfer to the receive address that matched no payment when first seen.
     TransferUnmatched,
+    /// `settings.changed`: the owner changed settings in the app (audit trail only).
+    SettingsChanged,
 }
 
 impl EventType {
@@ -62,6 +64,7 @@ impl EventType {
                 | EventType::PaymentPending
                 | EventType::PaymentProgress
                 | EventType::PaymentCheckFailed
+                | EventType::SettingsChanged
         )
     }
 
@@ -86,6 +89,7 @@ impl EventType {
         EventType::PaymentProgress,
         EventType::PaymentCheckFailed,
         EventType::TransferUnmatched,
+        EventType::SettingsChanged,
     ];
 
     /// The stored and API spelling.
@@ -102,6 +106,7 @@ impl EventType {
             EventType::PaymentProgress => "payment.progress",
             EventType::PaymentCheckFailed => "payment.check_failed",
             EventType::TransferUnmatched => "transfer.unmatched",
+            EventType::SettingsChanged => "settings.changed",
         }
     }
 

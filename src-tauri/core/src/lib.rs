@@ -222,6 +222,18 @@ impl Core {
             .collect()
     }
 
+    /// Records in the audit trail that `by` changed the settings `keys`.
+    pub async fn audit_settings(&self, keys: &[&str], by: &str) -> Result<(), CoreError> {
+        let detail = serde_json::json!({ "keys": keys, "by": by });
+        sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
+            .bind(events::EventType::SettingsChanged.as_str())
+            .bind(detail.to_string())
+            .bind(clock::to_millis(self.clock.now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Whether the database answers (for health checks).
     pub async fn database_ok(&self) -> bool {
         store::ping(&self.pool).await.is_ok()

@@ -79,6 +79,12 @@ pub enum ApiError {
     /// The database does not answer.
     #[error("the database is unavailable")]
     Unavailable,
+    /// Settings that do not validate (the message names the key, as for the file).
+    #[error("{0}")]
+    InvalidSettings(String),
+    /// This server was started without a supervisor: its settings cannot be changed in the app.
+    #[error("settings are read-only here: this server was started without a config file to write (use `stablepay-server serve --config FILE`)")]
+    SettingsReadOnly,
     /// A bug or an unexpected failure.
     #[error("internal error")]
     Internal(String),
@@ -120,6 +126,8 @@ impl ApiError {
             ApiError::CheckFailed { code, .. } => code,
             ApiError::ChainUnavailable(_) => "chain_unavailable",
             ApiError::Unavailable => "unavailable",
+            ApiError::InvalidSettings(_) => "invalid_settings",
+            ApiError::SettingsReadOnly => "settings_read_only",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -169,6 +177,8 @@ impl ApiError {
             ApiError::CheckFailed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InvalidSettings(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::SettingsReadOnly => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

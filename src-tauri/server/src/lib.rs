@@ -13,6 +13,7 @@ pub mod listener;
 pub mod openapi;
 pub mod protocol;
 pub mod rate_limit;
+pub mod reload;
 pub mod routes;
 pub mod signing;
 pub mod socket;
@@ -248,6 +249,15 @@ impl RunningServer {
 
 /// Checks the exposure rule, starts the core on the configured database, binds and serves.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    start_with(config, clock, None).await
+}
+
+/// [`start`], with the supervisor's way to reload (see [`reload`]).
+pub(crate) async fn start_with(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    reload: Option<Arc<reload::Reload>>,
+) -> Result<RunningServer, StartError> {
     config.server.check_exposure()?;
     let bind = config.server.bind;
     let core = Core::start(config, clock).await?;
@@ -283,7 +293,13 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         self_signed: i.self_signed,
     });
     let push_key = signer.public_key().to_string();
-    let app = router(AppState::new(core.clone(), addr, tls_summary, signer));
+    let app = router(AppState::new(
+        core.clone(),
+        addr,
+        tls_summary,
+        signer,
+        reload,
+    ));
     let (tx, rx) = oneshot::channel::<()>();
     let limits = listener::Limits {
         max_connections: core.config.server.max_connections,

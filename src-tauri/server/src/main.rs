@@ -8,6 +8,7 @@ use stablepay_core::{
     clock::SystemClock,
     config::{Config, Layers},
 };
+use stablepay_server::reload::{ConfigSource, Supervisor};
 use utoipa::OpenApi;
 
 /// StablePay POS headless server: REST + WebSocket API over a SQLite store.
@@ -45,17 +46,22 @@ enum Command {
     Openapi,
 }
 
-/// The configuration: the file, then the environment, then these flags.
-fn load(
-    config: Option<&std::path::Path>,
-    flags: Vec<(&'static str, String)>,
-) -> anyhow::Result<Config> {
-    Ok(Config::layered(Layers {
+/// The layers: the file, then the environment, then these flags.
+fn layers(config: Option<&std::path::Path>, flags: Vec<(&'static str, String)>) -> Layers {
+    Layers {
         file: config.map(std::path::Path::to_path_buf),
         env: std::env::vars().collect(),
         flags,
         ..Layers::default()
-    })?)
+    }
+}
+
+/// The configuration through [`layers`].
+fn load(
+    config: Option<&std::path::Path>,
+    flags: Vec<(&'static str, String)>,
+) -> anyhow::Result<Config> {
+    Ok(Config::layered(layers(config, flags))?)
 }
 
 #[tokio::main]
@@ -74,11 +80,28 @@ async fn main() -> anyhow::Result<()> {
                 bind.map(|b| ("server.bind", b.to_string())),
                 database.map(|d| ("database.path", d.display().to_string())),
             ];
-            let cfg = load(config.as_deref(), flags.into_iter().flatten().collect())?;
-            let server = stablepay_server::start(cfg, Arc::new(SystemClock)).await?;
+            let flags: Vec<_> = flags.into_iter().flatten().collect();
+            let layers = layers(config.as_deref(), flags);
+            let cfg = Config::layered(layers.clone())?;
+            // With a config file, settings changed in the app are saved into it and applied at once
+            // (the server reloads in place); without one they are read-only.
+            let server = match config {
+                Some(file) => Serving::Supervised(
+                    Supervisor::start(
+                        cfg,
+                        Arc::new(SystemClock),
+                        ConfigSource { file, layers },
+                        Arc::new(|_| {}),
+                    )
+                    .await?,
+                ),
+                None => Serving::Plain(Box::new(
+                    stablepay_server::start(cfg, Arc::new(SystemClock)).await?,
+                )),
+            };
             println!(
                 "StablePay server listening on http://{} (API docs at /docs)",
-                server.addr
+                server.addr()
             );
             wait_for_signal()
                 .await
@@ -109,6 +132,28 @@ async fn main() -> anyhow::Result<()> {
                 stablepay_server::openapi::ApiDoc::openapi().to_pretty_json()?
             );
             Ok(())
+        }
+    }
+}
+
+/// The server, reloadable (a config file to write) or not.
+enum Serving {
+    Supervised(Supervisor),
+    Plain(Box<stablepay_server::RunningServer>),
+}
+
+impl Serving {
+    fn addr(&self) -> std::net::SocketAddr {
+        match self {
+            Serving::Supervised(s) => s.addr,
+            Serving::Plain(s) => s.addr,
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Serving::Supervised(s) => s.shutdown().await,
+            Serving::Plain(s) => s.shutdown().await,
         }
     }
 }

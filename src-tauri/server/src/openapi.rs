@@ -53,6 +53,7 @@ use crate::{error, routes, state::AppState};
         routes::webhooks::deliveries,
         routes::webhooks::redeliver,
         routes::settings::settings,
+        routes::settings::update,
         routes::tickets::issue,
         routes::tickets::push_key,
         routes::pairing::start,

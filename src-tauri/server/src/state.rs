@@ -13,6 +13,7 @@ use crate::{
     auth::Keys,
     guard::HostPolicy,
     rate_limit::{Budget, RateLimiter},
+    reload::Reload,
     signing::PushSigner,
     socket::SocketLimits,
     system::SystemProbe,
@@ -55,6 +56,8 @@ pub struct Shared {
     pub started: Instant,
     /// CPU, memory and disk readings.
     pub system: Arc<SystemProbe>,
+    /// How settings saved in the app reload the server; `None`: read-only settings.
+    pub reload: Option<Arc<Reload>>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
         listen: SocketAddr,
         tls: Option<TlsSummary>,
         signer: Arc<PushSigner>,
+        reload: Option<Arc<Reload>>,
     ) -> Self {
         let server = &core.config.server;
         let rate_limiter = Arc::new(RateLimiter::per_second(
@@ -86,6 +90,7 @@ impl AppState {
             signer,
             started: Instant::now(),
             system: Arc::default(),
+            reload,
             core,
         }))
     }

@@ -3280,7 +3280,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The effective configuration (read-only). */
+        /** The effective configuration. */
         get: {
             parameters: {
                 query?: never;
@@ -3403,7 +3403,139 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change settings: saved into the config file (comments kept) and applied at once — the next
+         *     sale uses them. 422 `invalid_settings` names the key, as for the file, and changes nothing; 409
+         *     `settings_read_only` on a server started without a config file to write.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SettingsUpdate"];
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SettingsSaved"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/socket-tickets": {
@@ -5982,6 +6114,8 @@ export interface components {
              * @description How long an expired payment keeps its amount, seconds.
              */
             late_grace_seconds: number;
+            /** @description The largest sale. */
+            max_amount: string;
             /** @description Also wait for the finalized block. */
             require_finalized: boolean;
         };
@@ -6126,6 +6260,15 @@ export interface components {
         SettingsResponse: {
             /** @description Chain watching. */
             chain: components["schemas"]["ChainSettings"];
+            /** @description The config file settings are saved to (null when read-only). */
+            config_file?: string | null;
+            /** @description Whether the owner can change settings here (`PATCH /settings`), and the file it writes. */
+            editable: boolean;
+            /**
+             * @description Every token the shop may accept (the accepted ones and the built-in ones left out), for the
+             *     Settings screen's choice.
+             */
+            known_tokens: string[];
             /** @description Merchant. */
             merchant: components["schemas"]["MerchantSettings"];
             /** @description Networks. */
@@ -6136,6 +6279,48 @@ export interface components {
             server: components["schemas"]["ServerSettings"];
             /** @description Accepted tokens. */
             tokens: components["schemas"]["TokenResponse"][];
+        };
+        /** @description `PATCH /api/v1/settings` answered: saved, and being applied. */
+        SettingsSaved: {
+            /**
+             * @description `reloading`: the server reloads in place with the new settings (well under a second; the
+             *     next sale uses them).
+             */
+            applied: string;
+            /** @description The keys changed, as the file spells them. */
+            changed: string[];
+            /** @description The file written. */
+            config_file: string;
+        };
+        /**
+         * @description `PATCH /api/v1/settings`: what the owner changes; absent fields stay as they are. Validated like
+         *     the config file (the same messages, naming the key).
+         */
+        SettingsUpdate: {
+            /**
+             * Format: int32
+             * @description `payments.confirmations`.
+             */
+            confirmations?: number | null;
+            /**
+             * Format: int64
+             * @description `payments.expiry_seconds` (30–604800).
+             */
+            expiry_seconds?: number | null;
+            /** @description `payments.max_amount`, a decimal string. */
+            max_amount?: string | null;
+            /** @description `merchant.receive_address`: EIP-55; `""` unsets it (payments are then refused). */
+            receive_address?: string | null;
+            /** @description `payments.require_finalized`. */
+            require_finalized?: boolean | null;
+            /** @description The first network's JSON-RPC endpoints, in failover order (they may carry provider keys). */
+            rpc_urls?: string[] | null;
+            /** @description `merchant.name`. */
+            shop_name?: string | null;
+            /** @description The accepted tokens by symbol, among `known_tokens`. */
+            tokens?: string[] | null;
+            /** @description The first network's WebSocket endpoints. */
+            ws_urls?: string[] | null;
         };
         /** @description `PUT /api/v1/display`. */
         ShowRequest: {

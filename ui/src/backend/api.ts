@@ -24,6 +24,8 @@ import type {
   Schemas,
   Sent,
   Settings,
+  SettingsSaved,
+  SettingsUpdate,
   SystemStats,
   Token,
   Transfer,
@@ -113,6 +115,8 @@ export const listDeliveries = () => request<Narrowed<Sent<Schemas['DeliveryList'
 export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/deliveries/${id}/redeliver`, { method: 'POST' });
 
 export const getSettings = () => request<Settings>('/api/v1/settings');
+/** Saves the owner's changes into the config file and applies them at once (admin). */
+export const updateSettings = (change: SettingsUpdate) => request<SettingsSaved>('/api/v1/settings', json('PATCH', change));
 
 /** A pairing code for a customer display (replaces any earlier one; admin). */
 export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });

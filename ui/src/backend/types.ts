@@ -106,6 +106,9 @@ export type Webhook = Narrowed<Sent<Schemas['WebhookResponse']>, { source: 'conf
 export type Delivery = Narrowed<Sent<Schemas['DeliveryResponse']>, { status: 'pending' | 'delivered' | 'failed' }>;
 
 export type Settings = Sent<Schemas['SettingsResponse']>;
+/** `PATCH /api/v1/settings`: what the owner changes (absent fields stay as they are). */
+export type SettingsUpdate = Schemas['SettingsUpdate'];
+export type SettingsSaved = Sent<Schemas['SettingsSaved']>;
 
 export type PairingCode = Sent<Schemas['PairingResponse']>;
 

@@ -239,6 +239,13 @@ fn default_networks() -> Vec<RawNetwork> {
     }]
 }
 
+/// The built-in tokens, validated (the Settings screen offers them even when the file's
+/// `[[tokens]]` leaves some out).
+pub(crate) fn builtin_tokens(payments: &PaymentsConfig) -> Vec<Token> {
+    let networks = networks(None).unwrap_or_default();
+    tokens(None, &networks, payments).unwrap_or_default()
+}
+
 fn default_tokens() -> Vec<RawToken> {
     let token = |symbol: &str, name: &str, contract: &str, legacy| RawToken {
         symbol: symbol.into(),

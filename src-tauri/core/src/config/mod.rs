@@ -12,6 +12,7 @@
 //! `tokens`, `webhooks`) cannot be set from the environment.
 
 mod chain;
+pub mod edit;
 mod merchant;
 mod payments;
 mod server;
@@ -139,7 +140,7 @@ pub(crate) fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>
 }
 
 /// Where a configuration comes from (see the module documentation for the order).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Layers {
     /// The TOML file; `None`: none (only defaults and overrides).
     pub file: Option<PathBuf>,

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod display;
 pub mod payments;
+pub mod settings;
 pub mod stats;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -1,132 +1,79 @@
-//! `GET /api/v1/settings`: the effective configuration for the Settings screen (merchant endpoint).
-//! Read-only: the configuration lives in the TOML file and the environment, is validated at start
-//! and applies on restart; secrets (API keys) are counted, never shown, and node endpoints show only
-//! `scheme://host[:port]` (their paths and query strings may carry provider keys).
+//! `GET /api/v1/settings`: the effective configuration for the Settings screen; secrets (API keys)
+//! are counted, never shown, and node endpoints show only `scheme://host[:port]` (their paths and
+//! query strings may carry provider keys). `PATCH /api/v1/settings` (admin): the owner's changes,
+//! written into the config file with its comments kept and applied at once (see
+//! [`crate::reload`]); every change is in the audit trail.
 
-use axum::{extract::State, routing::get, Json, Router};
-use serde::Serialize;
-use stablepay_core::telemetry::redact_endpoint;
-use utoipa::ToSchema;
+use axum::{
+    extract::State,
+    routing::{get, patch},
+    Extension, Json, Router,
+};
+use stablepay_core::{
+    config::edit::{known_tokens, SettingsChange},
+    telemetry::redact_endpoint,
+    CoreError,
+};
 
 use crate::{
-    auth::{Permission, Require},
-    dto::catalog::{token_views, TokenResponse},
-    error::ErrorBody,
+    auth::{Caller, Permission, Require},
+    dto::{
+        catalog::token_views,
+        settings::{
+            ChainSettings, KeySettings, MerchantSettings, NetworkSettings, PaymentSettings,
+            ServerSettings, SettingsResponse, SettingsSaved, SettingsUpdate, TlsSettings,
+        },
+    },
+    error::{ApiError, ErrorBody},
+    extract::ApiJson,
     state::AppState,
 };
 
-/// Merchant route.
+/// Merchant routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(settings))
         .route_layer(Require(Permission::Monitor))
+        .merge(
+            Router::new()
+                .route("/settings", patch(update))
+                .route_layer(Require(Permission::Manage)),
+        )
 }
 
-/// `[merchant]`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MerchantSettings {
-    /// Shop name.
-    pub name: String,
-    /// EIP-55 receive address, or null when not configured.
-    pub receive_address: Option<String>,
-}
-
-/// `[payments]`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentSettings {
-    /// Confirmations before paid.
-    pub confirmations: u32,
-    /// Also wait for the finalized block.
-    pub require_finalized: bool,
-    /// Default payment lifetime, seconds.
-    pub expiry_seconds: u64,
-    /// Unique-amount step.
-    pub amount_step: String,
-    /// How long an expired payment keeps its amount, seconds.
-    pub late_grace_seconds: u64,
-}
-
-/// `[server]` (what is safe to show).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServerSettings {
-    /// Listen address.
-    pub bind: String,
-    /// How many API keys are configured.
-    pub api_keys_configured: usize,
-    /// Each configured key's name and role (never the key).
-    pub keys: Vec<KeySettings>,
-    /// Public URL behind a proxy.
-    pub public_url: String,
-    /// Allowed browser origins.
-    pub cors_origins: Vec<String>,
-    /// HTTPS: null when the server speaks plain HTTP.
-    pub tls: Option<TlsSettings>,
-    /// The public key socket messages are signed with (Ed25519, hex).
-    pub push_key: String,
-}
-
-/// The certificate the server serves HTTPS with.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TlsSettings {
-    /// SHA-256 of the certificate, `AB:CD:…`: compare it with what a tablet's browser shows.
-    pub fingerprint_sha256: String,
-    /// Made by this server (`server.tls_self_signed`), not the shop's own certificate.
-    pub self_signed: bool,
-}
-
-/// A configured key, without its secret.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeySettings {
-    /// Who holds it.
-    pub name: String,
-    /// `admin`, `cashier`, `viewer` or `display`.
-    pub role: String,
-}
-
-/// `[chain]`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChainSettings {
-    /// Chain watching on.
-    pub enabled: bool,
-    /// Poll interval, ms.
-    pub poll_interval_ms: u64,
-}
-
-/// One `[[networks]]` entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NetworkSettings {
-    /// Slug.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Chain id.
-    pub chain_id: u64,
-    /// RPC endpoints, `scheme://host[:port]` only.
-    pub rpc_endpoints: Vec<String>,
-    /// WebSocket endpoints, `scheme://host[:port]` only.
-    pub ws_endpoints: Vec<String>,
-    /// Explorer.
-    pub explorer_url: String,
+/// Change settings: saved into the config file (comments kept) and applied at once — the next
+/// sale uses them. 422 `invalid_settings` names the key, as for the file, and changes nothing; 409
+/// `settings_read_only` on a server started without a config file to write.
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", security(("api_key" = ["admin"])),
+    request_body = SettingsUpdate,
+    responses((status = 200, body = SettingsSaved), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(body): ApiJson<SettingsUpdate>,
+) -> Result<Json<SettingsSaved>, ApiError> {
+    let reload = state.reload.as_ref().ok_or(ApiError::SettingsReadOnly)?;
+    let change = SettingsChange::from(body);
+    let keys = change.keys();
+    if keys.is_empty() {
+        return Err(ApiError::InvalidSettings("nothing to change".into()));
+    }
+    reload
+        .apply(&change, &state.core.config)
+        .await
+        .map_err(|e| match e {
+            CoreError::Config(message) => ApiError::InvalidSettings(message),
+            e => ApiError::Core(e),
+        })?;
+    state.core.audit_settings(&keys, &caller.name).await?;
+    Ok(Json(SettingsSaved {
+        changed: keys.iter().map(|k| k.to_string()).collect(),
+        config_file: reload.file().display().to_string(),
+        applied: "reloading".into(),
+    }))
 }
 
 /// The effective configuration.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettingsResponse {
-    /// Merchant.
-    pub merchant: MerchantSettings,
-    /// Payment rules.
-    pub payments: PaymentSettings,
-    /// Server.
-    pub server: ServerSettings,
-    /// Chain watching.
-    pub chain: ChainSettings,
-    /// Networks.
-    pub networks: Vec<NetworkSettings>,
-    /// Accepted tokens.
-    pub tokens: Vec<TokenResponse>,
-}
-
-/// The effective configuration (read-only).
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = SettingsResponse), (status = 401, body = ErrorBody)))]
 pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
@@ -142,6 +89,7 @@ pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
             require_finalized: c.payments.require_finalized,
             expiry_seconds: c.payments.expiry_seconds,
             amount_step: c.payments.amount_step.to_string(),
+            max_amount: c.payments.max_amount.to_string(),
             late_grace_seconds: c.payments.late_grace_seconds,
         },
         server: ServerSettings {
@@ -181,5 +129,14 @@ pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
             })
             .collect(),
         tokens: token_views(state.core.catalog.tokens().await),
+        known_tokens: known_tokens(c)
+            .into_iter()
+            .map(|t| t.symbol.to_string())
+            .collect(),
+        editable: state.reload.is_some(),
+        config_file: state
+            .reload
+            .as_ref()
+            .map(|r| r.file().display().to_string()),
     })
 }

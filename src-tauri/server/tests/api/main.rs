@@ -13,6 +13,7 @@ mod pairing;
 mod payments;
 mod proxy;
 mod security;
+mod settings;
 mod settlement;
 mod tls;
 mod webhooks;

@@ -1,0 +1,173 @@
+//! The Settings screen on the wire: the effective configuration (what is safe to show) and the
+//! owner's changes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::dto::catalog::TokenResponse;
+
+/// `[merchant]`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MerchantSettings {
+    /// Shop name.
+    pub name: String,
+    /// EIP-55 receive address, or null when not configured.
+    pub receive_address: Option<String>,
+}
+
+/// `[payments]`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentSettings {
+    /// Confirmations before paid.
+    pub confirmations: u32,
+    /// Also wait for the finalized block.
+    pub require_finalized: bool,
+    /// Default payment lifetime, seconds.
+    pub expiry_seconds: u64,
+    /// Unique-amount step.
+    pub amount_step: String,
+    /// The largest sale.
+    pub max_amount: String,
+    /// How long an expired payment keeps its amount, seconds.
+    pub late_grace_seconds: u64,
+}
+
+/// `[server]` (what is safe to show).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub bind: String,
+    /// How many API keys are configured.
+    pub api_keys_configured: usize,
+    /// Each configured key's name and role (never the key).
+    pub keys: Vec<KeySettings>,
+    /// Public URL behind a proxy.
+    pub public_url: String,
+    /// Allowed browser origins.
+    pub cors_origins: Vec<String>,
+    /// HTTPS: null when the server speaks plain HTTP.
+    pub tls: Option<TlsSettings>,
+    /// The public key socket messages are signed with (Ed25519, hex).
+    pub push_key: String,
+}
+
+/// The certificate the server serves HTTPS with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TlsSettings {
+    /// SHA-256 of the certificate, `AB:CD:…`: compare it with what a tablet's browser shows.
+    pub fingerprint_sha256: String,
+    /// Made by this server (`server.tls_self_signed`), not the shop's own certificate.
+    pub self_signed: bool,
+}
+
+/// A configured key, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeySettings {
+    /// Who holds it.
+    pub name: String,
+    /// `admin`, `cashier`, `viewer` or `display`.
+    pub role: String,
+}
+
+/// `[chain]`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainSettings {
+    /// Chain watching on.
+    pub enabled: bool,
+    /// Poll interval, ms.
+    pub poll_interval_ms: u64,
+}
+
+/// One `[[networks]]` entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkSettings {
+    /// Slug.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// RPC endpoints, `scheme://host[:port]` only.
+    pub rpc_endpoints: Vec<String>,
+    /// WebSocket endpoints, `scheme://host[:port]` only.
+    pub ws_endpoints: Vec<String>,
+    /// Explorer.
+    pub explorer_url: String,
+}
+
+/// The effective configuration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsResponse {
+    /// Merchant.
+    pub merchant: MerchantSettings,
+    /// Payment rules.
+    pub payments: PaymentSettings,
+    /// Server.
+    pub server: ServerSettings,
+    /// Chain watching.
+    pub chain: ChainSettings,
+    /// Networks.
+    pub networks: Vec<NetworkSettings>,
+    /// Accepted tokens.
+    pub tokens: Vec<TokenResponse>,
+    /// Every token the shop may accept (the accepted ones and the built-in ones left out), for the
+    /// Settings screen's choice.
+    pub known_tokens: Vec<String>,
+    /// Whether the owner can change settings here (`PATCH /settings`), and the file it writes.
+    pub editable: bool,
+    /// The config file settings are saved to (null when read-only).
+    pub config_file: Option<String>,
+}
+
+/// `PATCH /api/v1/settings`: what the owner changes; absent fields stay as they are. Validated like
+/// the config file (the same messages, naming the key).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// `merchant.name`.
+    pub shop_name: Option<String>,
+    /// `merchant.receive_address`: EIP-55; `""` unsets it (payments are then refused).
+    pub receive_address: Option<String>,
+    /// `payments.confirmations`.
+    pub confirmations: Option<u32>,
+    /// `payments.require_finalized`.
+    pub require_finalized: Option<bool>,
+    /// `payments.expiry_seconds` (30–604800).
+    pub expiry_seconds: Option<u64>,
+    /// `payments.max_amount`, a decimal string.
+    pub max_amount: Option<String>,
+    /// The accepted tokens by symbol, among `known_tokens`.
+    pub tokens: Option<Vec<String>>,
+    /// The first network's JSON-RPC endpoints, in failover order (they may carry provider keys).
+    pub rpc_urls: Option<Vec<String>>,
+    /// The first network's WebSocket endpoints.
+    pub ws_urls: Option<Vec<String>>,
+}
+
+impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
+    fn from(u: SettingsUpdate) -> Self {
+        Self {
+            shop_name: u.shop_name,
+            receive_address: u.receive_address,
+            confirmations: u.confirmations,
+            require_finalized: u.require_finalized,
+            expiry_seconds: u.expiry_seconds,
+            max_amount: u.max_amount,
+            tokens: u.tokens,
+            rpc_urls: u.rpc_urls,
+            ws_urls: u.ws_urls,
+        }
+    }
+}
+
+/// `PATCH /api/v1/settings` answered: saved, and being applied.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsSaved {
+    /// The keys changed, as the file spells them.
+    pub changed: Vec<String>,
+    /// The file written.
+    pub config_file: String,
+    /// `reloading`: the server reloads in place with the new settings (well under a second; the
+    /// next sale uses them).
+    pub applied: String,
+}

@@ -1,0 +1,185 @@
+//! Settings changed in the app apply at once (issue 18). `PATCH /api/v1/settings` writes the
+//! config file (`stablepay_core::config::edit`, comments kept), validates it through the same
+//! layers the server started with, records the change in the audit trail, and hands the new
+//! configuration to the [`Supervisor`], which reloads the server in place: same process, same
+//! address, the core and its watchers started again on the new configuration (well under a second;
+//! open sockets reconnect by themselves). Nobody restarts anything, and every setting — tokens, RPC
+//! endpoints, the payments policy, the receive address — takes effect on the next sale.
+//!
+//! A server started without a supervisor (`start`, as the tests' plain harness does) has no
+//! [`Reload`]: its settings are read-only, and `PATCH /settings` says so (409 `settings_read_only`).
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use stablepay_core::{
+    clock::Clock,
+    config::{edit::SettingsChange, Config, Layers},
+    Core, CoreError,
+};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+
+use crate::{start_with, RunningServer, StartError};
+
+/// Where the configuration comes from, to write and load it again: the file, and the other layers
+/// exactly as at start (`layers.file` and `layers.text` are ignored).
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    /// The TOML file the settings are written to (created on the first save).
+    pub file: PathBuf,
+    /// The other layers: host defaults and overrides, the environment, flags.
+    pub layers: Layers,
+}
+
+/// The running server's way to reload itself, in [`crate::state::AppState`].
+#[derive(Debug)]
+pub struct Reload {
+    source: ConfigSource,
+    requests: mpsc::UnboundedSender<Config>,
+    /// One change at a time: the file is read, edited and written under it.
+    writing: Mutex<()>,
+}
+
+impl Reload {
+    /// The config file settings are written to.
+    pub fn file(&self) -> &std::path::Path {
+        &self.source.file
+    }
+
+    /// Applies `change` to the file, validates the result through the start-up layers, writes it
+    /// (atomically: a temporary file renamed over it) and asks for a reload. Returns the new
+    /// configuration. A change that does not validate writes nothing.
+    pub(crate) async fn apply(
+        &self,
+        change: &SettingsChange,
+        current: &Config,
+    ) -> Result<Config, CoreError> {
+        let _one_at_a_time = self.writing.lock().await;
+        let file = &self.source.file;
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(CoreError::Config(format!(
+                    "cannot read {}: {e}",
+                    file.display()
+                )))
+            }
+        };
+        let edited = stablepay_core::config::edit::apply(&text, change, current)?;
+        let mut layers = self.source.layers.clone();
+        layers.file = None;
+        layers.text = Some(edited.clone());
+        let mut config = Config::layered(layers)?;
+        // What the host added after loading (the desktop session token, the LAN switch's bind)
+        // stays as it was: only the file changed.
+        config.server = current.server.clone();
+        config.database = current.database.clone();
+        write_atomically(file, &edited)
+            .map_err(|e| CoreError::Config(format!("cannot write {}: {e}", file.display())))?;
+        let _ = self.requests.send(config.clone());
+        Ok(config)
+    }
+}
+
+fn write_atomically(file: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension("toml.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, file)
+}
+
+/// Called with each server the supervisor starts (the first and every reload), e.g. for the
+/// desktop shell to follow the new core's events.
+pub type OnStart = Arc<dyn Fn(&RunningServer) + Send + Sync>;
+
+/// Keeps a server running and reloads it when its settings change.
+pub struct Supervisor {
+    /// The address it listens on (kept across reloads).
+    pub addr: SocketAddr,
+    /// The public key socket messages are signed with (kept across reloads).
+    pub push_key: String,
+    /// The core in force, replaced on every reload.
+    pub core: watch::Receiver<Core>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Supervisor {
+    /// Starts the server on `config` (errors as [`crate::start`]), then reloads it whenever
+    /// `PATCH /settings` saves a change to `source.file`.
+    pub async fn start(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        source: ConfigSource,
+        on_start: OnStart,
+    ) -> Result<Self, StartError> {
+        let (requests, mut incoming) = mpsc::unbounded_channel();
+        let reload = Arc::new(Reload {
+            source,
+            requests,
+            writing: Mutex::new(()),
+        });
+        let mut server = start_with(config, clock.clone(), Some(reload.clone())).await?;
+        on_start(&server);
+        let addr = server.addr;
+        let push_key = server.push_key.clone();
+        let (core_tx, core) = watch::channel(server.core.clone());
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    Some(mut next) = incoming.recv() => {
+                        let previous = (*server.core.config).clone();
+                        server.shutdown().await;
+                        next.server.bind = addr;
+                        server = match start_with(next, clock.clone(), Some(reload.clone())).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::error!(error = %e, "the new settings did not start; back on the previous ones");
+                                let mut previous = previous;
+                                previous.server.bind = addr;
+                                match start_with(previous, clock.clone(), Some(reload.clone())).await {
+                                    Ok(s) => s,
+                                    Err(e) => {
+                                        tracing::error!(error = %e, "the server could not start again");
+                                        return;
+                                    }
+                                }
+                            }
+                        };
+                        tracing::info!(%addr, "settings applied: the server reloaded in place");
+                        on_start(&server);
+                        let _ = core_tx.send(server.core.clone());
+                    }
+                }
+            }
+            server.shutdown().await;
+        });
+        Ok(Self {
+            addr,
+            push_key,
+            core,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops the server.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}

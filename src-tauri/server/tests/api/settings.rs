@@ -1,0 +1,262 @@
+//! Settings changed in the app (issue 18): saved into the config file with its comments kept,
+//! validated like the file, in the audit trail, and in force for the next sale without anyone
+//! restarting anything (the server reloads itself in place, see `stablepay_server::reload`).
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use reqwest::Client;
+use serde_json::{json, Value};
+use stablepay_core::{
+    clock::{Clock, ManualClock},
+    config::{Config, Layers},
+};
+use stablepay_server::reload::{ConfigSource, Supervisor};
+
+use crate::{
+    anvil::{units, Anvil},
+    helpers::{assert_error, config_toml, spawn_app, usdt, TestApp, MERCHANT},
+};
+
+/// A server supervised on a config file that starts with the owner's own comment.
+struct Owned {
+    app: TestApp,
+    file: PathBuf,
+    _supervisor: Supervisor,
+}
+
+const OWNER_COMMENT: &str = "# Corner Café: the till by the window. Ask Mia before changing.\n";
+
+async fn owned(extra: &str) -> Owned {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stablepay.toml");
+    let text = format!(
+        "{OWNER_COMMENT}{}",
+        config_toml(&dir.path().join("stablepay.db"), extra)
+    );
+    std::fs::write(&file, &text).unwrap();
+    let layers = Layers {
+        file: Some(file.clone()),
+        ..Layers::default()
+    };
+    let config = Config::layered(layers.clone()).unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let supervisor = Supervisor::start(
+        config,
+        clock.clone() as Arc<dyn Clock>,
+        ConfigSource {
+            file: file.clone(),
+            layers,
+        },
+        Arc::new(|_| {}),
+    )
+    .await
+    .expect("server starts");
+    let app = TestApp {
+        base: format!("http://{}", supervisor.addr),
+        client: Client::new(),
+        clock,
+        server: None,
+        dir,
+    };
+    Owned {
+        app,
+        file,
+        _supervisor: supervisor,
+    }
+}
+
+impl Owned {
+    async fn change(&self, body: Value) -> reqwest::Response {
+        self.app
+            .client
+            .patch(self.app.url("/api/v1/settings"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /settings` until `done` holds (the reload is under a second).
+    async fn settings_until(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(r) = self
+                .app
+                .client
+                .get(self.app.url("/api/v1/settings"))
+                .send()
+                .await
+            {
+                if let Ok(s) = r.json::<Value>().await {
+                    if done(&s) {
+                        return s;
+                    }
+                }
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "the change never applied"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn confirmations_and_the_largest_sale_changed_in_settings_apply_to_the_next_sale_and_stay_in_the_file(
+) {
+    let shop = owned("").await;
+    let before = shop.app.create_ok(usdt("3")).await;
+    assert_eq!(before["required_confirmations"], 3);
+
+    let r = shop
+        .change(json!({ "confirmations": 7, "max_amount": "250", "shop_name": "Corner Café" }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(saved["applied"], "reloading");
+    assert_eq!(
+        saved["changed"],
+        json!([
+            "merchant.name",
+            "payments.confirmations",
+            "payments.max_amount"
+        ])
+    );
+    shop.settings_until(|s| s["payments"]["confirmations"] == 7)
+        .await;
+
+    let after = shop.app.create_ok(usdt("3")).await;
+    assert_eq!(after["required_confirmations"], 7, "the next sale");
+    assert_error(shop.app.create(usdt("251")).await, 422, "amount_too_large").await;
+    let text = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(
+        text.starts_with(OWNER_COMMENT),
+        "the owner's comment is kept:\n{text}"
+    );
+    assert!(text.contains("confirmations = 7"), "{text}");
+    assert!(text.contains("name = \"Corner Café\""), "{text}");
+    assert_eq!(
+        shop.app
+            .sql_count("SELECT COUNT(*) FROM events WHERE kind = 'settings.changed' AND detail LIKE '%payments.confirmations%'")
+            .await,
+        1,
+        "in the audit trail"
+    );
+}
+
+#[tokio::test]
+async fn a_token_left_out_in_settings_is_no_longer_sold_and_comes_back_without_its_contract_typed()
+{
+    let shop = owned("").await;
+    let r = shop.change(json!({ "tokens": ["USDT", "FDUSD"] })).await;
+    assert_eq!(r.status(), 200);
+    let s = shop
+        .settings_until(|s| s["tokens"].as_array().is_some_and(|t| t.len() == 2))
+        .await;
+    assert_eq!(s["known_tokens"], json!(["USDT", "FDUSD", "USDC", "BUSD"]));
+    let usdc = json!({ "amount": "5", "token": "USDC" });
+    assert_error(shop.app.create(usdc.clone()).await, 422, "unknown_token").await;
+
+    assert_eq!(
+        shop.change(json!({ "tokens": ["USDT", "USDC", "FDUSD"] }))
+            .await
+            .status(),
+        200
+    );
+    shop.settings_until(|s| s["tokens"].as_array().is_some_and(|t| t.len() == 3))
+        .await;
+    assert_eq!(shop.app.create(usdc).await.status(), 201);
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_naming_the_key_and_leave_the_file_as_it_was() {
+    let shop = owned("").await;
+    let before = std::fs::read_to_string(&shop.file).unwrap();
+    let body = assert_error(
+        shop.change(json!({ "confirmations": 5000 })).await,
+        422,
+        "invalid_settings",
+    )
+    .await;
+    assert_eq!(
+        body["error"]["message"], "payments.confirmations: must be at most 1000",
+        "the same words as for the file"
+    );
+    assert_error(
+        shop.change(json!({ "receive_address": "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d" }))
+            .await,
+        422,
+        "invalid_settings",
+    )
+    .await;
+    assert_error(
+        shop.change(json!({ "colour": "red" })).await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(&shop.file).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_server_without_a_config_file_says_its_settings_are_read_only() {
+    let app = spawn_app().await;
+    let s: Value = app.get_json("/api/v1/settings").await;
+    assert_eq!(s["editable"], false);
+    let r = app
+        .client
+        .patch(app.url("/api/v1/settings"))
+        .json(&json!({ "confirmations": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 409, "settings_read_only").await;
+}
+
+#[tokio::test]
+async fn rpc_endpoints_changed_in_settings_are_watched_for_the_next_sale() {
+    let chain = Anvil::start().await;
+    let usdt = chain.deploy_token("Tether USD (mock)", "USDT", 18).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let shop = owned(&format!(
+        "[payments]\nconfirmations = 1\nrequire_finalized = false\n[chain]\npoll_interval_ms = 200\n\
+         [[networks]]\nid = \"bsc\"\nname = \"anvil\"\nchain_id = 56\nrpc_urls = [\"http://127.0.0.1:{dead}\"]\n\
+         [[tokens]]\nsymbol = \"USDT\"\nnetwork = \"bsc\"\ncontract_address = \"{}\"\ndecimals = 18\n",
+        usdt.to_checksum(None)
+    ))
+    .await;
+    let r = shop.change(json!({ "rpc_urls": [chain.http_url()] })).await;
+    assert_eq!(r.status(), 200);
+    shop.settings_until(|s| {
+        s["networks"][0]["rpc_endpoints"][0]
+            .as_str()
+            .is_some_and(|e| e.ends_with(&chain.http_url()[chain.http_url().rfind(':').unwrap()..]))
+    })
+    .await;
+
+    let p = shop.app.create_ok(crate::helpers::usdt("4")).await;
+    chain
+        .pay(usdt, MERCHANT, units(p["amount"].as_str().unwrap(), 18))
+        .await;
+    chain.mine(2).await;
+    let id = p["id"].as_str().unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: Value = shop.app.get_json(&format!("/api/v1/payments/{id}")).await;
+        if now["status"] == "paid" {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "never paid: {now}");
+        shop.app.advance(chrono::Duration::seconds(1));
+        chain.mine(1).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let file = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(file.contains(&chain.http_url()), "{file}");
+}
