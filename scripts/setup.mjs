@@ -15,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(import.meta.dirname, '..');
 
 // What running the desktop app needs: the Tauri 2 build on Linux (WebKitGTK 4.1, GTK, the tray's
-// appindicator, rsvg for icons, libsoup) and a C toolchain for the crates that compile C.
+// appindicator, rsvg for icons, libsoup), a C toolchain for the crates that compile C, and a CJK font
+// (without one, the Chinese interface shows empty boxes).
 export const RUN_PACKAGES = [
   'libwebkit2gtk-4.1-dev', 'libgtk-3-dev', 'libayatana-appindicator3-dev', 'librsvg2-dev', 'libsoup-3.0-dev',
-  'libjavascriptcoregtk-4.1-dev', 'build-essential', 'pkg-config', 'libssl-dev',
+  'libjavascriptcoregtk-4.1-dev', 'build-essential', 'pkg-config', 'libssl-dev', 'fonts-noto-cjk',
 ];
 // What the suites add: Xvfb for the desktop end-to-end test and WebKitWebDriver for tauri-driver,
 // Chromium for the browser tests, dbus for `dbus-run-session`, nginx and openssl for the reverse-proxy

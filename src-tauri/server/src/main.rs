@@ -46,22 +46,29 @@ enum Command {
     Openapi,
 }
 
-/// The layers: the file, then the environment, then these flags.
+/// The layers: the file, then the environment, then these flags. A `--config` file that does not
+/// exist yet is no error for `serve`: it is where the settings made in the app will be saved (a
+/// fresh install starts with the built-in defaults and the first-run setup).
 fn layers(config: Option<&std::path::Path>, flags: Vec<(&'static str, String)>) -> Layers {
     Layers {
-        file: config.map(std::path::Path::to_path_buf),
+        file: config
+            .filter(|p| p.is_file())
+            .map(std::path::Path::to_path_buf),
         env: std::env::vars().collect(),
         flags,
         ..Layers::default()
     }
 }
 
-/// The configuration through [`layers`].
+/// The configuration through [`layers`], except that a named file must exist (`check-config`).
 fn load(
     config: Option<&std::path::Path>,
     flags: Vec<(&'static str, String)>,
 ) -> anyhow::Result<Config> {
-    Ok(Config::layered(layers(config, flags))?)
+    Ok(Config::layered(Layers {
+        file: config.map(std::path::Path::to_path_buf),
+        ..layers(config, flags)
+    })?)
 }
 
 #[tokio::main]

@@ -54,6 +54,7 @@ use crate::{error, routes, state::AppState};
         routes::webhooks::redeliver,
         routes::settings::settings,
         routes::settings::update,
+        routes::settings::test_endpoint,
         routes::tickets::issue,
         routes::tickets::push_key,
         routes::pairing::start,

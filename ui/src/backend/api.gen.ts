@@ -3538,6 +3538,146 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/settings/test-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an RPC endpoint before using it: its chain id, head block and latency, and whether it serves
+         *     `eth_getLogs` and the `finalized` block (admin: the server makes the request).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointTest"];
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EndpointTestResult"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/socket-tickets": {
         parameters: {
             query?: never;
@@ -5817,6 +5957,42 @@ export interface components {
             shop_name: string;
             /** @description RFC 3339, when it last changed. */
             updated_at: string;
+        };
+        /** @description `POST /api/v1/settings/test-endpoint`. */
+        EndpointTest: {
+            /** @description The JSON-RPC URL to try (`http://` or `https://`). */
+            url: string;
+        };
+        /** @description What the endpoint answered. */
+        EndpointTestResult: {
+            /**
+             * Format: int64
+             * @description `eth_chainId`.
+             */
+            chain_id?: number | null;
+            /** @description Serves the `finalized` block (settlement then waits for it). */
+            finalized: boolean;
+            /**
+             * Format: int64
+             * @description Its newest block.
+             */
+            head?: number | null;
+            /**
+             * Format: int64
+             * @description How long it took to say so, milliseconds.
+             */
+            latency_ms?: number | null;
+            /** @description Serves `eth_getLogs` (needed to see payments). */
+            logs: boolean;
+            /** @description The same in words (English; the screens translate `problem_code`). */
+            problem?: string | null;
+            /**
+             * @description Why not usable: `bad_url`, `unreachable`, `bad_answer`, `refused`, `wrong_chain`,
+             *     `no_head` or `no_logs`.
+             */
+            problem_code?: string | null;
+            /** @description Usable for this shop: on the right chain, answering, serving `eth_getLogs`. */
+            usable: boolean;
         };
         /** @description The error body. */
         ErrorBody: {

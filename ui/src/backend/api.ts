@@ -23,6 +23,7 @@ import type {
   ProductFields,
   Schemas,
   Sent,
+  EndpointTestResult,
   Settings,
   SettingsSaved,
   SettingsUpdate,
@@ -115,6 +116,8 @@ export const listDeliveries = () => request<Narrowed<Sent<Schemas['DeliveryList'
 export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/deliveries/${id}/redeliver`, { method: 'POST' });
 
 export const getSettings = () => request<Settings>('/api/v1/settings');
+/** Tries an RPC endpoint: chain id, head, latency, whether it serves logs and finality (admin). */
+export const testEndpoint = (url: string) => request<EndpointTestResult>('/api/v1/settings/test-endpoint', json('POST', { url }));
 /** Saves the owner's changes into the config file and applies them at once (admin). */
 export const updateSettings = (change: SettingsUpdate) => request<SettingsSaved>('/api/v1/settings', json('PATCH', change));
 

@@ -8,6 +8,7 @@ import ProductSelection from '../pages/ProductSelection.vue';
 import ProductsPage from '../pages/ProductsPage.vue';
 import QrPaymentPage from '../pages/QrPaymentPage.vue';
 import SettingsPage from '../pages/SettingsPage.vue';
+import SetupPage from '../pages/SetupPage.vue';
 import StartupErrorPage from '../pages/StartupErrorPage.vue';
 import TransfersPage from '../pages/TransfersPage.vue';
 
@@ -24,6 +25,7 @@ export const routes = [
   { path: '/monitoring', name: 'monitoring', component: MonitoringDashboard },
   { path: '/products', name: 'products', component: ProductsPage },
   { path: '/settings', name: 'settings', component: SettingsPage },
+  { path: '/setup', name: 'setup', component: SetupPage },
   { path: '/startup-error', name: 'startup-error', component: StartupErrorPage, meta: { bare: true } },
   { path: '/:rest(.*)*', redirect: '/' },
 ];

@@ -4,6 +4,7 @@
 
 mod classify;
 pub mod history;
+pub mod probe;
 pub mod quorum;
 pub mod rpc;
 mod subscription;

@@ -171,3 +171,33 @@ pub struct SettingsSaved {
     /// next sale uses them).
     pub applied: String,
 }
+
+/// `POST /api/v1/settings/test-endpoint`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointTest {
+    /// The JSON-RPC URL to try (`http://` or `https://`).
+    pub url: String,
+}
+
+/// What the endpoint answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointTestResult {
+    /// Usable for this shop: on the right chain, answering, serving `eth_getLogs`.
+    pub usable: bool,
+    /// `eth_chainId`.
+    pub chain_id: Option<u64>,
+    /// Its newest block.
+    pub head: Option<u64>,
+    /// How long it took to say so, milliseconds.
+    pub latency_ms: Option<u64>,
+    /// Serves `eth_getLogs` (needed to see payments).
+    pub logs: bool,
+    /// Serves the `finalized` block (settlement then waits for it).
+    pub finalized: bool,
+    /// Why not usable: `bad_url`, `unreachable`, `bad_answer`, `refused`, `wrong_chain`,
+    /// `no_head` or `no_logs`.
+    pub problem_code: Option<String>,
+    /// The same in words (English; the screens translate `problem_code`).
+    pub problem: Option<String>,
+}

@@ -6,7 +6,7 @@
 
 use axum::{
     extract::State,
-    routing::{get, patch},
+    routing::{get, patch, post},
     Extension, Json, Router,
 };
 use stablepay_core::{
@@ -20,8 +20,9 @@ use crate::{
     dto::{
         catalog::token_views,
         settings::{
-            ChainSettings, KeySettings, MerchantSettings, NetworkSettings, PaymentSettings,
-            ServerSettings, SettingsResponse, SettingsSaved, SettingsUpdate, TlsSettings,
+            ChainSettings, EndpointTest, EndpointTestResult, KeySettings, MerchantSettings,
+            NetworkSettings, PaymentSettings, ServerSettings, SettingsResponse, SettingsSaved,
+            SettingsUpdate, TlsSettings,
         },
     },
     error::{ApiError, ErrorBody},
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(
             Router::new()
                 .route("/settings", patch(update))
+                .route("/settings/test-endpoint", post(test_endpoint))
                 .route_layer(Require(Permission::Manage)),
         )
 }
@@ -71,6 +73,34 @@ pub async fn update(
         config_file: reload.file().display().to_string(),
         applied: "reloading".into(),
     }))
+}
+
+/// Try an RPC endpoint before using it: its chain id, head block and latency, and whether it serves
+/// `eth_getLogs` and the `finalized` block (admin: the server makes the request).
+#[utoipa::path(post, path = "/api/v1/settings/test-endpoint", tag = "settings", security(("api_key" = ["admin"])),
+    request_body = EndpointTest,
+    responses((status = 200, body = EndpointTestResult), (status = 401, body = ErrorBody)))]
+pub async fn test_endpoint(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EndpointTest>,
+) -> Json<EndpointTestResult> {
+    let chain_id = state
+        .core
+        .config
+        .networks
+        .first()
+        .map_or(56, |n| n.chain_id);
+    let p = stablepay_core::chain::probe::probe(body.url.trim(), chain_id).await;
+    Json(EndpointTestResult {
+        usable: p.problem.is_none(),
+        chain_id: p.chain_id,
+        head: p.head,
+        latency_ms: p.latency_ms,
+        logs: p.logs,
+        finalized: p.finalized,
+        problem_code: p.problem.as_ref().map(|(code, _)| code.code().to_string()),
+        problem: p.problem.map(|(_, words)| words),
+    })
 }
 
 /// The effective configuration.

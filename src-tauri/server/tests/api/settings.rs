@@ -260,3 +260,54 @@ async fn rpc_endpoints_changed_in_settings_are_watched_for_the_next_sale() {
     let file = std::fs::read_to_string(&shop.file).unwrap();
     assert!(file.contains(&chain.http_url()), "{file}");
 }
+
+#[tokio::test]
+async fn testing_an_endpoint_says_its_chain_head_and_whether_it_serves_logs_and_finality() {
+    let app = spawn_app().await;
+    let chain = Anvil::start().await;
+    let refusing = crate::proxy::FaultProxy::start(&chain.http_url()).await;
+    refusing
+        .set(json!({ "methods": { "eth_getLogs": { "error": { "code": -32601, "message": "the method eth_getLogs does not exist/is not available" } } } }))
+        .await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let test = |url: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .post(app.url("/api/v1/settings/test-endpoint"))
+                .json(&json!({ "url": url }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+
+    let good = test(chain.http_url()).await;
+    assert_eq!(good["usable"], true, "{good}");
+    assert_eq!(good["chain_id"], 56);
+    assert!(good["head"].as_u64().is_some());
+    assert!(good["latency_ms"].as_u64().is_some());
+    assert_eq!(good["logs"], true);
+    assert_eq!(good["finalized"], true);
+
+    let no_logs = test(refusing.url.clone()).await;
+    assert_eq!(no_logs["usable"], false);
+    assert_eq!(no_logs["logs"], false);
+    assert!(
+        no_logs["problem"].as_str().unwrap().contains("eth_getLogs"),
+        "{no_logs}"
+    );
+
+    let gone = test(format!("http://127.0.0.1:{dead}")).await;
+    assert_eq!(gone["usable"], false);
+    assert_eq!(gone["problem"], "cannot be reached");
+    assert_eq!(gone["problem_code"], "unreachable");
+    assert_eq!(no_logs["problem_code"], "no_logs");
+}
