@@ -173,5 +173,10 @@ describe('checkout in the browser against the real server and chain', () => {
     assert.match(frontend, /payment_status_update|connection_ack/);
     assert.match(blockchain, /transfer_event|new_head/);
     await page.screenshot({ path: join(ARTIFACTS, 'websocket-monitor.png') });
+    await page.goto(`${base}/src/websocket-monitor.html?lang=zh-CN`);
+    await page.locator('#frontend-log li').first().waitFor();
+    assert.equal(await page.locator('h1').innerText(), 'StablePay — WebSocket 监控');
+    assert.match(await page.locator('#frontend-state h2').innerText(), /前端连接/);
+    await page.screenshot({ path: join(ARTIFACTS, 'websocket-monitor-zh.png') });
   });
 });
