@@ -40,6 +40,10 @@ pub struct AlertRules {
     pub disconnected_after: Duration,
     /// Raise when the watcher is more blocks behind than this.
     pub max_blocks_behind: u64,
+    /// Raise when the API's 95th-percentile response time (ms) is over this (≥ `min_requests`).
+    pub max_api_p95_ms: f64,
+    /// Raise when the mean block → screen latency (ms) of recent pushes is over this.
+    pub max_push_latency_ms: f64,
 }
 
 impl Default for AlertRules {
@@ -51,6 +55,8 @@ impl Default for AlertRules {
             min_requests: 20,
             disconnected_after: Duration::from_secs(30),
             max_blocks_behind: 20,
+            max_api_p95_ms: 1000.0,
+            max_push_latency_ms: 10_000.0,
         }
     }
 }
@@ -90,6 +96,10 @@ pub struct AlertInputs {
     pub success_rate: (f64, u64),
     /// API server-error rate (percent) and requests in the window.
     pub error_rate: (f64, usize),
+    /// API 95th-percentile response time (ms) and requests in the window.
+    pub api_p95: (f64, usize),
+    /// Mean block → push latency (ms) and pushes in the window.
+    pub push_latency: (f64, usize),
     /// Node connections per network.
     pub links: BTreeMap<String, LinkStats>,
     /// Transfers linked to a cancelled or paid sale, seen recently.
@@ -124,6 +134,26 @@ pub fn assess(inputs: &AlertInputs, rules: &AlertRules) -> Vec<Alert> {
             Severity::Critical,
             format!("{errors:.1} % of recent API requests failed with a server error"),
             (errors, rules.max_error_rate),
+        );
+    }
+    let (p95, requests) = inputs.api_p95;
+    if requests >= rules.min_requests && p95 > rules.max_api_p95_ms {
+        out.raise(
+            AlertKind::SlowApi,
+            None,
+            Severity::Warning,
+            format!("the API answers slowly: 95 % of recent requests within {p95:.0} ms"),
+            (p95, rules.max_api_p95_ms),
+        );
+    }
+    let (latency, pushes) = inputs.push_latency;
+    if pushes > 0 && latency > rules.max_push_latency_ms {
+        out.raise(
+            AlertKind::SlowPushes,
+            None,
+            Severity::Warning,
+            format!("payments reach the screens {latency:.0} ms after their block on average"),
+            (latency, rules.max_push_latency_ms),
         );
     }
     for (network, link) in &inputs.links {
@@ -264,6 +294,11 @@ impl Alerts {
                 .recent_success_rate(now - chrono::Duration::hours(24))
                 .await?,
             error_rate: (api.flagged_percent, api.count),
+            api_p95: (api.p95_ms, api.count),
+            push_latency: {
+                let pushes = self.telemetry.push_latency();
+                (pushes.mean_ms, pushes.count)
+            },
             links: self.telemetry.links(),
             linked_transfers: self
                 .transfers
@@ -353,6 +388,24 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(kinds(&many), ["low_success_rate"]);
+    }
+
+    #[test]
+    fn a_slow_api_or_slow_pushes_alert_past_their_thresholds() {
+        let slow = AlertInputs {
+            success_rate: (100.0, 0),
+            api_p95: (1500.0, 100),
+            push_latency: (12_000.0, 3),
+            ..Default::default()
+        };
+        assert_eq!(kinds(&slow), ["slow_api", "slow_pushes"]);
+        let quiet = AlertInputs {
+            success_rate: (100.0, 0),
+            api_p95: (1500.0, 5),
+            push_latency: (12_000.0, 0),
+            ..Default::default()
+        };
+        assert!(kinds(&quiet).is_empty(), "too few requests, no pushes");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod transfers;
+pub mod trends;
 pub mod watching;
 pub mod webhooks;
 
@@ -36,7 +37,7 @@ use sqlx::SqlitePool;
 pub use error::CoreError;
 
 use crate::{
-    alerts::{AlertRules, Alerts},
+    alerts::Alerts,
     catalog::{Catalog, NetworkId},
     chain::RpcChain,
     clock::Clock,
@@ -79,6 +80,8 @@ pub struct Core {
     pub chains: HashMap<NetworkId, RpcChain>,
     /// Measured figures for monitoring, alerts and metrics.
     pub telemetry: Telemetry,
+    /// The monitoring figures kept over time (the dashboard's charts).
+    pub trends: trends::Trends,
     /// Alert rules and the active alerts (the host runs [`Alerts::run`]).
     pub alerts: Alerts,
     /// Webhook endpoints and the outbox (the host runs [`Webhooks::run`]).
@@ -138,13 +141,14 @@ impl Core {
         let products = Products::new(pool.clone(), clock.clone(), entropy.clone());
         let telemetry = Telemetry::new(clock.clone());
         let stats = Stats::new(pool.clone());
+        let trends = trends::Trends::new(pool.clone());
         let transfers = Transfers::new(pool.clone());
         let alerts = Alerts::new(
             stats.clone(),
             transfers.clone(),
             telemetry.clone(),
             clock.clone(),
-            AlertRules::default(),
+            config.alerts.clone(),
         );
         let events = EventBus::new(EVENT_BUFFER);
         let payments = Payments::new(
@@ -189,6 +193,7 @@ impl Core {
             display,
             webhooks,
             telemetry,
+            trends,
             alerts,
             progress,
             pairing,

@@ -20,6 +20,7 @@ pub mod socket;
 pub mod state;
 pub mod system;
 pub mod tls;
+mod trends;
 pub mod ui;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -214,6 +215,7 @@ pub struct RunningServer {
     display: JoinHandle<()>,
     alerts: JoinHandle<()>,
     webhooks: JoinHandle<()>,
+    trends: JoinHandle<()>,
     /// The chain watchers (stopped when dropped).
     pub watchers: Vec<WatcherHandle>,
 }
@@ -234,6 +236,7 @@ impl RunningServer {
         self.display.abort();
         self.alerts.abort();
         self.webhooks.abort();
+        self.trends.abort();
     }
 
     /// Runs until the server stops by itself (it only does on an I/O error).
@@ -293,13 +296,9 @@ pub(crate) async fn start_with(
         self_signed: i.self_signed,
     });
     let push_key = signer.public_key().to_string();
-    let app = router(AppState::new(
-        core.clone(),
-        addr,
-        tls_summary,
-        signer,
-        reload,
-    ));
+    let state = AppState::new(core.clone(), addr, tls_summary, signer, reload);
+    let sampler = tokio::spawn(trends::run(state.clone()));
+    let app = router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let limits = listener::Limits {
         max_connections: core.config.server.max_connections,
@@ -334,6 +333,7 @@ pub(crate) async fn start_with(
         display,
         alerts,
         webhooks,
+        trends: sampler,
         watchers,
     })
 }

@@ -43,6 +43,7 @@ use crate::{error, routes, state::AppState};
         routes::stats::system,
         routes::stats::websocket,
         routes::stats::messages,
+        routes::stats::history,
         routes::stats::alerts,
         routes::display::current,
         routes::display::show,

@@ -3811,6 +3811,141 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The monitoring figures sampled over time (kept 30 days): the dashboard's charts. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description How far back, hours. */
+                    hours: number | null;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HistoryResponse"];
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stats/monitoring": {
         parameters: {
             query?: never;
@@ -5699,6 +5834,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `[alerts]` thresholds to change. */
+        AlertThresholds: {
+            /**
+             * Format: double
+             * @description Raise over this API 95th-percentile response time (ms).
+             */
+            max_api_p95_ms?: number | null;
+            /**
+             * Format: double
+             * @description Raise when the watcher is more blocks behind than this.
+             */
+            max_blocks_behind?: number | null;
+            /**
+             * Format: double
+             * @description Raise over this API server-error rate (percent).
+             */
+            max_error_rate?: number | null;
+            /**
+             * Format: double
+             * @description Raise over this mean block → screen latency (ms).
+             */
+            max_push_latency_ms?: number | null;
+            /**
+             * Format: double
+             * @description Raise under this success rate (percent).
+             */
+            min_success_rate?: number | null;
+        };
         /** @description An active alert. */
         AlertView: {
             /** @description Stable id (kind, plus `:<network>` for chain alerts, `:<endpoint>` for an endpoint's). */
@@ -6046,6 +6209,11 @@ export interface components {
             uptime_seconds: number;
             /** @description Server version. */
             version: string;
+        };
+        /** @description `GET /api/v1/stats/history`: the figures sampled over time, oldest first. */
+        HistoryResponse: {
+            /** @description One per sampling interval (`server.trend_sample_ms`). */
+            samples: components["schemas"]["TrendSampleView"][];
         };
         /** @description A configured key, without its secret. */
         KeySettings: {
@@ -6434,6 +6602,8 @@ export interface components {
         };
         /** @description The effective configuration. */
         SettingsResponse: {
+            /** @description The alert thresholds in force. */
+            alerts: components["schemas"]["AlertThresholds"];
             /** @description Chain watching. */
             chain: components["schemas"]["ChainSettings"];
             /** @description The config file settings are saved to (null when read-only). */
@@ -6473,6 +6643,7 @@ export interface components {
          *     the config file (the same messages, naming the key).
          */
         SettingsUpdate: {
+            alerts?: components["schemas"]["AlertThresholds"] | null;
             /**
              * Format: int32
              * @description `payments.confirmations`.
@@ -6632,6 +6803,56 @@ export interface components {
             value?: string | null;
             /** @description Amount in base units. */
             value_base_units: string;
+        };
+        /** @description One sample of the monitoring figures. */
+        TrendSampleView: {
+            /**
+             * Format: int64
+             * @description Open customer-facing sockets.
+             */
+            active_sockets: number;
+            /**
+             * Format: double
+             * @description Server errors among recent requests, percent.
+             */
+            api_error_rate: number;
+            /**
+             * Format: double
+             * @description API median response time, ms.
+             */
+            api_p50_ms: number;
+            /**
+             * Format: double
+             * @description API 95th percentile, ms.
+             */
+            api_p95_ms: number;
+            /** @description RFC 3339. */
+            at: string;
+            /**
+             * Format: int64
+             * @description Watcher lag, blocks.
+             */
+            blocks_behind: number;
+            /**
+             * Format: double
+             * @description Machine CPU, percent.
+             */
+            cpu_usage: number;
+            /**
+             * Format: double
+             * @description One database round trip, ms.
+             */
+            db_ms: number;
+            /**
+             * Format: double
+             * @description Machine memory, percent.
+             */
+            memory_usage: number;
+            /**
+             * Format: double
+             * @description Mean block → screen latency, ms.
+             */
+            push_latency_ms: number;
         };
         /** @description Transaction validation figures. */
         ValidationPerformance: {

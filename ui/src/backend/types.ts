@@ -110,6 +110,7 @@ export type Settings = Sent<Schemas['SettingsResponse']>;
 export type SettingsUpdate = Schemas['SettingsUpdate'];
 export type SettingsSaved = Sent<Schemas['SettingsSaved']>;
 export type EndpointTestResult = Sent<Schemas['EndpointTestResult']>;
+export type TrendSample = Sent<Schemas['TrendSampleView']>;
 
 export type PairingCode = Sent<Schemas['PairingResponse']>;
 

@@ -5,11 +5,13 @@ import {
   listAlerts,
   monitoringStats,
   paymentStats,
+  statsHistory,
   systemStats,
   type Alert,
   type MonitoringStats,
   type PaymentStats,
   type SystemStats,
+  type TrendSample,
 } from '../backend';
 
 /** One sample of the figures the dashboard charts over time. */
@@ -31,6 +33,8 @@ export const useMonitoringStore = defineStore('monitoring', () => {
   const system = ref<SystemStats | null>(null);
   const alerts = ref<Alert[]>([]);
   const samples = ref<Sample[]>([]);
+  /** The server's own samples of the last 24 h (they survive a reload and a restart). */
+  const history = ref<TrendSample[]>([]);
   const updatedAt = ref<Date | null>(null);
   const loading = ref(false);
   const errorCode = ref<string | null>(null);
@@ -39,7 +43,8 @@ export const useMonitoringStore = defineStore('monitoring', () => {
     loading.value = true;
     errorCode.value = null;
     try {
-      const [p, m, s, a] = await Promise.all([paymentStats(), monitoringStats(), systemStats(), listAlerts()]);
+      const [p, m, s, a, h] = await Promise.all([paymentStats(), monitoringStats(), systemStats(), listAlerts(), statsHistory(24).catch(() => null)]);
+      if (h) history.value = h.samples;
       payments.value = p;
       monitoring.value = m;
       system.value = s;
@@ -62,5 +67,5 @@ export const useMonitoringStore = defineStore('monitoring', () => {
     }
   }
 
-  return { payments, monitoring, system, alerts, samples, updatedAt, loading, errorCode, refresh };
+  return { payments, monitoring, system, alerts, samples, history, updatedAt, loading, errorCode, refresh };
 });

@@ -33,6 +33,48 @@ pub struct SettingsChange {
     pub rpc_urls: Option<Vec<String>>,
     /// The first network's `ws_urls`.
     pub ws_urls: Option<Vec<String>>,
+    /// `[alerts]` thresholds, by key (`max_api_p95_ms`, `min_success_rate`, …): the dashboard's
+    /// threshold editor.
+    pub alerts: Vec<(AlertThreshold, f64)>,
+}
+
+/// A threshold of `[alerts]` the owner may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertThreshold {
+    /// `alerts.min_success_rate` (percent).
+    MinSuccessRate,
+    /// `alerts.max_error_rate` (percent).
+    MaxErrorRate,
+    /// `alerts.max_api_p95_ms`.
+    MaxApiP95Ms,
+    /// `alerts.max_push_latency_ms`.
+    MaxPushLatencyMs,
+    /// `alerts.max_blocks_behind`.
+    MaxBlocksBehind,
+}
+
+impl AlertThreshold {
+    /// The key in `[alerts]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            AlertThreshold::MinSuccessRate => "min_success_rate",
+            AlertThreshold::MaxErrorRate => "max_error_rate",
+            AlertThreshold::MaxApiP95Ms => "max_api_p95_ms",
+            AlertThreshold::MaxPushLatencyMs => "max_push_latency_ms",
+            AlertThreshold::MaxBlocksBehind => "max_blocks_behind",
+        }
+    }
+
+    /// The file's full name, e.g. `alerts.max_api_p95_ms`.
+    pub fn path(self) -> &'static str {
+        match self {
+            AlertThreshold::MinSuccessRate => "alerts.min_success_rate",
+            AlertThreshold::MaxErrorRate => "alerts.max_error_rate",
+            AlertThreshold::MaxApiP95Ms => "alerts.max_api_p95_ms",
+            AlertThreshold::MaxPushLatencyMs => "alerts.max_push_latency_ms",
+            AlertThreshold::MaxBlocksBehind => "alerts.max_blocks_behind",
+        }
+    }
 }
 
 impl SettingsChange {
@@ -54,6 +96,7 @@ impl SettingsChange {
         ]
         .into_iter()
         .filter_map(|(changed, key)| changed.then_some(key))
+        .chain(self.alerts.iter().map(|(t, _)| t.path()))
         .collect()
     }
 }
@@ -105,6 +148,13 @@ pub fn apply(text: &str, change: &SettingsChange, current: &Config) -> Result<St
     }
     if let Some(max) = &change.max_amount {
         set("payments", "max_amount", value(max.trim()))?;
+    }
+    for (threshold, v) in &change.alerts {
+        let item = match threshold {
+            AlertThreshold::MaxBlocksBehind => value(v.max(0.0).round() as i64),
+            _ => value(*v),
+        };
+        set("alerts", threshold.key(), item)?;
     }
     if let Some(symbols) = &change.tokens {
         doc["tokens"] = Item::ArrayOfTables(tokens_table(symbols, current)?);

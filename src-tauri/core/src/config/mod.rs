@@ -11,6 +11,7 @@
 //! `[[tokens]]` in the file replace the built-in BSC lists; the array sections (`networks`,
 //! `tokens`, `webhooks`) cannot be set from the environment.
 
+mod alerts;
 mod chain;
 pub mod edit;
 mod merchant;
@@ -66,6 +67,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     /// `[webhook_targets]`: private addresses webhooks added through the API may reach.
     pub webhook_targets: TargetPolicy,
+    /// `[alerts]`: the thresholds the monitoring alerts fire at.
+    pub alerts: crate::alerts::AlertRules,
 }
 
 /// Declares a raw section of the file: each key once, with its type and its default.
@@ -101,6 +104,7 @@ struct RawConfig {
     merchant: merchant::RawMerchant,
     payments: payments::RawPayments,
     chain: chain::RawChain,
+    alerts: alerts::RawAlerts,
     networks: Option<Vec<chain::RawNetwork>>,
     tokens: Option<Vec<chain::RawToken>>,
     webhooks: Vec<webhooks::RawWebhook>,
@@ -233,6 +237,7 @@ impl RawConfig {
             .map(|(i, w)| WebhookConfig::parse(i, w))
             .collect::<Result<_, _>>()?;
         let webhook_targets = self.webhook_targets.try_into()?;
+        let alerts = self.alerts.try_into()?;
         Ok(Config {
             server,
             database,
@@ -243,6 +248,7 @@ impl RawConfig {
             tokens,
             webhooks,
             webhook_targets,
+            alerts,
         })
     }
 }

@@ -32,6 +32,7 @@ section! {
         header_read_timeout_ms: u64 = 10_000,
         request_timeout_ms: u64 = 30_000,
         socket_heartbeat_ms: u64 = 30_000,
+        trend_sample_ms: u64 = 60_000,
         ui_dir: String = String::new(),
         tls_cert: String = String::new(),
         tls_key: String = String::new(),
@@ -87,6 +88,8 @@ pub struct ServerConfig {
     pub request_timeout: std::time::Duration,
     /// How often sockets ping their clients; a client silent for three of these is dropped.
     pub socket_heartbeat: std::time::Duration,
+    /// How often the dashboard's trend figures are sampled into the database (kept 30 days).
+    pub trend_sample: std::time::Duration,
     /// Folder of a built UI to serve at `/` instead of the one the server carries (`ui/dist` at
     /// build time).
     pub ui_dir: Option<PathBuf>,
@@ -151,6 +154,7 @@ impl TryFrom<RawServer> for ServerConfig {
             ("server.header_read_timeout_ms", s.header_read_timeout_ms),
             ("server.request_timeout_ms", s.request_timeout_ms),
             ("server.socket_heartbeat_ms", s.socket_heartbeat_ms),
+            ("server.trend_sample_ms", s.trend_sample_ms),
         ] {
             if !(100..=600_000).contains(&ms) {
                 return Err(bad(key, "must be between 100 and 600000"));
@@ -193,6 +197,7 @@ impl TryFrom<RawServer> for ServerConfig {
             header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
             request_timeout: Duration::from_millis(s.request_timeout_ms),
             socket_heartbeat: Duration::from_millis(s.socket_heartbeat_ms),
+            trend_sample: Duration::from_millis(s.trend_sample_ms),
             ui_dir: Some(PathBuf::from(&s.ui_dir)).filter(|p| !p.as_os_str().is_empty()),
             tls,
         })

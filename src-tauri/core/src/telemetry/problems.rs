@@ -34,6 +34,10 @@ pub enum AlertKind {
     LowSuccessRate,
     /// Many API requests failed with a server error.
     HighErrorRate,
+    /// The API answers slowly (its 95th percentile over the threshold).
+    SlowApi,
+    /// Payments reach the screens slowly after their block (block → push latency).
+    SlowPushes,
     /// No node of a network has answered for a while.
     ChainDisconnected,
     /// The watcher is far behind the head.
@@ -66,6 +70,8 @@ impl AlertKind {
         match self {
             AlertKind::LowSuccessRate => "low_success_rate",
             AlertKind::HighErrorRate => "high_error_rate",
+            AlertKind::SlowApi => "slow_api",
+            AlertKind::SlowPushes => "slow_pushes",
             AlertKind::ChainDisconnected => "chain_disconnected",
             AlertKind::BlocksBehind => "blocks_behind",
             AlertKind::InboxLinkedTransfers => "inbox_linked_transfers",

@@ -19,6 +19,8 @@ pub struct WindowSummary {
     pub mean_ms: f64,
     /// Median, in milliseconds.
     pub p50_ms: f64,
+    /// 95th percentile, in milliseconds.
+    pub p95_ms: f64,
     /// 99th percentile, in milliseconds.
     pub p99_ms: f64,
     /// Share of flagged samples, in percent.
@@ -59,6 +61,7 @@ impl Window {
             count,
             mean_ms: ms.iter().sum::<f64>() / count as f64,
             p50_ms: at(0.5),
+            p95_ms: at(0.95),
             p99_ms: at(0.99),
             flagged_percent: flagged as f64 * 100.0 / count as f64,
         }

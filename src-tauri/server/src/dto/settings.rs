@@ -113,6 +113,8 @@ pub struct SettingsResponse {
     /// Every token the shop may accept (the accepted ones and the built-in ones left out), for the
     /// Settings screen's choice.
     pub known_tokens: Vec<String>,
+    /// The alert thresholds in force.
+    pub alerts: AlertThresholds,
     /// Whether the owner can change settings here (`PATCH /settings`), and the file it writes.
     pub editable: bool,
     /// The config file settings are saved to (null when read-only).
@@ -142,7 +144,28 @@ pub struct SettingsUpdate {
     pub rpc_urls: Option<Vec<String>>,
     /// The first network's WebSocket endpoints.
     pub ws_urls: Option<Vec<String>>,
+    /// Alert thresholds (the dashboard's editor): any of `min_success_rate`, `max_error_rate`
+    /// (percent), `max_api_p95_ms`, `max_push_latency_ms`, `max_blocks_behind`.
+    pub alerts: Option<AlertThresholds>,
 }
+
+/// `[alerts]` thresholds to change.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertThresholds {
+    /// Raise under this success rate (percent).
+    pub min_success_rate: Option<f64>,
+    /// Raise over this API server-error rate (percent).
+    pub max_error_rate: Option<f64>,
+    /// Raise over this API 95th-percentile response time (ms).
+    pub max_api_p95_ms: Option<f64>,
+    /// Raise over this mean block → screen latency (ms).
+    pub max_push_latency_ms: Option<f64>,
+    /// Raise when the watcher is more blocks behind than this.
+    pub max_blocks_behind: Option<f64>,
+}
+
+use stablepay_core::config::edit::AlertThreshold;
 
 impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
     fn from(u: SettingsUpdate) -> Self {
@@ -156,8 +179,22 @@ impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
             tokens: u.tokens,
             rpc_urls: u.rpc_urls,
             ws_urls: u.ws_urls,
+            alerts: u.alerts.map(thresholds).unwrap_or_default(),
         }
     }
+}
+
+fn thresholds(a: AlertThresholds) -> Vec<(AlertThreshold, f64)> {
+    [
+        (AlertThreshold::MinSuccessRate, a.min_success_rate),
+        (AlertThreshold::MaxErrorRate, a.max_error_rate),
+        (AlertThreshold::MaxApiP95Ms, a.max_api_p95_ms),
+        (AlertThreshold::MaxPushLatencyMs, a.max_push_latency_ms),
+        (AlertThreshold::MaxBlocksBehind, a.max_blocks_behind),
+    ]
+    .into_iter()
+    .filter_map(|(t, v)| v.map(|v| (t, v)))
+    .collect()
 }
 
 /// `PATCH /api/v1/settings` answered: saved, and being applied.

@@ -306,3 +306,60 @@ impl From<LinkStats> for BlockchainSocket {
         }
     }
 }
+
+/// `?hours=N` (1–720, default 24).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// How far back, hours.
+    pub hours: Option<u32>,
+}
+
+/// `GET /api/v1/stats/history`: the figures sampled over time, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryResponse {
+    /// One per sampling interval (`server.trend_sample_ms`).
+    pub samples: Vec<TrendSampleView>,
+}
+
+/// One sample of the monitoring figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrendSampleView {
+    /// RFC 3339.
+    pub at: String,
+    /// API median response time, ms.
+    pub api_p50_ms: f64,
+    /// API 95th percentile, ms.
+    pub api_p95_ms: f64,
+    /// Server errors among recent requests, percent.
+    pub api_error_rate: f64,
+    /// One database round trip, ms.
+    pub db_ms: f64,
+    /// Mean block → screen latency, ms.
+    pub push_latency_ms: f64,
+    /// Machine CPU, percent.
+    pub cpu_usage: f64,
+    /// Machine memory, percent.
+    pub memory_usage: f64,
+    /// Open customer-facing sockets.
+    pub active_sockets: i64,
+    /// Watcher lag, blocks.
+    pub blocks_behind: i64,
+}
+
+impl From<stablepay_core::trends::TrendSample> for TrendSampleView {
+    fn from(s: stablepay_core::trends::TrendSample) -> Self {
+        Self {
+            at: rfc3339(s.at),
+            api_p50_ms: round1(s.api_p50_ms),
+            api_p95_ms: round1(s.api_p95_ms),
+            api_error_rate: round1(s.api_error_rate),
+            db_ms: round1(s.db_ms),
+            push_latency_ms: round1(s.push_latency_ms),
+            cpu_usage: round1(s.cpu_usage),
+            memory_usage: round1(s.memory_usage),
+            active_sockets: s.active_sockets,
+            blocks_behind: s.blocks_behind,
+        }
+    }
+}

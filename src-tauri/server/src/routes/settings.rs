@@ -20,9 +20,9 @@ use crate::{
     dto::{
         catalog::token_views,
         settings::{
-            ChainSettings, EndpointTest, EndpointTestResult, KeySettings, MerchantSettings,
-            NetworkSettings, PaymentSettings, ServerSettings, SettingsResponse, SettingsSaved,
-            SettingsUpdate, TlsSettings,
+            AlertThresholds, ChainSettings, EndpointTest, EndpointTestResult, KeySettings,
+            MerchantSettings, NetworkSettings, PaymentSettings, ServerSettings, SettingsResponse,
+            SettingsSaved, SettingsUpdate, TlsSettings,
         },
     },
     error::{ApiError, ErrorBody},
@@ -163,6 +163,13 @@ pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
             .into_iter()
             .map(|t| t.symbol.to_string())
             .collect(),
+        alerts: AlertThresholds {
+            min_success_rate: Some(c.alerts.min_success_rate),
+            max_error_rate: Some(c.alerts.max_error_rate),
+            max_api_p95_ms: Some(c.alerts.max_api_p95_ms),
+            max_push_latency_ms: Some(c.alerts.max_push_latency_ms),
+            max_blocks_behind: Some(c.alerts.max_blocks_behind as f64),
+        },
         editable: state.reload.is_some(),
         config_file: state
             .reload

@@ -24,9 +24,10 @@ use crate::{
     dto::rfc3339,
     dto::stats::{
         capability, round1, AlertView, AlertsResponse, BlockchainMonitoring, BlockchainSocket,
-        ConnectionCounts, DailyVolumeView, FrontendSockets, LoggedMessageView, MessagesQuery,
-        MessagesResponse, MonitoringResponse, PaymentStatsResponse, RpcEndpointStatus,
-        SystemResponse, ValidationPerformance, WebSocketStatsResponse,
+        ConnectionCounts, DailyVolumeView, FrontendSockets, HistoryQuery, HistoryResponse,
+        LoggedMessageView, MessagesQuery, MessagesResponse, MonitoringResponse,
+        PaymentStatsResponse, RpcEndpointStatus, SystemResponse, TrendSampleView,
+        ValidationPerformance, WebSocketStatsResponse,
     },
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/stats/system", get(system))
         .route("/stats/websocket", get(websocket))
         .route("/stats/websocket/messages", get(messages))
+        .route("/stats/history", get(history))
         .route("/alerts", get(alerts))
         .route_layer(Require(Permission::Monitor))
 }
@@ -255,6 +257,24 @@ pub async fn messages(
     Ok(Json(MessagesResponse {
         count: messages.len(),
         messages,
+    }))
+}
+
+/// The monitoring figures sampled over time (kept 30 days): the dashboard's charts.
+#[utoipa::path(get, path = "/api/v1/stats/history", tag = "stats", security(("api_key" = ["admin", "viewer"])), params(HistoryQuery),
+    responses((status = 200, body = HistoryResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn history(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let hours = q.hours.unwrap_or(24);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::InvalidQuery("hours: between 1 and 720".into()));
+    }
+    let from = state.core.clock.now() - chrono::Duration::hours(i64::from(hours));
+    let samples = state.core.trends.since(from).await?;
+    Ok(Json(HistoryResponse {
+        samples: samples.into_iter().map(TrendSampleView::from).collect(),
     }))
 }
 

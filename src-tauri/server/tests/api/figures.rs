@@ -268,3 +268,81 @@ async fn without_a_chain_the_status_says_so_to_anyone() {
     assert_eq!(status["seeing_payments"], false);
     assert_eq!(status["networks"][0]["reason"], "disabled", "{status}");
 }
+
+#[tokio::test]
+async fn trend_samples_are_kept_in_the_database_and_shown_after_a_restart_the_next_day() {
+    let mut app = crate::helpers::spawn_app_tweaked("", |c| {
+        c.server.trend_sample = std::time::Duration::from_millis(100);
+    })
+    .await;
+    for _ in 0..5 {
+        app.get("/health").await;
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let first = loop {
+        let h: Value = app.get_json("/api/v1/stats/history?hours=1").await;
+        if let Some(s) = h["samples"].as_array().and_then(|s| s.first()).cloned() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < until, "no sample kept");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(first["api_p95_ms"].as_f64().unwrap() >= first["api_p50_ms"].as_f64().unwrap());
+    assert!(first["db_ms"].as_f64().unwrap() >= 0.0, "{first}");
+
+    // Stopped today, started again tomorrow on the same database.
+    app.server.take().unwrap().shutdown().await;
+    app.advance(chrono::Duration::days(1));
+    let config = stablepay_core::config::Config::from_toml_str(
+        &crate::helpers::config_toml(&app.db_path(), ""),
+        std::iter::empty(),
+    )
+    .unwrap();
+    let server = stablepay_server::start(
+        config,
+        app.clock.clone() as std::sync::Arc<dyn stablepay_core::clock::Clock>,
+    )
+    .await
+    .unwrap();
+    app.base = format!("http://{}", server.addr);
+    app.server = Some(server);
+
+    let two_days: Value = app.get_json("/api/v1/stats/history?hours=48").await;
+    assert!(
+        two_days["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["at"] == first["at"]),
+        "yesterday's sample survives the restart: {two_days}"
+    );
+    let last_hour: Value = app.get_json("/api/v1/stats/history?hours=1").await;
+    assert!(!last_hour["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["at"] == first["at"]));
+    let bad = app.get("/api/v1/stats/history?hours=0").await;
+    crate::helpers::assert_error(bad, 400, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn an_alert_fires_when_the_api_s_95th_percentile_passes_its_threshold() {
+    let app = crate::helpers::spawn_app_tweaked("", |c| {
+        c.alerts.max_api_p95_ms = 0.000_1;
+    })
+    .await;
+    for _ in 0..25 {
+        app.get("/api/v1/tokens").await;
+    }
+    let alerts: Value = app.get_json("/api/v1/alerts").await;
+    let slow = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "slow_api")
+        .cloned()
+        .unwrap_or_else(|| panic!("no slow_api alert: {alerts}"));
+    assert_eq!(slow["threshold"], 0.000_1);
+    assert!(slow["value"].as_f64().unwrap() > 0.000_1);
+}

@@ -201,6 +201,31 @@ async fn bad_settings_are_refused_naming_the_key_and_leave_the_file_as_it_was() 
 }
 
 #[tokio::test]
+async fn alert_thresholds_changed_on_the_dashboard_are_kept_in_the_file_and_in_force() {
+    let shop = owned("").await;
+    let r = shop
+        .change(json!({ "alerts": { "max_api_p95_ms": 250.0, "min_success_rate": 90.0 } }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let s = shop
+        .settings_until(|s| s["alerts"]["max_api_p95_ms"] == 250.0)
+        .await;
+    assert_eq!(s["alerts"]["min_success_rate"], 90.0);
+    let text = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(
+        text.contains("[alerts]") && text.contains("max_api_p95_ms = 250"),
+        "{text}"
+    );
+    assert_error(
+        shop.change(json!({ "alerts": { "min_success_rate": 120.0 } }))
+            .await,
+        422,
+        "invalid_settings",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_server_without_a_config_file_says_its_settings_are_read_only() {
     let app = spawn_app().await;
     let s: Value = app.get_json("/api/v1/settings").await;

@@ -1,0 +1,113 @@
+//! The dashboard's trends (seed §11.1, §11.3; issue 18): the monitoring figures sampled into the
+//! database every `server.trend_sample_ms` (the host runs the sampler; it knows the machine), kept
+//! 30 days, so the charts show history — yesterday's too, after a restart — and not only what
+//! happened since the page opened.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::SqlitePool;
+
+use crate::{
+    clock::{from_millis, to_millis},
+    error::CoreError,
+};
+
+/// How long samples are kept.
+pub const KEPT_DAYS: i64 = 30;
+
+/// One sample.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TrendSample {
+    /// When (Unix ms in the store).
+    #[sqlx(skip)]
+    pub at: DateTime<Utc>,
+    /// API median response time over the recent window, ms.
+    pub api_p50_ms: f64,
+    /// API 95th percentile, ms.
+    pub api_p95_ms: f64,
+    /// Server errors among recent requests, percent.
+    pub api_error_rate: f64,
+    /// One database round trip, ms.
+    pub db_ms: f64,
+    /// Mean block → screen latency of recent pushes, ms.
+    pub push_latency_ms: f64,
+    /// Machine CPU, percent.
+    pub cpu_usage: f64,
+    /// Machine memory, percent.
+    pub memory_usage: f64,
+    /// Open customer-facing sockets.
+    pub active_sockets: i64,
+    /// The worst network's watcher lag, blocks.
+    pub blocks_behind: i64,
+}
+
+/// The samples in the store.
+#[derive(Debug, Clone)]
+pub struct Trends {
+    pool: SqlitePool,
+}
+
+impl Trends {
+    /// Over `pool`.
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Keeps `s` (a second sample at the same millisecond replaces the first) and forgets samples
+    /// older than [`KEPT_DAYS`].
+    pub async fn record(&self, s: &TrendSample) -> Result<(), CoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO trend_samples (at, api_p50_ms, api_p95_ms, api_error_rate, db_ms,
+               push_latency_ms, cpu_usage, memory_usage, active_sockets, blocks_behind)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(to_millis(s.at))
+        .bind(s.api_p50_ms)
+        .bind(s.api_p95_ms)
+        .bind(s.api_error_rate)
+        .bind(s.db_ms)
+        .bind(s.push_latency_ms)
+        .bind(s.cpu_usage)
+        .bind(s.memory_usage)
+        .bind(s.active_sockets)
+        .bind(s.blocks_behind)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM trend_samples WHERE at < ?")
+            .bind(to_millis(s.at - Duration::days(KEPT_DAYS)))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The samples since `from`, oldest first.
+    pub async fn since(&self, from: DateTime<Utc>) -> Result<Vec<TrendSample>, CoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            at: i64,
+            #[sqlx(flatten)]
+            sample: TrendSample,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT at, api_p50_ms, api_p95_ms, api_error_rate, db_ms, push_latency_ms, cpu_usage,
+               memory_usage, active_sockets, blocks_behind
+             FROM trend_samples WHERE at >= ? ORDER BY at",
+        )
+        .bind(to_millis(from))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TrendSample {
+                at: from_millis(r.at),
+                ..r.sample
+            })
+            .collect())
+    }
+
+    /// How long one database round trip takes now, ms.
+    pub async fn database_round_trip(&self) -> Result<f64, CoreError> {
+        let started = std::time::Instant::now();
+        crate::store::ping(&self.pool).await?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    }
+}
