@@ -1,6 +1,7 @@
 //! The customer display window: the server's `/#/display` page in a second window, fullscreen on a
-//! chosen monitor. Closing it stops nothing (the POS and the server keep running); opening it again
-//! focuses the existing one.
+//! chosen monitor — or, on a till with one monitor, an ordinary window beside the POS, so it never
+//! covers the cashier's screen. Closing it stops nothing (the POS and the server keep running);
+//! opening it again focuses the existing one.
 
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
@@ -42,7 +43,7 @@ pub(crate) fn monitors<R: Runtime>(app: &AppHandle<R>) -> Vec<MonitorInfo> {
 }
 
 /// Opens (or focuses) the display on `monitor` (default: the last one, where a second screen
-/// usually is), fullscreen.
+/// usually is), fullscreen — unless that is the POS's own monitor (a one-monitor till).
 pub(crate) fn open<R: Runtime>(
     app: &AppHandle<R>,
     server: &str,
@@ -63,6 +64,17 @@ pub(crate) fn open<R: Runtime>(
         .build()?;
     let all = window.available_monitors().unwrap_or_default();
     let chosen = monitor.and_then(|i| all.get(i)).or(all.last());
+    let pos_monitor = app
+        .get_webview_window("main")
+        .and_then(|main| main.current_monitor().ok().flatten());
+    let over_the_cashier = all.len() < 2
+        || chosen
+            .zip(pos_monitor.as_ref())
+            .is_some_and(|(c, p)| c.position() == p.position());
+    if over_the_cashier {
+        tracing::info!("one monitor: the customer display opens as a window, not fullscreen");
+        return Ok(());
+    }
     if let Some(m) = chosen {
         window.set_position(*m.position())?;
     }
