@@ -44,11 +44,14 @@ before(async () => {
 after(() => server?.kill('SIGTERM'));
 
 describe('schemathesis against the served OpenAPI document', () => {
+  // The settings operations are left out: a fuzzed PATCH that validates really rewrites this
+  // server's configuration and reloads it (and test-endpoint makes the server call the fuzzer's
+  // URLs); their validation has its own tests (src-tauri/server/tests/api/settings.rs).
   it('finds no 5xx and no answer that breaks the document', () => {
     assert.equal(setupError, undefined);
     const run = spawnSync(
       ST,
-      ['run', `${base}/api/openapi.json`, '--max-examples', '40', '--checks', 'all', '--exclude-checks', 'positive_data_acceptance,negative_data_rejection', '--header', `Authorization: Bearer ${KEY}`, '--seed', '20261124'],
+      ['run', `${base}/api/openapi.json`, '--max-examples', '40', '--checks', 'all', '--exclude-checks', 'positive_data_acceptance,negative_data_rejection', '--exclude-path-regex', '^/api/v1/settings', '--header', `Authorization: Bearer ${KEY}`, '--seed', '20261124'],
       { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
     );
     const summary = run.stdout.split('\n').filter((l) => /generated|passed|failed|Failures/.test(l)).join('\n');

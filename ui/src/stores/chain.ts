@@ -42,10 +42,20 @@ export const useChainStore = defineStore('chain', () => {
     };
   }
 
-  /** `null` until the first answer; then whether payments are seen. */
-  const seeing = computed<boolean | null>(() => (unreachable.value ? false : status.value ? status.value.seeing_payments : null));
   /** The first reason a network is blind, or `unreachable` when the server does not answer. */
   const reason = computed(() => (unreachable.value ? 'unreachable' : (status.value?.networks.find((n) => !n.seeing_payments)?.reason ?? null)));
+  /**
+   * `null` until the first answer; then whether payments are being seen. A watcher switched off on
+   * purpose (`disabled`: an API-only server) or still on its first pass (`starting`) is not "blind":
+   * the cashier screens say so (`off`), but the customer display keeps its QR code.
+   */
+  const seeing = computed<boolean | null>(() => {
+    if (unreachable.value) return false;
+    if (!status.value) return null;
+    return status.value.seeing_payments || reason.value === 'disabled' || reason.value === 'starting';
+  });
+  /** The watcher is switched off, or not running yet: worth a word at the till, not an alarm. */
+  const off = computed(() => reason.value === 'disabled' || reason.value === 'starting');
 
-  return { status, seeing, reason, refresh, watch };
+  return { status, seeing, off, reason, refresh, watch };
 });
