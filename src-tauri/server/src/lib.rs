@@ -210,7 +210,7 @@ pub struct RunningServer {
     /// The core it serves, for in-process callers (the desktop shell).
     pub core: Core,
     shutdown: Option<oneshot::Sender<()>>,
-    serve: JoinHandle<std::io::Result<()>>,
+    serve: JoinHandle<std::io::Result<TcpListener>>,
     expiry: JoinHandle<()>,
     display: JoinHandle<()>,
     alerts: JoinHandle<()>,
@@ -239,11 +239,23 @@ impl RunningServer {
         self.trends.abort();
     }
 
+    /// [`Self::shutdown`], handing back the still-bound listener (for a reload in place).
+    pub(crate) async fn shutdown_keeping_listener(mut self) -> Option<TcpListener> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let listener = (&mut self.serve).await.ok().and_then(Result::ok);
+        self.stop_background();
+        self.core.release_database();
+        listener
+    }
+
     /// Runs until the server stops by itself (it only does on an I/O error).
     pub async fn wait(mut self) -> std::io::Result<()> {
         let result = (&mut self.serve)
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .map(drop);
         self.stop_background();
         self.core.release_database();
         result
@@ -252,14 +264,16 @@ impl RunningServer {
 
 /// Checks the exposure rule, starts the core on the configured database, binds and serves.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
-    start_with(config, clock, None).await
+    start_with(config, clock, None, None).await
 }
 
-/// [`start`], with the supervisor's way to reload (see [`reload`]).
+/// [`start`], with the supervisor's way to reload (see [`reload`]) and, on a reload, the listener
+/// the previous server kept bound.
 pub(crate) async fn start_with(
     config: Config,
     clock: Arc<dyn Clock>,
     reload: Option<Arc<reload::Reload>>,
+    kept: Option<TcpListener>,
 ) -> Result<RunningServer, StartError> {
     config.server.check_exposure()?;
     let bind = config.server.bind;
@@ -273,9 +287,12 @@ pub(crate) async fn start_with(
         core.clock.now(),
     )?;
     let signer = Arc::new(signing::PushSigner::load_or_create(&data_dir)?);
-    let listener = TcpListener::bind(bind)
-        .await
-        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let listener = match kept {
+        Some(listener) => listener,
+        None => TcpListener::bind(bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: bind, source })?,
+    };
     let addr = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr: bind, source })?;

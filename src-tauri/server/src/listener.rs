@@ -55,7 +55,7 @@ pub async fn serve(
     limits: Limits,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()> {
+) -> std::io::Result<TcpListener> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -117,14 +117,15 @@ pub async fn serve(
             }
         }
     }
-    drop(listener);
     if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("some connections were still open after {DRAIN:?}; closing them");
     }
-    Ok(())
+    // Still bound: a server reloading in place takes it over, so connections made meanwhile wait
+    // in its backlog instead of being refused. Dropped, it closes.
+    Ok(listener)
 }
 
 type Served = Result<(), Box<dyn std::error::Error + Send + Sync>>;

@@ -3,8 +3,10 @@
 //! layers the server started with, records the change in the audit trail, and hands the new
 //! configuration to the [`Supervisor`], which reloads the server in place: same process, same
 //! address, the core and its watchers started again on the new configuration (well under a second;
-//! open sockets reconnect by themselves). Nobody restarts anything, and every setting — tokens, RPC
-//! endpoints, the payments policy, the receive address — takes effect on the next sale.
+//! open WebSockets reconnect by themselves). Nobody restarts anything, and every setting — tokens, RPC
+//! endpoints, the payments policy, the receive address — takes effect on the next sale. The
+//! listening socket stays bound throughout, so a request made during the reload waits a moment in
+//! its backlog and is answered by the new server, never refused.
 //!
 //! A server started without a supervisor (`start`, as the tests' plain harness does) has no
 //! [`Reload`]: its settings are read-only, and `PATCH /settings` says so (409 `settings_read_only`).
@@ -129,7 +131,7 @@ impl Supervisor {
             requests,
             writing: Mutex::new(()),
         });
-        let mut server = start_with(config, clock.clone(), Some(reload.clone())).await?;
+        let mut server = start_with(config, clock.clone(), Some(reload.clone()), None).await?;
         on_start(&server);
         let addr = server.addr;
         let push_key = server.push_key.clone();
@@ -141,15 +143,17 @@ impl Supervisor {
                     _ = &mut stopped => break,
                     Some(mut next) = incoming.recv() => {
                         let previous = (*server.core.config).clone();
-                        server.shutdown().await;
+                        // The listener stays bound across the reload: connections made meanwhile
+                        // wait in its backlog and are served by the new server.
+                        let kept = server.shutdown_keeping_listener().await;
                         next.server.bind = addr;
-                        server = match start_with(next, clock.clone(), Some(reload.clone())).await {
+                        server = match start_with(next, clock.clone(), Some(reload.clone()), kept).await {
                             Ok(s) => s,
                             Err(e) => {
                                 tracing::error!(error = %e, "the new settings did not start; back on the previous ones");
                                 let mut previous = previous;
                                 previous.server.bind = addr;
-                                match start_with(previous, clock.clone(), Some(reload.clone())).await {
+                                match start_with(previous, clock.clone(), Some(reload.clone()), None).await {
                                     Ok(s) => s,
                                     Err(e) => {
                                         tracing::error!(error = %e, "the server could not start again");
