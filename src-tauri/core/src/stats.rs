@@ -57,6 +57,21 @@ pub struct PaymentStats {
     pub failure_reasons: BTreeMap<String, u64>,
     /// Failed manual checks by reason, once per payment and reason.
     pub check_failures: BTreeMap<String, u64>,
+    /// The success rate of each token's ended payments (every configured token listed).
+    pub success_rate_by_token: BTreeMap<String, f64>,
+    /// The success rate of the ended payments created in the last 24 h, 7 d, 30 d.
+    pub success_rate_by_period: BTreeMap<String, f64>,
+}
+
+/// Paid ÷ ended of a row with `paid` and `ended` sums, percent with one decimal (0 when none ended).
+fn rate(row: &sqlx::sqlite::SqliteRow) -> Result<f64, sqlx::Error> {
+    let paid = row.try_get::<Option<i64>, _>("paid")?.unwrap_or(0);
+    let ended = row.try_get::<Option<i64>, _>("ended")?.unwrap_or(0);
+    Ok(if ended == 0 {
+        0.0
+    } else {
+        one_decimal(paid as f64 * 100.0 / ended as f64)
+    })
 }
 
 /// Why a failed payment failed, for `failure_reasons`: what the store knows about it, most telling
@@ -212,14 +227,31 @@ impl Stats {
         }
 
         let mut payments_by_period = BTreeMap::new();
+        let mut success_rate_by_period = BTreeMap::new();
         for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
             let since = to_millis(now - Duration::days(days));
-            let n: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM payment_sessions WHERE created_at >= ?")
-                    .bind(since)
-                    .fetch_one(&self.pool)
-                    .await?;
-            payments_by_period.insert(label.to_string(), n as u64);
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, SUM(status = 'paid') AS paid,
+                   SUM(status IN ('paid', 'expired', 'cancelled', 'failed')) AS ended
+                 FROM payment_sessions WHERE created_at >= ?",
+            )
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+            payments_by_period.insert(label.to_string(), row.try_get::<i64, _>("n")? as u64);
+            success_rate_by_period.insert(label.to_string(), rate(&row)?);
+        }
+        let mut success_rate_by_token: BTreeMap<String, f64> =
+            tokens.iter().map(|t| (t.clone(), 0.0)).collect();
+        for row in sqlx::query(
+            "SELECT token_symbol, SUM(status = 'paid') AS paid,
+               SUM(status IN ('paid', 'expired', 'cancelled', 'failed')) AS ended
+             FROM payment_sessions GROUP BY token_symbol",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            success_rate_by_token.insert(row.try_get("token_symbol")?, rate(&row)?);
         }
 
         let average_ms: Option<f64> = sqlx::query_scalar(
@@ -247,6 +279,8 @@ impl Stats {
             average_processing_time: one_decimal(average_ms.unwrap_or(0.0) / 1000.0),
             failure_reasons,
             check_failures,
+            success_rate_by_token,
+            success_rate_by_period,
         })
     }
 

@@ -6507,6 +6507,14 @@ export interface components {
              * @description Successful ÷ ended (paid + expired + cancelled + failed), percent; 0 when none has ended.
              */
             success_rate: number;
+            /** @description Beyond the seed: the success rate of ended payments created in the last `24h`, `7d`, `30d`. */
+            success_rate_by_period: {
+                [key: string]: number;
+            };
+            /** @description Beyond the seed: the success rate of each token's ended payments, percent. */
+            success_rate_by_token: {
+                [key: string]: number;
+            };
             /**
              * Format: int64
              * @description Paid.

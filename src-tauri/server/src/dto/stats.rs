@@ -39,6 +39,10 @@ pub struct PaymentStatsResponse {
     pub failure_reasons: BTreeMap<String, u64>,
     /// Beyond the seed: failed manual checks by reason, once per payment and reason.
     pub check_failures: BTreeMap<String, u64>,
+    /// Beyond the seed: the success rate of each token's ended payments, percent.
+    pub success_rate_by_token: BTreeMap<String, f64>,
+    /// Beyond the seed: the success rate of ended payments created in the last `24h`, `7d`, `30d`.
+    pub success_rate_by_period: BTreeMap<String, f64>,
     /// Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend).
     pub daily: Vec<DailyVolumeView>,
 }

@@ -86,6 +86,8 @@ pub async fn payments(
         average_processing_time: s.average_processing_time,
         failure_reasons: s.failure_reasons,
         check_failures: s.check_failures,
+        success_rate_by_token: s.success_rate_by_token,
+        success_rate_by_period: s.success_rate_by_period,
         daily,
     }))
 }

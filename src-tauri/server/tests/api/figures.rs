@@ -22,6 +22,10 @@ async fn a_pending_payment_does_not_lower_the_success_rate() {
     assert_eq!(stats["open_payments"], 1);
     assert_eq!(stats["success_rate"], 100.0, "{stats}");
     assert_eq!(stats["failed_payments"], 0);
+    assert_eq!(stats["success_rate_by_token"]["USDT"], 100.0);
+    assert_eq!(stats["success_rate_by_token"]["USDC"], 0.0, "none ended");
+    assert_eq!(stats["success_rate_by_period"]["24h"], 100.0);
+    assert_eq!(stats["success_rate_by_period"]["30d"], 100.0);
 }
 
 #[tokio::test]
