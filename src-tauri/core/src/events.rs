@@ -311,6 +311,23 @@ pub(crate) fn from_snapshot(snapshot: Option<&str>) -> Result<Option<Payment>, C
         .transpose()
 }
 
+/// Appends a `settings.changed` row (no payment): `by` changed the settings `keys` in the app.
+pub(crate) async fn record_settings_changed(
+    conn: &mut SqliteConnection,
+    keys: &[&str],
+    by: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let detail = serde_json::json!({ "keys": keys, "by": by });
+    sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
+        .bind(EventType::SettingsChanged.as_str())
+        .bind(detail.to_string())
+        .bind(to_millis(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Appends a `transfer.unmatched` row (no payment) for a transfer stored for the first time that
 /// matched nothing; webhooks pick it up from the audit trail. `inbox` says why it is there and which
 /// sale it was meant for, when that is known.

@@ -229,13 +229,8 @@ impl Core {
 
     /// Records in the audit trail that `by` changed the settings `keys`.
     pub async fn audit_settings(&self, keys: &[&str], by: &str) -> Result<(), CoreError> {
-        let detail = serde_json::json!({ "keys": keys, "by": by });
-        sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
-            .bind(events::EventType::SettingsChanged.as_str())
-            .bind(detail.to_string())
-            .bind(clock::to_millis(self.clock.now()))
-            .execute(&self.pool)
-            .await?;
+        let mut conn = self.pool.acquire().await?;
+        events::record_settings_changed(&mut conn, keys, by, self.clock.now()).await?;
         Ok(())
     }
 

@@ -260,18 +260,7 @@ impl Payments {
         t: &ObservedTransfer,
         now: DateTime<Utc>,
     ) -> Result<Option<PaymentEvent>, CoreError> {
-        let shown = sqlx::query(
-            "UPDATE payment_sessions SET wrong_transfer_id = ?, wrong_amount_base_units = ?, updated_at = ?
-             WHERE id = ? AND status = 'pending'",
-        )
-        .bind(seq)
-        .bind(t.value.to_string())
-        .bind(to_millis(now))
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if shown == 0 {
+        if !query::show_wrong_amount(tx, id, seq, &t.value.to_string(), now).await? {
             return Ok(None);
         }
         Ok(query::by_id_in(tx, id).await?.map(|payment| PaymentEvent {

@@ -58,6 +58,29 @@ pub(super) async fn by_id(pool: &SqlitePool, id: &PaymentId) -> Result<Option<Pa
         .transpose()
 }
 
+/// Puts transfer `seq`, which carried `base_units`, on open sale `id` as its wrong amount; `false`
+/// when the sale is no longer pending.
+pub(super) async fn show_wrong_amount(
+    conn: &mut SqliteConnection,
+    id: &PaymentId,
+    seq: i64,
+    base_units: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    let shown = sqlx::query(
+        "UPDATE payment_sessions SET wrong_transfer_id = ?, wrong_amount_base_units = ?, updated_at = ?
+         WHERE id = ? AND status = 'pending'",
+    )
+    .bind(seq)
+    .bind(base_units)
+    .bind(to_millis(now))
+    .bind(id.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(shown > 0)
+}
+
 pub(super) async fn by_id_in(
     conn: &mut SqliteConnection,
     id: &PaymentId,
