@@ -115,22 +115,18 @@ async fn a_node_s_flood_of_messages_does_not_push_the_frontend_log_out() {
 
     // Each mined block is a new head announced over the node's socket, and RPC traffic besides.
     shop.chain.mine(700).await;
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let node: Value = shop
-            .app
-            .get_json("/api/v1/stats/websocket/messages?source=blockchain&limit=500")
-            .await;
-        if node["count"] == 500 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "no flood: {}",
-            node["count"]
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::helpers::eventually(
+        "a flood of 500 node messages",
+        std::time::Duration::from_secs(30),
+        || async {
+            let node: Value = shop
+                .app
+                .get_json("/api/v1/stats/websocket/messages?source=blockchain&limit=500")
+                .await;
+            (node["count"] == 500).then_some(())
+        },
+    )
+    .await;
     let frontend: Value = shop
         .app
         .get_json("/api/v1/stats/websocket/messages?source=frontend&limit=50")
@@ -282,15 +278,15 @@ async fn trend_samples_are_kept_in_the_database_and_shown_after_a_restart_the_ne
     for _ in 0..5 {
         app.get("/health").await;
     }
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let first = loop {
-        let h: Value = app.get_json("/api/v1/stats/history?hours=1").await;
-        if let Some(s) = h["samples"].as_array().and_then(|s| s.first()).cloned() {
-            break s;
-        }
-        assert!(std::time::Instant::now() < until, "no sample kept");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let first = crate::helpers::eventually(
+        "a sample kept",
+        std::time::Duration::from_secs(10),
+        || async {
+            let h: Value = app.get_json("/api/v1/stats/history?hours=1").await;
+            h["samples"].as_array().and_then(|s| s.first()).cloned()
+        },
+    )
+    .await;
     assert!(first["api_p95_ms"].as_f64().unwrap() >= first["api_p50_ms"].as_f64().unwrap());
     assert!(first["db_ms"].as_f64().unwrap() >= 0.0, "{first}");
 

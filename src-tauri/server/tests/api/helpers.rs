@@ -272,3 +272,24 @@ pub(crate) fn start_binary(
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     (child, format!("http://{addr}"))
 }
+
+/// Asks `probe` every 50 ms until it answers `Some`, for at most `within` (a loaded CI machine may
+/// take seconds), and fails naming `what` — the one "wait until" of these tests.
+pub(crate) async fn eventually<T, F, Fut>(
+    what: &str,
+    within: std::time::Duration,
+    mut probe: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = std::time::Instant::now() + within;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(std::time::Instant::now() < until, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

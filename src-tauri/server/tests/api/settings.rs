@@ -79,27 +79,18 @@ impl Owned {
 
     /// `GET /settings` until `done` holds (the reload is under a second).
     async fn settings_until(&self, done: impl Fn(&Value) -> bool) -> Value {
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(r) = self
+        crate::helpers::eventually("the change applied", Duration::from_secs(10), || async {
+            let r = self
                 .app
                 .client
                 .get(self.app.url("/api/v1/settings"))
                 .send()
                 .await
-            {
-                if let Ok(s) = r.json::<Value>().await {
-                    if done(&s) {
-                        return s;
-                    }
-                }
-            }
-            assert!(
-                std::time::Instant::now() < until,
-                "the change never applied"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+                .ok()?;
+            let s: Value = r.json().await.ok()?;
+            done(&s).then_some(s)
+        })
+        .await
     }
 }
 

@@ -1,14 +1,10 @@
 //! Secrets at rest and in logs: file modes, provider keys in RPC URLs.
 
-use std::{
-    io::Read,
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::{io::Read, process::Stdio, time::Duration};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, start_binary, usdt};
+use crate::helpers::{eventually, spawn_app, start_binary, usdt};
 
 #[tokio::test]
 async fn the_database_its_journal_and_its_lock_are_readable_by_their_owner_only() {
@@ -70,8 +66,7 @@ async fn a_provider_key_in_an_rpc_url_never_appears_in_logs_or_answers() {
 
 /// Waits until the watcher has tried the dead endpoints (and so could have logged their URLs).
 async fn until_every_endpoint_was_tried(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually("every endpoint tried", Duration::from_secs(20), || async {
         let monitoring: Value = client
             .get(format!("{base}/api/v1/stats/monitoring"))
             .send()
@@ -80,19 +75,15 @@ async fn until_every_endpoint_was_tried(client: &reqwest::Client, base: &str) {
             .json()
             .await
             .unwrap();
-        let tried = monitoring["rpc_endpoints"].as_array().is_some_and(|e| {
-            e.iter()
-                .all(|e| e["health"].as_f64().unwrap_or(100.0) < 100.0)
-        });
-        if tried {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the endpoints were never tried: {monitoring}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        monitoring["rpc_endpoints"]
+            .as_array()
+            .is_some_and(|e| {
+                e.iter()
+                    .all(|e| e["health"].as_f64().unwrap_or(100.0) < 100.0)
+            })
+            .then_some(())
+    })
+    .await;
 }
 
 /// A failed manual check, then every page that reports on endpoints, concatenated.

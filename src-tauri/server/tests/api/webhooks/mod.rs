@@ -57,14 +57,15 @@ impl Receiver {
 
     pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         // Generous: a loaded CI machine can take seconds to run the feeder after the clock moves.
-        let until = std::time::Instant::now() + Duration::from_secs(20);
-        while std::time::Instant::now() < until {
-            if self.seen().len() >= n {
-                return self.seen();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} requests, got {}", self.seen().len());
+        crate::helpers::eventually(
+            &format!("{n} requests"),
+            Duration::from_secs(20),
+            || async {
+                let seen = self.seen();
+                (seen.len() >= n).then_some(seen)
+            },
+        )
+        .await
     }
 }
 
@@ -134,18 +135,11 @@ async fn settled_log(client: &reqwest::Client, base: &str) -> Vec<Value> {
 /// Waits until the server has recorded `n` attempts of the one delivery (its outcome and the next
 /// attempt's time). Moving the clock before that would schedule the retry from the moved clock.
 async fn attempts_recorded(app: &TestApp, n: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    crate::helpers::eventually("the attempts recorded", Duration::from_secs(20), || async {
         let log = deliveries(app).await;
-        if log.first().and_then(|d| d["attempts"].as_u64()) >= Some(n) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{n} attempts never recorded: {log:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (log.first().and_then(|d| d["attempts"].as_u64()) >= Some(n)).then_some(())
+    })
+    .await;
 }
 
 async fn deliveries(app: &TestApp) -> Vec<Value> {
