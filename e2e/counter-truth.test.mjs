@@ -5,8 +5,8 @@
 // on the QR page and accepts what arrived in one click; the sale then shows what arrived.
 // The only RPC endpoint is the fault proxy of devchain/ in front of a real anvil (no WebSocket, so
 // every read goes through the proxy).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -16,9 +16,8 @@ import { freePort } from '../devchain/lib/anvil.mjs';
 import { startFaultProxy } from '../devchain/lib/fault-proxy.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
 import { ROOT, configToml, up } from '../devchain/up.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, serverBinary, waitForHealth } from './lib/harness.mjs';
 
-const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 let chain;
 let proxy;
@@ -27,9 +26,7 @@ let base;
 let browser;
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const bin = join(ROOT, 'target', 'debug', 'stablepay-server');
-  if (!existsSync(bin)) spawnSync('cargo', ['build', '-p', 'stablepay-server'], { cwd: ROOT, stdio: 'inherit' });
+  const bin = serverBinary();
   const stateDir = mkdtempSync(join(tmpdir(), 'stablepay-truth-'));
   const port = await freePort();
   chain = await up({ bind: `127.0.0.1:${port}`, blockTime: 1, stateDir });
@@ -45,11 +42,7 @@ before(async () => {
   }));
   base = `http://127.0.0.1:${port}`;
   server = spawn(bin, ['serve', '--config', configPath], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('the server did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForHealth(base);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 

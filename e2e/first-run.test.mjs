@@ -5,8 +5,8 @@
 // on a real anvil — no file edited, nothing restarted. Once in English, once in Chinese; a
 // screenshot of each step in artifacts/e2e/. The local chain carries mock tokens at the real BSC
 // contract addresses, so the built-in token list works unchanged.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -15,19 +15,17 @@ import { chromium } from 'playwright-core';
 import { freePort, startAnvil } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, deployToken, mint, toBaseUnits, transfer } from '../devchain/lib/tokens.mjs';
 import { ROOT } from '../devchain/up.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, serverBinary, waitForHealth } from './lib/harness.mjs';
 
-const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const BSC_USDT = '0x55d398326f99059fF775485246999027B3197955';
-const BIN = join(ROOT, 'target', 'debug', 'stablepay-server');
 
 let anvil;
+let BIN;
 let browser;
 const servers = [];
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  if (!existsSync(BIN)) spawnSync('cargo', ['build', '-p', 'stablepay-server'], { cwd: ROOT, stdio: 'inherit' });
+  BIN = serverBinary();
   anvil = await startAnvil({ blockTime: 1 });
   // The mock token's code (its decimals are immutable, in the code) at USDT's real address.
   const mock = await deployToken(anvil.call, { name: 'Tether USD (mock)', symbol: 'USDT', decimals: 18 });
@@ -54,11 +52,7 @@ async function freshServer() {
   });
   servers.push(server);
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('the server did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForHealth(base);
   return { base, file: join(dir, 'stablepay.toml') };
 }
 

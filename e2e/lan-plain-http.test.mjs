@@ -4,8 +4,8 @@
 // "secure context" — takes a sale to paid: the key typed once in Settings, keypad, token, QR, paid
 // on anvil. (`crypto.randomUUID` exists only in secure contexts: the idempotency key must not need
 // it.) Skipped when this machine has no LAN address.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -14,9 +14,8 @@ import { chromium } from 'playwright-core';
 import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
 import { ROOT, up } from '../devchain/up.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, serverBinary, waitForHealth } from './lib/harness.mjs';
 
-const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const CASHIER = 'e2e-cashier-key-0123456789abcdef0123456789';
 const LAN = Object.values(networkInterfaces())
   .flat()
@@ -29,9 +28,7 @@ let browser;
 
 before(async () => {
   if (!LAN) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const bin = join(ROOT, 'target', 'debug', 'stablepay-server');
-  if (!existsSync(bin)) spawnSync('cargo', ['build', '-p', 'stablepay-server'], { cwd: ROOT, stdio: 'inherit' });
+  const bin = serverBinary();
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'stablepay-lan-'));
   chain = await up({ bind: `127.0.0.1:${port}`, blockTime: 1, stateDir });
@@ -42,11 +39,7 @@ before(async () => {
   writeFileSync(config, demo);
   base = `http://${LAN}:${port}`;
   server = spawn(bin, ['serve', '--config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('the server did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForHealth(base);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
