@@ -6,8 +6,7 @@
 // fingerprint its Settings show, while its own windows keep using plain HTTP on loopback.
 // Screenshots go to artifacts/desktop/. Skipped (with the reason) when the shell or the drivers are
 // missing — `npm test` builds the shell first, and `.ci/run` installs the drivers.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
@@ -15,77 +14,25 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
-import { ROOT, up } from '../devchain/up.mjs';
+import { up } from '../devchain/up.mjs';
+import { eventually, launch, missing } from './lib/desktop.mjs';
 
-const ARTIFACTS = join(ROOT, 'artifacts', 'desktop');
-const APP = join(ROOT, 'target', 'debug', 'stablepay-pos');
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const missing = [
-  !existsSync(APP) && `the shell (${APP}); build it with npx tauri build --debug --no-bundle`,
-  !which('tauri-driver') && 'tauri-driver (cargo install tauri-driver --locked)',
-  !which('WebKitWebDriver') && 'WebKitWebDriver (Debian package webkit2gtk-driver)',
-  !which('Xvfb') && 'Xvfb',
-].filter(Boolean);
-
-const children = [];
 let chain;
 let base;
-let driver;
-let session;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(what, probe, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
-
-async function wd(method, path, body) {
-  const r = await fetch(`${driver}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json).slice(0, 300)}`);
-  return json.value;
-}
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
-const s = (path) => `/session/${session}${path}`;
-const find = async (css) => (await wd('POST', s('/element'), { using: 'css selector', value: css }))[ELEMENT];
-const click = async (css) => wd('POST', s(`/element/${await find(css)}/click`), {});
-const text = async (css) => wd('GET', s(`/element/${await find(css)}/text`));
-const shoot = async (name) => {
-  await sleep(500); // let the window paint after the last DOM change
-  writeFileSync(join(ARTIFACTS, name), Buffer.from(await wd('GET', s('/screenshot')), 'base64'));
-};
+let app; // the Xvfb display, tauri-driver and WebDriver session on the app
+// The session's WebDriver calls (e2e/lib/desktop.mjs), set once the app is up.
+let wd, s, find, click, text, shoot;
 
 let home; // the app's temporary HOME and XDG folders
 
 before(async () => {
   if (missing.length) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
   home = mkdtempSync(join(tmpdir(), 'stablepay-desktop-'));
-  const display = `:${90 + Math.floor(Math.random() * 400)}`;
-  const xvfb = spawn('Xvfb', [display, '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
-  children.push(xvfb);
-  await eventually('Xvfb', () => existsSync(`/tmp/.X11-unix/X${display.slice(1)}`), 10_000);
-
   const port = await freePort();
   chain = await up({ bind: `127.0.0.1:${port}`, blockTime: 1, stateDir: join(home, 'chain') });
   base = `http://127.0.0.1:${port}`;
-  const driverPort = await freePort();
-  const nativePort = await freePort();
-  driver = `http://127.0.0.1:${driverPort}`;
   const env = {
     ...process.env,
-    DISPLAY: display,
     XDG_DATA_HOME: join(home, 'data'),
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_CACHE_HOME: join(home, 'cache'),
@@ -96,23 +43,12 @@ before(async () => {
     RUST_LOG: 'warn',
   };
   // The app's and the drivers' output goes to a log kept with the screenshots.
-  const log = openSync(join(ARTIFACTS, 'app.log'), 'w');
-  const td = spawn('dbus-run-session', ['--', 'tauri-driver', '--port', String(driverPort), '--native-port', String(nativePort)], { env, stdio: ['ignore', log, log], detached: true });
-  children.push(td);
-  await eventually('tauri-driver', async () => (await fetch(`${driver}/status`)).ok);
-  const created = await wd('POST', '/session', { capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP } } } });
-  session = created.sessionId;
+  app = await launch({ env, log: 'app.log' });
+  ({ wd, s, find, click, text, shoot } = app);
 });
 
 after(async () => {
-  if (session) await wd('DELETE', `/session/${session}`).catch(() => {});
-  for (const child of children.reverse()) {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      child.kill('SIGTERM');
-    }
-  }
+  await app?.stop();
   await chain?.anvil.stop();
 });
 
