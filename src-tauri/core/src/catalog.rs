@@ -5,8 +5,8 @@
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
+use crate::store::Db;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use tokio::sync::RwLock;
 
 use crate::{address::Address, clock::to_millis, error::CoreError};
@@ -146,7 +146,7 @@ struct Snapshot {
 /// The enabled networks and tokens.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    pool: SqlitePool,
+    pool: Db,
     snapshot: Arc<RwLock<Snapshot>>,
     disabled: Arc<RwLock<HashMap<(NetworkId, TokenSymbol), String>>>,
 }
@@ -155,7 +155,7 @@ impl Catalog {
     /// Upserts the config's networks and tokens, disables config rows the file no longer lists
     /// (rows added in settings are left alone), and loads the snapshot.
     pub async fn from_config(
-        pool: SqlitePool,
+        pool: Db,
         networks: &[Network],
         tokens: &[Token],
         now: chrono::DateTime<chrono::Utc>,

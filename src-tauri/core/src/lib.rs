@@ -32,7 +32,7 @@ pub mod webhooks;
 
 use std::{collections::HashMap, sync::Arc};
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 
 pub use error::CoreError;
 
@@ -97,7 +97,7 @@ pub struct Core {
     /// The injected randomness (ids, keys, pairing codes).
     pub entropy: Arc<dyn Entropy>,
     /// The store itself stays inside the core: hosts ask the services.
-    pool: SqlitePool,
+    pool: Db,
     lock: Arc<DatabaseLock>,
 }
 

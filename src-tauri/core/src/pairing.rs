@@ -12,9 +12,10 @@ use std::{
     sync::{Arc, Mutex, RwLock},
 };
 
+use crate::store::Db;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 use tokio::sync::broadcast;
 
 use crate::{
@@ -60,7 +61,7 @@ struct Pending {
 /// Pairing codes and paired displays.
 #[derive(Debug, Clone)]
 pub struct Pairing {
-    pool: SqlitePool,
+    pool: Db,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     pending: Arc<Mutex<Pending>>,
@@ -76,7 +77,7 @@ fn hash(token: &str) -> String {
 impl Pairing {
     /// Loads the paired displays.
     pub async fn load(
-        pool: SqlitePool,
+        pool: Db,
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self, CoreError> {

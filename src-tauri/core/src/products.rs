@@ -2,8 +2,9 @@
 
 use std::{fmt, sync::Arc};
 
+use crate::store::Db;
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, Row, SqlitePool};
+use sqlx::{sqlite::SqliteRow, Row};
 
 use crate::{
     amount::DecimalAmount,
@@ -117,7 +118,7 @@ fn map(row: &SqliteRow) -> Result<Product, CoreError> {
 /// The products service.
 #[derive(Clone)]
 pub struct Products {
-    pool: SqlitePool,
+    pool: Db,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
 }
@@ -130,7 +131,7 @@ impl fmt::Debug for Products {
 
 impl Products {
     /// Wires the service.
-    pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
+    pub fn new(pool: Db, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
         Self {
             pool,
             clock,

@@ -15,10 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
-use sqlx::{Row, SqlitePool};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use sqlx::Row;
 
-use crate::{clock::to_millis, error::CoreError};
+use crate::{clock::to_millis, error::CoreError, store::Db};
 
 /// Every reason `failure_reasons` and `check_failures` list.
 pub const FAILURE_REASONS: [&str; 10] = [
@@ -103,12 +103,53 @@ fn one_decimal(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// Payments created (and of those, paid) per UTC day.
+/// A length of the volume trend's periods, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// A calendar day.
+    Day,
+    /// Monday to Sunday.
+    Week,
+    /// A calendar month.
+    Month,
+}
+
+impl Period {
+    /// The first day of the period holding `day`.
+    pub fn start_of(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Period::Day => day,
+            Period::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Period::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+
+    /// The first day of the period before the one starting on `start`.
+    fn before(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Period::Day => start - Duration::days(1),
+            Period::Week => start - Duration::days(7),
+            Period::Month => self.start_of(start - Duration::days(1)),
+        }
+    }
+
+    /// SQLite's expression for the first day of a stored time's period.
+    fn sql_start(self) -> &'static str {
+        match self {
+            Period::Day => "date(created_at / 1000, 'unixepoch')",
+            // 'weekday 0' moves to the next Sunday unless it is one; six days back is its Monday.
+            Period::Week => "date(created_at / 1000, 'unixepoch', 'weekday 0', '-6 days')",
+            Period::Month => "date(created_at / 1000, 'unixepoch', 'start of month')",
+        }
+    }
+}
+
+/// Payments created (and of those, paid) in one [`Period`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DailyVolume {
-    /// `YYYY-MM-DD`.
+pub struct Volume {
+    /// The period's first day, `YYYY-MM-DD`.
     pub date: String,
-    /// Created that day.
+    /// Created in it.
     pub created: u64,
     /// Of those, paid.
     pub paid: u64,
@@ -117,12 +158,12 @@ pub struct DailyVolume {
 /// Statistics read from the store.
 #[derive(Debug, Clone)]
 pub struct Stats {
-    pool: SqlitePool,
+    pool: Db,
 }
 
 impl Stats {
     /// Over `pool`.
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: Db) -> Self {
         Self { pool }
     }
 
@@ -146,24 +187,29 @@ impl Stats {
         Ok(n as u64)
     }
 
-    /// The last `days` UTC days up to `now`, oldest first, every day listed (0 when quiet).
-    pub async fn daily_volume(
+    /// The last `count` periods up to the one holding `now`, oldest first, every period listed (0
+    /// when quiet).
+    pub async fn volume(
         &self,
-        days: u32,
+        period: Period,
+        count: u32,
         now: DateTime<Utc>,
-    ) -> Result<Vec<DailyVolume>, CoreError> {
-        let first = (now - Duration::days(i64::from(days) - 1)).date_naive();
-        let since = first
-            .and_hms_opt(0, 0, 0)
-            .map(|d| d.and_utc())
-            .unwrap_or(now);
-        let rows = sqlx::query(
-        "SELECT date(created_at / 1000, 'unixepoch') AS day, COUNT(*) AS created, SUM(status = 'paid') AS paid
-         FROM payment_sessions WHERE created_at >= ? GROUP BY day",
-    )
-    .bind(to_millis(since))
-    .fetch_all(&self.pool)
-    .await?;
+    ) -> Result<Vec<Volume>, CoreError> {
+        let mut starts = vec![period.start_of(now.date_naive())];
+        for _ in 1..count {
+            starts.push(period.before(starts[starts.len() - 1]));
+        }
+        starts.reverse();
+        let since = starts[0].and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
+        let sql = format!(
+            "SELECT {} AS day, COUNT(*) AS created, SUM(status = 'paid') AS paid
+             FROM payment_sessions WHERE created_at >= ? GROUP BY day",
+            period.sql_start()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_millis(since))
+            .fetch_all(&self.pool)
+            .await?;
         let found: BTreeMap<String, (u64, u64)> = rows
             .iter()
             .map(|r| -> Result<_, sqlx::Error> {
@@ -176,13 +222,12 @@ impl Stats {
                 ))
             })
             .collect::<Result<_, _>>()?;
-        Ok((0..days)
-            .map(|i| {
-                let date = (first + Duration::days(i64::from(i)))
-                    .format("%Y-%m-%d")
-                    .to_string();
+        Ok(starts
+            .into_iter()
+            .map(|start| {
+                let date = start.format("%Y-%m-%d").to_string();
                 let (created, paid) = found.get(&date).copied().unwrap_or((0, 0));
-                DailyVolume {
+                Volume {
                     date,
                     created,
                     paid,

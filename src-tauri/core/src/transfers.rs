@@ -13,9 +13,10 @@
 //! normal rules (confirmations, finality, a second endpoint). Attaching itself is the payments
 //! service's (`Payments::attach`, in `payments/attach.rs`): it changes a payment.
 
+use crate::store::Db;
 use alloy_primitives::U256;
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, FromRow, Row, SqliteConnection, SqlitePool};
+use sqlx::{sqlite::SqliteRow, FromRow, Row, SqliteConnection};
 
 use crate::{
     address::Address,
@@ -139,7 +140,7 @@ pub(crate) async fn stored_block_hash(
 
 /// When log `t` was first stored, if it was.
 pub(crate) async fn first_seen(
-    pool: &SqlitePool,
+    pool: &Db,
     t: &ObservedTransfer,
 ) -> Result<Option<DateTime<Utc>>, CoreError> {
     let millis: Option<i64> = sqlx::query_scalar(
@@ -256,7 +257,7 @@ pub(crate) async fn note_related(
 }
 
 /// The stored transfer `id`.
-pub(crate) async fn by_id(pool: &SqlitePool, id: i64) -> Result<Option<StoredTransfer>, CoreError> {
+pub(crate) async fn by_id(pool: &Db, id: i64) -> Result<Option<StoredTransfer>, CoreError> {
     sqlx::query("SELECT * FROM transfers WHERE seq = ?")
         .bind(id)
         .fetch_optional(pool)
@@ -269,12 +270,12 @@ pub(crate) async fn by_id(pool: &SqlitePool, id: i64) -> Result<Option<StoredTra
 /// The stored transfers: the inbox and what matched.
 #[derive(Debug, Clone)]
 pub struct Transfers {
-    pool: SqlitePool,
+    pool: Db,
 }
 
 impl Transfers {
     /// Over `pool`.
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: Db) -> Self {
         Self { pool }
     }
 

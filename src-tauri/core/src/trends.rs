@@ -1,10 +1,12 @@
 //! The dashboard's trends (seed §11.1, §11.3; issue 18): the monitoring figures sampled into the
 //! database every `server.trend_sample_ms` (the host runs the sampler; it knows the machine), kept
 //! 30 days, so the charts show history — yesterday's too, after a restart — and not only what
-//! happened since the page opened.
+//! happened since the page opened. A long range is read in buckets (a week of one-minute samples
+//! would be ten thousand points): each bucket averages its samples, except the watcher lag, which
+//! keeps its worst.
 
+use crate::store::Db;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::SqlitePool;
 
 use crate::{
     clock::{from_millis, to_millis},
@@ -28,6 +30,10 @@ pub struct TrendSample {
     pub api_error_rate: f64,
     /// One database round trip, ms.
     pub db_ms: f64,
+    /// Median time of the recent statements and write transactions the app ran, ms.
+    pub db_p50_ms: f64,
+    /// Their 95th percentile, ms.
+    pub db_p95_ms: f64,
     /// Mean block → screen latency of recent pushes, ms.
     pub push_latency_ms: f64,
     /// Machine CPU, percent.
@@ -43,12 +49,12 @@ pub struct TrendSample {
 /// The samples in the store.
 #[derive(Debug, Clone)]
 pub struct Trends {
-    pool: SqlitePool,
+    pool: Db,
 }
 
 impl Trends {
     /// Over `pool`.
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: Db) -> Self {
         Self { pool }
     }
 
@@ -57,14 +63,17 @@ impl Trends {
     pub async fn record(&self, s: &TrendSample) -> Result<(), CoreError> {
         sqlx::query(
             "INSERT OR REPLACE INTO trend_samples (at, api_p50_ms, api_p95_ms, api_error_rate, db_ms,
-               push_latency_ms, cpu_usage, memory_usage, active_sockets, blocks_behind)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               db_p50_ms, db_p95_ms, push_latency_ms, cpu_usage, memory_usage, active_sockets,
+               blocks_behind)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(to_millis(s.at))
         .bind(s.api_p50_ms)
         .bind(s.api_p95_ms)
         .bind(s.api_error_rate)
         .bind(s.db_ms)
+        .bind(s.db_p50_ms)
+        .bind(s.db_p95_ms)
         .bind(s.push_latency_ms)
         .bind(s.cpu_usage)
         .bind(s.memory_usage)
@@ -79,8 +88,12 @@ impl Trends {
         Ok(())
     }
 
-    /// The samples since `from`, oldest first.
-    pub async fn since(&self, from: DateTime<Utc>) -> Result<Vec<TrendSample>, CoreError> {
+    /// The samples since `from`, oldest first, one per `bucket` (at the bucket's first sample).
+    pub async fn since(
+        &self,
+        from: DateTime<Utc>,
+        bucket: std::time::Duration,
+    ) -> Result<Vec<TrendSample>, CoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             at: i64,
@@ -88,11 +101,17 @@ impl Trends {
             sample: TrendSample,
         }
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT at, api_p50_ms, api_p95_ms, api_error_rate, db_ms, push_latency_ms, cpu_usage,
-               memory_usage, active_sockets, blocks_behind
-             FROM trend_samples WHERE at >= ? ORDER BY at",
+            "SELECT MIN(at) AS at, AVG(api_p50_ms) AS api_p50_ms, AVG(api_p95_ms) AS api_p95_ms,
+               AVG(api_error_rate) AS api_error_rate, AVG(db_ms) AS db_ms,
+               AVG(db_p50_ms) AS db_p50_ms, AVG(db_p95_ms) AS db_p95_ms,
+               AVG(push_latency_ms) AS push_latency_ms, AVG(cpu_usage) AS cpu_usage,
+               AVG(memory_usage) AS memory_usage,
+               CAST(ROUND(AVG(active_sockets)) AS INTEGER) AS active_sockets,
+               MAX(blocks_behind) AS blocks_behind
+             FROM trend_samples WHERE at >= ?1 GROUP BY (at - ?1) / ?2 ORDER BY at",
         )
         .bind(to_millis(from))
+        .bind((bucket.as_millis() as i64).max(1))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -102,6 +121,11 @@ impl Trends {
                 ..r.sample
             })
             .collect())
+    }
+
+    /// The recent statements' and write transactions' times (see [`crate::store::Db`]).
+    pub fn query_times(&self) -> crate::telemetry::WindowSummary {
+        self.pool.query_times()
     }
 
     /// How long one database round trip takes now, ms.

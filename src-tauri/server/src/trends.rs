@@ -1,5 +1,5 @@
 //! The trend sampler: every `server.trend_sample_ms`, the monitoring figures (API times and errors,
-//! a database round trip, block → screen latency, the machine's load, open sockets, watcher lag)
+//! the database's query times and one round trip, block → screen latency, the machine's load, open sockets, watcher lag)
 //! go into the database (`stablepay_core::trends`), for the dashboard's charts.
 
 use stablepay_core::{telemetry::LinkStats, trends::TrendSample};
@@ -24,12 +24,15 @@ async fn sample(state: &AppState) -> TrendSample {
     let core = &state.core;
     let api = core.telemetry.api().recent;
     let machine = state.system.sample(&core.config.database.path).await;
+    let queries = core.trends.query_times();
     TrendSample {
         at: core.clock.now(),
         api_p50_ms: api.p50_ms,
         api_p95_ms: api.p95_ms,
         api_error_rate: api.flagged_percent,
         db_ms: core.trends.database_round_trip().await.unwrap_or(-1.0),
+        db_p50_ms: queries.p50_ms,
+        db_p95_ms: queries.p95_ms,
         push_latency_ms: core.telemetry.push_latency().mean_ms,
         cpu_usage: machine.cpu_percent,
         memory_usage: machine.memory_percent,

@@ -6039,21 +6039,6 @@ export interface components {
             /** @description http(s) URL of the receiver. */
             url: string;
         };
-        /** @description Payments created and paid on one UTC day. */
-        DailyVolumeView: {
-            /**
-             * Format: int64
-             * @description Created that day.
-             */
-            created: number;
-            /** @description `YYYY-MM-DD`. */
-            date: string;
-            /**
-             * Format: int64
-             * @description Of those, paid.
-             */
-            paid: number;
-        };
         /** @description `GET /api/v1/webhooks/deliveries`. */
         DeliveryList: {
             /** @description Newest first. */
@@ -6212,7 +6197,15 @@ export interface components {
         };
         /** @description `GET /api/v1/stats/history`: the figures sampled over time, oldest first. */
         HistoryResponse: {
-            /** @description One per sampling interval (`server.trend_sample_ms`). */
+            /**
+             * Format: int64
+             * @description Each point's width.
+             */
+            bucket_seconds: number;
+            /**
+             * @description One per bucket, oldest first: the samples (one per `server.trend_sample_ms`) averaged over
+             *     `bucket_seconds` (the range / 360), so a month is as light to draw as a day.
+             */
             samples: components["schemas"]["TrendSampleView"][];
         };
         /** @description A configured key, without its secret. */
@@ -6475,7 +6468,7 @@ export interface components {
                 [key: string]: number;
             };
             /** @description Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend). */
-            daily: components["schemas"]["DailyVolumeView"][];
+            daily: components["schemas"]["VolumeView"][];
             /**
              * Format: int64
              * @description Expired, cancelled or failed.
@@ -6489,6 +6482,8 @@ export interface components {
             failure_reasons: {
                 [key: string]: number;
             };
+            /** @description Beyond the seed: the last 12 calendar months (UTC), oldest first. */
+            monthly: components["schemas"]["VolumeView"][];
             /**
              * Format: int64
              * @description Beyond the seed: pending or confirming, so not in the success rate.
@@ -6525,6 +6520,8 @@ export interface components {
              * @description All payments.
              */
             total_payments: number;
+            /** @description Beyond the seed: the last 12 weeks (Monday to Sunday, UTC), oldest first. */
+            weekly: components["schemas"]["VolumeView"][];
         };
         /** @description Body of `POST /payments/{id}/process`. */
         ProcessRequest: {
@@ -6853,6 +6850,16 @@ export interface components {
             db_ms: number;
             /**
              * Format: double
+             * @description Median time of the recent statements and write transactions the app ran, ms.
+             */
+            db_p50_ms: number;
+            /**
+             * Format: double
+             * @description Their 95th percentile, ms.
+             */
+            db_p95_ms: number;
+            /**
+             * Format: double
              * @description Machine memory, percent.
              */
             memory_usage: number;
@@ -6874,6 +6881,21 @@ export interface components {
              * @description Share of validations that credited a payment, percent (100 when there were none).
              */
             validation_success_rate: number;
+        };
+        /** @description Payments created and paid in one day, week or month. */
+        VolumeView: {
+            /**
+             * Format: int64
+             * @description Created in it.
+             */
+            created: number;
+            /** @description The period's first day, `YYYY-MM-DD`. */
+            date: string;
+            /**
+             * Format: int64
+             * @description Of those, paid.
+             */
+            paid: number;
         };
         /** @description `GET /api/v1/stats/websocket`. */
         WebSocketStatsResponse: {

@@ -118,7 +118,7 @@ export const redeliver = (id: number) => request<Delivery>(`/api/v1/webhooks/del
 
 export const getSettings = () => request<Settings>('/api/v1/settings');
 /** The monitoring figures sampled over the last `hours` (kept in the database, 30 days). */
-export const statsHistory = (hours = 24) => request<{ samples: TrendSample[] }>(`/api/v1/stats/history?hours=${hours}`);
+export const statsHistory = (hours = 24) => request<{ samples: TrendSample[]; bucket_seconds: number }>(`/api/v1/stats/history?hours=${hours}`);
 /** Tries an RPC endpoint: chain id, head, latency, whether it serves logs and finality (admin). */
 export const testEndpoint = (url: string) => request<EndpointTestResult>('/api/v1/settings/test-endpoint', json('POST', { url }));
 /** Saves the owner's changes into the config file and applies them at once (admin). */

@@ -28,6 +28,28 @@ describe('the monitoring store', () => {
     expect(store.updatedAt).toBeInstanceOf(Date);
   });
 
+  it('reads a week or a month of the server samples when that range is chosen, and keeps it on refresh', async () => {
+    const sample = (db: number) => ({ at: '2026-12-01T00:00:00.000Z', api_p50_ms: 1, api_p95_ms: 2, api_error_rate: 0, db_ms: 0.1, db_p50_ms: db, db_p95_ms: db * 2, push_latency_ms: 5, cpu_usage: 1, memory_usage: 2, active_sockets: 0, blocks_behind: 0 });
+    const calls = serve({
+      '/api/v1/stats/payments': [200, payments],
+      '/api/v1/stats/monitoring': [200, monitoring],
+      '/api/v1/stats/system': [200, system],
+      '/api/v1/alerts': [200, { alerts: [], count: 0 }],
+      '/api/v1/stats/history?hours=24': [200, { samples: [sample(1)], bucket_seconds: 240 }],
+      '/api/v1/stats/history?hours=168': [200, { samples: [sample(7), sample(8)], bucket_seconds: 1680 }],
+    });
+    const store = useMonitoringStore();
+    await store.refresh();
+    expect(store.history.map((s) => s.db_p50_ms)).toEqual([1]);
+
+    await store.showRange('week');
+    expect(store.range).toBe('week');
+    expect(store.history.map((s) => s.db_p50_ms)).toEqual([7, 8]);
+    await store.refresh();
+    expect(calls.at(-1)?.url).toBe('/api/v1/stats/history?hours=168');
+    expect(store.history).toHaveLength(2);
+  });
+
   it('keeps the last figures and the error code when a refresh fails', async () => {
     serve({ '/api/v1/stats/payments': [401, { error: { code: 'unauthorized', message: 'key' } }] });
     const store = useMonitoringStore();

@@ -23,6 +23,10 @@ export interface Sample {
   successRate: number;
 }
 
+/** The trend charts' ranges, with the hours of server samples each reads. */
+export const RANGES = { day: 24, week: 168, month: 720 } as const;
+export type Range = keyof typeof RANGES;
+
 /** How many samples the trend charts keep (at the 15 s refresh: the last 30 minutes). */
 export const MAX_SAMPLES = 120;
 
@@ -33,7 +37,9 @@ export const useMonitoringStore = defineStore('monitoring', () => {
   const system = ref<SystemStats | null>(null);
   const alerts = ref<Alert[]>([]);
   const samples = ref<Sample[]>([]);
-  /** The server's own samples of the last 24 h (they survive a reload and a restart). */
+  /** The range the trend charts show. */
+  const range = ref<Range>('day');
+  /** The server's own samples over `range` (they survive a reload and a restart). */
   const history = ref<TrendSample[]>([]);
   const updatedAt = ref<Date | null>(null);
   const loading = ref(false);
@@ -43,7 +49,7 @@ export const useMonitoringStore = defineStore('monitoring', () => {
     loading.value = true;
     errorCode.value = null;
     try {
-      const [p, m, s, a, h] = await Promise.all([paymentStats(), monitoringStats(), systemStats(), listAlerts(), statsHistory(24).catch(() => null)]);
+      const [p, m, s, a, h] = await Promise.all([paymentStats(), monitoringStats(), systemStats(), listAlerts(), statsHistory(RANGES[range.value]).catch(() => null)]);
       if (h) history.value = h.samples;
       payments.value = p;
       monitoring.value = m;
@@ -67,5 +73,12 @@ export const useMonitoringStore = defineStore('monitoring', () => {
     }
   }
 
-  return { payments, monitoring, system, alerts, samples, history, updatedAt, loading, errorCode, refresh };
+  /** Shows `r` on the trend charts, fetching its samples now. */
+  async function showRange(r: Range) {
+    range.value = r;
+    const h = await statsHistory(RANGES[r]).catch(() => null);
+    if (h && range.value === r) history.value = h.samples;
+  }
+
+  return { payments, monitoring, system, alerts, samples, history, range, updatedAt, loading, errorCode, refresh, showRange };
 });

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use crate::store::Db;
 use alloy::primitives::B256;
-use sqlx::SqlitePool;
 
 use super::{Pinned, WatchError};
 use crate::{
@@ -22,14 +22,14 @@ pub const KEPT_BLOCKS: u64 = 200_000;
 /// The scan history of one network.
 #[derive(Debug)]
 pub struct ChainHistory {
-    pool: SqlitePool,
+    pool: Db,
     network: NetworkId,
     clock: Arc<dyn Clock>,
 }
 
 impl ChainHistory {
     /// The history of `network` in `pool`.
-    pub fn new(pool: SqlitePool, network: NetworkId, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(pool: Db, network: NetworkId, clock: Arc<dyn Clock>) -> Self {
         Self {
             pool,
             network,

@@ -33,9 +33,9 @@ mod settle;
 
 use std::{fmt, sync::Arc};
 
+use crate::store::Db;
 use chrono::Duration;
 use serde_json::Value;
-use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
 pub use id::{IdempotencyKey, PaymentId};
@@ -67,7 +67,7 @@ pub const BLOCK_TIME_SKEW: Duration = Duration::seconds(300);
 /// The payments service.
 #[derive(Clone)]
 pub struct Payments {
-    pool: SqlitePool,
+    pool: Db,
     catalog: Catalog,
     products: Products,
     clock: Arc<dyn Clock>,
@@ -91,7 +91,7 @@ impl Payments {
     /// Wires the service.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        pool: SqlitePool,
+        pool: Db,
         catalog: Catalog,
         products: Products,
         clock: Arc<dyn Clock>,

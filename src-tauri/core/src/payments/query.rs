@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 
+use crate::store::Db;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{
     holders::Holds,
@@ -47,7 +48,7 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-pub(super) async fn by_id(pool: &SqlitePool, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
+pub(super) async fn by_id(pool: &Db, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
     let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = ?");
     sqlx::query(&sql)
         .bind(id.as_str())
@@ -96,7 +97,7 @@ pub(super) async fn by_id_in(
 }
 
 pub(super) async fn by_idempotency_key(
-    pool: &SqlitePool,
+    pool: &Db,
     key: &IdempotencyKey,
 ) -> Result<Option<(Payment, String)>, CoreError> {
     let sql = format!(
@@ -116,10 +117,7 @@ pub(super) async fn by_idempotency_key(
     }
 }
 
-pub(super) async fn order_reference_taken(
-    pool: &SqlitePool,
-    reference: &str,
-) -> Result<bool, CoreError> {
+pub(super) async fn order_reference_taken(pool: &Db, reference: &str) -> Result<bool, CoreError> {
     Ok(
         sqlx::query("SELECT 1 FROM payment_sessions WHERE order_reference = ?")
             .bind(reference)
@@ -131,7 +129,7 @@ pub(super) async fn order_reference_taken(
 
 /// Which of `candidates` are held (see [`Holds`]).
 pub(super) async fn held_amounts(
-    pool: &SqlitePool,
+    pool: &Db,
     network: &NetworkId,
     token: &TokenSymbol,
     pay_to: &Address,
@@ -162,10 +160,7 @@ pub(super) async fn held_amounts(
 }
 
 /// The watcher's cursor on `network`, if it has one.
-pub(super) async fn cursor_block(
-    pool: &SqlitePool,
-    network: &NetworkId,
-) -> Result<Option<u64>, CoreError> {
+pub(super) async fn cursor_block(pool: &Db, network: &NetworkId) -> Result<Option<u64>, CoreError> {
     let n: Option<i64> =
         sqlx::query_scalar("SELECT block_number FROM chain_cursors WHERE network_id = ?")
             .bind(network.as_str())
@@ -214,10 +209,7 @@ pub(super) async fn insert(
     Ok(())
 }
 
-pub(super) async fn pending_due(
-    pool: &SqlitePool,
-    now: DateTime<Utc>,
-) -> Result<Vec<Payment>, CoreError> {
+pub(super) async fn pending_due(pool: &Db, now: DateTime<Utc>) -> Result<Vec<Payment>, CoreError> {
     let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500");
     sqlx::query(&sql)
         .bind(to_millis(now))
@@ -230,7 +222,7 @@ pub(super) async fn pending_due(
 
 /// Open (`pending` or `confirming`) payments in one token.
 pub(super) async fn open_in_token(
-    pool: &SqlitePool,
+    pool: &Db,
     network: &NetworkId,
     symbol: &TokenSymbol,
 ) -> Result<Vec<Payment>, CoreError> {
@@ -301,7 +293,7 @@ pub(super) async fn credit_by_hand(
     Ok(updated.rows_affected() > 0)
 }
 
-pub(super) async fn list(pool: &SqlitePool, f: &PaymentFilter) -> Result<Page, CoreError> {
+pub(super) async fn list(pool: &Db, f: &PaymentFilter) -> Result<Page, CoreError> {
     let limit = f.limit.clamp(1, 200) as i64;
     let mut q = QueryBuilder::<Sqlite>::new(format!(
         "SELECT {COLUMNS} FROM payment_sessions WHERE 1 = 1"

@@ -14,12 +14,13 @@ use std::{
     time::Duration,
 };
 
-use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    Sqlite, SqlitePool, Transaction,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::CoreError;
+
+mod db;
+
+pub use db::{Db, WriteTx};
 
 /// The schema, embedded at compile time from the repository's `migrations/` folder.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -117,7 +118,7 @@ pub fn restrict(path: &Path) -> std::io::Result<()> {
 }
 
 /// Opens (creating if missing) and migrates the database at `path`.
-pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
+pub async fn open(path: &Path) -> Result<Db, CoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             CoreError::Config(format!(
@@ -165,19 +166,17 @@ pub async fn open(path: &Path) -> Result<SqlitePool, CoreError> {
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;
-    Ok(pool)
+    Ok(Db::new(pool))
 }
 
-/// Begins a transaction that writes. `BEGIN IMMEDIATE` takes the write lock up front, so a
-/// transaction that reads before it writes waits its turn (busy timeout) instead of failing with
-/// "database is locked" when another connection commits between its read and its first write.
-pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// Begins a transaction that writes (see [`Db::begin_write`]).
+pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
+    db.begin_write().await
 }
 
 /// A cheap query proving the database answers (for `/health`).
-pub async fn ping(pool: &SqlitePool) -> Result<(), CoreError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
+pub async fn ping(db: &Db) -> Result<(), CoreError> {
+    sqlx::query("SELECT 1").execute(db).await?;
     Ok(())
 }
 

@@ -34,9 +34,10 @@ pub use rows::DeliveryStatus;
 
 use std::{sync::Arc, time::Duration};
 
+use crate::store::Db;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 use tokio::sync::Notify;
 
 use crate::{
@@ -139,7 +140,7 @@ pub struct Delivery {
 /// Endpoints, the outbox and its sender.
 #[derive(Clone)]
 pub struct Webhooks {
-    pool: SqlitePool,
+    pool: Db,
     payments: Payments,
     clock: Arc<dyn Clock>,
     events: EventBus,
@@ -192,7 +193,7 @@ pub(super) fn check_endpoint(
 impl Webhooks {
     /// The service over `pool`; call [`Webhooks::sync_config`] before serving.
     pub fn new(
-        pool: SqlitePool,
+        pool: Db,
         payments: Payments,
         events: EventBus,
         clock: Arc<dyn Clock>,

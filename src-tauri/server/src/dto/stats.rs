@@ -44,18 +44,32 @@ pub struct PaymentStatsResponse {
     /// Beyond the seed: the success rate of ended payments created in the last `24h`, `7d`, `30d`.
     pub success_rate_by_period: BTreeMap<String, f64>,
     /// Beyond the seed: the last 14 UTC days, oldest first (the dashboard's volume trend).
-    pub daily: Vec<DailyVolumeView>,
+    pub daily: Vec<VolumeView>,
+    /// Beyond the seed: the last 12 weeks (Monday to Sunday, UTC), oldest first.
+    pub weekly: Vec<VolumeView>,
+    /// Beyond the seed: the last 12 calendar months (UTC), oldest first.
+    pub monthly: Vec<VolumeView>,
 }
 
-/// Payments created and paid on one UTC day.
+/// Payments created and paid in one day, week or month.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DailyVolumeView {
-    /// `YYYY-MM-DD`.
+pub struct VolumeView {
+    /// The period's first day, `YYYY-MM-DD`.
     pub date: String,
-    /// Created that day.
+    /// Created in it.
     pub created: u64,
     /// Of those, paid.
     pub paid: u64,
+}
+
+impl From<stablepay_core::stats::Volume> for VolumeView {
+    fn from(v: stablepay_core::stats::Volume) -> Self {
+        Self {
+            date: v.date,
+            created: v.created,
+            paid: v.paid,
+        }
+    }
 }
 
 /// Node connections, over every endpoint of every watched network.
@@ -322,8 +336,11 @@ pub struct HistoryQuery {
 /// `GET /api/v1/stats/history`: the figures sampled over time, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryResponse {
-    /// One per sampling interval (`server.trend_sample_ms`).
+    /// One per bucket, oldest first: the samples (one per `server.trend_sample_ms`) averaged over
+    /// `bucket_seconds` (the range / 360), so a month is as light to draw as a day.
     pub samples: Vec<TrendSampleView>,
+    /// Each point's width.
+    pub bucket_seconds: u64,
 }
 
 /// One sample of the monitoring figures.
@@ -339,6 +356,10 @@ pub struct TrendSampleView {
     pub api_error_rate: f64,
     /// One database round trip, ms.
     pub db_ms: f64,
+    /// Median time of the recent statements and write transactions the app ran, ms.
+    pub db_p50_ms: f64,
+    /// Their 95th percentile, ms.
+    pub db_p95_ms: f64,
     /// Mean block → screen latency, ms.
     pub push_latency_ms: f64,
     /// Machine CPU, percent.
@@ -359,6 +380,8 @@ impl From<stablepay_core::trends::TrendSample> for TrendSampleView {
             api_p95_ms: round1(s.api_p95_ms),
             api_error_rate: round1(s.api_error_rate),
             db_ms: round1(s.db_ms),
+            db_p50_ms: round1(s.db_p50_ms),
+            db_p95_ms: round1(s.db_p95_ms),
             push_latency_ms: round1(s.push_latency_ms),
             cpu_usage: round1(s.cpu_usage),
             memory_usage: round1(s.memory_usage),

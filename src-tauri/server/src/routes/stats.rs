@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use stablepay_core::{
     alerts::AlertChange,
     chain::rpc::Connection,
+    stats::Period,
     telemetry::{LinkStats, Source},
 };
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -24,10 +25,10 @@ use crate::{
     dto::rfc3339,
     dto::stats::{
         capability, round1, AlertView, AlertsResponse, BlockchainMonitoring, BlockchainSocket,
-        ConnectionCounts, DailyVolumeView, FrontendSockets, HistoryQuery, HistoryResponse,
-        LoggedMessageView, MessagesQuery, MessagesResponse, MonitoringResponse,
-        PaymentStatsResponse, RpcEndpointStatus, SystemResponse, TrendSampleView,
-        ValidationPerformance, WebSocketStatsResponse,
+        ConnectionCounts, FrontendSockets, HistoryQuery, HistoryResponse, LoggedMessageView,
+        MessagesQuery, MessagesResponse, MonitoringResponse, PaymentStatsResponse,
+        RpcEndpointStatus, SystemResponse, TrendSampleView, ValidationPerformance, VolumeView,
+        WebSocketStatsResponse,
     },
     error::{ApiError, ErrorBody},
     extract::ApiQuery,
@@ -64,17 +65,15 @@ pub async fn payments(
         .collect();
     let now = core.clock.now();
     let s = core.stats.payment_stats(&tokens, now).await?;
-    let daily = core
-        .stats
-        .daily_volume(14, now)
-        .await?
-        .into_iter()
-        .map(|d| DailyVolumeView {
-            date: d.date,
-            created: d.created,
-            paid: d.paid,
-        })
-        .collect();
+    let volume = |period, count| async move {
+        let periods = core.stats.volume(period, count, now).await?;
+        Ok::<Vec<VolumeView>, ApiError>(periods.into_iter().map(VolumeView::from).collect())
+    };
+    let (daily, weekly, monthly) = (
+        volume(Period::Day, 14).await?,
+        volume(Period::Week, 12).await?,
+        volume(Period::Month, 12).await?,
+    );
     Ok(Json(PaymentStatsResponse {
         total_payments: s.total_payments,
         open_payments: s.open_payments,
@@ -89,6 +88,8 @@ pub async fn payments(
         success_rate_by_token: s.success_rate_by_token,
         success_rate_by_period: s.success_rate_by_period,
         daily,
+        weekly,
+        monthly,
     }))
 }
 
@@ -262,6 +263,9 @@ pub async fn messages(
     }))
 }
 
+/// Points in a history answer, whatever its range.
+const HISTORY_POINTS: u64 = 360;
+
 /// The monitoring figures sampled over time (kept 30 days): the dashboard's charts.
 #[utoipa::path(get, path = "/api/v1/stats/history", tag = "stats", security(("api_key" = ["admin", "viewer"])), params(HistoryQuery),
     responses((status = 200, body = HistoryResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -274,8 +278,14 @@ pub async fn history(
         return Err(ApiError::InvalidQuery("hours: between 1 and 720".into()));
     }
     let from = state.core.clock.now() - chrono::Duration::hours(i64::from(hours));
-    let samples = state.core.trends.since(from).await?;
+    let bucket_seconds = u64::from(hours) * 3600 / HISTORY_POINTS;
+    let samples = state
+        .core
+        .trends
+        .since(from, std::time::Duration::from_secs(bucket_seconds))
+        .await?;
     Ok(Json(HistoryResponse {
+        bucket_seconds,
         samples: samples.into_iter().map(TrendSampleView::from).collect(),
     }))
 }

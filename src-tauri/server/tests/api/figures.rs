@@ -289,6 +289,12 @@ async fn trend_samples_are_kept_in_the_database_and_shown_after_a_restart_the_ne
     .await;
     assert!(first["api_p95_ms"].as_f64().unwrap() >= first["api_p50_ms"].as_f64().unwrap());
     assert!(first["db_ms"].as_f64().unwrap() >= 0.0, "{first}");
+    // The queries the app ran (the requests above, the sampler's writes), not a ping.
+    assert!(
+        first["db_p95_ms"].as_f64().unwrap() >= first["db_p50_ms"].as_f64().unwrap()
+            && first["db_p50_ms"].as_f64().unwrap() > 0.0,
+        "{first}"
+    );
 
     // Stopped today, started again tomorrow on the same database.
     app.server.take().unwrap().shutdown().await;
@@ -316,6 +322,11 @@ async fn trend_samples_are_kept_in_the_database_and_shown_after_a_restart_the_ne
             .any(|s| s["at"] == first["at"]),
         "yesterday's sample survives the restart: {two_days}"
     );
+    // A month is read in 360 buckets of two hours: yesterday's samples are one point.
+    let month: Value = app.get_json("/api/v1/stats/history?hours=720").await;
+    assert_eq!(month["bucket_seconds"], 7200);
+    assert_eq!(month["samples"][0]["at"], first["at"], "{month}");
+    assert_eq!(month["samples"].as_array().unwrap().len(), 1, "{month}");
     let last_hour: Value = app.get_json("/api/v1/stats/history?hours=1").await;
     assert!(!last_hour["samples"]
         .as_array()

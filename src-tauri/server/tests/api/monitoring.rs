@@ -408,13 +408,43 @@ async fn settings_show_the_effective_config_without_secrets_or_endpoint_paths() 
 }
 
 #[tokio::test]
-async fn payment_stats_include_fourteen_days_of_volume_for_the_trend_chart() {
+async fn payment_stats_include_daily_weekly_and_monthly_volume_for_the_trend_charts() {
     let app = spawn_app().await;
+    app.create_ok(usdt("1")).await; // Thursday 2026-01-15, by the test clock
+    app.advance(chrono::Duration::days(4)); // Monday: a new week
+    app.create_ok(usdt("1")).await;
+    app.create_ok(usdt("2")).await;
+    app.advance(chrono::Duration::days(14)); // Monday 2026-02-02: a new month
     app.create_ok(usdt("1")).await;
     let stats = get_json(&app, "/api/v1/stats/payments").await;
-    let daily = stats["daily"].as_array().unwrap();
-    assert_eq!(daily.len(), 14);
-    assert_eq!(daily[13]["date"], "2026-01-15", "today, by the test clock");
-    assert_eq!(daily[13]["created"], 1);
-    assert_eq!(daily[0]["created"], 0);
+    let created = |period: &str, i: usize| {
+        let p = &stats[period][i];
+        (
+            p["date"].as_str().unwrap().to_owned(),
+            p["created"].as_u64().unwrap(),
+        )
+    };
+
+    assert_eq!(stats["daily"].as_array().unwrap().len(), 14);
+    assert_eq!(created("daily", 13), ("2026-02-02".into(), 1), "today");
+    assert_eq!(created("daily", 0), ("2026-01-20".into(), 0));
+
+    assert_eq!(stats["weekly"].as_array().unwrap().len(), 12);
+    assert_eq!(created("weekly", 11), ("2026-02-02".into(), 1));
+    assert_eq!(
+        created("weekly", 10),
+        ("2026-01-26".into(), 0),
+        "a quiet week is listed"
+    );
+    assert_eq!(created("weekly", 9), ("2026-01-19".into(), 2));
+    assert_eq!(
+        created("weekly", 8),
+        ("2026-01-12".into(), 1),
+        "weeks start on Monday"
+    );
+
+    assert_eq!(stats["monthly"].as_array().unwrap().len(), 12);
+    assert_eq!(created("monthly", 11), ("2026-02-01".into(), 1));
+    assert_eq!(created("monthly", 10), ("2026-01-01".into(), 3));
+    assert_eq!(created("monthly", 0), ("2025-03-01".into(), 0));
 }
