@@ -6022,6 +6022,12 @@ export interface components {
             /** @description Price the payment from this product instead of `amount`. */
             product_id?: string | null;
             /**
+             * @description `true`: show the new payment on the customer display at once (it then follows it, as a sale
+             *     opened from the till) — for sales rung up by another system. Not repeated when an
+             *     idempotent retry answers the payment already created.
+             */
+            show_on_display?: boolean | null;
+            /**
              * @description Token symbol, e.g. `USDT`.
              * @example USDT
              */

@@ -49,6 +49,10 @@ pub struct CreatePaymentRequest {
     /// Your JSON object (≤ 4 KiB), returned as given.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
+    /// `true`: show the new payment on the customer display at once (it then follows it, as a sale
+    /// opened from the till) — for sales rung up by another system. Not repeated when an
+    /// idempotent retry answers the payment already created.
+    pub show_on_display: Option<bool>,
 }
 
 /// A payment session as the API shows it.

@@ -74,8 +74,12 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreatePaymentRequest>,
 ) -> Result<Response, ApiError> {
+    let show = body.show_on_display == Some(true);
     let request = body.parse(&headers, &state).await?;
     let created = state.core.payments.create(request).await?;
+    if show && !created.replayed {
+        state.core.display.show(Some(&created.payment.id)).await?;
+    }
     let mut response = (
         StatusCode::CREATED,
         Json(PaymentResponse::from(&created.payment)),

@@ -330,6 +330,58 @@ async fn the_customer_display_shows_idle_then_the_payment_the_cashier_opens_and_
 }
 
 #[tokio::test]
+async fn a_sale_created_through_the_api_is_shown_on_the_display_when_it_asks_and_only_then() {
+    let app = spawn_app().await;
+    let mut display = display_socket(&app).await;
+    assert_eq!(next_json(&mut display).await["data"]["mode"], "idle");
+
+    app.create_ok(usdt("3")).await;
+    let mut asked = usdt("4");
+    asked["show_on_display"] = json!(true);
+    let key = "show-on-display-1";
+    let created = app
+        .client
+        .post(app.url("/api/v1/payments"))
+        .header("idempotency-key", key)
+        .json(&asked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = next_json(&mut display).await;
+    assert_eq!(shown["data"]["mode"], "payment", "{shown}");
+    assert_eq!(
+        shown["data"]["payment"]["id"],
+        id.as_str(),
+        "not the sale that did not ask"
+    );
+
+    // The cashier moves the display on; a retry of the same request does not pull it back.
+    app.client
+        .put(app.url("/api/v1/display"))
+        .json(&json!({ "payment_id": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut display).await["data"]["mode"], "idle");
+    let retried = app
+        .client
+        .post(app.url("/api/v1/payments"))
+        .header("idempotency-key", key)
+        .json(&asked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    let state: Value = app.get_json("/api/v1/display").await;
+    assert_eq!(state["mode"], "idle", "{state}");
+}
+
+#[tokio::test]
 async fn a_client_that_floods_pings_and_never_reads_is_dropped_and_counted() {
     let app = spawn_app().await;
     let id = app.create_ok(usdt("2")).await["id"]
