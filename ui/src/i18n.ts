@@ -30,7 +30,9 @@ function safeGet(key: string): string | null {
   }
 }
 
+/** Keeps `code` for the next visit, and names it as the page's language (the API answers in it). */
 export function saveLocale(code: string) {
+  if (globalThis.document) document.documentElement.lang = code;
   try {
     localStorage.setItem(STORAGE, code);
   } catch {

@@ -14,6 +14,8 @@ use stablepay_core::{
 };
 use utoipa::ToSchema;
 
+use crate::language::{self, Language};
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -102,7 +104,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable code (e.g. `invalid_amount`); match on this, never on the message.
     pub code: String,
-    /// Human-readable explanation.
+    /// Human-readable explanation, in the request's language (`Accept-Language`: Chinese or
+    /// English, the default).
     pub message: String,
 }
 
@@ -204,6 +207,28 @@ impl From<ChainError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// `english` (this error's message) in `language`: the Chinese sentence for the code, then the
+    /// English specifics where the message has some (see [`crate::language`]).
+    fn in_language(&self, language: Language, english: String) -> String {
+        if language != Language::ZhCn {
+            return english;
+        }
+        let code = self.code();
+        let sentence = match self {
+            ApiError::CheckFailed { .. } => language::zh_check(code),
+            _ => language::zh_error(code),
+        };
+        match sentence {
+            Some(zh) if language::has_specifics(code) && !self.status().is_server_error() => {
+                format!("{zh}：{english}")
+            }
+            Some(zh) => zh.to_owned(),
+            None => english,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -227,6 +252,7 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
+        let message = self.in_language(Language::current(), message);
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),

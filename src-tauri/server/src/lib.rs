@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod lan;
+pub mod language;
 pub mod listener;
 pub mod openapi;
 pub mod protocol;
@@ -144,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), time_request))
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(language::scope))
         .layer(TraceLayer::new_for_http());
     if !server.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = server

@@ -63,6 +63,11 @@ export function sessionKey(): Promise<string | null> {
   return desktopKey;
 }
 
+/** The page's language (set where the cashier picks it): the server words its errors in it. */
+function pageLanguage(): string {
+  return globalThis.document?.documentElement?.lang || 'en';
+}
+
 export async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   const key = (await sessionKey()) ?? (apiKey() || displayToken());
@@ -71,6 +76,7 @@ export async function request<T>(path: string, init?: RequestInit): Promise<T> {
       ...init,
       headers: {
         Accept: 'application/json',
+        'Accept-Language': pageLanguage(),
         ...(init?.body ? { 'Content-Type': 'application/json' } : {}),
         ...(key ? { Authorization: `Bearer ${key}` } : {}),
         ...init?.headers,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { saveLocale } from '../i18n';
 import { ApiError, health, listTokens } from './index';
 
 function respond(status: number, body: unknown) {
@@ -24,6 +25,17 @@ describe('backend', () => {
 
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ code: 'unknown_token', status: 422 });
+  });
+
+  it('asks the server to word its errors in the language the cashier chose', async () => {
+    respond(200, []);
+    saveLocale('zh-CN');
+    await listTokens();
+    saveLocale('en');
+    await listTokens();
+
+    const sent = vi.mocked(fetch).mock.calls.map((c) => (c[1]?.headers as Record<string, string>)['Accept-Language']);
+    expect(sent).toEqual(['zh-CN', 'en']);
   });
 
   it('reports an unreachable server as network_error', async () => {

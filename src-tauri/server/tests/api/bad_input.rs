@@ -275,3 +275,53 @@ async fn a_sale_over_the_shop_s_largest_amount_is_refused_with_its_own_code() {
     let r = app.create(usdt("123456789012")).await;
     assert_error(r, 422, "amount_too_large").await;
 }
+
+#[tokio::test]
+async fn errors_are_worded_in_the_language_the_request_asks_for_with_the_same_code() {
+    let app = spawn_app().await;
+    let ask = |language: Option<&'static str>, body: Value| {
+        let mut r = app.client.post(app.url("/api/v1/payments")).json(&body);
+        if let Some(l) = language {
+            r = r.header("accept-language", l);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (status, english) = ask(None, usdt("1,5")).await;
+    let (zh_status, chinese) = ask(Some("zh-CN,zh;q=0.9,en;q=0.8"), usdt("1,5")).await;
+    assert_eq!((status, zh_status), (422, 422));
+    assert_eq!(english["error"]["code"], chinese["error"]["code"]);
+    let english = english["error"]["message"].as_str().unwrap();
+    let chinese = chinese["error"]["message"].as_str().unwrap();
+    assert!(english.is_ascii(), "{english}");
+    assert!(
+        chinese.starts_with("金额无效：") && chinese.ends_with(english),
+        "the Chinese sentence, then the English specifics: {chinese}"
+    );
+
+    let (_, unknown) = ask(Some("zh"), json!({"amount": "1", "token": "DOGE"})).await;
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("不支持该币种"),
+        "{unknown}"
+    );
+    let (_, preferred_english) = ask(Some("en-GB, zh-CN;q=0.5"), usdt("1,5")).await;
+    assert_eq!(preferred_english["error"]["message"], english);
+
+    let missing = app
+        .client
+        .get(app.url("/api/v1/payments/pay_00000000000000000000000000000000"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payment_not_found");
+    assert_eq!(body["error"]["message"], "找不到该付款");
+}
