@@ -86,6 +86,11 @@ describe('the desktop app on an empty app-data folder', { skip: missing.length ?
     await app.type('[data-testid=set-receive-address]', ACCOUNTS.merchant);
     await app.shoot('0-first-run-shop.png');
     await app.click('[data-testid=save-settings]');
+    // The customer display step offers the app's own LAN switch and monitor choice; skipped here.
+    await eventually('the display step', () => app.find('[data-testid=shell-lan]'), 20_000);
+    assert.ok(await app.find('[data-testid=pair-display]'));
+    await app.shoot('0-first-run-display.png');
+    await app.click('[data-testid=setup-display-skip]');
     await eventually('the last step', () => app.find('[data-testid=setup-done]'), 20_000);
     assert.match(await app.text('[data-testid=setup-done]'), /Corner Café/);
     assert.equal(new URL(await app.url()).hash, '#/setup');

@@ -87,8 +87,14 @@ async function firstHour(lang, words) {
   await page.getByTestId('set-rpc-urls').fill(anvil.rpcUrl);
   await shot('2-shop');
   await page.getByTestId('save-settings').click();
-  await page.getByTestId('setup-done').waitFor({ timeout: 20_000 });
-  await shot('3-ready');
+  // The customer display (optional): a tablet pairs with a code shown here.
+  await page.getByTestId('setup-display').waitFor({ timeout: 20_000 });
+  await page.getByTestId('pair-display').click();
+  assert.match(await page.getByTestId('pairing-code').innerText(), /\S{4,}/);
+  await shot('3-display');
+  await page.getByTestId('setup-display-next').click();
+  await page.getByTestId('setup-done').waitFor();
+  await shot('4-ready');
   const saved = readFileSync(file, 'utf8');
   assert.match(saved, new RegExp(`receive_address = "${ACCOUNTS.merchant}"`));
   assert.match(saved, /confirmations = 1/);
@@ -99,11 +105,11 @@ async function firstHour(lang, words) {
   const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
   assert.equal(payment.token, 'USDT');
   await page.getByTestId('exact-amount').waitFor();
-  await shot('4-test-sale');
+  await shot('5-test-sale');
   await transfer(anvil.call, BSC_USDT, ACCOUNTS.customer, ACCOUNTS.merchant, BigInt(payment.amount_base_units));
   await page.waitForURL(new RegExp(`#/pay/${id}/success$`), { timeout: 30_000 });
   await page.getByTestId('success-title').waitFor();
-  await shot('5-paid');
+  await shot('6-paid');
   assert.deepEqual(problems, []);
   await context.close();
 }

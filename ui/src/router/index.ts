@@ -30,6 +30,9 @@ export const routes = [
   { path: '/:rest(.*)*', redirect: '/' },
 ];
 
+/** Set before the desktop app restarts in the middle of the first-run setup: it reopens the setup. */
+export const SETUP_RESUME = 'stablepay.setup.resume';
+
 export function createAppRouter() {
   return createRouter({ history: createWebHashHistory(), routes });
 }
