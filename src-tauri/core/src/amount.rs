@@ -106,6 +106,25 @@ impl DecimalAmount {
         Ok(amount)
     }
 
+    /// The amount as `digits / 10^scale`.
+    pub(crate) fn parts(&self) -> (U256, usize) {
+        (self.digits, self.scale)
+    }
+
+    /// `digits / 10^scale`, trailing zeros dropped; `None` for zero or beyond the largest amount.
+    pub(crate) fn from_parts(digits: U256, scale: usize) -> Option<Self> {
+        Self::parse(&format_units(digits, scale, 0)).ok()
+    }
+
+    /// Decimal text with at least `min_scale` fractional digits, e.g. `35.50`.
+    pub fn to_string_scaled(&self, min_scale: usize) -> String {
+        if min_scale <= self.scale {
+            return format_units(self.digits, self.scale, min_scale);
+        }
+        let widen = U256::from(10u8).pow(U256::from(min_scale - self.scale));
+        format_units(self.digits * widen, min_scale, min_scale)
+    }
+
     /// The amount in base units of a token with `decimals` decimals.
     pub fn to_token(&self, decimals: u8) -> Result<TokenAmount, AmountError> {
         if self.scale > decimals as usize {
@@ -185,6 +204,20 @@ impl TokenAmount {
     /// e.g. `10.00` or `10.015`.
     pub fn to_decimal_string(&self, min_scale: usize) -> String {
         format_units(self.base_units, self.decimals as usize, min_scale)
+    }
+}
+
+/// Stored (in event snapshots) as its decimal text.
+impl serde::Serialize for DecimalAmount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecimalAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

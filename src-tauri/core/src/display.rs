@@ -3,9 +3,10 @@
 //! when it is paid. A newly connected screen gets the current state at once, so a display that
 //! reconnects (or is opened late, from another device) shows the right thing.
 //!
-//! Modes: `idle` (nothing to pay: the shop's name), `payment` (the shown payment, whatever its
-//! status — pending, confirming, expired, cancelled — with the amount and countdown), `success`
-//! (it was paid). Success stays until the cashier shows another payment or clears the screen.
+//! Modes: `idle` (nothing to pay: the shop's logo and name), `payment` (the shown payment,
+//! whatever its status — pending, confirming, expired, cancelled — with the amount and countdown),
+//! `success` (it was paid). Success stays until the cashier shows another payment or clears the
+//! screen.
 
 use std::sync::Arc;
 
@@ -50,6 +51,8 @@ pub struct DisplayState {
     pub payment: Option<Payment>,
     /// The shop's name, for the idle screen.
     pub shop_name: String,
+    /// The version of the shop's logo, for the idle screen (`None`: no logo; see [`crate::logo`]).
+    pub logo_version: Option<String>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -83,6 +86,7 @@ impl Display {
             mode: DisplayMode::Idle,
             payment: None,
             shop_name,
+            logo_version: None,
             updated_at: clock.now(),
         };
         Self {
@@ -116,6 +120,19 @@ impl Display {
             s.updated_at = now;
         });
         Ok(self.current())
+    }
+
+    /// Shows the logo of version `version` (`None`: no logo) on the idle screen from now on.
+    pub fn set_logo(&self, version: Option<String>) {
+        let now = self.clock.now();
+        self.state.send_if_modified(|s| {
+            if s.logo_version == version {
+                return false;
+            }
+            s.logo_version = version;
+            s.updated_at = now;
+            true
+        });
     }
 
     fn follow(&self, payment: Payment) {

@@ -90,6 +90,18 @@ pub enum CoreError {
     /// No webhook delivery with that id.
     #[error("webhook delivery not found")]
     DeliveryNotFound,
+    /// The shop has no logo.
+    #[error("this shop has no logo")]
+    LogoNotFound,
+    /// An image that is not a PNG, JPEG or WebP (by its first bytes, whatever its claimed type).
+    #[error("a logo must be a PNG, JPEG or WebP image (SVG is not accepted)")]
+    UnsupportedImage,
+    /// An image over the largest size taken.
+    #[error("the image is too large: a logo may be at most {} KiB", limit / 1024)]
+    ImageTooLarge {
+        /// The largest size taken, in bytes.
+        limit: usize,
+    },
     /// The product exists but is archived.
     #[error("product {0} is not active")]
     ProductInactive(String),
@@ -113,6 +125,28 @@ pub enum CoreError {
     /// No receive address is configured, so payments cannot be created.
     #[error("the merchant receive address is not configured")]
     MerchantNotConfigured,
+    /// No rate for the token from the shop's rate source (yet): a shop-currency price cannot be
+    /// converted.
+    #[error("no {rate_source} rate for {token} yet{}; sales in the shop's currency wait for one (or price in {token})", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    RateUnavailable {
+        /// The token.
+        token: String,
+        /// The rate source.
+        rate_source: String,
+        /// Why the last fetch failed, if it did.
+        reason: Option<String>,
+    },
+    /// The rate is older than `pricing.max_age_seconds`: new shop-currency sales are refused
+    /// until it is refreshed.
+    #[error("the {rate_source} rate is {age_seconds} s old (the limit is {max_seconds} s): new sales in the shop's currency are refused until it is refreshed")]
+    RateStale {
+        /// The rate source.
+        rate_source: String,
+        /// The rate's age.
+        age_seconds: u64,
+        /// `pricing.max_age_seconds`.
+        max_seconds: u64,
+    },
     /// The configuration is invalid; the message names the key.
     #[error("configuration error: {0}")]
     Config(String),
@@ -156,12 +190,17 @@ impl CoreError {
             CoreError::PairingRefused => "pairing_refused",
             CoreError::DisplayNotFound => "display_not_found",
             CoreError::DeliveryNotFound => "delivery_not_found",
+            CoreError::LogoNotFound => "logo_not_found",
+            CoreError::UnsupportedImage => "unsupported_image",
+            CoreError::ImageTooLarge { .. } => "image_too_large",
             CoreError::ProductInactive(_) => "product_inactive",
             CoreError::InvalidState { .. } => "invalid_state",
             CoreError::AmountSlotsExhausted(_) => "amount_slots_exhausted",
             CoreError::IdempotencyKeyReused => "idempotency_key_reused",
             CoreError::OrderReferenceTaken(_) => "order_reference_taken",
             CoreError::MerchantNotConfigured => "merchant_not_configured",
+            CoreError::RateUnavailable { .. } => "rate_unavailable",
+            CoreError::RateStale { .. } => "rate_stale",
             CoreError::Config(_) => "invalid_config",
             CoreError::Database(_) => match self.storage_problem() {
                 Some(StorageProblem::Full) => "storage_full",

@@ -17,8 +17,10 @@ pub mod entropy;
 pub mod error;
 pub mod events;
 pub mod ip;
+pub mod logo;
 pub mod pairing;
 pub mod payments;
+pub mod pricing;
 pub mod products;
 pub mod progress;
 pub mod qr;
@@ -45,6 +47,7 @@ use crate::{
     display::Display,
     entropy::{Entropy, SystemEntropy},
     events::EventBus,
+    logo::ShopLogo,
     pairing::Pairing,
     payments::Payments,
     products::Products,
@@ -88,6 +91,8 @@ pub struct Core {
     pub webhooks: Webhooks,
     /// What the customer display shows (the host runs [`Display::run`]).
     pub display: Display,
+    /// The shop's logo (on the display's idle screen).
+    pub logo: ShopLogo,
     /// Where the chain watchers are on each network.
     pub progress: ChainProgress,
     /// Paired customer displays and pairing codes.
@@ -161,6 +166,7 @@ impl Core {
             config.merchant.receive_address,
             progress.clone(),
             entropy.clone(),
+            pricing::Pricing::new(config.pricing.clone(), clock.clone()),
         );
         let chains = rpc_chains(&config.networks, &telemetry)?;
         let webhooks = Webhooks::new(
@@ -180,6 +186,7 @@ impl Core {
             events.clone(),
             clock.clone(),
         );
+        let logo = ShopLogo::load(pool.clone(), clock.clone(), display.clone()).await?;
         Ok(Self {
             config: Arc::new(config),
             pool,
@@ -191,6 +198,7 @@ impl Core {
             events,
             chains,
             display,
+            logo,
             webhooks,
             telemetry,
             trends,

@@ -151,8 +151,14 @@ impl ApiError {
                 | CoreError::TransferNotFound
                 | CoreError::WebhookNotFound
                 | CoreError::DisplayNotFound
-                | CoreError::DeliveryNotFound => StatusCode::NOT_FOUND,
+                | CoreError::DeliveryNotFound
+                | CoreError::LogoNotFound => StatusCode::NOT_FOUND,
+                CoreError::UnsupportedImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                CoreError::ImageTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 CoreError::PairingRefused => StatusCode::FORBIDDEN,
+                CoreError::RateUnavailable { .. } | CoreError::RateStale { .. } => {
+                    StatusCode::CONFLICT
+                }
                 CoreError::ProductInactive(_)
                 | CoreError::InvalidState { .. }
                 | CoreError::AmountSlotsExhausted(_)

@@ -114,6 +114,8 @@ pub(crate) fn zh_error(code: &str) -> Option<&'static str> {
         "method_not_allowed" => "此接口不支持该请求方法",
         "chain_unavailable" => "目前没有区块链节点响应，请稍后重试（店员：请检查网络节点设置）",
         "unavailable" => "服务繁忙或不可用，请稍后重试",
+        "rate_unavailable" => "暂无该币种的汇率，暂不能按本店货币收款（可改用币种金额）",
+        "rate_stale" => "汇率已过期，在刷新之前暂停按本店货币收款",
         "logo_not_found" => "尚未上传店铺标志",
         "unsupported_image" => "只接受 PNG、JPEG 或 WebP 图片",
         "image_too_large" => "图片过大",
@@ -161,6 +163,8 @@ pub(crate) fn has_specifics(code: &str) -> bool {
             | "rate_limited"
             | "amount_mismatch"
             | "image_too_large"
+            | "rate_unavailable"
+            | "rate_stale"
     )
 }
 

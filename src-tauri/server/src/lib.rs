@@ -111,10 +111,12 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(routes::payments::router())
         .merge(routes::catalog::router())
+        .merge(routes::pricing::router())
         .merge(routes::products::router())
         .merge(routes::transfers::router())
         .merge(routes::stats::router())
         .merge(routes::display::router())
+        .merge(routes::logo::router())
         .merge(routes::webhooks::router())
         .merge(routes::settings::router())
         .merge(routes::tickets::router())
@@ -218,6 +220,7 @@ pub struct RunningServer {
     alerts: JoinHandle<()>,
     webhooks: JoinHandle<()>,
     trends: JoinHandle<()>,
+    pricing: JoinHandle<()>,
     /// The chain watchers (stopped when dropped).
     pub watchers: Vec<WatcherHandle>,
 }
@@ -239,6 +242,7 @@ impl RunningServer {
         self.alerts.abort();
         self.webhooks.abort();
         self.trends.abort();
+        self.pricing.abort();
     }
 
     /// [`Self::shutdown`], handing back the still-bound listener (for a reload in place).
@@ -305,6 +309,16 @@ pub(crate) async fn start_with(
         serde_json::to_value(dto::payments::PaymentResponse::from(p)).unwrap_or_default()
     });
     let webhooks = tokio::spawn(core.webhooks.clone().run(render));
+    let mut symbols: Vec<String> = core
+        .catalog
+        .tokens()
+        .await
+        .into_iter()
+        .map(|t| t.symbol.to_string())
+        .collect();
+    symbols.sort();
+    symbols.dedup();
+    let pricing = tokio::spawn(core.payments.pricing().clone().run(symbols));
     let watchers = if core.config.chain.enabled {
         watcher::spawn_all(&core).await
     } else {
@@ -353,6 +367,7 @@ pub(crate) async fn start_with(
         alerts,
         webhooks,
         trends: sampler,
+        pricing,
         watchers,
     })
 }

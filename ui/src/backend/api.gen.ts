@@ -527,6 +527,152 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/display/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's logo, for the customer display (no key needed), in its own type, with its version as
+         *     ETag (`If-None-Match` → 304). 404 `logo_not_found` when there is none.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The image */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/png": number[];
+                        "image/jpeg": number[];
+                        "image/webp": number[];
+                    };
+                };
+                /** @description Not modified (`If-None-Match`) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/displays": {
         parameters: {
             query?: never;
@@ -2501,6 +2647,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's currency, the rate source and each token's rate, with whether it is too old to sell
+         *     at.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PricingResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products": {
         parameters: {
             query?: never;
@@ -3536,6 +3819,268 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/v1/settings/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload the shop's logo (replacing any): the body is the image itself, a PNG, JPEG or WebP of
+         *     at most 512 KiB. Its type is read from its first bytes, whatever the Content-Type says; 415
+         *     `unsupported_image` for anything else (SVG included), 413 `image_too_large` over 512 KiB.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The image itself (PNG, JPEG or WebP, at most 512 KiB) */
+            requestBody: {
+                content: {
+                    "image/jpeg": number[];
+                    "image/png": number[];
+                    "image/webp": number[];
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LogoSaved"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description `image_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description `unsupported_image` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Remove the shop's logo: the display's idle screen shows the shop's name alone. 404
+         *     `logo_not_found` when there is none.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/settings/test-endpoint": {
@@ -6010,6 +6555,13 @@ export interface components {
              * @description Lifetime in seconds (30 – 604800); defaults to `payments.expiry_seconds`.
              */
             expires_in?: number | null;
+            /**
+             * @description Instead of `amount`: the price in the shop's currency (`[pricing] currency`), a decimal
+             *     string, converted at the current rate (plus the markup) and rounded up to the amount step.
+             *     Refused with `rate_stale` when the rate is older than `pricing.max_age_seconds`.
+             * @example 35.50
+             */
+            fiat_amount?: string | null;
             /** @description Your JSON object (≤ 4 KiB), returned as given. */
             metadata?: Record<string, unknown> | null;
             /**
@@ -6104,6 +6656,12 @@ export interface components {
         };
         /** @description What the customer display shows. */
         DisplayResponse: {
+            /**
+             * @description The version of the shop's logo, for the idle screen; null when it has none. The image is
+             *     the public `GET /api/v1/display/logo`, whose ETag is this version: a display that puts the
+             *     version in the image's URL (`?v=`) shows a new logo as soon as this changes.
+             */
+            logo_version?: string | null;
             /** @description `idle`, `payment` or `success`. */
             mode: string;
             payment?: components["schemas"]["PaymentResponse"] | null;
@@ -6157,7 +6715,10 @@ export interface components {
         ErrorDetail: {
             /** @description Stable, machine-readable code (e.g. `invalid_amount`); match on this, never on the message. */
             code: string;
-            /** @description Human-readable explanation. */
+            /**
+             * @description Human-readable explanation, in the request's language (`Accept-Language`: Chinese or
+             *     English, the default).
+             */
             message: string;
         };
         /** @description Customer-facing sockets. */
@@ -6238,8 +6799,25 @@ export interface components {
             /** @description Message type. */
             type: string;
         };
+        /** @description The logo as stored. */
+        LogoSaved: {
+            /** @description `image/png`, `image/jpeg` or `image/webp`, read from the image itself. */
+            content_type: string;
+            /** @description Its size in bytes. */
+            size: number;
+            /** @description RFC 3339, when it was uploaded. */
+            updated_at: string;
+            /** @description Its version: the customer display state's `logo_version` and the image's ETag. */
+            version: string;
+        };
         /** @description `[merchant]`. */
         MerchantSettings: {
+            /**
+             * @description The version of the shop's logo (kept in the database, not in the file; `PUT
+             *     /api/v1/settings/logo`), or null when there is none. The image is `GET
+             *     /api/v1/display/logo`; a changed version is a changed image.
+             */
+            logo_version?: string | null;
             /** @description Shop name. */
             name: string;
             /** @description EIP-55 receive address, or null when not configured. */
@@ -6397,6 +6975,13 @@ export interface components {
             description?: string | null;
             /** @description RFC 3339 UTC. */
             expires_at: string;
+            /**
+             * @description The price in the shop's currency (a `fiat_amount` sale), or what the token amount was worth
+             *     when the sale was made; null when no fresh rate was known.
+             */
+            fiat_amount?: string | null;
+            /** @description ISO 4217, e.g. `CNY`. */
+            fiat_currency?: string | null;
             /** @description `pay_` + 32 hex digits. */
             id: string;
             /** @description Matched after expiry, within the grace window. */
@@ -6415,6 +7000,14 @@ export interface components {
             payment_uri: string;
             /** @description Product it was priced from. */
             product_id?: string | null;
+            /** @description Shop-currency units per token unit, as the source gave it. */
+            rate?: string | null;
+            /** @description When the rate was current, RFC 3339 UTC. */
+            rate_at?: string | null;
+            /** @description The markup added to the token amount, percent (`"1.5"`); `"0"` for none. */
+            rate_markup_percent?: string | null;
+            /** @description `fixed`, `coingecko` or `coinbase`. */
+            rate_source?: string | null;
             /** @description The amount the sale asked for, decimal. */
             requested_amount: string;
             /**
@@ -6529,6 +7122,19 @@ export interface components {
             /** @description Beyond the seed: the last 12 weeks (Monday to Sunday, UTC), oldest first. */
             weekly: components["schemas"]["VolumeView"][];
         };
+        /** @description `GET /api/v1/pricing`: what a sale in the shop's currency is converted at. */
+        PricingResponse: {
+            /** @description ISO 4217, e.g. `CNY` (`USD` by default). */
+            currency: string;
+            /** @description Why the last fetch failed, while it does. */
+            last_error?: string | null;
+            /** @description Added to the token amount, percent. */
+            markup_percent: string;
+            /** @description The rate of each token that has one. */
+            rates: components["schemas"]["RateView"][];
+            /** @description `fixed`, `coingecko` or `coinbase`. */
+            source: string;
+        };
         /** @description Body of `POST /payments/{id}/process`. */
         ProcessRequest: {
             /** @description The transaction that pays the payment, `0x` + 64 hex digits. */
@@ -6568,6 +7174,20 @@ export interface components {
             algorithm: string;
             /** @description The 32-byte public key, lower-case hex. */
             public_key: string;
+        };
+        /** @description One token's rate. */
+        RateView: {
+            /** @description Shop-currency units per token unit. */
+            rate: string;
+            /** @description When it was current, RFC 3339 UTC. */
+            rate_at: string;
+            /**
+             * @description Older than `pricing.max_age_seconds`: sales in the shop's currency are refused
+             *     (`rate_stale`) until it refreshes.
+             */
+            stale: boolean;
+            /** @description Token symbol. */
+            token: string;
         };
         /**
          * @description One JSON-RPC endpoint as the watcher judges it (beyond the seed: says plainly when an endpoint

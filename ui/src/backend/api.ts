@@ -1,6 +1,6 @@
 // The server's REST API, one function per call: payments (and their CSV export and QR codes),
-// products, transfers, the customer display, stats, webhooks, settings, display pairing and socket
-// tickets. Every call goes through ./http.ts.
+// products, transfers, the customer display, stats, webhooks, settings (and the shop's logo), display
+// pairing and socket tickets. Every call goes through ./http.ts.
 import { ApiError } from './errors';
 import { apiKey, base, json, query, request, sessionKey } from './http';
 import type {
@@ -10,6 +10,7 @@ import type {
   Delivery,
   DisplayState,
   Health,
+  LogoSaved,
   LoggedMessage,
   MonitoringStats,
   Narrowed,
@@ -123,6 +124,15 @@ export const statsHistory = (hours = 24) => request<{ samples: TrendSample[]; bu
 export const testEndpoint = (url: string) => request<EndpointTestResult>('/api/v1/settings/test-endpoint', json('POST', { url }));
 /** Saves the owner's changes into the config file and applies them at once (admin). */
 export const updateSettings = (change: SettingsUpdate) => request<SettingsSaved>('/api/v1/settings', json('PATCH', change));
+/**
+ * Makes `image` the shop's logo (admin): the file's bytes as they are (PNG, JPEG or WebP, at most
+ * 512 KiB); the server reads the type from the bytes themselves.
+ */
+export const uploadLogo = (image: Blob) =>
+  request<LogoSaved>('/api/v1/settings/logo', { method: 'PUT', body: image, headers: { 'Content-Type': image.type || 'application/octet-stream' } });
+export const removeLogo = () => request<void>('/api/v1/settings/logo', { method: 'DELETE' });
+/** The shop's logo (public, for an `<img>`) at `version`: a new version is a new URL, so no stale copy is shown. */
+export const logoUrl = (version: string) => `${base}/api/v1/display/logo?v=${encodeURIComponent(version)}`;
 
 /** A pairing code for a customer display (replaces any earlier one; admin). */
 export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });

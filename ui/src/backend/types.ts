@@ -109,6 +109,7 @@ export type Settings = Sent<Schemas['SettingsResponse']>;
 /** `PATCH /api/v1/settings`: what the owner changes (absent fields stay as they are). */
 export type SettingsUpdate = Schemas['SettingsUpdate'];
 export type SettingsSaved = Sent<Schemas['SettingsSaved']>;
+export type LogoSaved = Sent<Schemas['LogoSaved']>;
 export type EndpointTestResult = Sent<Schemas['EndpointTestResult']>;
 export type TrendSample = Sent<Schemas['TrendSampleView']>;
 

@@ -9,7 +9,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 function settings(over: Partial<Settings['payments']> = {}): Settings {
   return {
-    merchant: { name: 'Corner', receive_address: '0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d' },
+    merchant: { name: 'Corner', receive_address: '0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d', logo_version: null },
     payments: { confirmations: 3, require_finalized: true, expiry_seconds: 900, amount_step: '0.01', max_amount: '100000', late_grace_seconds: 86400, ...over },
     server: { bind: '127.0.0.1:8080', api_keys_configured: 0, keys: [], public_url: '', cors_origins: [], tls: null, push_key: 'ab' },
     chain: { enabled: true, poll_interval_ms: 3000 },

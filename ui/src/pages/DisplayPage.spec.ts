@@ -194,6 +194,50 @@ describe('DisplayPage', () => {
     expect(page.find('img').exists()).toBe(false);
   });
 
+  it('shows the shop logo above its name while idle, and a new logo as soon as the state says so', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const socket = FakeSocket.latest();
+    const idle = (logo_version: string | null, updated_at: string) => ({
+      type: 'display_update',
+      data: { mode: 'idle', payment: null, shop_name: 'Corner Café', logo_version, updated_at },
+    });
+    socket.push(idle(null, '2026-11-24T10:00:00Z'));
+    await flushPromises();
+    expect(page.find('[data-testid=display-logo]').exists()).toBe(false);
+    expect(page.text()).toContain('Welcome to Corner Café');
+
+    socket.push(idle('3f2a9c', '2026-11-24T10:00:01Z'));
+    await flushPromises();
+    const logo = page.find('[data-testid=display-logo]');
+    expect(logo.attributes('src')).toBe('/api/v1/display/logo?v=3f2a9c');
+    expect(logo.element.nextElementSibling?.textContent).toBe('Welcome to Corner Café');
+
+    socket.push(idle('77b01d', '2026-11-24T10:00:02Z'));
+    await flushPromises();
+    expect(page.find('[data-testid=display-logo]').attributes('src')).toBe('/api/v1/display/logo?v=77b01d');
+
+    // An image that does not load is hidden, not shown broken.
+    await page.find('[data-testid=display-logo]').trigger('error');
+    expect(page.find('[data-testid=display-logo]').exists()).toBe(false);
+    expect(page.text()).toContain('Welcome to Corner Café');
+
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Corner Café', logo_version: '77b01d', updated_at: '2026-11-24T10:00:03Z' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-logo]').exists()).toBe(false);
+  });
+
+  it('keeps the countdown clock and says it in words beneath', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const expires_at = new Date(Date.now() + 4 * 60_000 + 59_500).toISOString();
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'payment', payment: payment({ expires_at }), shop_name: 'Shop', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('.countdown .clock').text()).toBe('4:59');
+    expect(page.find('.countdown .clock').attributes('aria-hidden')).toBe('true');
+    expect(page.find('[data-testid=display-expires]').text()).toBe('Expires in 4 minutes 59 seconds');
+  });
+
   it('tells the customer what arrived and what the sale is when the amount was wrong', async () => {
     serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
     const { page } = await mountAt('/display');

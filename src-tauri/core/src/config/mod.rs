@@ -16,6 +16,7 @@ mod chain;
 pub mod edit;
 mod merchant;
 mod payments;
+pub mod pricing;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -69,6 +70,8 @@ pub struct Config {
     pub webhook_targets: TargetPolicy,
     /// `[alerts]`: the thresholds the monitoring alerts fire at.
     pub alerts: crate::alerts::AlertRules,
+    /// `[pricing]`: the shop's currency and its rate source.
+    pub pricing: pricing::PricingConfig,
 }
 
 /// Declares a raw section of the file: each key once, with its type and its default.
@@ -105,6 +108,7 @@ struct RawConfig {
     payments: payments::RawPayments,
     chain: chain::RawChain,
     alerts: alerts::RawAlerts,
+    pricing: pricing::RawPricing,
     networks: Option<Vec<chain::RawNetwork>>,
     tokens: Option<Vec<chain::RawToken>>,
     webhooks: Vec<webhooks::RawWebhook>,
@@ -238,6 +242,7 @@ impl RawConfig {
             .collect::<Result<_, _>>()?;
         let webhook_targets = self.webhook_targets.try_into()?;
         let alerts = self.alerts.try_into()?;
+        let pricing = self.pricing.try_into()?;
         Ok(Config {
             server,
             database,
@@ -249,6 +254,7 @@ impl RawConfig {
             webhooks,
             webhook_targets,
             alerts,
+            pricing,
         })
     }
 }

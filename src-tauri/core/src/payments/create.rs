@@ -31,7 +31,19 @@ impl Payments {
             .ok_or(CoreError::MerchantNotConfigured)?;
         let (network, token) = self.catalog.token(&req.network, &req.token).await?;
         let (price, description, product_id) = self.price(&req).await?;
-        let requested = price.to_token(token.decimals)?;
+        let (requested, fiat) = match &req.price {
+            Price::Fiat(_) => {
+                let step = self.rules.amount_step.to_token(token.decimals)?;
+                let (amount, fiat) =
+                    self.pricing
+                        .quote(token.symbol.as_str(), &price, token.decimals, step)?;
+                (amount, Some(fiat))
+            }
+            _ => {
+                let amount = price.to_token(token.decimals)?;
+                (amount, self.pricing.value_of(token.symbol.as_str(), amount))
+            }
+        };
         if requested.base_units() > self.rules.max_amount.to_token(token.decimals)?.base_units() {
             return Err(CoreError::AmountTooLarge(self.rules.max_amount.to_string()));
         }
@@ -60,6 +72,7 @@ impl Payments {
             order_reference: req.order_reference.clone(),
             metadata: req.metadata.clone(),
             product_id,
+            fiat,
             required_confirmations: self.rules.confirmations,
             confirmations: 0,
             transaction_hash: None,
@@ -123,7 +136,7 @@ impl Payments {
         req: &NewPayment,
     ) -> Result<(DecimalAmount, Option<String>, Option<ProductId>), CoreError> {
         match &req.price {
-            Price::Amount(a) => Ok((a.clone(), req.description.clone(), None)),
+            Price::Amount(a) | Price::Fiat(a) => Ok((a.clone(), req.description.clone(), None)),
             Price::Product(id) => {
                 let product = self.products.get(id).await?;
                 if !product.active {

@@ -33,7 +33,6 @@ mod settle;
 
 use std::{fmt, sync::Arc};
 
-use crate::store::Db;
 use chrono::Duration;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -53,8 +52,10 @@ use crate::{
     entropy::Entropy,
     error::CoreError,
     events::{self, EventBus, PaymentEvent, PaymentEventKind},
+    pricing::Pricing,
     products::Products,
     progress::ChainProgress,
+    store::Db,
 };
 
 /// Blocks subtracted from the known head when a payment records its lower bound: the head we know
@@ -76,6 +77,7 @@ pub struct Payments {
     receive_address: Option<Address>,
     progress: ChainProgress,
     entropy: Arc<dyn Entropy>,
+    pricing: Pricing,
     create_lock: Arc<Mutex<()>>,
 }
 
@@ -100,6 +102,7 @@ impl Payments {
         receive_address: Option<Address>,
         progress: ChainProgress,
         entropy: Arc<dyn Entropy>,
+        pricing: Pricing,
     ) -> Self {
         Self {
             pool,
@@ -111,6 +114,7 @@ impl Payments {
             receive_address,
             progress,
             entropy,
+            pricing,
             create_lock: Arc::default(),
         }
     }
@@ -118,6 +122,11 @@ impl Payments {
     /// The lifecycle rules.
     pub fn rules(&self) -> &PaymentsConfig {
         &self.rules
+    }
+
+    /// The shop's currency and its rates.
+    pub fn pricing(&self) -> &Pricing {
+        &self.pricing
     }
 
     /// Where the watchers are on each network.

@@ -117,6 +117,10 @@ pub struct Payment {
     pub metadata: Option<Map<String, Value>>,
     /// The product sold, when created from one.
     pub product_id: Option<ProductId>,
+    /// The price in the shop's currency and the rate it was converted at (a shop-currency sale),
+    /// or what the token amount was worth when the sale was made (`None`: no fresh rate then).
+    #[serde(default)]
+    pub fiat: Option<crate::pricing::FiatPrice>,
     /// Confirmations needed before `paid`.
     pub required_confirmations: u32,
     /// Confirmations seen so far.
@@ -214,6 +218,8 @@ impl AmountMatch {
 pub enum Price {
     /// A free amount in token units.
     Amount(DecimalAmount),
+    /// A free amount in the shop's currency (`[pricing]`), converted at the current rate.
+    Fiat(DecimalAmount),
     /// A product's price.
     Product(ProductId),
 }
@@ -295,6 +301,7 @@ impl NewPayment {
     pub(super) fn fingerprint(&self) -> String {
         let price = match &self.price {
             Price::Amount(a) => serde_json::json!({ "amount": a.to_string() }),
+            Price::Fiat(a) => serde_json::json!({ "fiat_amount": a.to_string() }),
             Price::Product(p) => serde_json::json!({ "product_id": p.as_str() }),
         };
         let canonical = serde_json::json!({

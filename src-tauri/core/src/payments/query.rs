@@ -179,8 +179,9 @@ pub(super) async fn insert(
     sqlx::query(
         "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
-            idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
+            idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at,
+            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -204,6 +205,12 @@ pub(super) async fn insert(
     .bind(to_millis(p.created_at))
     .bind(to_millis(p.expires_at))
     .bind(to_millis(p.updated_at))
+    .bind(p.fiat.as_ref().map(|f| f.amount.to_string()))
+    .bind(p.fiat.as_ref().map(|f| f.currency.clone()))
+    .bind(p.fiat.as_ref().map(|f| f.rate.value.to_string()))
+    .bind(p.fiat.as_ref().map(|f| f.rate.source.clone()))
+    .bind(p.fiat.as_ref().map(|f| to_millis(f.rate.at)))
+    .bind(p.fiat.as_ref().map(|f| i64::from(f.markup_bp)))
     .execute(conn)
     .await?;
     Ok(())

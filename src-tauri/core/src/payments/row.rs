@@ -6,10 +6,11 @@ use sqlx::{sqlite::SqliteRow, FromRow};
 use super::{Payment, PaymentId, PaymentStatus, WrongAmount};
 use crate::{
     address::Address,
-    amount::TokenAmount,
+    amount::{DecimalAmount, TokenAmount},
     catalog::{NetworkId, TokenSymbol},
     clock::from_millis,
     error::CoreError,
+    pricing::{FiatPrice, Rate},
     products::ProductId,
 };
 
@@ -17,7 +18,8 @@ use crate::{
 pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
-    late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units";
+    late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units,
+    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -50,6 +52,12 @@ pub(super) struct PaymentRow {
     updated_at: i64,
     wrong_transfer_id: Option<i64>,
     wrong_amount_base_units: Option<String>,
+    fiat_amount: Option<String>,
+    fiat_currency: Option<String>,
+    rate: Option<String>,
+    rate_source: Option<String>,
+    rate_at: Option<i64>,
+    rate_markup_bp: Option<i64>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -75,7 +83,9 @@ impl TryFrom<PaymentRow> for Payment {
             ),
         };
         let optional = |what: &str, n: Option<i64>| n.map(|n| fits::<u64>(what, id, n)).transpose();
+        let fiat = fiat(id, &r)?;
         Ok(Payment {
+            fiat,
             status: PaymentStatus::parse(&r.status)?,
             network: NetworkId::parse(&r.network_id)?,
             chain_id: fits("chain id", id, r.chain_id)?,
@@ -114,6 +124,33 @@ impl TryFrom<PaymentRow> for Payment {
             id: PaymentId::from_store(r.id),
         })
     }
+}
+
+/// The shop-currency price, all of its columns or none.
+fn fiat(id: &str, r: &PaymentRow) -> Result<Option<FiatPrice>, CoreError> {
+    let (Some(amount), Some(currency), Some(rate), Some(source), Some(at)) = (
+        r.fiat_amount.as_deref(),
+        r.fiat_currency.as_ref(),
+        r.rate.as_deref(),
+        r.rate_source.as_ref(),
+        r.rate_at,
+    ) else {
+        return Ok(None);
+    };
+    let decimal = |what: &str, s: &str| {
+        DecimalAmount::parse(s)
+            .map_err(|_| CoreError::Corrupt(format!("payment {id}: {what} {s:?}")))
+    };
+    Ok(Some(FiatPrice {
+        amount: decimal("fiat amount", amount)?,
+        currency: currency.clone(),
+        rate: Rate {
+            value: decimal("rate", rate)?,
+            source: source.clone(),
+            at: from_millis(at),
+        },
+        markup_bp: fits("rate markup", id, r.rate_markup_bp.unwrap_or(0))?,
+    }))
 }
 
 pub(super) fn map(row: &SqliteRow) -> Result<Payment, CoreError> {

@@ -15,6 +15,10 @@ pub struct DisplayResponse {
     pub payment: Option<PaymentResponse>,
     /// The shop's name (merchant.name), for the idle screen.
     pub shop_name: String,
+    /// The version of the shop's logo, for the idle screen; null when it has none. The image is
+    /// the public `GET /api/v1/display/logo`, whose ETag is this version: a display that puts the
+    /// version in the image's URL (`?v=`) shows a new logo as soon as this changes.
+    pub logo_version: Option<String>,
     /// RFC 3339, when it last changed.
     pub updated_at: String,
 }
@@ -25,6 +29,7 @@ impl From<&DisplayState> for DisplayResponse {
             mode: s.mode.as_str().into(),
             payment: s.payment.as_ref().map(PaymentResponse::for_customer),
             shop_name: s.shop_name.clone(),
+            logo_version: s.logo_version.clone(),
             updated_at: rfc3339(s.updated_at),
         }
     }

@@ -3,7 +3,9 @@
 
 pub mod catalog;
 pub mod display;
+pub mod logo;
 pub mod payments;
+pub mod pricing;
 pub mod settings;
 pub mod stats;
 

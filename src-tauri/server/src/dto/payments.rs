@@ -34,6 +34,11 @@ pub struct CreatePaymentRequest {
     pub amount: Option<String>,
     /// Price the payment from this product instead of `amount`.
     pub product_id: Option<String>,
+    /// Instead of `amount`: the price in the shop's currency (`[pricing] currency`), a decimal
+    /// string, converted at the current rate (plus the markup) and rounded up to the amount step.
+    /// Refused with `rate_stale` when the rate is older than `pricing.max_age_seconds`.
+    #[schema(example = "35.50")]
+    pub fiat_amount: Option<String>,
     /// Token symbol, e.g. `USDT`.
     #[schema(example = "USDT")]
     pub token: String,
@@ -115,6 +120,19 @@ pub struct PaymentResponse {
     pub metadata: Option<Map<String, Value>>,
     /// Product it was priced from.
     pub product_id: Option<String>,
+    /// The price in the shop's currency (a `fiat_amount` sale), or what the token amount was worth
+    /// when the sale was made; null when no fresh rate was known.
+    pub fiat_amount: Option<String>,
+    /// ISO 4217, e.g. `CNY`.
+    pub fiat_currency: Option<String>,
+    /// Shop-currency units per token unit, as the source gave it.
+    pub rate: Option<String>,
+    /// `fixed`, `coingecko` or `coinbase`.
+    pub rate_source: Option<String>,
+    /// When the rate was current, RFC 3339 UTC.
+    pub rate_at: Option<String>,
+    /// The markup added to the token amount, percent (`"1.5"`); `"0"` for none.
+    pub rate_markup_percent: Option<String>,
     /// RFC 3339 UTC.
     pub created_at: String,
     /// RFC 3339 UTC.
@@ -182,10 +200,26 @@ impl From<&Payment> for PaymentResponse {
             order_reference: p.order_reference.clone(),
             metadata: p.metadata.clone(),
             product_id: p.product_id.as_ref().map(|id| id.to_string()),
+            fiat_amount: p.fiat.as_ref().map(|f| f.amount.to_string_scaled(2)),
+            fiat_currency: p.fiat.as_ref().map(|f| f.currency.clone()),
+            rate: p.fiat.as_ref().map(|f| f.rate.value.to_string()),
+            rate_source: p.fiat.as_ref().map(|f| f.rate.source.clone()),
+            rate_at: p.fiat.as_ref().map(|f| rfc3339(f.rate.at)),
+            rate_markup_percent: p.fiat.as_ref().map(|f| percent(f.markup_bp)),
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
             paid_at: p.paid_at.map(rfc3339),
         }
+    }
+}
+
+/// Hundredths of a percent as a percentage: 150 → `"1.5"`.
+pub(crate) fn percent(bp: u32) -> String {
+    let (whole, hundredths) = (bp / 100, bp % 100);
+    match hundredths {
+        0 => whole.to_string(),
+        h if h % 10 == 0 => format!("{whole}.{}", h / 10),
+        h => format!("{whole}.{h:02}"),
     }
 }
 
@@ -195,17 +229,22 @@ impl CreatePaymentRequest {
         headers: &HeaderMap,
         state: &AppState,
     ) -> Result<NewPayment, ApiError> {
-        let price = match (self.amount, self.product_id) {
-            (Some(a), None) => Price::Amount(DecimalAmount::parse(&a).map_err(CoreError::from)?),
-            (None, Some(p)) => Price::Product(ProductId::parse(&p)?),
-            (Some(_), Some(_)) => {
+        let price = match (self.amount, self.product_id, self.fiat_amount) {
+            (Some(a), None, None) => {
+                Price::Amount(DecimalAmount::parse(&a).map_err(CoreError::from)?)
+            }
+            (None, Some(p), None) => Price::Product(ProductId::parse(&p)?),
+            (None, None, Some(f)) => {
+                Price::Fiat(DecimalAmount::parse(&f).map_err(CoreError::from)?)
+            }
+            (None, None, None) => {
                 return Err(ApiError::InvalidField(
-                    "give either amount or product_id, not both".into(),
+                    "amount, fiat_amount or product_id is required".into(),
                 ))
             }
-            (None, None) => {
+            _ => {
                 return Err(ApiError::InvalidField(
-                    "amount or product_id is required".into(),
+                    "give one of amount, fiat_amount and product_id, not several".into(),
                 ))
             }
         };

@@ -13,6 +13,10 @@ pub struct MerchantSettings {
     pub name: String,
     /// EIP-55 receive address, or null when not configured.
     pub receive_address: Option<String>,
+    /// The version of the shop's logo (kept in the database, not in the file; `PUT
+    /// /api/v1/settings/logo`), or null when there is none. The image is `GET
+    /// /api/v1/display/logo`; a changed version is a changed image.
+    pub logo_version: Option<String>,
 }
 
 /// `[payments]`.

@@ -3,9 +3,11 @@
 pub mod catalog;
 pub mod display;
 pub mod health;
+pub mod logo;
 pub mod metrics;
 pub mod pairing;
 pub mod payments;
+pub mod pricing;
 pub mod products;
 pub mod settings;
 pub mod stats;

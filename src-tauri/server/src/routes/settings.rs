@@ -106,13 +106,14 @@ pub async fn test_endpoint(
 /// The effective configuration.
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("api_key" = ["admin", "viewer"])),
     responses((status = 200, body = SettingsResponse), (status = 401, body = ErrorBody)))]
-pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
+pub async fn settings(State(state): State<AppState>) -> Result<Json<SettingsResponse>, ApiError> {
     let c = &state.core.config;
     let redact = |urls: &[String]| urls.iter().map(|u| redact_endpoint(u)).collect();
-    Json(SettingsResponse {
+    Ok(Json(SettingsResponse {
         merchant: MerchantSettings {
             name: c.merchant.name.clone(),
             receive_address: c.merchant.receive_address.map(|a| a.to_string()),
+            logo_version: state.core.logo.version().await?,
         },
         payments: PaymentSettings {
             confirmations: c.payments.confirmations,
@@ -175,5 +176,5 @@ pub async fn settings(State(state): State<AppState>) -> Json<SettingsResponse> {
             .reload
             .as_ref()
             .map(|r| r.file().display().to_string()),
-    })
+    }))
 }

@@ -374,3 +374,36 @@ async fn requests_made_while_the_server_reloads_its_settings_are_answered_never_
         "refused or failed during reloads: {failed:?}"
     );
 }
+
+#[tokio::test]
+async fn the_logo_is_kept_in_the_database_and_still_on_the_display_after_a_settings_reload() {
+    let shop = owned("").await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    let saved: Value = shop
+        .app
+        .client
+        .put(shop.app.url("/api/v1/settings/logo"))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        shop.change(json!({ "shop_name": "Corner Café" }))
+            .await
+            .status(),
+        200
+    );
+    shop.settings_until(|s| s["merchant"]["name"] == "Corner Café")
+        .await;
+
+    let display: Value = shop.app.get_json("/api/v1/display").await;
+    assert_eq!(display["shop_name"], "Corner Café");
+    assert_eq!(display["logo_version"], saved["version"], "{display}");
+    let image = shop.app.get("/api/v1/display/logo").await;
+    assert_eq!(image.bytes().await.unwrap().as_ref(), png.as_slice());
+}
