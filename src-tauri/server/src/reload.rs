@@ -18,6 +18,8 @@ use stablepay_core::{
     config::{edit::SettingsChange, Config, Layers},
     Core, CoreError,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use crate::{start_with, RunningServer, StartError};
@@ -32,13 +34,18 @@ pub struct ConfigSource {
     pub layers: Layers,
 }
 
-/// The running server's way to reload itself, in [`crate::state::AppState`].
+/// The running server's way to reload itself, in [`crate::state::AppState`]. Each saved change
+/// is a numbered *generation*: the Settings screen waits for the server to answer with its
+/// generation in force (or with its failure) instead of guessing from the values.
 #[derive(Debug)]
 pub struct Reload {
     source: ConfigSource,
-    requests: mpsc::UnboundedSender<Config>,
+    requests: mpsc::UnboundedSender<(Config, u64)>,
     /// One change at a time: the file is read, edited and written under it.
     writing: Mutex<()>,
+    saved: AtomicU64,
+    applied: AtomicU64,
+    failed: std::sync::Mutex<Option<(u64, String)>>,
 }
 
 impl Reload {
@@ -47,14 +54,24 @@ impl Reload {
         &self.source.file
     }
 
+    /// The last generation the server runs on (0: the settings it started with).
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    /// The last generation that did not start, and why (the server stayed on the previous one).
+    pub fn failed(&self) -> Option<(u64, String)> {
+        self.failed.lock().expect("reload lock").clone()
+    }
+
     /// Applies `change` to the file, validates the result through the start-up layers, writes it
     /// (atomically: a temporary file renamed over it) and asks for a reload. Returns the new
-    /// configuration. A change that does not validate writes nothing.
+    /// configuration's generation. A change that does not validate writes nothing.
     pub(crate) async fn apply(
         &self,
         change: &SettingsChange,
         current: &Config,
-    ) -> Result<Config, CoreError> {
+    ) -> Result<u64, CoreError> {
         let _one_at_a_time = self.writing.lock().await;
         let file = &self.source.file;
         let text = match std::fs::read_to_string(file) {
@@ -78,8 +95,9 @@ impl Reload {
         config.database = current.database.clone();
         write_atomically(file, &edited)
             .map_err(|e| CoreError::Config(format!("cannot write {}: {e}", file.display())))?;
-        let _ = self.requests.send(config.clone());
-        Ok(config)
+        let generation = self.saved.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = self.requests.send((config, generation));
+        Ok(generation)
     }
 }
 
@@ -130,6 +148,9 @@ impl Supervisor {
             source,
             requests,
             writing: Mutex::new(()),
+            saved: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            failed: std::sync::Mutex::new(None),
         });
         let mut server = start_with(config, clock.clone(), Some(reload.clone()), None).await?;
         on_start(&server);
@@ -141,15 +162,19 @@ impl Supervisor {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
-                    Some(mut next) = incoming.recv() => {
+                    Some((mut next, generation)) = incoming.recv() => {
                         let previous = (*server.core.config).clone();
                         // The listener stays bound across the reload: connections made meanwhile
                         // wait in its backlog and are served by the new server.
                         let kept = server.shutdown_keeping_listener().await;
                         next.server.bind = addr;
                         server = match start_with(next, clock.clone(), Some(reload.clone()), kept).await {
-                            Ok(s) => s,
+                            Ok(s) => {
+                                reload.applied.store(generation, Ordering::SeqCst);
+                                s
+                            }
                             Err(e) => {
+                                *reload.failed.lock().expect("reload lock") = Some((generation, e.to_string()));
                                 tracing::error!(error = %e, "the new settings did not start; back on the previous ones");
                                 let mut previous = previous;
                                 previous.server.bind = addr;

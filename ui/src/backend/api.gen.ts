@@ -7189,6 +7189,16 @@ export interface components {
             /** @description Token symbol. */
             token: string;
         };
+        /** @description A saved change the server could not start with. */
+        ReloadFailure: {
+            /**
+             * Format: int64
+             * @description Its generation.
+             */
+            generation: number;
+            /** @description Why. */
+            message: string;
+        };
         /**
          * @description One JSON-RPC endpoint as the watcher judges it (beyond the seed: says plainly when an endpoint
          *     cannot serve logs or the finalized block, lags, or was distrusted).
@@ -7242,6 +7252,12 @@ export interface components {
             /** @description Whether the owner can change settings here (`PATCH /settings`), and the file it writes. */
             editable: boolean;
             /**
+             * Format: int64
+             * @description The saved change the server runs on: 0 for the settings it started with, then each
+             *     `PATCH` answers the generation it will apply.
+             */
+            generation: number;
+            /**
              * @description Every token the shop may accept (the accepted ones and the built-in ones left out), for the
              *     Settings screen's choice.
              */
@@ -7252,6 +7268,7 @@ export interface components {
             networks: components["schemas"]["NetworkSettings"][];
             /** @description Payment rules. */
             payments: components["schemas"]["PaymentSettings"];
+            reload_failure?: components["schemas"]["ReloadFailure"] | null;
             /** @description Server. */
             server: components["schemas"]["ServerSettings"];
             /** @description Accepted tokens. */
@@ -7268,6 +7285,12 @@ export interface components {
             changed: string[];
             /** @description The file written. */
             config_file: string;
+            /**
+             * Format: int64
+             * @description This change's generation: applied once `GET /settings` answers it (or a `reload_failure`
+             *     for it).
+             */
+            generation: number;
         };
         /**
          * @description `PATCH /api/v1/settings`: what the owner changes; absent fields stay as they are. Validated like

@@ -22,6 +22,8 @@ function settings(over: Partial<Settings['payments']> = {}): Settings {
     alerts: { min_success_rate: 80, max_error_rate: 5, max_api_p95_ms: 1000, max_push_latency_ms: 10000, max_blocks_behind: 20 },
     editable: true,
     config_file: '/home/shop/.local/share/stablepay/stablepay.toml',
+    generation: 0,
+    reload_failure: null,
   } as Settings;
 }
 
@@ -31,8 +33,8 @@ describe('ShopSettingsForm', () => {
     const calls = serve({
       'PATCH /api/v1/settings': (init) => {
         const body = JSON.parse(String(init?.body));
-        current = settings({ confirmations: body.confirmations, require_finalized: body.require_finalized });
-        return [200, { changed: ['payments.confirmations'], config_file: 'f', applied: 'reloading' }];
+        current = { ...settings({ confirmations: body.confirmations, require_finalized: body.require_finalized }), generation: 1 };
+        return [200, { changed: ['payments.confirmations'], config_file: 'f', applied: 'reloading', generation: 1 }];
       },
       '/api/v1/settings': () => [200, current],
     });
@@ -45,6 +47,19 @@ describe('ShopSettingsForm', () => {
     const patch = calls.find((c) => c.init?.method === 'PATCH');
     expect(JSON.parse(String(patch?.init?.body))).toEqual({ confirmations: 1, require_finalized: false, tokens: ['USDT'] });
     expect(form.emitted('saved')).toHaveLength(1);
+  });
+
+  it('says so when the server could not start with the saved change and stayed on the previous one', async () => {
+    serve({
+      'PATCH /api/v1/settings': [200, { changed: ['payments.confirmations'], config_file: 'f', applied: 'reloading', generation: 4 }],
+      '/api/v1/settings': [200, { ...settings(), generation: 3, reload_failure: { generation: 4, message: 'cannot bind 0.0.0.0:80' } }],
+    });
+    const form = mount(ShopSettingsForm, { props: { settings: settings() }, global: { plugins: [createAppI18n('en')] } });
+    await form.find('[data-testid=policy-fast]').setValue(true);
+    await form.find('form').trigger('submit');
+    await vi.waitFor(() => expect(form.find('[data-testid=settings-error]').text()).toContain('cannot bind 0.0.0.0:80'), { timeout: 3000 });
+    expect(form.find('[data-testid=settings-applied]').exists()).toBe(false);
+    expect(form.emitted('saved')).toBeUndefined();
   });
 
   it("shows the server's words when the settings are refused", async () => {

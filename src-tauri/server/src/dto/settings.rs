@@ -123,6 +123,20 @@ pub struct SettingsResponse {
     pub editable: bool,
     /// The config file settings are saved to (null when read-only).
     pub config_file: Option<String>,
+    /// The saved change the server runs on: 0 for the settings it started with, then each
+    /// `PATCH` answers the generation it will apply.
+    pub generation: u64,
+    /// The last saved change that did not start (the server stayed on the one before).
+    pub reload_failure: Option<ReloadFailure>,
+}
+
+/// A saved change the server could not start with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReloadFailure {
+    /// Its generation.
+    pub generation: u64,
+    /// Why.
+    pub message: String,
 }
 
 /// `PATCH /api/v1/settings`: what the owner changes; absent fields stay as they are. Validated like
@@ -211,6 +225,9 @@ pub struct SettingsSaved {
     /// `reloading`: the server reloads in place with the new settings (well under a second; the
     /// next sale uses them).
     pub applied: String,
+    /// This change's generation: applied once `GET /settings` answers it (or a `reload_failure`
+    /// for it).
+    pub generation: u64,
 }
 
 /// `POST /api/v1/settings/test-endpoint`.

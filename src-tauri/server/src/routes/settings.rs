@@ -21,8 +21,8 @@ use crate::{
         catalog::token_views,
         settings::{
             AlertThresholds, ChainSettings, EndpointTest, EndpointTestResult, KeySettings,
-            MerchantSettings, NetworkSettings, PaymentSettings, ServerSettings, SettingsResponse,
-            SettingsSaved, SettingsUpdate, TlsSettings,
+            MerchantSettings, NetworkSettings, PaymentSettings, ReloadFailure, ServerSettings,
+            SettingsResponse, SettingsSaved, SettingsUpdate, TlsSettings,
         },
     },
     error::{ApiError, ErrorBody},
@@ -60,7 +60,7 @@ pub async fn update(
     if keys.is_empty() {
         return Err(ApiError::InvalidSettings("nothing to change".into()));
     }
-    reload
+    let generation = reload
         .apply(&change, &state.core.config)
         .await
         .map_err(|e| match e {
@@ -72,6 +72,7 @@ pub async fn update(
         changed: keys.iter().map(|k| k.to_string()).collect(),
         config_file: reload.file().display().to_string(),
         applied: "reloading".into(),
+        generation,
     }))
 }
 
@@ -172,6 +173,13 @@ pub async fn settings(State(state): State<AppState>) -> Result<Json<SettingsResp
             max_blocks_behind: Some(c.alerts.max_blocks_behind as f64),
         },
         editable: state.reload.is_some(),
+        generation: state.reload.as_ref().map_or(0, |r| r.applied()),
+        reload_failure: state.reload.as_ref().and_then(|r| r.failed()).map(
+            |(generation, message)| ReloadFailure {
+                generation,
+                message,
+            },
+        ),
         config_file: state
             .reload
             .as_ref()

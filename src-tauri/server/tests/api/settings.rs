@@ -115,8 +115,11 @@ async fn confirmations_and_the_largest_sale_changed_in_settings_apply_to_the_nex
             "payments.max_amount"
         ])
     );
-    shop.settings_until(|s| s["payments"]["confirmations"] == 7)
-        .await;
+    // Each saved change is a generation; the server answering it runs on the change.
+    assert_eq!(saved["generation"], 1);
+    let running = shop.settings_until(|s| s["generation"] == 1).await;
+    assert_eq!(running["payments"]["confirmations"], 7, "{running}");
+    assert!(running["reload_failure"].is_null());
 
     let after = shop.app.create_ok(usdt("3")).await;
     assert_eq!(after["required_confirmations"], 7, "the next sale");
