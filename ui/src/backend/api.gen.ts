@@ -7135,6 +7135,38 @@ export interface components {
             /** @description `fixed`, `coingecko` or `coinbase`. */
             source: string;
         };
+        /** @description `[pricing]` in force. */
+        PricingSettings: {
+            /** @description ISO 4217. */
+            currency: string;
+            /** @description Percent. */
+            markup_percent: string;
+            /**
+             * Format: int64
+             * @description An older live rate refuses new shop-currency sales, seconds.
+             */
+            max_age_seconds: number;
+            /** @description The fixed rate (null for a live source). */
+            rate?: string | null;
+            /**
+             * Format: int64
+             * @description How often a live rate is fetched, seconds.
+             */
+            refresh_seconds: number;
+            /** @description `fixed`, `coingecko` or `coinbase`. */
+            source: string;
+        };
+        /** @description `[pricing]` keys to change; absent ones stay. */
+        PricingUpdate: {
+            /** @description ISO 4217, e.g. `CNY`. */
+            currency?: string | null;
+            /** @description Added to the token amount of live-rate sales, percent (0–50), e.g. `"1.5"`. */
+            markup_percent?: string | null;
+            /** @description The fixed rate: shop-currency units per token unit, e.g. `"7.10"`. */
+            rate?: string | null;
+            /** @description `fixed`, `coingecko` or `coinbase`. */
+            source?: string | null;
+        };
         /** @description Body of `POST /payments/{id}/process`. */
         ProcessRequest: {
             /** @description The transaction that pays the payment, `0x` + 64 hex digits. */
@@ -7268,6 +7300,8 @@ export interface components {
             networks: components["schemas"]["NetworkSettings"][];
             /** @description Payment rules. */
             payments: components["schemas"]["PaymentSettings"];
+            /** @description The shop's currency and its rate source. */
+            pricing: components["schemas"]["PricingSettings"];
             reload_failure?: components["schemas"]["ReloadFailure"] | null;
             /** @description Server. */
             server: components["schemas"]["ServerSettings"];
@@ -7310,6 +7344,7 @@ export interface components {
             expiry_seconds?: number | null;
             /** @description `payments.max_amount`, a decimal string. */
             max_amount?: string | null;
+            pricing?: components["schemas"]["PricingUpdate"] | null;
             /** @description `merchant.receive_address`: EIP-55; `""` unsets it (payments are then refused). */
             receive_address?: string | null;
             /** @description `payments.require_finalized`. */

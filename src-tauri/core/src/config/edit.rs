@@ -36,6 +36,14 @@ pub struct SettingsChange {
     /// `[alerts]` thresholds, by key (`max_api_p95_ms`, `min_success_rate`, …): the dashboard's
     /// threshold editor.
     pub alerts: Vec<(AlertThreshold, f64)>,
+    /// `pricing.currency` (ISO 4217).
+    pub pricing_currency: Option<String>,
+    /// `pricing.source` (`fixed`, `coingecko`, `coinbase`).
+    pub pricing_source: Option<String>,
+    /// `pricing.rate` (the fixed rate, shop-currency units per token unit).
+    pub pricing_rate: Option<String>,
+    /// `pricing.markup_percent`.
+    pub pricing_markup_percent: Option<String>,
 }
 
 /// A threshold of `[alerts]` the owner may change.
@@ -93,6 +101,13 @@ impl SettingsChange {
             (self.tokens.is_some(), "tokens"),
             (self.rpc_urls.is_some(), "networks.rpc_urls"),
             (self.ws_urls.is_some(), "networks.ws_urls"),
+            (self.pricing_currency.is_some(), "pricing.currency"),
+            (self.pricing_source.is_some(), "pricing.source"),
+            (self.pricing_rate.is_some(), "pricing.rate"),
+            (
+                self.pricing_markup_percent.is_some(),
+                "pricing.markup_percent",
+            ),
         ]
         .into_iter()
         .filter_map(|(changed, key)| changed.then_some(key))
@@ -148,6 +163,16 @@ pub fn apply(text: &str, change: &SettingsChange, current: &Config) -> Result<St
     }
     if let Some(max) = &change.max_amount {
         set("payments", "max_amount", value(max.trim()))?;
+    }
+    for (key, v) in [
+        ("currency", &change.pricing_currency),
+        ("source", &change.pricing_source),
+        ("rate", &change.pricing_rate),
+        ("markup_percent", &change.pricing_markup_percent),
+    ] {
+        if let Some(v) = v {
+            set("pricing", key, value(v.trim()))?;
+        }
     }
     for (threshold, v) in &change.alerts {
         let item = match threshold {

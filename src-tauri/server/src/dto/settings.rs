@@ -119,6 +119,8 @@ pub struct SettingsResponse {
     pub known_tokens: Vec<String>,
     /// The alert thresholds in force.
     pub alerts: AlertThresholds,
+    /// The shop's currency and its rate source.
+    pub pricing: PricingSettings,
     /// Whether the owner can change settings here (`PATCH /settings`), and the file it writes.
     pub editable: bool,
     /// The config file settings are saved to (null when read-only).
@@ -165,6 +167,39 @@ pub struct SettingsUpdate {
     /// Alert thresholds (the dashboard's editor): any of `min_success_rate`, `max_error_rate`
     /// (percent), `max_api_p95_ms`, `max_push_latency_ms`, `max_blocks_behind`.
     pub alerts: Option<AlertThresholds>,
+    /// The shop's currency and its rate (`[pricing]`).
+    pub pricing: Option<PricingUpdate>,
+}
+
+/// `[pricing]` keys to change; absent ones stay.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PricingUpdate {
+    /// ISO 4217, e.g. `CNY`.
+    pub currency: Option<String>,
+    /// `fixed`, `coingecko` or `coinbase`.
+    pub source: Option<String>,
+    /// The fixed rate: shop-currency units per token unit, e.g. `"7.10"`.
+    pub rate: Option<String>,
+    /// Added to the token amount of live-rate sales, percent (0–50), e.g. `"1.5"`.
+    pub markup_percent: Option<String>,
+}
+
+/// `[pricing]` in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PricingSettings {
+    /// ISO 4217.
+    pub currency: String,
+    /// `fixed`, `coingecko` or `coinbase`.
+    pub source: String,
+    /// The fixed rate (null for a live source).
+    pub rate: Option<String>,
+    /// Percent.
+    pub markup_percent: String,
+    /// How often a live rate is fetched, seconds.
+    pub refresh_seconds: u64,
+    /// An older live rate refuses new shop-currency sales, seconds.
+    pub max_age_seconds: u64,
 }
 
 /// `[alerts]` thresholds to change.
@@ -198,6 +233,10 @@ impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
             rpc_urls: u.rpc_urls,
             ws_urls: u.ws_urls,
             alerts: u.alerts.map(thresholds).unwrap_or_default(),
+            pricing_currency: u.pricing.as_ref().and_then(|p| p.currency.clone()),
+            pricing_source: u.pricing.as_ref().and_then(|p| p.source.clone()),
+            pricing_rate: u.pricing.as_ref().and_then(|p| p.rate.clone()),
+            pricing_markup_percent: u.pricing.and_then(|p| p.markup_percent),
         }
     }
 }

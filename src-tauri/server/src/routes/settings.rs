@@ -10,7 +10,10 @@ use axum::{
     Extension, Json, Router,
 };
 use stablepay_core::{
-    config::edit::{known_tokens, SettingsChange},
+    config::{
+        edit::{known_tokens, SettingsChange},
+        pricing::RateSource,
+    },
     telemetry::redact_endpoint,
     CoreError,
 };
@@ -19,10 +22,11 @@ use crate::{
     auth::{Caller, Permission, Require},
     dto::{
         catalog::token_views,
+        payments::percent,
         settings::{
             AlertThresholds, ChainSettings, EndpointTest, EndpointTestResult, KeySettings,
-            MerchantSettings, NetworkSettings, PaymentSettings, ReloadFailure, ServerSettings,
-            SettingsResponse, SettingsSaved, SettingsUpdate, TlsSettings,
+            MerchantSettings, NetworkSettings, PaymentSettings, PricingSettings, ReloadFailure,
+            ServerSettings, SettingsResponse, SettingsSaved, SettingsUpdate, TlsSettings,
         },
     },
     error::{ApiError, ErrorBody},
@@ -171,6 +175,17 @@ pub async fn settings(State(state): State<AppState>) -> Result<Json<SettingsResp
             max_api_p95_ms: Some(c.alerts.max_api_p95_ms),
             max_push_latency_ms: Some(c.alerts.max_push_latency_ms),
             max_blocks_behind: Some(c.alerts.max_blocks_behind as f64),
+        },
+        pricing: PricingSettings {
+            currency: c.pricing.currency.clone(),
+            source: c.pricing.source.name().into(),
+            rate: match &c.pricing.source {
+                RateSource::Fixed(r) => Some(r.to_string()),
+                _ => None,
+            },
+            markup_percent: percent(c.pricing.markup_bp),
+            refresh_seconds: c.pricing.refresh.as_secs(),
+            max_age_seconds: c.pricing.max_age.as_secs(),
         },
         editable: state.reload.is_some(),
         generation: state.reload.as_ref().map_or(0, |r| r.applied()),

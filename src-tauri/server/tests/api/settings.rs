@@ -410,3 +410,52 @@ async fn the_logo_is_kept_in_the_database_and_still_on_the_display_after_a_setti
     let image = shop.app.get("/api/v1/display/logo").await;
     assert_eq!(image.bytes().await.unwrap().as_ref(), png.as_slice());
 }
+
+#[tokio::test]
+async fn the_shop_currency_and_its_fixed_rate_set_in_settings_price_the_next_sale() {
+    let shop = owned("").await;
+    let before: Value = shop.app.get_json("/api/v1/settings").await;
+    assert_eq!(before["pricing"]["currency"], "USD");
+    assert_eq!(before["pricing"]["rate"], "1");
+
+    let refused = shop
+        .change(json!({ "pricing": { "currency": "yuan" } }))
+        .await;
+    let e = assert_error(refused, 422, "invalid_settings").await;
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("pricing.currency"),
+        "{e}"
+    );
+
+    let r = shop
+        .change(json!({ "pricing": { "currency": "CNY", "source": "fixed", "rate": "7.10" } }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(
+        saved["changed"],
+        json!(["pricing.currency", "pricing.source", "pricing.rate"])
+    );
+    let generation = saved["generation"].clone();
+    let running = shop.settings_until(|s| s["generation"] == generation).await;
+    assert_eq!(running["pricing"]["currency"], "CNY", "{running}");
+
+    let p = shop
+        .app
+        .create_ok(json!({ "fiat_amount": "35.50", "token": "USDT" }))
+        .await;
+    assert_eq!(
+        (p["requested_amount"].clone(), p["fiat_currency"].clone()),
+        (json!("5.00"), json!("CNY"))
+    );
+    let text = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(
+        text.contains("[pricing]")
+            && text.contains("currency = \"CNY\"")
+            && text.contains("rate = \"7.10\""),
+        "{text}"
+    );
+}
