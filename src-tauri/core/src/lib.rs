@@ -24,6 +24,7 @@ pub mod pricing;
 pub mod products;
 pub mod progress;
 pub mod qr;
+pub mod reports;
 pub mod stats;
 pub mod store;
 pub mod telemetry;
@@ -85,6 +86,8 @@ pub struct Core {
     pub telemetry: Telemetry,
     /// The monitoring figures kept over time (the dashboard's charts).
     pub trends: trends::Trends,
+    /// The day's close.
+    pub reports: reports::Reports,
     /// Alert rules and the active alerts (the host runs [`Alerts::run`]).
     pub alerts: Alerts,
     /// Webhook endpoints and the outbox (the host runs [`Webhooks::run`]).
@@ -147,6 +150,7 @@ impl Core {
         let telemetry = Telemetry::new(clock.clone());
         let stats = Stats::new(pool.clone());
         let trends = trends::Trends::new(pool.clone());
+        let reports = reports::Reports::new(pool.clone());
         let transfers = Transfers::new(pool.clone());
         let alerts = Alerts::new(
             stats.clone(),
@@ -202,6 +206,7 @@ impl Core {
             webhooks,
             telemetry,
             trends,
+            reports,
             alerts,
             progress,
             pairing,

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::payments::router())
         .merge(routes::catalog::router())
         .merge(routes::pricing::router())
+        .merge(routes::reports::router())
         .merge(routes::products::router())
         .merge(routes::transfers::router())
         .merge(routes::stats::router())

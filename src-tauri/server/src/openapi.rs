@@ -57,6 +57,7 @@ use crate::{error, routes, state::AppState};
         routes::settings::update,
         routes::settings::test_endpoint,
         routes::pricing::pricing,
+        routes::reports::close,
         routes::logo::upload,
         routes::logo::remove,
         routes::logo::image,

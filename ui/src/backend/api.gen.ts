@@ -3556,6 +3556,148 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The close of `[from, to)`: sales created in it by state, and the takings of the payments paid
+         *     in it, per token and network, in token units and in the shop's currency.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Start, RFC 3339 (inclusive): the till's local midnight, or a shift's start. */
+                    from: string;
+                    /** @description End, RFC 3339 (exclusive); at most 31 days after `from`. */
+                    to: string;
+                    /** @description `json` (the default) or `csv`. */
+                    format?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CloseResponse"];
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings": {
         parameters: {
             query?: never;
@@ -6521,6 +6663,28 @@ export interface components {
             /** @description Payments are being seen on every network the shop watches. */
             seeing_payments: boolean;
         };
+        /** @description The close of a day or a shift. */
+        CloseResponse: {
+            /** @description The shop's currency. */
+            currency: string;
+            /** @description All takings in the shop's currency (null when none recorded a price in it). */
+            fiat_total?: string | null;
+            /** @description RFC 3339 UTC. */
+            from: string;
+            /** @description Sales created in the window by their state now: every state, 0 when none. */
+            sales: {
+                [key: string]: number;
+            };
+            /** @description Money in (payments paid in the window) per token and network. */
+            takings: components["schemas"]["TakingsView"][];
+            /** @description RFC 3339 UTC. */
+            to: string;
+            /**
+             * Format: int64
+             * @description Paid payments without a price in the shop's currency (only in the token figures).
+             */
+            unpriced: number;
+        };
         /** @description Node connections, over every endpoint of every watched network. */
         ConnectionCounts: {
             /**
@@ -7399,6 +7563,22 @@ export interface components {
              * @description Seconds since the server started.
              */
             uptime: number;
+        };
+        /** @description Money in through one token on one network. */
+        TakingsView: {
+            /** @description Their prices in the shop's currency (decimal, 2 places at least). */
+            fiat?: string | null;
+            /** @description Network slug. */
+            network: string;
+            /**
+             * Format: int64
+             * @description Payments paid.
+             */
+            payments: number;
+            /** @description What arrived, token units (decimal). */
+            received: string;
+            /** @description Token symbol. */
+            token: string;
         };
         /** @description A socket ticket. */
         TicketResponse: {

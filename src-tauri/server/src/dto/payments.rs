@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// Amounts are shown with at least this many decimals ("10.00").
-const DISPLAY_SCALE: usize = 2;
+pub(crate) const DISPLAY_SCALE: usize = 2;
 
 /// Body of `POST /api/v1/payments`: give `amount` or `product_id`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ pub mod pairing;
 pub mod payments;
 pub mod pricing;
 pub mod products;
+pub mod reports;
 pub mod settings;
 pub mod stats;
 pub mod tickets;

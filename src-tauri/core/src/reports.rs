@@ -1,0 +1,171 @@
+//! The day's close (issue 19): for a day or a shift (any `[from, to)` window — the till sends its
+//! own local midnight), what was sold and what came in. Sales are counted by the state of the
+//! payments *created* in the window; money by the payments *paid* in it (a sale rung up before
+//! midnight and paid after counts in the next day's takings), per token and network, in token units
+//! (what arrived) and in the shop's currency (what was asked, for sales that recorded a price in
+//! it). Sums are exact: token base units and decimal prices are added as integers, never floats.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::U256;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{
+    amount::{DecimalAmount, TokenAmount},
+    clock::to_millis,
+    error::CoreError,
+    payments::PaymentStatus,
+    store::Db,
+};
+
+/// Scale prices are summed at.
+const PRICE_SCALE: usize = 18;
+
+/// Money in through one token on one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Takings {
+    /// Token symbol.
+    pub token: String,
+    /// Network slug.
+    pub network: String,
+    /// Payments paid.
+    pub payments: u64,
+    /// What arrived, in token units (exact).
+    pub received: TokenAmount,
+    /// Their prices in the shop's currency (payments that recorded one in it).
+    pub fiat: Option<DecimalAmount>,
+}
+
+/// The close of a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    /// Start (inclusive).
+    pub from: DateTime<Utc>,
+    /// End (exclusive).
+    pub to: DateTime<Utc>,
+    /// The shop's currency.
+    pub currency: String,
+    /// Sales created in the window, by their state now (every state listed, 0 when none).
+    pub sales: BTreeMap<&'static str, u64>,
+    /// Money in, per token and network, paid in the window.
+    pub takings: Vec<Takings>,
+    /// All takings in the shop's currency.
+    pub fiat_total: Option<DecimalAmount>,
+    /// Paid payments without a price in the shop's currency (made before it was set, or without a
+    /// fresh rate): their token amounts are in `takings`, not in `fiat_total`.
+    pub unpriced: u64,
+}
+
+/// A decimal at [`PRICE_SCALE`].
+fn scaled(d: &DecimalAmount) -> U256 {
+    let (digits, scale) = d.parts();
+    digits * U256::from(10u8).pow(U256::from(PRICE_SCALE - scale.min(PRICE_SCALE)))
+}
+
+/// The close from the store.
+#[derive(Debug, Clone)]
+pub struct Reports {
+    pool: Db,
+}
+
+impl Reports {
+    /// Over `pool`.
+    pub fn new(pool: Db) -> Self {
+        Self { pool }
+    }
+
+    /// The close of `[from, to)` in `currency`.
+    pub async fn close(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        currency: &str,
+    ) -> Result<Close, CoreError> {
+        let (from_ms, to_ms) = (to_millis(from), to_millis(to));
+        let mut sales: BTreeMap<&'static str, u64> =
+            PaymentStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        for row in sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM payment_sessions
+             WHERE created_at >= ? AND created_at < ? GROUP BY status",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let status = PaymentStatus::parse(row.try_get("status")?)?;
+            sales.insert(status.as_str(), row.try_get::<i64, _>("n")? as u64);
+        }
+
+        let rows = sqlx::query(
+            "SELECT token_symbol, network_id, decimals, COALESCE(amount_received, amount_base_units) AS received,
+               fiat_amount, fiat_currency
+             FROM payment_sessions WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
+             ORDER BY network_id, token_symbol",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut takings: BTreeMap<(String, String), (u64, TokenAmount, Option<U256>)> =
+            BTreeMap::new();
+        let (mut fiat_total, mut unpriced) = (None::<U256>, 0);
+        for row in rows {
+            let token: String = row.try_get("token_symbol")?;
+            let network: String = row.try_get("network_id")?;
+            let decimals = u8::try_from(row.try_get::<i64, _>("decimals")?)
+                .map_err(|_| CoreError::Corrupt(format!("{token}: decimals")))?;
+            let received: String = row.try_get("received")?;
+            let received = TokenAmount::from_base_units_str(&received, decimals)
+                .map_err(|_| CoreError::Corrupt(format!("{token}: received {received:?}")))?;
+            let price = match (
+                row.try_get::<Option<String>, _>("fiat_amount")?,
+                row.try_get::<Option<String>, _>("fiat_currency")?,
+            ) {
+                (Some(a), Some(c)) if c == currency => {
+                    Some(scaled(&DecimalAmount::parse(&a).map_err(|_| {
+                        CoreError::Corrupt(format!("fiat amount {a:?}"))
+                    })?))
+                }
+                _ => None,
+            };
+            let entry = takings.entry((network, token)).or_insert((
+                0,
+                TokenAmount::from_base_units(U256::ZERO, decimals),
+                None,
+            ));
+            entry.0 += 1;
+            entry.1 = TokenAmount::from_base_units(
+                entry.1.base_units() + received.base_units(),
+                decimals,
+            );
+            match price {
+                Some(p) => {
+                    entry.2 = Some(entry.2.unwrap_or_default() + p);
+                    fiat_total = Some(fiat_total.unwrap_or_default() + p);
+                }
+                None => unpriced += 1,
+            }
+        }
+        let decimal = |v: Option<U256>| v.and_then(|v| DecimalAmount::from_parts(v, PRICE_SCALE));
+        Ok(Close {
+            from,
+            to,
+            currency: currency.to_owned(),
+            sales,
+            takings: takings
+                .into_iter()
+                .map(|((network, token), (payments, received, fiat))| Takings {
+                    token,
+                    network,
+                    payments,
+                    received,
+                    fiat: decimal(fiat),
+                })
+                .collect(),
+            fiat_total: decimal(fiat_total),
+            unpriced,
+        })
+    }
+}
