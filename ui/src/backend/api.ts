@@ -1,9 +1,10 @@
-// The server's REST API, one function per call: payments (and their CSV export and QR codes),
+// The server's REST API, one function per call: pricing, payments (and their CSV export and QR codes),
 // products, transfers, the customer display, stats, webhooks, settings (and the shop's logo), display
 // pairing and socket tickets. Every call goes through ./http.ts.
 import { ApiError } from './errors';
 import { apiKey, base, json, query, request, sessionKey } from './http';
 import type {
+  CloseReport,
   Alert,
   ChainStatus,
   CreatePayment,
@@ -20,6 +21,7 @@ import type {
   PaymentFilter,
   PaymentPage,
   PaymentStats,
+  Pricing,
   Product,
   ProductFields,
   Schemas,
@@ -50,6 +52,8 @@ export async function health(): Promise<Health> {
 
 export const listTokens = () => request<Token[]>('/api/v1/tokens');
 export const listNetworks = () => request<Network[]>('/api/v1/networks');
+/** The shop's currency and each token's rate, with whether it is too old to sell at (public). */
+export const getPricing = () => request<Pricing>('/api/v1/pricing');
 /** Whether payments are being seen right now (public: the customer display asks it too). */
 export const chainStatus = () => request<ChainStatus>('/api/v1/chain/status');
 
@@ -85,6 +89,19 @@ export const qrUrl = (id: string, kind: 'payment' | 'address' = 'payment') =>
 export async function exportCsv(filter: PaymentFilter = {}): Promise<Blob> {
   const key = (await sessionKey()) ?? apiKey();
   const response = await fetch(`${base}/api/v1/payments/export.csv${query(filter)}`, {
+    headers: key ? { Authorization: `Bearer ${key}` } : {},
+  });
+  if (!response.ok) throw new ApiError('http_error', `HTTP ${response.status}`, response.status);
+  return response.blob();
+}
+
+const closeQuery = (from: string, to: string) => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+/** The close of `[from, to)` (RFC 3339). */
+export const closeReport = (from: string, to: string) => request<CloseReport>(`/api/v1/reports/close?${closeQuery(from, to)}`);
+/** The same close as CSV (downloaded with the API key, then saved by the browser). */
+export async function closeReportCsv(from: string, to: string): Promise<Blob> {
+  const key = (await sessionKey()) ?? apiKey();
+  const response = await fetch(`${base}/api/v1/reports/close?${closeQuery(from, to)}&format=csv`, {
     headers: key ? { Authorization: `Bearer ${key}` } : {},
   });
   if (!response.ok) throw new ApiError('http_error', `HTTP ${response.status}`, response.status);

@@ -51,6 +51,13 @@ export type PaymentPage = Narrowed<Sent<Schemas['PaymentPage']>, { payments: Pay
 /** A request body: its optional fields are really optional, so no `Sent`. */
 export type CreatePayment = Schemas['CreatePaymentRequest'];
 
+/** Where the shop's rates come from (see the server's `pricing` module). */
+export type RateSource = 'fixed' | 'coingecko' | 'coinbase';
+/** One token's rate: shop-currency units per token unit, and whether it is too old to sell at. */
+export type TokenRate = Sent<Schemas['RateView']>;
+/** `GET /api/v1/pricing`: the shop's currency, where its rates come from, the markup, each token's rate. */
+export type Pricing = Narrowed<Sent<Schemas['PricingResponse']>, { source: RateSource }>;
+
 export type Product = Sent<Schemas['ProductResponse']>;
 
 /** `ProductRequest` serves both create and update (every field optional); a new product needs a name and a price. */
@@ -167,3 +174,6 @@ export interface ShellSettings {
   last_token?: string | null;
   last_network?: string | null;
 }
+
+/** The day's (or a shift's) close: `GET /api/v1/reports/close`. */
+export type CloseReport = Sent<Schemas['CloseResponse']>;

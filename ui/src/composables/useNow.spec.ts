@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countdown, formatDuration, secondsLeft } from './useNow';
+import { countdown, formatDuration, formatFiat, formatTypedFiat, secondsLeft, shopPrice } from './useNow';
 
 describe('formatDuration', () => {
   it('says a duration in English words, its two largest units', () => {
@@ -41,5 +41,37 @@ describe('countdown', () => {
     expect(countdown('2026-11-24T10:04:59.900Z', now)).toBe('4:59');
     expect(countdown('2026-11-24T11:00:05Z', now)).toBe('1:00:05');
     expect(secondsLeft('2026-11-24T09:00:00Z', now)).toBe(0);
+  });
+});
+
+describe('amounts in the shop currency', () => {
+  it("writes a price with the currency where the locale puts it", () => {
+    expect(formatFiat('35.5', 'CNY', 'zh-CN')).toBe('¥35.50');
+    expect(formatFiat('35.50', 'CNY', 'en')).toBe('CN¥35.50');
+    expect(formatFiat('1234.5', 'USD', 'en')).toBe('$1,234.50');
+    expect(formatFiat('35.5', 'EUR', 'de')).toBe('35,50\u00a0€');
+    expect(formatFiat('7.1234', 'CNY', 'en', { digits: 'all' })).toBe('CN¥7.1234');
+    // No currency known yet: the plain amount; a code the browser does not know: after it.
+    expect(formatFiat('35.5', null, 'en')).toBe('35.50');
+    expect(formatFiat('35.5', 'XX', 'en')).toBe('35.50 XX');
+  });
+
+  it('shows the keypad digits as typed, with the currency', () => {
+    expect(formatTypedFiat('', 'CNY', 'zh-CN')).toBe('¥0');
+    expect(formatTypedFiat('12', 'CNY', 'zh-CN')).toBe('¥12');
+    expect(formatTypedFiat('12.', 'CNY', 'zh-CN')).toBe('¥12.');
+    expect(formatTypedFiat('12.5', 'USD', 'en')).toBe('$12.5');
+    expect(formatTypedFiat('1234.05', 'CNY', 'en')).toBe('CN¥1,234.05');
+    expect(formatTypedFiat('3.', 'EUR', 'de')).toBe('3,\u00a0€');
+    expect(formatTypedFiat('12.5', null, 'en')).toBe('12.5');
+  });
+
+  it('adds the shop-currency line only when it says something the token amount does not', () => {
+    const cny = { fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.1' };
+    expect(shopPrice(cny, 'zh-CN')).toBe('¥35.50');
+    expect(shopPrice({ fiat_amount: '10.00', fiat_currency: 'USD', rate: '1' }, 'en')).toBeNull();
+    expect(shopPrice({ fiat_amount: '10.00', fiat_currency: 'USD', rate: '1.000' }, 'en')).toBeNull();
+    expect(shopPrice({ fiat_amount: '9.99', fiat_currency: 'USD', rate: '0.9990' }, 'en')).toBe('$9.99');
+    expect(shopPrice({ ...cny, fiat_amount: null }, 'en')).toBeNull();
   });
 });

@@ -71,3 +71,75 @@ export function formatAmount(value: string, locale: string): string {
   if (value.trim() === '' || !Number.isFinite(n)) return value;
   return new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 8 }).format(n);
 }
+
+/** `value` when it is a decimal string Intl can format exactly (a string, so no float in between). */
+function numeric(value: string): `${number}` | null {
+  return /^-?\d+(\.\d+)?$/.test(value.trim()) ? (value.trim() as `${number}`) : null;
+}
+
+/**
+ * A price in the shop's currency, in the UI's locale: `("35.5", "CNY")` → "CN¥35.50" (en) /
+ * "¥35.50" (zh-CN), `("35.5", "USD")` → "$35.50". The decimal string is formatted as it is (never
+ * through a float); the currency's own decimals are kept, and cents are never cut off (`digits:
+ * 'all'` keeps every decimal: a rate such as `7.1234`). With no currency known yet (the pricing
+ * not loaded) it is the plain amount; a code the browser does not know is written after it.
+ */
+export function formatFiat(amount: string, currency: string | null | undefined, locale: string, { digits = 'cents' }: { digits?: 'cents' | 'all' } = {}): string {
+  const n = numeric(amount);
+  if (!n) return amount;
+  if (!currency) return formatAmount(amount, locale);
+  try {
+    const own = new Intl.NumberFormat(locale, { style: 'currency', currency }).resolvedOptions().minimumFractionDigits ?? 2;
+    const most = digits === 'all' ? 20 : Math.max(own, 2);
+    return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: own, maximumFractionDigits: most }).format(n);
+  } catch {
+    return `${formatAmount(amount, locale)} ${currency}`;
+  }
+}
+
+/**
+ * What the keypad shows while the cashier types: the typed digits as they are (`12.5` stays
+ * `12.5`, `12.` keeps its point), with the shop's currency where the locale puts it (`$12.5`,
+ * `12,5 €`). Nothing typed is `0`; with no currency known yet, the digits alone.
+ */
+export function formatTypedFiat(typed: string, currency: string | null | undefined, locale: string): string {
+  const value = typed || '0';
+  const [whole, fraction] = value.split('.');
+  const n = numeric(`${whole || '0'}${fraction ? `.${fraction}` : ''}`);
+  if (!currency || !n) return value;
+  try {
+    const digits = fraction?.length ?? 0;
+    const parts = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).formatToParts(n);
+    if (fraction === '') {
+      // The point is typed, no decimal yet: show the locale's point after the whole part.
+      const point = new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === 'decimal')?.value ?? '.';
+      let last = -1;
+      parts.forEach((p, i) => p.type === 'integer' && (last = i));
+      parts.splice(last + 1, 0, { type: 'decimal', value: point });
+    }
+    return parts.map((p) => p.value).join('');
+  } catch {
+    return `${value} ${currency}`;
+  }
+}
+
+/**
+ * Whether a shop-currency amount says something the token amount does not: the shop's currency is
+ * not USD, or the rate is not exactly 1 (`"1"`, `"1.00"`). A shop on the defaults — USD at the fixed
+ * rate 1 — sees the token amount alone, as before it could price in its own currency. (The markup
+ * is not part of the rule: at USD 1:1 the token amount already says what the customer pays.)
+ */
+export function showsShopCurrency(currency: string | null | undefined, rate: string | null | undefined): boolean {
+  return !!currency && (currency.toUpperCase() !== 'USD' || !/^0*1(\.0*)?$/.test((rate ?? '').trim()));
+}
+
+/**
+ * The payment's price in the shop's currency, formatted for `locale`, when a screen should show it
+ * beside the token amount; otherwise null. Shown when the server recorded one (`fiat_amount` is
+ * null when no fresh rate was known at the sale) and [`showsShopCurrency`] says it is worth a line.
+ * Every screen that shows a payment asks this, so they all agree.
+ */
+export function shopPrice(p: { fiat_amount: string | null; fiat_currency: string | null; rate: string | null }, locale: string): string | null {
+  if (!p.fiat_amount || !showsShopCurrency(p.fiat_currency, p.rate)) return null;
+  return formatFiat(p.fiat_amount, p.fiat_currency, locale);
+}

@@ -248,4 +248,29 @@ describe('DisplayPage', () => {
     expect(box.text()).toContain('We received 4.99 USDT');
     expect(box.text()).toContain('This sale is 5.00 USDT. Please see the cashier.');
   });
+
+  it('shows the price in yuan smaller under the exact token amount, and again when paid', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const sold = payment({ amount: '5.08', fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.1', rate_source: 'coinbase', rate_markup_percent: '1.5' });
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'payment', payment: sold, shop_name: 'Shop', updated_at: '2026-11-24T10:00:00Z' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-amount]').text()).toBe('5.08 USDT');
+    const price = page.find('[data-testid=fiat-amount]');
+    expect(price.text()).toBe('CN¥35.50');
+    expect(price.element.parentElement?.previousElementSibling?.getAttribute('data-testid')).toBe('display-amount');
+
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'success', payment: { ...sold, status: 'paid' }, shop_name: 'Shop', updated_at: '2026-11-24T10:00:01Z' } });
+    await flushPromises();
+    expect(page.find('[data-testid=fiat-amount]').text()).toBe('CN¥35.50');
+  });
+
+  it('shows only the token amount for a shop in USD at 1', async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    FakeSocket.latest().push({ type: 'display_update', data: { mode: 'payment', payment: payment(), shop_name: 'Shop', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-amount]').text()).toBe('10.01 USDT');
+    expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
+  });
 });

@@ -167,4 +167,33 @@ describe('QrPaymentPage', () => {
     await flushPromises();
     expect(FakeSocket.all.length).toBe(before + 1);
   });
+
+  it('shows the price in yuan beside the exact token amount, with the rate it was converted at', async () => {
+    const sold = payment({ amount: '5.08', fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.1', rate_source: 'coinbase', rate_markup_percent: '1.5' });
+    serve({ [`/api/v1/payments/${id}`]: [200, sold] });
+    const { page } = await mountAt(`/pay/${id}`);
+
+    expect(page.find('[data-testid=exact-amount]').text()).toContain('5.08 USDT');
+    expect(page.find('[data-testid=fiat-amount]').text()).toBe('CN¥35.50');
+    expect(page.find('[data-testid=fiat-rate]').text()).toBe('1 USDT = CN¥7.10 · Coinbase · markup 1.5 %');
+
+    const zh = await mountAt(`/pay/${id}`, 'zh-CN');
+    expect(zh.page.find('[data-testid=fiat-amount]').text()).toBe('¥35.50');
+    expect(zh.page.find('[data-testid=fiat-rate]').text()).toBe('1 USDT = ¥7.10 · Coinbase · 加价 1.5%');
+  });
+
+  it('shows only the token amount for a shop in USD at 1', async () => {
+    serve({ [`/api/v1/payments/${id}`]: [200, payment()] });
+    const { page } = await mountAt(`/pay/${id}`);
+    expect(page.find('[data-testid=exact-amount]').text()).toContain('10.01 USDT');
+    expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
+    expect(page.find('[data-testid=fiat-rate]').exists()).toBe(false);
+  });
+
+  it("says the sale's price in yuan in the wrong-amount box", async () => {
+    const wrong = payment({ amount: '5.08', fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.1', wrong_amount: { transfer_id: 7, amount: '5.00', amount_base_units: '5000000000000000000' } });
+    serve({ [`/api/v1/payments/${id}`]: [200, wrong] });
+    const { page } = await mountAt(`/pay/${id}`);
+    expect(page.find('[data-testid=wrong-amount-price]').text()).toBe('This sale: CN¥35.50 (5.08 USDT)');
+  });
 });

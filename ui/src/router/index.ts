@@ -1,4 +1,5 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
+import ClosePage from '../pages/ClosePage.vue';
 import DisplayPage from '../pages/DisplayPage.vue';
 import HistoryPage from '../pages/HistoryPage.vue';
 import MonitoringDashboard from '../pages/MonitoringDashboard.vue';
@@ -21,6 +22,7 @@ export const routes = [
   { path: '/pay/:id/success', name: 'success', component: PaymentSuccess },
   { path: '/display', name: 'display', component: DisplayPage, meta: { bare: true } },
   { path: '/history', name: 'history', component: HistoryPage },
+  { path: '/close', name: 'close', component: ClosePage },
   { path: '/transfers', name: 'transfers', component: TransfersPage },
   { path: '/monitoring', name: 'monitoring', component: MonitoringDashboard },
   { path: '/products', name: 'products', component: ProductsPage },

@@ -50,7 +50,7 @@ describe('the keypad', () => {
 });
 
 describe('the checkout store', () => {
-  it('creates the payment with the amount as a string and an idempotency key, then shows it on the customer display', async () => {
+  it("creates the payment with the keypad amount in the shop's currency as a string and an idempotency key, then shows it on the customer display", async () => {
     const created = payment();
     const calls = serve({
       'POST /api/v1/payments': [201, created],
@@ -63,11 +63,39 @@ describe('the checkout store', () => {
 
     expect(p?.id).toBe(created.id);
     const post = calls.find((c) => c.init?.method === 'POST')!;
-    expect(JSON.parse(String(post.init?.body))).toMatchObject({ amount: '10', token: 'USDT' });
+    expect(JSON.parse(String(post.init?.body))).toEqual({ fiat_amount: '10', token: 'USDT' });
     expect((post.init?.headers as Record<string, string>)['Idempotency-Key']).toBe('key-1');
     const put = calls.find((c) => c.init?.method === 'PUT')!;
     expect(JSON.parse(String(put.init?.body))).toEqual({ payment_id: created.id });
     expect(JSON.parse(localStorage.getItem('stablepay.lastChoice')!)).toMatchObject({ token: 'USDT' });
+  });
+
+  it('sells a product by its id (its price is in token units)', async () => {
+    const calls = serve({ 'POST /api/v1/payments': [201, payment()], 'PUT /api/v1/display': [200, {}] });
+    const store = useCheckoutStore();
+    store.pick({ id: 'prod_1', name: 'Coffee', price: '3.50', description: null, active: true, created_at: '', updated_at: '' });
+
+    await store.create();
+
+    expect(JSON.parse(String(calls.find((c) => c.init?.method === 'POST')!.init?.body))).toEqual({ product_id: 'prod_1', token: 'USDT' });
+    expect(store.estimate).toBeNull();
+    expect(store.rateProblem()).toBeNull();
+  });
+
+  it("keeps a stale rate's refusal with the server's words, and asks for the rates again", async () => {
+    const calls = serve({
+      'POST /api/v1/payments': [409, { error: { code: 'rate_stale', message: 'the coinbase rate is 3601 s old (the limit is 3600 s)' } }],
+      '/api/v1/pricing': [200, { currency: 'CNY', source: 'coinbase', markup_percent: '0', rates: [{ token: 'USDT', rate: '7.1', rate_at: '2026-11-24T09:00:00Z', stale: true }], last_error: null }],
+    });
+    const store = useCheckoutStore();
+    store.press('9');
+
+    expect(await store.create()).toBeNull();
+
+    expect(store.errorCode).toBe('rate_stale');
+    expect(store.errorMessage).toBe('the coinbase rate is 3601 s old (the limit is 3600 s)');
+    await vi.waitFor(() => expect(store.rateProblem()?.code).toBe('rate_stale'));
+    expect(calls.some((c) => c.url === '/api/v1/pricing')).toBe(true);
   });
 
   it('keeps the stable error code when the server refuses', async () => {

@@ -11,6 +11,7 @@ import {
   type Payment,
   type Product,
 } from '../backend';
+import { usePricingStore, type RateProblem } from './pricing';
 
 /** The last sale's token and network: the desktop app keeps them in its settings store (shell.json),
  *  a browser in the page's storage. */
@@ -39,8 +40,13 @@ export function validAmount(amount: string): boolean {
   return new RegExp(`^\\d{1,${MAX_WHOLE_DIGITS}}(\\.\\d{1,2})?$`).test(amount) && Number(amount) > 0;
 }
 
-/** The sale being rung up: amount or product, token and network, then the created payment. */
+/**
+ * The sale being rung up: an amount in the shop's currency (the keypad) or a product (priced in
+ * token units), token and network, then the created payment.
+ */
 export const useCheckoutStore = defineStore('checkout', () => {
+  const pricing = usePricingStore();
+  /** The keypad's amount, in the shop's currency. */
   const amount = ref('');
   const product = ref<Product | null>(null);
   const saved = (() => {
@@ -62,6 +68,8 @@ export const useCheckoutStore = defineStore('checkout', () => {
   }
   const creating = ref(false);
   const errorCode = ref<string | null>(null);
+  /** The server's own words for the last refusal (in the cashier's language). */
+  const errorMessage = ref('');
   const payment = ref<Payment | null>(null);
 
   // One key per sale, kept until its payment exists: a retry after a lost answer (the server made
@@ -72,6 +80,13 @@ export const useCheckoutStore = defineStore('checkout', () => {
 
   const total = computed(() => (product.value ? product.value.price : amount.value));
   const ready = computed(() => (product.value ? true : validAmount(amount.value)));
+  /** What the keypad's amount comes to in the chosen token (before the sale's unique offset). */
+  const estimate = computed(() => (product.value || !validAmount(amount.value) ? null : pricing.estimate(amount.value, token.value)));
+
+  /** Why the server would refuse this sale in the chosen token now (a keypad sale only: a product is priced in tokens). */
+  function rateProblem(now = Date.now()): RateProblem | null {
+    return product.value ? null : pricing.staleFor(token.value, now);
+  }
 
   function press(key: string) {
     product.value = null;
@@ -89,6 +104,7 @@ export const useCheckoutStore = defineStore('checkout', () => {
     product.value = null;
     payment.value = null;
     errorCode.value = null;
+    errorMessage.value = '';
   }
 
   /**
@@ -98,10 +114,11 @@ export const useCheckoutStore = defineStore('checkout', () => {
   async function create(idempotencyKey?: string): Promise<Payment | null> {
     creating.value = true;
     errorCode.value = null;
+    errorMessage.value = '';
     try {
       const body = product.value
         ? { product_id: product.value.id, token: token.value, network: network.value || undefined }
-        : { amount: amount.value, token: token.value, network: network.value || undefined };
+        : { fiat_amount: amount.value, token: token.value, network: network.value || undefined };
       const request = JSON.stringify(body);
       if (saleKey?.request !== request) saleKey = { key: newIdempotencyKey(), request };
       payment.value = await createPayment(body, idempotencyKey ?? saleKey.key);
@@ -112,11 +129,14 @@ export const useCheckoutStore = defineStore('checkout', () => {
       return payment.value;
     } catch (e) {
       errorCode.value = e instanceof ApiError ? e.code : 'unknown_error';
+      errorMessage.value = e instanceof ApiError ? e.message : '';
+      // The rate went stale (or away) since the screen last asked: show why, for every token.
+      if (errorCode.value === 'rate_stale' || errorCode.value === 'rate_unavailable') void pricing.refresh();
       return null;
     } finally {
       creating.value = false;
     }
   }
 
-  return { amount, product, token, network, creating, errorCode, payment, total, ready, press, pick, reset, create };
+  return { amount, product, token, network, creating, errorCode, errorMessage, payment, total, ready, estimate, rateProblem, press, pick, reset, create };
 });

@@ -1,0 +1,39 @@
+import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryHistory, createRouter } from 'vue-router';
+import type { Payment } from '../backend';
+import { createAppI18n } from '../i18n';
+import { routes } from '../router';
+import { fakeSockets, payment, serve } from '../testing/fakes';
+import PaymentSuccess from './PaymentSuccess.vue';
+
+beforeEach(() => fakeSockets());
+afterEach(() => vi.unstubAllGlobals());
+
+async function mountPaid(paid: Payment, locale: 'en' | 'zh-CN') {
+  serve({ [`/api/v1/payments/${paid.id}`]: [200, paid], '/health': [200, { status: 'ok' }], '/api/v1/tokens': [200, []], '/api/v1/networks': [200, []] });
+  const router = createRouter({ history: createMemoryHistory(), routes });
+  await router.push(`/pay/${paid.id}/success`);
+  const page = mount(PaymentSuccess, { global: { plugins: [createPinia(), router, createAppI18n(locale)] } });
+  await flushPromises();
+  return page;
+}
+
+const chain = { status: 'paid' as const, transaction_hash: `0x${'1'.repeat(64)}`, block_number: 42, confirmations: 3 };
+
+describe('PaymentSuccess', () => {
+  it('shows the price in the shop currency under the amount paid', async () => {
+    const page = await mountPaid(payment({ ...chain, amount: '5.08', fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.1' }), 'zh-CN');
+    expect(page.find('[data-testid=paid-amount]').text()).toBe('5.08 USDT');
+    expect(page.find('[data-testid=fiat-amount]').text()).toBe('¥35.50');
+    page.unmount();
+  });
+
+  it('shows only the token amount for a shop in USD at 1', async () => {
+    const page = await mountPaid(payment(chain), 'en');
+    expect(page.find('[data-testid=paid-amount]').text()).toBe('10.01 USDT');
+    expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
+    page.unmount();
+  });
+});
