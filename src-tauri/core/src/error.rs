@@ -122,6 +122,12 @@ pub enum CoreError {
     /// Another payment already carries this order reference.
     #[error("order_reference {0:?} is already used by another payment")]
     OrderReferenceTaken(String),
+    /// Printing was asked for, but no receipt printer is set (`receipts.printer`).
+    #[error("no receipt printer is set (Settings, or receipts.printer in the config file)")]
+    PrinterNotConfigured,
+    /// The receipt printer did not take the receipt.
+    #[error("{0}")]
+    PrinterUnreachable(String),
     /// No receive address is configured, so payments cannot be created.
     #[error("the merchant receive address is not configured")]
     MerchantNotConfigured,
@@ -199,6 +205,8 @@ impl CoreError {
             CoreError::IdempotencyKeyReused => "idempotency_key_reused",
             CoreError::OrderReferenceTaken(_) => "order_reference_taken",
             CoreError::MerchantNotConfigured => "merchant_not_configured",
+            CoreError::PrinterNotConfigured => "printer_not_configured",
+            CoreError::PrinterUnreachable(_) => "printer_unreachable",
             CoreError::RateUnavailable { .. } => "rate_unavailable",
             CoreError::RateStale { .. } => "rate_stale",
             CoreError::Config(_) => "invalid_config",

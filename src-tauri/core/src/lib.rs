@@ -24,6 +24,7 @@ pub mod pricing;
 pub mod products;
 pub mod progress;
 pub mod qr;
+pub mod receipts;
 pub mod reports;
 pub mod stats;
 pub mod store;
@@ -88,6 +89,8 @@ pub struct Core {
     pub trends: trends::Trends,
     /// The day's close.
     pub reports: reports::Reports,
+    /// Receipts, printed or shown.
+    pub receipts: receipts::Receipts,
     /// Alert rules and the active alerts (the host runs [`Alerts::run`]).
     pub alerts: Alerts,
     /// Webhook endpoints and the outbox (the host runs [`Webhooks::run`]).
@@ -191,6 +194,13 @@ impl Core {
             clock.clone(),
         );
         let logo = ShopLogo::load(pool.clone(), clock.clone(), display.clone()).await?;
+        let receipts = receipts::Receipts::new(
+            config.receipts.clone(),
+            config.merchant.name.clone(),
+            payments.clone(),
+            catalog.clone(),
+            events.clone(),
+        );
         Ok(Self {
             config: Arc::new(config),
             pool,
@@ -207,6 +217,7 @@ impl Core {
             telemetry,
             trends,
             reports,
+            receipts,
             alerts,
             progress,
             pairing,

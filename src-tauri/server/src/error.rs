@@ -156,9 +156,10 @@ impl ApiError {
                 CoreError::UnsupportedImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 CoreError::ImageTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 CoreError::PairingRefused => StatusCode::FORBIDDEN,
-                CoreError::RateUnavailable { .. } | CoreError::RateStale { .. } => {
-                    StatusCode::CONFLICT
-                }
+                CoreError::RateUnavailable { .. }
+                | CoreError::RateStale { .. }
+                | CoreError::PrinterNotConfigured
+                | CoreError::PrinterUnreachable(_) => StatusCode::CONFLICT,
                 CoreError::ProductInactive(_)
                 | CoreError::InvalidState { .. }
                 | CoreError::AmountSlotsExhausted(_)

@@ -116,6 +116,8 @@ pub(crate) fn zh_error(code: &str) -> Option<&'static str> {
         "unavailable" => "服务繁忙或不可用，请稍后重试",
         "rate_unavailable" => "暂无该币种的汇率，暂不能按本店货币收款（可改用币种金额）",
         "rate_stale" => "汇率已过期，在刷新之前暂停按本店货币收款",
+        "printer_not_configured" => "尚未设置小票打印机（设置，或配置文件中的 receipts.printer）",
+        "printer_unreachable" => "小票打印机无法连接",
         "logo_not_found" => "尚未上传店铺标志",
         "unsupported_image" => "只接受 PNG、JPEG 或 WebP 图片",
         "image_too_large" => "图片过大",
@@ -165,6 +167,7 @@ pub(crate) fn has_specifics(code: &str) -> bool {
             | "image_too_large"
             | "rate_unavailable"
             | "rate_stale"
+            | "printer_unreachable"
     )
 }
 

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::payments::router())
         .merge(routes::catalog::router())
         .merge(routes::pricing::router())
+        .merge(routes::receipts::router())
         .merge(routes::reports::router())
         .merge(routes::products::router())
         .merge(routes::transfers::router())
@@ -222,6 +223,7 @@ pub struct RunningServer {
     webhooks: JoinHandle<()>,
     trends: JoinHandle<()>,
     pricing: JoinHandle<()>,
+    receipts: JoinHandle<()>,
     /// The chain watchers (stopped when dropped).
     pub watchers: Vec<WatcherHandle>,
 }
@@ -244,6 +246,7 @@ impl RunningServer {
         self.webhooks.abort();
         self.trends.abort();
         self.pricing.abort();
+        self.receipts.abort();
     }
 
     /// [`Self::shutdown`], handing back the still-bound listener (for a reload in place).
@@ -320,6 +323,7 @@ pub(crate) async fn start_with(
     symbols.sort();
     symbols.dedup();
     let pricing = tokio::spawn(core.payments.pricing().clone().run(symbols));
+    let receipts = tokio::spawn(core.receipts.clone().run());
     let watchers = if core.config.chain.enabled {
         watcher::spawn_all(&core).await
     } else {
@@ -369,6 +373,7 @@ pub(crate) async fn start_with(
         webhooks,
         trends: sampler,
         pricing,
+        receipts,
         watchers,
     })
 }

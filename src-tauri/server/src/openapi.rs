@@ -57,6 +57,8 @@ use crate::{error, routes, state::AppState};
         routes::settings::update,
         routes::settings::test_endpoint,
         routes::pricing::pricing,
+        routes::receipts::receipt,
+        routes::receipts::print,
         routes::reports::close,
         routes::logo::upload,
         routes::logo::remove,

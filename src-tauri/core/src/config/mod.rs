@@ -17,6 +17,7 @@ pub mod edit;
 mod merchant;
 mod payments;
 pub mod pricing;
+mod receipts;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,7 @@ pub use self::{
     chain::ChainConfig,
     merchant::{DatabaseConfig, MerchantConfig},
     payments::PaymentsConfig,
+    receipts::ReceiptsConfig,
     server::{ServerConfig, Tls},
     webhooks::WebhookConfig,
 };
@@ -72,6 +74,8 @@ pub struct Config {
     pub alerts: crate::alerts::AlertRules,
     /// `[pricing]`: the shop's currency and its rate source.
     pub pricing: pricing::PricingConfig,
+    /// `[receipts]`: the receipt's shop lines and the receipt printer.
+    pub receipts: receipts::ReceiptsConfig,
 }
 
 /// Declares a raw section of the file: each key once, with its type and its default.
@@ -109,6 +113,7 @@ struct RawConfig {
     chain: chain::RawChain,
     alerts: alerts::RawAlerts,
     pricing: pricing::RawPricing,
+    receipts: receipts::RawReceipts,
     networks: Option<Vec<chain::RawNetwork>>,
     tokens: Option<Vec<chain::RawToken>>,
     webhooks: Vec<webhooks::RawWebhook>,
@@ -243,6 +248,7 @@ impl RawConfig {
         let webhook_targets = self.webhook_targets.try_into()?;
         let alerts = self.alerts.try_into()?;
         let pricing = self.pricing.try_into()?;
+        let receipts = self.receipts.try_into()?;
         Ok(Config {
             server,
             database,
@@ -255,6 +261,7 @@ impl RawConfig {
             webhook_targets,
             alerts,
             pricing,
+            receipts,
         })
     }
 }

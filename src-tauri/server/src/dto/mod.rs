@@ -6,6 +6,7 @@ pub mod display;
 pub mod logo;
 pub mod payments;
 pub mod pricing;
+pub mod receipts;
 pub mod reports;
 pub mod settings;
 pub mod stats;

@@ -9,6 +9,7 @@ pub mod pairing;
 pub mod payments;
 pub mod pricing;
 pub mod products;
+pub mod receipts;
 pub mod reports;
 pub mod settings;
 pub mod stats;

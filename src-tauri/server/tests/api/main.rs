@@ -14,6 +14,7 @@ mod pairing;
 mod payments;
 mod pricing;
 mod proxy;
+mod receipts;
 mod reports;
 mod security;
 mod settings;

@@ -1,0 +1,214 @@
+//! Receipts (issue 19): what a paid sale's receipt says — the shop, the sale, both amounts, the rate,
+//! the time, the transaction and a link to it on the network's explorer — built once here and
+//! rendered twice: as the printable page (the host's JSON for the UI) and as ESC/POS bytes for a
+//! receipt printer ([`escpos`]), sent over raw TCP (port 9100) or written to a device file
+//! ([`print`]).
+
+pub mod escpos;
+mod print;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::broadcast::error::RecvError;
+
+pub use self::print::{print, Printer, PrinterError};
+use crate::{
+    catalog::Catalog,
+    config::ReceiptsConfig,
+    error::CoreError,
+    events::EventBus,
+    payments::{Payment, PaymentId, PaymentStatus, Payments},
+};
+
+/// A receipt's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The shop's name.
+    pub shop_name: String,
+    /// Its address lines (`receipts.address`), may be empty.
+    pub shop_address: Vec<String>,
+    /// The payment id.
+    pub payment_id: String,
+    /// What was sold (the description, or "Sale").
+    pub lines: Vec<ReceiptLine>,
+    /// In the shop's currency, with its currency code (`"35.50 CNY"`), when recorded.
+    pub fiat_total: Option<String>,
+    /// What was paid, in token units with the symbol (`"5.00 USDT"`).
+    pub token_total: String,
+    /// `1 USDT = 7.1 CNY (fixed)`, when a rate was recorded.
+    pub rate: Option<String>,
+    /// The network's name.
+    pub network: String,
+    /// When it was paid.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The crediting transaction.
+    pub transaction_hash: Option<String>,
+    /// The transaction on the explorer (also the receipt's QR code), when the network has one.
+    pub explorer_link: Option<String>,
+    /// The closing line (`receipts.footer`).
+    pub footer: String,
+}
+
+/// One line of what was sold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptLine {
+    /// What.
+    pub label: String,
+    /// How much, as printed.
+    pub amount: String,
+}
+
+/// The shop's receipt settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiptHeader {
+    /// Shop name.
+    pub shop_name: String,
+    /// Address lines.
+    pub address: Vec<String>,
+    /// Closing line.
+    pub footer: String,
+}
+
+impl Receipt {
+    /// The receipt of `payment` on a network named `network` whose explorer is `explorer_url`
+    /// (`""`: none). Only a paid payment has one.
+    pub fn of(
+        payment: &Payment,
+        header: &ReceiptHeader,
+        network: &str,
+        explorer_url: &str,
+    ) -> Option<Self> {
+        if payment.status != PaymentStatus::Paid {
+            return None;
+        }
+        let paid = payment.amount_received.unwrap_or(payment.amount);
+        let token_total = format!("{} {}", paid.to_decimal_string(2), payment.token);
+        let fiat_total = payment
+            .fiat
+            .as_ref()
+            .map(|f| format!("{} {}", f.amount.to_string_scaled(2), f.currency));
+        let explorer_link = payment
+            .transaction_hash
+            .as_ref()
+            .filter(|_| !explorer_url.is_empty())
+            .map(|tx| format!("{}/tx/{tx}", explorer_url.trim_end_matches('/')));
+        Some(Self {
+            shop_name: header.shop_name.clone(),
+            shop_address: header.address.clone(),
+            payment_id: payment.id.to_string(),
+            lines: vec![ReceiptLine {
+                label: payment.description.clone().unwrap_or_else(|| "Sale".into()),
+                amount: fiat_total.clone().unwrap_or_else(|| token_total.clone()),
+            }],
+            fiat_total,
+            token_total,
+            rate: payment.fiat.as_ref().map(|f| {
+                format!(
+                    "1 {} = {} {} ({})",
+                    payment.token, f.rate.value, f.currency, f.rate.source
+                )
+            }),
+            network: network.to_owned(),
+            paid_at: payment.paid_at,
+            transaction_hash: payment.transaction_hash.clone(),
+            explorer_link,
+            footer: header.footer.clone(),
+        })
+    }
+}
+
+/// The receipts service: a paid payment's receipt, printed on request or by itself when
+/// `receipts.auto_print` is on.
+#[derive(Debug, Clone)]
+pub struct Receipts {
+    config: ReceiptsConfig,
+    header: ReceiptHeader,
+    payments: Payments,
+    catalog: Catalog,
+    events: EventBus,
+}
+
+impl Receipts {
+    /// For the shop `shop_name`.
+    pub fn new(
+        config: ReceiptsConfig,
+        shop_name: String,
+        payments: Payments,
+        catalog: Catalog,
+        events: EventBus,
+    ) -> Self {
+        let header = ReceiptHeader {
+            shop_name,
+            address: config.address.clone(),
+            footer: config.footer.clone(),
+        };
+        Self {
+            config,
+            header,
+            payments,
+            catalog,
+            events,
+        }
+    }
+
+    /// The receipt printer, if one is set.
+    pub fn printer(&self) -> Option<&Printer> {
+        self.config.printer.as_ref()
+    }
+
+    async fn of(&self, payment: &Payment) -> Result<Receipt, CoreError> {
+        let network = self.catalog.network(&payment.network).await?;
+        Receipt::of(payment, &self.header, &network.name, &network.explorer_url).ok_or(
+            CoreError::InvalidState {
+                status: payment.status.as_str(),
+                action: "give a receipt for (only a paid sale has one)",
+            },
+        )
+    }
+
+    /// Payment `id`'s receipt.
+    pub async fn receipt(&self, id: &PaymentId) -> Result<Receipt, CoreError> {
+        self.of(&self.payments.get(id).await?).await
+    }
+
+    /// Prints payment `id`'s receipt (labels in `language`); answers the printer it went to.
+    pub async fn print(&self, id: &PaymentId, language: &str) -> Result<String, CoreError> {
+        let printer = self
+            .config
+            .printer
+            .as_ref()
+            .ok_or(CoreError::PrinterNotConfigured)?;
+        let receipt = self.receipt(id).await?;
+        let bytes = escpos::encode(&receipt, &escpos::Labels::for_language(language));
+        print(printer, &bytes)
+            .await
+            .map_err(|e| CoreError::PrinterUnreachable(e.to_string()))?;
+        Ok(printer.to_string())
+    }
+
+    /// Prints each paid sale's receipt as it is paid, while `receipts.auto_print` is on (the host
+    /// spawns this). A printer that fails is logged; the sale is paid all the same.
+    pub async fn run(self) {
+        let language = self.config.language.clone();
+        if !self.config.auto_print || self.config.printer.is_none() {
+            return;
+        }
+        let mut events = self.events.subscribe();
+        loop {
+            match events.recv().await {
+                Ok(e)
+                    if e.payment.status == PaymentStatus::Paid
+                        && matches!(
+                            e.kind,
+                            crate::events::PaymentEventKind::StatusChanged { .. }
+                        ) =>
+                {
+                    if let Err(err) = self.print(&e.payment.id, &language).await {
+                        tracing::warn!(payment = %e.payment.id, error = %err, "the receipt did not print");
+                    }
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
