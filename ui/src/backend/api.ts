@@ -5,6 +5,7 @@ import { ApiError } from './errors';
 import { apiKey, base, json, query, request, sessionKey } from './http';
 import type {
   CloseReport,
+  Receipt,
   Alert,
   ChainStatus,
   CreatePayment,
@@ -94,6 +95,12 @@ export async function exportCsv(filter: PaymentFilter = {}): Promise<Blob> {
   if (!response.ok) throw new ApiError('http_error', `HTTP ${response.status}`, response.status);
   return response.blob();
 }
+
+/** A paid sale's receipt. */
+export const getReceipt = (id: string) => request<Receipt>(`/api/v1/payments/${encodeURIComponent(id)}/receipt`);
+/** Prints it on the shop's receipt printer; answers the printer. */
+export const printReceipt = (id: string) =>
+  request<{ printer: string }>(`/api/v1/payments/${encodeURIComponent(id)}/receipt/print`, { method: 'POST' });
 
 const closeQuery = (from: string, to: string) => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
 /** The close of `[from, to)` (RFC 3339). */

@@ -177,3 +177,6 @@ export interface ShellSettings {
 
 /** The day's (or a shift's) close: `GET /api/v1/reports/close`. */
 export type CloseReport = Sent<Schemas['CloseResponse']>;
+
+/** A paid sale's receipt: `GET /api/v1/payments/{id}/receipt`. */
+export type Receipt = Sent<Schemas['ReceiptResponse']>;
