@@ -7685,8 +7685,8 @@ export interface components {
         ReceiptLineView: {
             /** @description How much. */
             amount: string;
-            /** @description What. */
-            label: string;
+            /** @description What (null: a sale without a description). */
+            label?: string | null;
         };
         /** @description `GET /api/v1/payments/{id}/receipt`. */
         ReceiptResponse: {

@@ -32,7 +32,10 @@ pub fn encode(r: &Receipt, labels: &Labels) -> Vec<u8> {
     center(&mut out, false);
     line(&mut out, &"-".repeat(WIDTH));
     for l in &r.lines {
-        line(&mut out, &columns(&l.label, &l.amount));
+        line(
+            &mut out,
+            &columns(l.label.as_deref().unwrap_or(&labels.sale), &l.amount),
+        );
     }
     line(&mut out, &"-".repeat(WIDTH));
     bold(&mut out, true);
@@ -77,6 +80,8 @@ pub struct Labels {
     pub paid: String,
     /// "Transaction".
     pub transaction: String,
+    /// "Sale", for a line without a description.
+    pub sale: String,
 }
 
 impl Labels {
@@ -87,12 +92,14 @@ impl Labels {
                 total: "合计".into(),
                 paid: "实付".into(),
                 transaction: "交易哈希".into(),
+                sale: "商品".into(),
             }
         } else {
             Self {
                 total: "Total".into(),
                 paid: "Paid".into(),
                 transaction: "Transaction".into(),
+                sale: "Sale".into(),
             }
         }
     }
@@ -175,7 +182,7 @@ mod tests {
             shop_address: vec!["1 Harbour Road".into()],
             payment_id: "pay_0123".into(),
             lines: vec![ReceiptLine {
-                label: "Coffee".into(),
+                label: Some("Coffee".into()),
                 amount: "35.50 CNY".into(),
             }],
             fiat_total: Some("35.50 CNY".into()),

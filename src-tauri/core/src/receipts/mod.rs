@@ -28,7 +28,7 @@ pub struct Receipt {
     pub shop_address: Vec<String>,
     /// The payment id.
     pub payment_id: String,
-    /// What was sold (the description, or "Sale").
+    /// What was sold.
     pub lines: Vec<ReceiptLine>,
     /// In the shop's currency, with its currency code (`"35.50 CNY"`), when recorded.
     pub fiat_total: Option<String>,
@@ -51,8 +51,8 @@ pub struct Receipt {
 /// One line of what was sold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptLine {
-    /// What.
-    pub label: String,
+    /// What (`None`: a sale without a description, "Sale" in the receipt's language).
+    pub label: Option<String>,
     /// How much, as printed.
     pub amount: String,
 }
@@ -96,7 +96,7 @@ impl Receipt {
             shop_address: header.address.clone(),
             payment_id: payment.id.to_string(),
             lines: vec![ReceiptLine {
-                label: payment.description.clone().unwrap_or_else(|| "Sale".into()),
+                label: payment.description.clone(),
                 amount: fiat_total.clone().unwrap_or_else(|| token_total.clone()),
             }],
             fiat_total,

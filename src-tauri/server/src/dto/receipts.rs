@@ -40,8 +40,8 @@ pub struct ReceiptResponse {
 /// One line.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptLineView {
-    /// What.
-    pub label: String,
+    /// What (null: a sale without a description).
+    pub label: Option<String>,
     /// How much.
     pub amount: String,
 }
