@@ -26,8 +26,14 @@ section! {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNetwork {
+    /// A built-in network ([`super::presets`]) whose blanks fill the others.
+    #[serde(default)]
+    preset: Option<String>,
+    #[serde(default)]
     id: String,
+    #[serde(default)]
     name: String,
+    #[serde(default)]
     chain_id: u64,
     #[serde(default)]
     rpc_urls: Vec<String>,
@@ -35,6 +41,74 @@ pub(crate) struct RawNetwork {
     ws_urls: Vec<String>,
     #[serde(default)]
     explorer_url: String,
+    /// Overrides `payments.confirmations` on this network.
+    #[serde(default)]
+    confirmations: Option<u32>,
+    /// Overrides `payments.require_finalized` on this network.
+    #[serde(default)]
+    require_finalized: Option<bool>,
+}
+
+/// A network's own confirmation rule, where it differs from `[payments]`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkRule {
+    /// Blocks on top of the crediting one before `paid`.
+    pub confirmations: Option<u32>,
+    /// Wait for the `finalized` block too.
+    pub require_finalized: Option<bool>,
+}
+
+impl RawNetwork {
+    /// The entry with its preset's values where it left them blank; the preset's tokens.
+    fn resolved(mut self, i: usize) -> Result<(Self, Vec<RawToken>), CoreError> {
+        let Some(name) = self.preset.clone() else {
+            return Ok((self, Vec::new()));
+        };
+        let p = super::presets::preset(&name).ok_or_else(|| {
+            let names: Vec<&str> = super::presets::PRESETS.iter().map(|p| p.id).collect();
+            bad(
+                &format!("networks[{i}].preset"),
+                format!("{name:?} is not one of {}", names.join(", ")),
+            )
+        })?;
+        if self.chain_id != 0 && self.chain_id != p.chain_id {
+            return Err(bad(
+                &format!("networks[{i}].chain_id"),
+                format!(
+                    "{} is not {}'s chain id ({})",
+                    self.chain_id, p.name, p.chain_id
+                ),
+            ));
+        }
+        if self.id.is_empty() {
+            self.id = p.id.into();
+        }
+        if self.name.is_empty() {
+            self.name = p.name.into();
+        }
+        self.chain_id = p.chain_id;
+        if self.rpc_urls.is_empty() {
+            self.rpc_urls = p.rpc_urls.iter().map(|u| u.to_string()).collect();
+        }
+        if self.explorer_url.is_empty() {
+            self.explorer_url = p.explorer_url.into();
+        }
+        self.confirmations = self.confirmations.or(Some(p.confirmations));
+        self.require_finalized = self.require_finalized.or(Some(p.require_finalized));
+        let tokens = p
+            .tokens
+            .iter()
+            .map(|(symbol, name, contract, decimals)| RawToken {
+                symbol: symbol.to_string(),
+                name: name.to_string(),
+                network: self.id.clone(),
+                contract_address: contract.to_string(),
+                decimals: *decimals,
+                legacy: false,
+            })
+            .collect();
+        Ok((self, tokens))
+    }
 }
 
 /// One `[[tokens]]` entry as written.
@@ -94,24 +168,49 @@ impl TryFrom<RawChain> for ChainConfig {
 
 /// `[[networks]]` (or the built-in one), each checked.
 pub(crate) fn networks(raw: Option<Vec<RawNetwork>>) -> Result<Vec<Network>, CoreError> {
+    Ok(networks_and_presets(raw)?.0)
+}
+
+/// The networks, the tokens their presets bring, and each network's own confirmation rule.
+pub(crate) type Networks = (
+    Vec<Network>,
+    Vec<RawToken>,
+    std::collections::BTreeMap<String, NetworkRule>,
+);
+
+/// `[[networks]]` (or the built-in BSC), presets resolved.
+pub(crate) fn networks_and_presets(raw: Option<Vec<RawNetwork>>) -> Result<Networks, CoreError> {
     let raw = raw.unwrap_or_else(default_networks);
     if raw.is_empty() {
         return Err(bad("networks", "at least one network is needed"));
     }
     let mut seen = HashSet::new();
-    raw.into_iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let network = network(i, n)?;
-            if !seen.insert(network.id.clone()) {
-                return Err(bad(
-                    &format!("networks[{i}].id"),
-                    format!("{} appears twice", network.id),
-                ));
-            }
-            Ok(network)
-        })
-        .collect()
+    let (mut networks, mut preset_tokens, mut rules) =
+        (Vec::new(), Vec::new(), std::collections::BTreeMap::new());
+    for (i, n) in raw.into_iter().enumerate() {
+        let (n, tokens) = n.resolved(i)?;
+        let rule = NetworkRule {
+            confirmations: n.confirmations,
+            require_finalized: n.require_finalized,
+        };
+        if rule.confirmations.is_some_and(|c| c > 1000) {
+            return Err(bad(
+                &format!("networks[{i}].confirmations"),
+                "must be at most 1000",
+            ));
+        }
+        let network = network(i, n)?;
+        if !seen.insert(network.id.clone()) {
+            return Err(bad(
+                &format!("networks[{i}].id"),
+                format!("{} appears twice", network.id),
+            ));
+        }
+        rules.insert(network.id.to_string(), rule);
+        preset_tokens.extend(tokens);
+        networks.push(network);
+    }
+    Ok((networks, preset_tokens, rules))
 }
 
 fn network(i: usize, n: RawNetwork) -> Result<Network, CoreError> {
@@ -163,9 +262,32 @@ pub(crate) fn tokens(
     networks: &[Network],
     payments: &PaymentsConfig,
 ) -> Result<Vec<Token>, CoreError> {
+    tokens_with_presets(raw, Vec::new(), networks, payments)
+}
+
+/// [`tokens`], plus the presets' tokens of the networks `[[tokens]]` lists none for. Without
+/// `[[tokens]]`, the built-in BSC ones count for a BSC network only.
+pub(crate) fn tokens_with_presets(
+    raw: Option<Vec<RawToken>>,
+    preset_tokens: Vec<RawToken>,
+    networks: &[Network],
+    payments: &PaymentsConfig,
+) -> Result<Vec<Token>, CoreError> {
+    let listed = raw.is_some();
+    let mut all = raw.unwrap_or_else(|| {
+        default_tokens()
+            .into_iter()
+            .filter(|t| networks.iter().any(|n| n.id.as_str() == t.network))
+            .collect()
+    });
+    let configured: HashSet<String> = all.iter().map(|t| t.network.clone()).collect();
+    all.extend(
+        preset_tokens
+            .into_iter()
+            .filter(|t| !listed || !configured.contains(&t.network)),
+    );
     let mut seen = HashSet::new();
-    raw.unwrap_or_else(default_tokens)
-        .into_iter()
+    all.into_iter()
         .enumerate()
         .map(|(i, t)| {
             let token = token(i, t, networks, payments)?;
@@ -226,6 +348,9 @@ fn token(
 
 fn default_networks() -> Vec<RawNetwork> {
     vec![RawNetwork {
+        preset: None,
+        confirmations: None,
+        require_finalized: None,
         id: "bsc".into(),
         name: "BNB Smart Chain".into(),
         chain_id: 56,

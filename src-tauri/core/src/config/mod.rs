@@ -16,6 +16,7 @@ mod chain;
 pub mod edit;
 mod merchant;
 mod payments;
+mod presets;
 pub mod pricing;
 mod receipts;
 mod server;
@@ -33,7 +34,7 @@ use figment::{
 use serde::Deserialize;
 
 pub use self::{
-    chain::ChainConfig,
+    chain::{ChainConfig, NetworkRule},
     merchant::{DatabaseConfig, MerchantConfig},
     payments::PaymentsConfig,
     receipts::ReceiptsConfig,
@@ -237,8 +238,10 @@ impl RawConfig {
         let merchant = MerchantConfig::try_from(self.merchant)?;
         let payments = PaymentsConfig::try_from(self.payments)?;
         let chain = ChainConfig::try_from(self.chain)?;
-        let networks = chain::networks(self.networks)?;
-        let tokens = chain::tokens(self.tokens, &networks, &payments)?;
+        let (networks, preset_tokens, rules) = chain::networks_and_presets(self.networks)?;
+        let mut payments = payments;
+        payments.network_rules = rules;
+        let tokens = chain::tokens_with_presets(self.tokens, preset_tokens, &networks, &payments)?;
         let webhooks = self
             .webhooks
             .into_iter()

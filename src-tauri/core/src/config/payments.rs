@@ -53,9 +53,27 @@ pub struct PaymentsConfig {
     /// How long settlement waits for a second endpoint to answer before it settles on one source
     /// (flagged, with an alert).
     pub quorum_wait: std::time::Duration,
+    /// Networks with their own confirmation rule (`[[networks]] confirmations`, or a preset's).
+    pub network_rules: std::collections::BTreeMap<String, super::NetworkRule>,
 }
 
 impl PaymentsConfig {
+    /// Confirmations before `paid` on `network`.
+    pub fn confirmations_for(&self, network: &str) -> u32 {
+        self.network_rules
+            .get(network)
+            .and_then(|r| r.confirmations)
+            .unwrap_or(self.confirmations)
+    }
+
+    /// Whether `network`'s payments also wait for the finalized block.
+    pub fn require_finalized_for(&self, network: &str) -> bool {
+        self.network_rules
+            .get(network)
+            .and_then(|r| r.require_finalized)
+            .unwrap_or(self.require_finalized)
+    }
+
     /// The quorum for a network with `endpoints` RPC endpoints.
     pub fn quorum_for(&self, endpoints: usize) -> u32 {
         let most = endpoints.max(1) as u32;
@@ -118,6 +136,7 @@ impl TryFrom<RawPayments> for PaymentsConfig {
             paid_hold_seconds: p.paid_hold_seconds,
             quorum: (p.quorum > 0).then_some(p.quorum),
             quorum_wait: Duration::from_secs(p.quorum_wait_seconds),
+            network_rules: Default::default(),
         })
     }
 }

@@ -256,3 +256,84 @@ fn errors_name_the_key_as_its_source_spells_it() {
         .to_string();
     assert!(err.contains("server.nope: unknown setting"), "{err}");
 }
+
+fn with_networks(toml: &str) -> Result<Config, CoreError> {
+    Config::from_toml_str(toml, std::iter::empty::<(String, String)>())
+}
+
+#[test]
+fn a_network_preset_brings_its_chain_its_stablecoins_and_its_own_confirmation_rule() {
+    let c = with_networks(
+        "[[networks]]\nid = \"bsc\"\nname = \"BSC\"\nchain_id = 56\nrpc_urls = [\"https://bsc.example\"]\n\
+         [[networks]]\npreset = \"polygon\"\nrpc_urls = [\"https://polygon.example\"]\n",
+    )
+    .unwrap();
+    let polygon = c
+        .networks
+        .iter()
+        .find(|n| n.id.as_str() == "polygon")
+        .unwrap();
+    assert_eq!(
+        (polygon.chain_id, polygon.name.as_str()),
+        (137, "Polygon PoS")
+    );
+    assert_eq!(
+        polygon.rpc_urls,
+        ["https://polygon.example"],
+        "the file's endpoints win"
+    );
+    assert_eq!(polygon.explorer_url, "https://polygonscan.com");
+    let on_polygon: Vec<_> = c
+        .tokens
+        .iter()
+        .filter(|t| t.network.as_str() == "polygon")
+        .map(|t| (t.symbol.to_string(), t.decimals))
+        .collect();
+    assert_eq!(
+        on_polygon,
+        [("USDT".to_string(), 6), ("USDC".to_string(), 6)]
+    );
+    assert!(c
+        .tokens
+        .iter()
+        .any(|t| t.network.as_str() == "bsc" && t.symbol.as_str() == "FDUSD"));
+    assert_eq!(c.payments.confirmations_for("polygon"), 32);
+    assert!(!c.payments.require_finalized_for("polygon"));
+    assert_eq!(
+        c.payments.confirmations_for("bsc"),
+        3,
+        "[payments] elsewhere"
+    );
+    assert!(c.payments.require_finalized_for("bsc"));
+}
+
+#[test]
+fn every_preset_is_a_valid_network_with_checksummed_contracts() {
+    for p in super::presets::PRESETS {
+        let c = with_networks(&format!("[[networks]]\npreset = \"{}\"\n", p.id))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.id));
+        assert_eq!(c.networks[0].chain_id, p.chain_id);
+        assert_eq!(c.tokens.len(), p.tokens.len(), "{}", p.id);
+    }
+}
+
+#[test]
+fn a_preset_with_another_chain_id_or_an_unknown_name_is_refused_naming_the_key() {
+    let e = with_networks("[[networks]]\npreset = \"polygon\"\nchain_id = 56\n").unwrap_err();
+    assert!(e.to_string().contains("networks[0].chain_id"), "{e}");
+    let e = with_networks("[[networks]]\npreset = \"solana\"\n").unwrap_err();
+    assert!(
+        e.to_string().contains("networks[0].preset") && e.to_string().contains("polygon"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_network_s_own_confirmations_override_the_payments_section() {
+    let c = with_networks(
+        "[payments]\nconfirmations = 5\n[[networks]]\nid = \"bsc\"\nname = \"BSC\"\nchain_id = 56\nconfirmations = 2\nrequire_finalized = false\n",
+    )
+    .unwrap();
+    assert_eq!(c.payments.confirmations_for("bsc"), 2);
+    assert!(!c.payments.require_finalized_for("bsc"));
+}

@@ -73,7 +73,7 @@ impl Payments {
             metadata: req.metadata.clone(),
             product_id,
             fiat,
-            required_confirmations: self.rules.confirmations,
+            required_confirmations: self.rules.confirmations_for(network.id.as_str()),
             confirmations: 0,
             transaction_hash: None,
             block_number: None,

@@ -49,6 +49,7 @@ pub(crate) struct Anvil {
     client: reqwest::Client,
     /// BSC-like finality (`--slots-in-an-epoch 1`); off: anvil's default (finalized = head − 64).
     fast_finality: bool,
+    chain_id: u64,
 }
 
 /// anvil's dev accounts: #0 deploys, #1 is another shop, #2 is the customer.
@@ -61,26 +62,40 @@ impl Anvil {
         Self::start_with(true).await
     }
 
+    /// A second chain beside BSC's, e.g. 137 (Polygon PoS).
+    pub(crate) async fn start_chain(chain_id: u64) -> Self {
+        let mut anvil = Self::new(true);
+        anvil.chain_id = chain_id;
+        anvil.spawn().await;
+        anvil
+    }
+
     /// anvil with its default epoch: the `finalized` block lags the head by 64 blocks.
     pub(crate) async fn start_with_default_epoch() -> Self {
         Self::start_with(false).await
     }
 
     async fn start_with(fast_finality: bool) -> Self {
-        let mut anvil = Self {
+        let mut anvil = Self::new(fast_finality);
+        anvil.spawn().await;
+        anvil
+    }
+
+    fn new(fast_finality: bool) -> Self {
+        Self {
             port: free_port(),
             child: None,
             state: tempfile::tempdir().unwrap(),
             client: reqwest::Client::new(),
             fast_finality,
-        };
-        anvil.spawn().await;
-        anvil
+            chain_id: 56,
+        }
     }
 
     async fn spawn(&mut self) {
         let mut command = Command::new(anvil_binary());
-        command.args(["--host", "127.0.0.1", "--chain-id", "56", "--silent"]);
+        let chain_id = self.chain_id.to_string();
+        command.args(["--host", "127.0.0.1", "--chain-id", &chain_id, "--silent"]);
         if self.fast_finality {
             command.args(["--slots-in-an-epoch", "1"]);
         }

@@ -124,7 +124,7 @@ pub async fn spawn_all(core: &Core) -> Vec<WatcherHandle> {
             catalog: core.catalog.clone(),
             history: ChainHistory::new(core.pool.clone(), network.id.clone(), core.clock.clone()),
             settings: core.config.chain.clone(),
-            require_finalized: payments.require_finalized,
+            require_finalized: payments.require_finalized_for(network.id.as_str()),
             quorum: payments.quorum_for(rpc.len()),
             quorum_wait: payments.quorum_wait,
             wake: Arc::new(Notify::new()),

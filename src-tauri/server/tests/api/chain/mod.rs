@@ -14,6 +14,7 @@ mod display;
 mod endpoints;
 mod manual;
 mod matching;
+mod networks;
 mod reorgs;
 
 pub(crate) struct Shop {
