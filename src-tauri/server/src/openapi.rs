@@ -57,6 +57,7 @@ use crate::{error, routes, state::AppState};
         routes::settings::update,
         routes::settings::test_endpoint,
         routes::pricing::pricing,
+        routes::payments::remainder,
         routes::receipts::receipt,
         routes::receipts::print,
         routes::reports::close,

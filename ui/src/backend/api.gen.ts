@@ -2938,6 +2938,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/{payment_id}/remainder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for the rest of a sale credited (by hand) with less than it asked: a payment for what is
+         *     missing, in the same token and network, shown on the customer display at once. Asking again
+         *     answers the same remainder while it is open or paid. 409 `invalid_state` for any other sale.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The short sale */
+                    payment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PaymentResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pricing": {
         parameters: {
             query?: never;
@@ -7463,6 +7611,8 @@ export interface components {
             rate_markup_percent?: string | null;
             /** @description `fixed`, `coingecko` or `coinbase`. */
             rate_source?: string | null;
+            /** @description The short sale this payment asks the rest of. */
+            remainder_of?: string | null;
             /** @description The amount the sale asked for, decimal. */
             requested_amount: string;
             /**
@@ -7470,6 +7620,7 @@ export interface components {
              * @description Confirmations needed for `paid`.
              */
             required_confirmations: number;
+            shortfall?: components["schemas"]["ShortfallView"] | null;
             /**
              * Format: int64
              * @description The network's head block at creation (less a small margin): transfers mined before it never
@@ -7853,6 +8004,19 @@ export interface components {
             tokens?: string[] | null;
             /** @description The first network's WebSocket endpoints. */
             ws_urls?: string[] | null;
+        };
+        /** @description What a sale credited with too little still lacks, and the payment asking for it. */
+        ShortfallView: {
+            /** @description Missing, decimal (asked − received). */
+            missing: string;
+            /** @description The remainder was paid: the sale is paid in full, over two transfers. */
+            paid_in_full: boolean;
+            /** @description Its exact amount to pay. */
+            remainder_amount?: string | null;
+            /** @description The payment asking the rest (`POST /payments/{id}/remainder`), once requested. */
+            remainder_id?: string | null;
+            /** @description Its status. */
+            remainder_status?: string | null;
         };
         /** @description `PUT /api/v1/display`. */
         ShowRequest: {

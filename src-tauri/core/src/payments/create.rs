@@ -73,6 +73,7 @@ impl Payments {
             metadata: req.metadata.clone(),
             product_id,
             fiat,
+            remainder_of: req.remainder_of.clone(),
             required_confirmations: self.rules.confirmations_for(network.id.as_str()),
             confirmations: 0,
             transaction_hash: None,

@@ -28,6 +28,7 @@ mod ingest;
 mod model;
 mod observed;
 mod query;
+mod remainder;
 mod row;
 mod settle;
 
@@ -43,6 +44,7 @@ pub use observed::{
     InboxNote, InboxReason, Ingested, ObservedTransfer, OpenCredit, Settlement, Uncredit,
 };
 pub use query::{Page, PaymentFilter};
+pub use remainder::Shortfall;
 
 use crate::{
     address::Address,

@@ -121,6 +121,9 @@ pub struct Payment {
     /// or what the token amount was worth when the sale was made (`None`: no fresh rate then).
     #[serde(default)]
     pub fiat: Option<crate::pricing::FiatPrice>,
+    /// The short sale this payment asks the rest of.
+    #[serde(default)]
+    pub remainder_of: Option<PaymentId>,
     /// Confirmations needed before `paid`.
     pub required_confirmations: u32,
     /// Confirmations seen so far.
@@ -243,6 +246,8 @@ pub struct NewPayment {
     pub metadata: Option<Map<String, Value>>,
     /// Replays with the same key return the same payment.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// The short sale this payment asks the rest of ([`Payments::request_remainder`]).
+    pub remainder_of: Option<PaymentId>,
 }
 
 /// Bounds on free-text fields.

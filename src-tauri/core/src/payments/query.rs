@@ -48,6 +48,23 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// The newest payment asking the rest of `sale`.
+pub(super) async fn remainder_of(
+    pool: &Db,
+    sale: &PaymentId,
+) -> Result<Option<Payment>, CoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_sessions WHERE remainder_of = ? ORDER BY seq DESC LIMIT 1"
+    );
+    sqlx::query(&sql)
+        .bind(sale.as_str())
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
 pub(super) async fn by_id(pool: &Db, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
     let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = ?");
     sqlx::query(&sql)
@@ -180,8 +197,8 @@ pub(super) async fn insert(
         "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
             idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at,
-            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -211,6 +228,7 @@ pub(super) async fn insert(
     .bind(p.fiat.as_ref().map(|f| f.rate.source.clone()))
     .bind(p.fiat.as_ref().map(|f| to_millis(f.rate.at)))
     .bind(p.fiat.as_ref().map(|f| i64::from(f.markup_bp)))
+    .bind(p.remainder_of.as_ref().map(|id| id.as_str().to_string()))
     .execute(conn)
     .await?;
     Ok(())

@@ -19,7 +19,7 @@ pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_s
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
     late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units,
-    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp";
+    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -58,6 +58,7 @@ pub(super) struct PaymentRow {
     rate_source: Option<String>,
     rate_at: Option<i64>,
     rate_markup_bp: Option<i64>,
+    remainder_of: Option<String>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -86,6 +87,7 @@ impl TryFrom<PaymentRow> for Payment {
         let fiat = fiat(id, &r)?;
         Ok(Payment {
             fiat,
+            remainder_of: r.remainder_of.map(PaymentId::from_store),
             status: PaymentStatus::parse(&r.status)?,
             network: NetworkId::parse(&r.network_id)?,
             chain_id: fits("chain id", id, r.chain_id)?,

@@ -133,6 +133,11 @@ pub struct PaymentResponse {
     pub rate_at: Option<String>,
     /// The markup added to the token amount, percent (`"1.5"`); `"0"` for none.
     pub rate_markup_percent: Option<String>,
+    /// The short sale this payment asks the rest of.
+    pub remainder_of: Option<String>,
+    /// A sale credited with less than it asked: what is missing and its remainder (in
+    /// `GET /payments/{id}` and the remainder's answer; null elsewhere and for other sales).
+    pub shortfall: Option<ShortfallView>,
     /// RFC 3339 UTC.
     pub created_at: String,
     /// RFC 3339 UTC.
@@ -206,6 +211,8 @@ impl From<&Payment> for PaymentResponse {
             rate_source: p.fiat.as_ref().map(|f| f.rate.source.clone()),
             rate_at: p.fiat.as_ref().map(|f| rfc3339(f.rate.at)),
             rate_markup_percent: p.fiat.as_ref().map(|f| percent(f.markup_bp)),
+            remainder_of: p.remainder_of.as_ref().map(|id| id.to_string()),
+            shortfall: None,
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
             paid_at: p.paid_at.map(rfc3339),
@@ -272,6 +279,7 @@ impl CreatePaymentRequest {
             expires_in: self.expires_in,
             metadata: self.metadata,
             idempotency_key,
+            remainder_of: None,
         })
     }
 }
@@ -387,6 +395,36 @@ pub struct AttachRequest {
     /// Why this transfer pays this payment (1–500 characters), kept in the audit trail.
     #[schema(example = "exchange withdrawal, fee deducted")]
     pub reason: String,
+}
+
+/// What a sale credited with too little still lacks, and the payment asking for it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShortfallView {
+    /// Missing, decimal (asked − received).
+    pub missing: String,
+    /// The payment asking the rest (`POST /payments/{id}/remainder`), once requested.
+    pub remainder_id: Option<String>,
+    /// Its exact amount to pay.
+    pub remainder_amount: Option<String>,
+    /// Its status.
+    pub remainder_status: Option<String>,
+    /// The remainder was paid: the sale is paid in full, over two transfers.
+    pub paid_in_full: bool,
+}
+
+impl From<stablepay_core::payments::Shortfall> for ShortfallView {
+    fn from(s: stablepay_core::payments::Shortfall) -> Self {
+        Self {
+            missing: s.missing.to_decimal_string(DISPLAY_SCALE),
+            paid_in_full: s.settled(),
+            remainder_id: s.remainder.as_ref().map(|r| r.id.to_string()),
+            remainder_amount: s
+                .remainder
+                .as_ref()
+                .map(|r| r.amount.to_decimal_string(DISPLAY_SCALE)),
+            remainder_status: s.remainder.map(|r| r.status.to_string()),
+        }
+    }
 }
 
 /// A transfer of the wrong amount seen for an open sale.

@@ -19,7 +19,7 @@ use crate::{
     auth::{Caller, Permission, Require},
     dto::payments::{
         AttachRequest, CreatePaymentRequest, ListQuery, PaymentPage, PaymentResponse,
-        ProcessRequest, QrQuery,
+        ProcessRequest, QrQuery, ShortfallView,
     },
     error::{ApiError, ErrorBody},
     extract::{ApiJson, ApiQuery},
@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/payments/{payment_id}/attach",
             post(attach).route_layer(Require(Permission::Manage)),
+        )
+        .route(
+            "/payments/{payment_id}/remainder",
+            post(remainder).route_layer(sell),
         );
     let customer = Router::new()
         .route("/payments/{payment_id}", get(get_one))
@@ -98,6 +102,28 @@ pub async fn create(
     Ok(response)
 }
 
+/// Ask for the rest of a sale credited (by hand) with less than it asked: a payment for what is
+/// missing, in the same token and network, shown on the customer display at once. Asking again
+/// answers the same remainder while it is open or paid. 409 `invalid_state` for any other sale.
+#[utoipa::path(post, path = "/api/v1/payments/{payment_id}/remainder", tag = "payments",
+    params(("payment_id" = String, Path, description = "The short sale")),
+    security(("api_key" = ["admin", "cashier"])),
+    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn remainder(
+    State(state): State<AppState>,
+    Path(payment_id): Path<String>,
+) -> Result<Json<PaymentResponse>, ApiError> {
+    let rest = state
+        .core
+        .payments
+        .request_remainder(&PaymentId::parse(&payment_id)?)
+        .await?;
+    if rest.status.is_open() {
+        state.core.display.show(Some(&rest.id)).await?;
+    }
+    Ok(Json(PaymentResponse::from(&rest)))
+}
+
 /// Get one payment by id. Reachable with the id alone (customer screens).
 #[utoipa::path(get, path = "/api/v1/payments/{payment_id}", tag = "payments",
     params(("payment_id" = String, Path, description = "Payment id")),
@@ -113,7 +139,11 @@ pub async fn get_one(
         .payments
         .get(&PaymentId::parse(&payment_id)?)
         .await?;
-    Ok(Json(PaymentResponse::for_caller(&payment, &caller)))
+    let shortfall = state.core.payments.shortfall(&payment).await?;
+    Ok(Json(PaymentResponse {
+        shortfall: shortfall.map(ShortfallView::from),
+        ..PaymentResponse::for_caller(&payment, &caller)
+    }))
 }
 
 /// Cancel a pending payment. A payment already `confirming` cannot be cancelled.

@@ -186,3 +186,77 @@ async fn staff_can_attach_an_unmatched_transfer_to_a_payment() {
         .unwrap();
     assert_error(again, 409, "invalid_state").await;
 }
+
+#[tokio::test]
+async fn a_short_sale_asks_for_the_rest_and_is_paid_in_full_by_a_second_transfer() {
+    let shop = shop("confirmations = 1\nrequire_finalized = false").await;
+    let p = shop.payment("20").await;
+    let first = shop.chain.pay(shop.usdt, MERCHANT, units("19.7", 18)).await;
+    shop.settle_a_while().await;
+    let inbox = shop.transfers("false").await;
+    let id = p["id"].as_str().unwrap();
+    let attached = shop
+        .app
+        .client
+        .post(shop.app.url(&format!("/api/v1/payments/{id}/attach")))
+        .json(
+            &json!({"transfer_id": inbox[0]["id"], "reason": "exchange withdrawal, fee deducted"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.status(), 200);
+    let short = shop.wait_status(&p["id"], "paid").await;
+    assert_eq!(short["shortfall"]["missing"], "0.30", "{short}");
+    assert!(short["shortfall"]["remainder_id"].is_null());
+
+    // Staff ask for the rest: a payment of its own for what is missing, linked to the sale.
+    let ask = || async {
+        shop.app
+            .post_empty(&format!("/api/v1/payments/{id}/remainder"))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let rest = ask().await;
+    assert_eq!(rest["remainder_of"], id);
+    assert_eq!(rest["requested_amount"], "0.30");
+    assert_eq!(rest["status"], "pending");
+    assert_eq!(
+        ask().await["id"],
+        rest["id"],
+        "asking again answers the same remainder"
+    );
+    let display: Value = shop.app.get_json("/api/v1/display").await;
+    assert_eq!(
+        display["payment"]["id"], rest["id"],
+        "the customer display shows the rest"
+    );
+
+    let second = shop.chain.pay(shop.usdt, MERCHANT, exact(&rest)).await;
+    let rest_paid = shop.wait_status(&rest["id"], "paid").await;
+    assert_eq!(rest_paid["transaction_hash"], second["transactionHash"]);
+    let whole = shop.get(&p["id"]).await;
+    assert_eq!(whole["shortfall"]["paid_in_full"], true, "{whole}");
+    assert_eq!(whole["shortfall"]["remainder_status"], "paid");
+    assert_eq!(
+        whole["transaction_hash"], first["transactionHash"],
+        "both transfers recorded, one on each"
+    );
+
+    // A sale paid exactly has no rest to ask.
+    let exact_sale = shop.payment("21").await;
+    shop.chain
+        .pay(shop.usdt, MERCHANT, exact(&exact_sale))
+        .await;
+    shop.wait_status(&exact_sale["id"], "paid").await;
+    let refused = shop
+        .app
+        .post_empty(&format!(
+            "/api/v1/payments/{}/remainder",
+            exact_sale["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_error(refused, 409, "invalid_state").await;
+}
