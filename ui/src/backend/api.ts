@@ -77,6 +77,9 @@ export const createPayment = (body: CreatePayment, idempotencyKey?: string) =>
     headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
   });
 export const getPayment = (id: string) => request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}`);
+/** Asks for the rest of a short sale: the payment for what is missing (shown on the customer display). */
+export const requestRemainder = (id: string) =>
+  request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/remainder`, { method: 'POST' });
 export const listPayments = (filter: PaymentFilter = {}) => request<PaymentPage>(`/api/v1/payments${query(filter)}`);
 export const cancelPayment = (id: string) => request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
 export const checkTransaction = (id: string, transactionHash: string) =>

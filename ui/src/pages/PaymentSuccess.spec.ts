@@ -36,4 +36,16 @@ describe('PaymentSuccess', () => {
     expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
     page.unmount();
   });
+
+  it('says what a short sale still lacks and asks for the rest in one click', async () => {
+    const short = payment({ ...chain, amount: '20.00', amount_received: '19.70', amount_match: 'underpaid', shortfall: { missing: '0.30', remainder_id: null, remainder_amount: null, remainder_status: null, paid_in_full: false } });
+    const page = await mountPaid(short, 'en');
+    expect(page.get('[data-testid=shortfall]').text()).toContain('0.30 USDT is still missing');
+    const rest = payment({ id: 'pay_ffffffffffffffffffffffffffffffff', amount: '0.30', remainder_of: short.id });
+    const calls = serve({ [`POST /api/v1/payments/${short.id}/remainder`]: [200, rest] });
+    await page.get('[data-testid=ask-rest]').trigger('click');
+    await flushPromises();
+    expect(calls.some((c) => c.init?.method === 'POST' && c.url.endsWith('/remainder'))).toBe(true);
+    page.unmount();
+  });
 });

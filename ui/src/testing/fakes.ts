@@ -47,6 +47,8 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
     rate_source: 'fixed',
     rate_at: '2026-01-15T12:00:00Z',
     rate_markup_percent: '0',
+    remainder_of: null,
+    shortfall: null,
     description: null,
     order_reference: null,
     metadata: null,
