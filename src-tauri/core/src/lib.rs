@@ -7,6 +7,7 @@ pub mod access;
 pub mod address;
 pub mod alerts;
 pub mod amount;
+pub mod cart;
 pub mod catalog;
 pub mod chain;
 pub mod clock;

@@ -7085,6 +7085,19 @@ export interface components {
              */
             totalConnectionAttempts: number;
         };
+        /** @description A sale's cart: its lines, subtotal and discount. */
+        CartView: {
+            /** @description What the discount took off (0 without one). */
+            discount: string;
+            /** @description The discount's percentage, when it was one. */
+            discount_percent?: string | null;
+            /** @description The lines. */
+            items: components["schemas"]["ItemView"][];
+            /** @description Σ line amounts. */
+            subtotal: string;
+            /** @description What was asked: subtotal − discount (the sale's `fiat_amount`). */
+            total: string;
+        };
         /** @description `[chain]`. */
         ChainSettings: {
             /** @description Chain watching on. */
@@ -7153,6 +7166,7 @@ export interface components {
             amount?: string | null;
             /** @description Shown to the customer (≤ 500 characters); defaults to the product name. */
             description?: string | null;
+            discount?: components["schemas"]["DiscountRequest"] | null;
             /**
              * Format: int64
              * @description Lifetime in seconds (30 – 604800); defaults to `payments.expiry_seconds`.
@@ -7165,6 +7179,12 @@ export interface components {
              * @example 35.50
              */
             fiat_amount?: string | null;
+            /**
+             * @description A cart: the lines the sale is made of, prices in the shop's currency; the sale's price is
+             *     their total less `discount` (give `fiat_amount` too and it must be that total; `amount` and
+             *     `product_id` cannot be given with it).
+             */
+            items?: components["schemas"]["ItemRequest"][] | null;
             /** @description Your JSON object (≤ 4 KiB), returned as given. */
             metadata?: Record<string, unknown> | null;
             /**
@@ -7240,6 +7260,13 @@ export interface components {
             url: string;
             /** @description Endpoint id. */
             webhook_id: string;
+        };
+        /** @description A discount: exactly one of the two. */
+        DiscountRequest: {
+            /** @description An amount in the shop's currency. */
+            amount?: string | null;
+            /** @description A percentage of the subtotal (0–100, up to 2 decimals). */
+            percent?: string | null;
         };
         /** @description The list of paired displays. */
         DisplayDeviceList: {
@@ -7377,6 +7404,36 @@ export interface components {
              *     `bucket_seconds` (the range / 360), so a month is as light to draw as a day.
              */
             samples: components["schemas"]["TrendSampleView"][];
+        };
+        /** @description One line of a cart. */
+        ItemRequest: {
+            /** @description What (1–120 characters). */
+            name: string;
+            /** @description The product, when the line is one. */
+            product_id?: string | null;
+            /**
+             * Format: int32
+             * @description How many (1–9999).
+             */
+            quantity: number;
+            /** @description Price of one in the shop's currency, a decimal string. */
+            unit_price: string;
+        };
+        /** @description One line of a sale's cart. */
+        ItemView: {
+            /** @description quantity × unit price. */
+            amount: string;
+            /** @description What. */
+            name: string;
+            /** @description The product, when the line is one. */
+            product_id?: string | null;
+            /**
+             * Format: int32
+             * @description How many.
+             */
+            quantity: number;
+            /** @description Price of one, shop currency. */
+            unit_price: string;
         };
         /** @description A configured key, without its secret. */
         KeySettings: {
@@ -7557,6 +7614,7 @@ export interface components {
              * @description Its block.
              */
             block_number?: number | null;
+            cart?: components["schemas"]["CartView"] | null;
             /**
              * Format: int64
              * @description EVM chain id.

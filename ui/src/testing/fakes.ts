@@ -49,6 +49,7 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
     rate_markup_percent: '0',
     remainder_of: null,
     shortfall: null,
+    cart: null,
     description: null,
     order_reference: null,
     metadata: null,

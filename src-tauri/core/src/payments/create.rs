@@ -74,6 +74,7 @@ impl Payments {
             product_id,
             fiat,
             remainder_of: req.remainder_of.clone(),
+            cart: req.cart.clone(),
             required_confirmations: self.rules.confirmations_for(network.id.as_str()),
             confirmations: 0,
             transaction_hash: None,

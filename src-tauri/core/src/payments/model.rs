@@ -124,6 +124,9 @@ pub struct Payment {
     /// The short sale this payment asks the rest of.
     #[serde(default)]
     pub remainder_of: Option<PaymentId>,
+    /// The lines and discount it was rung up as.
+    #[serde(default)]
+    pub cart: Option<crate::cart::Cart>,
     /// Confirmations needed before `paid`.
     pub required_confirmations: u32,
     /// Confirmations seen so far.
@@ -248,6 +251,9 @@ pub struct NewPayment {
     pub idempotency_key: Option<IdempotencyKey>,
     /// The short sale this payment asks the rest of ([`Payments::request_remainder`]).
     pub remainder_of: Option<PaymentId>,
+    /// The lines and discount the sale is made of; its price is then the cart's total, in the
+    /// shop's currency (`Price::Fiat`).
+    pub cart: Option<crate::cart::Cart>,
 }
 
 /// Bounds on free-text fields.
@@ -263,6 +269,20 @@ const MAX_EXPIRES_IN: u64 = 7 * 24 * 3600;
 
 impl NewPayment {
     pub(super) fn check(&self) -> Result<(), CoreError> {
+        if let Some(cart) = &self.cart {
+            cart.check()?;
+            if !matches!(&self.price, Price::Fiat(total) if Some(total) == cart.total().as_ref()) {
+                return Err(CoreError::field(
+                    "fiat_amount",
+                    format!(
+                        "must be the cart's total ({}) or left out",
+                        cart.total()
+                            .map(|t| t.to_string_scaled(2))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        }
         if let Some(d) = &self.description {
             if d.chars().count() > MAX_DESCRIPTION_CHARS {
                 return Err(CoreError::field(
@@ -317,6 +337,7 @@ impl NewPayment {
             "order_reference": self.order_reference,
             "expires_in": self.expires_in,
             "metadata": self.metadata,
+            "cart": self.cart,
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }

@@ -197,8 +197,8 @@ pub(super) async fn insert(
         "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
             idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at,
-            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -229,6 +229,7 @@ pub(super) async fn insert(
     .bind(p.fiat.as_ref().map(|f| to_millis(f.rate.at)))
     .bind(p.fiat.as_ref().map(|f| i64::from(f.markup_bp)))
     .bind(p.remainder_of.as_ref().map(|id| id.as_str().to_string()))
+    .bind(p.cart.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
     .execute(conn)
     .await?;
     Ok(())

@@ -75,6 +75,7 @@ impl Payments {
                 metadata: None,
                 idempotency_key: None::<IdempotencyKey>,
                 remainder_of: Some(sale.id.clone()),
+                cart: None,
             })
             .await?;
         Ok(created.payment)

@@ -19,7 +19,7 @@ pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_s
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
     late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units,
-    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of";
+    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -59,6 +59,7 @@ pub(super) struct PaymentRow {
     rate_at: Option<i64>,
     rate_markup_bp: Option<i64>,
     remainder_of: Option<String>,
+    items: Option<String>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -88,6 +89,13 @@ impl TryFrom<PaymentRow> for Payment {
         Ok(Payment {
             fiat,
             remainder_of: r.remainder_of.map(PaymentId::from_store),
+            cart: match &r.items {
+                None => None,
+                Some(j) => Some(
+                    serde_json::from_str(j)
+                        .map_err(|_| CoreError::Corrupt(format!("payment {id}: items {j:?}")))?,
+                ),
+            },
             status: PaymentStatus::parse(&r.status)?,
             network: NetworkId::parse(&r.network_id)?,
             chain_id: fits("chain id", id, r.chain_id)?,

@@ -57,6 +57,44 @@ pub struct ReceiptLine {
     pub amount: String,
 }
 
+/// A cart's lines as printed: `2 × Flat white  37.00 CNY`, then the discount.
+fn cart_lines(cart: &crate::cart::Cart, currency: &str) -> Vec<ReceiptLine> {
+    let money = |d: Option<crate::amount::DecimalAmount>| {
+        format!(
+            "{} {currency}",
+            d.map_or("0.00".into(), |d| d.to_string_scaled(2))
+        )
+    };
+    let mut lines: Vec<ReceiptLine> = cart
+        .lines
+        .iter()
+        .map(|l| ReceiptLine {
+            label: Some(if l.quantity == 1 {
+                l.name.clone()
+            } else {
+                format!("{} × {}", l.quantity, l.name)
+            }),
+            amount: money(
+                crate::cart::Cart {
+                    lines: vec![l.clone()],
+                    discount: None,
+                }
+                .subtotal(),
+            ),
+        })
+        .collect();
+    if let Some(d) = &cart.discount {
+        lines.push(ReceiptLine {
+            label: Some(match d {
+                crate::cart::Discount::Percent(p) => format!("− {p} %"),
+                crate::cart::Discount::Amount(_) => "−".into(),
+            }),
+            amount: format!("-{}", money(cart.discount_amount())),
+        });
+    }
+    lines
+}
+
 /// The shop's receipt settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReceiptHeader {
@@ -95,10 +133,13 @@ impl Receipt {
             shop_name: header.shop_name.clone(),
             shop_address: header.address.clone(),
             payment_id: payment.id.to_string(),
-            lines: vec![ReceiptLine {
-                label: payment.description.clone(),
-                amount: fiat_total.clone().unwrap_or_else(|| token_total.clone()),
-            }],
+            lines: match (&payment.cart, &payment.fiat) {
+                (Some(cart), Some(f)) => cart_lines(cart, &f.currency),
+                _ => vec![ReceiptLine {
+                    label: payment.description.clone(),
+                    amount: fiat_total.clone().unwrap_or_else(|| token_total.clone()),
+                }],
+            },
             fiat_total,
             token_total,
             rate: payment.fiat.as_ref().map(|f| {

@@ -54,10 +54,102 @@ pub struct CreatePaymentRequest {
     /// Your JSON object (≤ 4 KiB), returned as given.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
+    /// A cart: the lines the sale is made of, prices in the shop's currency; the sale's price is
+    /// their total less `discount` (give `fiat_amount` too and it must be that total; `amount` and
+    /// `product_id` cannot be given with it).
+    pub items: Option<Vec<ItemRequest>>,
+    /// Off the cart's subtotal: `{"amount": "5.00"}` or `{"percent": "10"}`.
+    pub discount: Option<DiscountRequest>,
     /// `true`: show the new payment on the customer display at once (it then follows it, as a sale
     /// opened from the till) — for sales rung up by another system. Not repeated when an
     /// idempotent retry answers the payment already created.
     pub show_on_display: Option<bool>,
+}
+
+/// One line of a cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRequest {
+    /// What (1–120 characters).
+    pub name: String,
+    /// How many (1–9999).
+    pub quantity: u32,
+    /// Price of one in the shop's currency, a decimal string.
+    pub unit_price: String,
+    /// The product, when the line is one.
+    pub product_id: Option<String>,
+}
+
+/// A discount: exactly one of the two.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountRequest {
+    /// An amount in the shop's currency.
+    pub amount: Option<String>,
+    /// A percentage of the subtotal (0–100, up to 2 decimals).
+    pub percent: Option<String>,
+}
+
+/// One line of a sale's cart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemView {
+    /// What.
+    pub name: String,
+    /// How many.
+    pub quantity: u32,
+    /// Price of one, shop currency.
+    pub unit_price: String,
+    /// quantity × unit price.
+    pub amount: String,
+    /// The product, when the line is one.
+    pub product_id: Option<String>,
+}
+
+/// A sale's cart: its lines, subtotal and discount.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartView {
+    /// The lines.
+    pub items: Vec<ItemView>,
+    /// Σ line amounts.
+    pub subtotal: String,
+    /// What the discount took off (0 without one).
+    pub discount: String,
+    /// The discount's percentage, when it was one.
+    pub discount_percent: Option<String>,
+    /// What was asked: subtotal − discount (the sale's `fiat_amount`).
+    pub total: String,
+}
+
+impl From<&stablepay_core::cart::Cart> for CartView {
+    fn from(c: &stablepay_core::cart::Cart) -> Self {
+        let money = |d: Option<DecimalAmount>| d.map_or("0.00".into(), |d| d.to_string_scaled(2));
+        Self {
+            items: c
+                .lines
+                .iter()
+                .map(|l| {
+                    let line = stablepay_core::cart::Cart {
+                        lines: vec![l.clone()],
+                        discount: None,
+                    };
+                    ItemView {
+                        name: l.name.clone(),
+                        quantity: l.quantity,
+                        unit_price: l.unit_price.to_string_scaled(2),
+                        amount: money(line.subtotal()),
+                        product_id: l.product_id.clone(),
+                    }
+                })
+                .collect(),
+            subtotal: money(c.subtotal()),
+            discount: money(c.discount_amount()),
+            discount_percent: match &c.discount {
+                Some(stablepay_core::cart::Discount::Percent(p)) => Some(p.to_string()),
+                _ => None,
+            },
+            total: money(c.total()),
+        }
+    }
 }
 
 /// A payment session as the API shows it.
@@ -135,6 +227,8 @@ pub struct PaymentResponse {
     pub rate_markup_percent: Option<String>,
     /// The short sale this payment asks the rest of.
     pub remainder_of: Option<String>,
+    /// The cart it was rung up as (null for a sale of one amount).
+    pub cart: Option<CartView>,
     /// A sale credited with less than it asked: what is missing and its remainder (in
     /// `GET /payments/{id}` and the remainder's answer; null elsewhere and for other sales).
     pub shortfall: Option<ShortfallView>,
@@ -212,6 +306,7 @@ impl From<&Payment> for PaymentResponse {
             rate_at: p.fiat.as_ref().map(|f| rfc3339(f.rate.at)),
             rate_markup_percent: p.fiat.as_ref().map(|f| percent(f.markup_bp)),
             remainder_of: p.remainder_of.as_ref().map(|id| id.to_string()),
+            cart: p.cart.as_ref().map(CartView::from),
             shortfall: None,
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
@@ -230,13 +325,69 @@ pub(crate) fn percent(bp: u32) -> String {
     }
 }
 
+/// The cart of `items` less `discount`, prices parsed.
+fn cart(
+    items: Vec<ItemRequest>,
+    discount: Option<DiscountRequest>,
+) -> Result<stablepay_core::cart::Cart, ApiError> {
+    use stablepay_core::cart::{Cart, CartLine, Discount};
+    let money = |field: &str, s: &str| {
+        DecimalAmount::parse(s).map_err(|e| ApiError::InvalidField(format!("{field}: {e}")))
+    };
+    let lines = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, it)| {
+            Ok(CartLine {
+                name: it.name.trim().to_owned(),
+                quantity: it.quantity,
+                unit_price: money(&format!("items[{i}].unit_price"), &it.unit_price)?,
+                product_id: it.product_id,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let discount = match discount {
+        None => None,
+        Some(DiscountRequest {
+            amount: Some(a),
+            percent: None,
+        }) => Some(Discount::Amount(money("discount.amount", &a)?)),
+        Some(DiscountRequest {
+            amount: None,
+            percent: Some(p),
+        }) => Some(Discount::Percent(money("discount.percent", &p)?)),
+        Some(_) => {
+            return Err(ApiError::InvalidField(
+                "discount: give either amount or percent".into(),
+            ))
+        }
+    };
+    Ok(Cart { lines, discount })
+}
+
 impl CreatePaymentRequest {
     pub(crate) async fn parse(
         self,
         headers: &HeaderMap,
         state: &AppState,
     ) -> Result<NewPayment, ApiError> {
-        let price = match (self.amount, self.product_id, self.fiat_amount) {
+        let cart = self
+            .items
+            .map(|items| cart(items, self.discount))
+            .transpose()?;
+        if cart.is_some() && (self.amount.is_some() || self.product_id.is_some()) {
+            return Err(ApiError::InvalidField(
+                "items: a cart is priced by its lines; leave amount and product_id out".into(),
+            ));
+        }
+        let fiat_amount =
+            match (&cart, self.fiat_amount) {
+                (Some(c), None) => Some(c.total().map(|t| t.to_string()).ok_or_else(|| {
+                    ApiError::InvalidField("discount: leaves nothing to pay".into())
+                })?),
+                (_, given) => given,
+            };
+        let price = match (self.amount, self.product_id, fiat_amount) {
             (Some(a), None, None) => {
                 Price::Amount(DecimalAmount::parse(&a).map_err(CoreError::from)?)
             }
@@ -280,6 +431,7 @@ impl CreatePaymentRequest {
             metadata: self.metadata,
             idempotency_key,
             remainder_of: None,
+            cart,
         })
     }
 }

@@ -197,3 +197,67 @@ async fn bad_pricing_settings_refuse_to_start_naming_the_key() {
     let e = stablepay_core::config::Config::from_toml_str(&toml, std::iter::empty()).unwrap_err();
     assert!(e.to_string().contains("pricing.currency"), "{e}");
 }
+
+#[tokio::test]
+async fn a_cart_of_three_lines_with_a_discount_is_priced_at_its_total_and_keeps_its_lines() {
+    let app =
+        spawn_app_with("[pricing]\ncurrency = \"CNY\"\nsource = \"fixed\"\nrate = \"7.10\"\n")
+            .await;
+    let cart = json!({
+        "token": "USDT",
+        "items": [
+            { "name": "Flat white", "quantity": 2, "unit_price": "18.50" },
+            { "name": "Croissant", "quantity": 1, "unit_price": "12" },
+            { "name": "Water", "quantity": 1, "unit_price": "0.99" }
+        ],
+        "discount": { "percent": "10" }
+    });
+    let p = app.create_ok(cart.clone()).await;
+    assert_eq!(p["fiat_amount"], "44.99", "49.99 less 10 % (5.00): {p}");
+    assert_eq!(
+        p["requested_amount"], "6.34",
+        "44.99 / 7.10 = 6.336…, rounded up"
+    );
+    assert_eq!(p["cart"]["subtotal"], "49.99");
+    assert_eq!(p["cart"]["discount"], "5.00");
+    assert_eq!(p["cart"]["discount_percent"], "10");
+    assert_eq!(
+        p["cart"]["items"][0],
+        json!({ "name": "Flat white", "quantity": 2, "unit_price": "18.50", "amount": "37.00", "product_id": null })
+    );
+    let listed: Value = app.get_json("/api/v1/payments").await;
+    assert_eq!(
+        listed["payments"][0]["cart"]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "{listed}"
+    );
+
+    // The receipt lists the lines and the discount.
+    let id = p["id"].as_str().unwrap();
+    app.sql(&format!("UPDATE payment_sessions SET status = 'paid', paid_at = created_at + 1, transaction_hash = '0x01' WHERE id = '{id}'")).await;
+    let receipt: Value = app
+        .get_json(&format!("/api/v1/payments/{id}/receipt"))
+        .await;
+    let labels: Vec<&str> = receipt["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2 × Flat white", "Croissant", "Water", "− 10 %"]);
+    assert_eq!(receipt["lines"][3]["amount"], "-5.00 CNY");
+
+    let mut wrong_total = cart.clone();
+    wrong_total["fiat_amount"] = json!("40");
+    assert_error(app.create(wrong_total).await, 422, "invalid_field").await;
+    let mut with_amount = cart.clone();
+    with_amount["amount"] = json!("1");
+    assert_error(app.create(with_amount).await, 422, "invalid_field").await;
+    let everything_off = json!({ "token": "USDT", "items": [{ "name": "Cake", "quantity": 1, "unit_price": "9.90" }], "discount": { "amount": "9.90" } });
+    assert_error(app.create(everything_off).await, 422, "invalid_field").await;
+    let zero = json!({ "token": "USDT", "items": [{ "name": "Cake", "quantity": 0, "unit_price": "9.90" }] });
+    assert_error(app.create(zero).await, 422, "invalid_field").await;
+}
