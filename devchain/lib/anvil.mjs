@@ -30,10 +30,10 @@ export function freePort() {
  * @param {{port?: number, blockTime?: number, extraArgs?: string[]}} options
  *   blockTime: seconds between blocks (interval mining, so confirmations keep coming); unset = mine per transaction.
  */
-export async function startAnvil({ port, blockTime, extraArgs = [] } = {}) {
+export async function startAnvil({ port, blockTime, chainId = 56, extraArgs = [] } = {}) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const chosen = port ?? (await freePort());
-    const args = ['--host', '127.0.0.1', '--port', String(chosen), '--chain-id', '56', '--slots-in-an-epoch', '1', '--silent', ...extraArgs];
+    const args = ['--host', '127.0.0.1', '--port', String(chosen), '--chain-id', String(chainId), '--slots-in-an-epoch', '1', '--silent', ...extraArgs];
     if (blockTime) args.push('--block-time', String(blockTime));
     const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -50,7 +50,7 @@ export async function startAnvil({ port, blockTime, extraArgs = [] } = {}) {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && child.exitCode === null) {
       try {
-        if ((await call('eth_chainId')) === '0x38') {
+        if ((await call('eth_chainId')) === `0x${chainId.toString(16)}`) {
           return { rpcUrl, wsUrl: `ws://127.0.0.1:${chosen}`, port: chosen, pid: child.pid, call, process: child, stop: async () => { process.off('exit', onExit); await stop(); } };
         }
       } catch { /* not up yet */ }
