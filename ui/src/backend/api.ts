@@ -151,6 +151,24 @@ export const statsHistory = (hours = 24) => request<{ samples: TrendSample[]; bu
 export const testEndpoint = (url: string) => request<EndpointTestResult>('/api/v1/settings/test-endpoint', json('POST', { url }));
 /** Saves the owner's changes into the config file and applies them at once (admin). */
 export const updateSettings = (change: SettingsUpdate) => request<SettingsSaved>('/api/v1/settings', json('PATCH', change));
+
+/**
+ * Saves `change` and waits until the server runs on it (it reloads in place): answers the settings
+ * in force, or throws the reason it could not start with them (it stayed on the previous ones) —
+ * `unavailable` after `waitMs`. `onSaved` hears when the file is written, before the reload.
+ */
+export async function applySettings(change: SettingsUpdate, { waitMs = 15_000, onSaved }: { waitMs?: number; onSaved?: () => void } = {}): Promise<Settings> {
+  const saved = await updateSettings(change);
+  onSaved?.();
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await getSettings().catch(() => null);
+    if (now?.reload_failure && now.reload_failure.generation >= saved.generation) throw new ApiError('invalid_settings', now.reload_failure.message, 0);
+    if (now && now.generation >= saved.generation) return now;
+    if (Date.now() > deadline) throw new ApiError('unavailable', 'the server did not apply the settings in time', 0);
+  }
+}
 /**
  * Makes `image` the shop's logo (admin): the file's bytes as they are (PNG, JPEG or WebP, at most
  * 512 KiB); the server reads the type from the bytes themselves.
