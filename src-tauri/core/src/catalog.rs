@@ -267,6 +267,21 @@ impl Catalog {
         self.snapshot.read().await.networks.clone()
     }
 
+    /// The symbols accepted on any network, sorted, each once (`USDT` on two networks is one).
+    pub async fn symbols(&self) -> Vec<String> {
+        let mut symbols: Vec<String> = self
+            .snapshot
+            .read()
+            .await
+            .tokens
+            .iter()
+            .map(|t| t.symbol.to_string())
+            .collect();
+        symbols.sort();
+        symbols.dedup();
+        symbols
+    }
+
     /// Enabled tokens, legacy ones last (disabled ones say why).
     pub async fn tokens(&self) -> Vec<Token> {
         let disabled = self.disabled.read().await;

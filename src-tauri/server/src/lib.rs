@@ -313,15 +313,7 @@ pub(crate) async fn start_with(
         serde_json::to_value(dto::payments::PaymentResponse::from(p)).unwrap_or_default()
     });
     let webhooks = tokio::spawn(core.webhooks.clone().run(render));
-    let mut symbols: Vec<String> = core
-        .catalog
-        .tokens()
-        .await
-        .into_iter()
-        .map(|t| t.symbol.to_string())
-        .collect();
-    symbols.sort();
-    symbols.dedup();
+    let symbols = core.catalog.symbols().await;
     let pricing = tokio::spawn(core.payments.pricing().clone().run(symbols));
     let receipts = tokio::spawn(core.receipts.clone().run());
     let watchers = if core.config.chain.enabled {

@@ -14,14 +14,6 @@ pub fn router() -> Router<AppState> {
 /// at.
 #[utoipa::path(get, path = "/api/v1/pricing", tag = "catalog", responses((status = 200, body = PricingResponse)))]
 pub async fn pricing(State(state): State<AppState>) -> Json<PricingResponse> {
-    let mut tokens: Vec<String> = state
-        .core
-        .catalog
-        .tokens()
-        .await
-        .into_iter()
-        .map(|t| t.symbol.to_string())
-        .collect();
-    tokens.dedup();
+    let tokens = state.core.catalog.symbols().await;
     Json(state.core.payments.pricing().status(&tokens).into())
 }

@@ -56,13 +56,7 @@ pub async fn payments(
     State(state): State<AppState>,
 ) -> Result<Json<PaymentStatsResponse>, ApiError> {
     let core = &state.core;
-    let tokens: Vec<String> = core
-        .catalog
-        .tokens()
-        .await
-        .into_iter()
-        .map(|t| t.symbol.to_string())
-        .collect();
+    let tokens = core.catalog.symbols().await;
     let now = core.clock.now();
     let s = core.stats.payment_stats(&tokens, now).await?;
     let volume = |period, count| async move {
