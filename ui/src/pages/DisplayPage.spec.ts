@@ -5,7 +5,7 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import { displayToken, setDisplayToken } from '../backend';
 import { createAppI18n } from '../i18n';
 import { routes } from '../router';
-import { FakeSocket, fakeSockets, payment, PUSH_KEY, serve, signed } from '../testing/fakes';
+import { cart, FakeSocket, fakeSockets, payment, PUSH_KEY, serve, signed } from '../testing/fakes';
 import DisplayPage from './DisplayPage.vue';
 
 beforeEach(() => {
@@ -180,6 +180,26 @@ describe('DisplayPage', () => {
     expect(page.find('[data-testid=display-amount]').exists()).toBe(false);
     expect(page.find('img').exists()).toBe(false);
     expect(page.text()).toContain('Welcome to Corner Café');
+  });
+
+  it("shows a cart's lines small under the amount, and at most eight of them", async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }] });
+    const { page } = await mountAt('/display');
+    const socket = FakeSocket.latest();
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: payment({ amount: '44.99', fiat_amount: '44.99', cart: cart() }), shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+
+    const items = page.get('[data-testid=display-items]');
+    const row = (r: ReturnType<typeof items.get>) => r.findAll('td').map((c) => c.text()).filter(Boolean).join(' ');
+    expect(items.findAll('[data-testid=cart-lines-item]').map(row)).toEqual(['2 × Flat white $37.00', '1 × Croissant $12.00', '1 × Tip jar $0.99']);
+    expect(row(items.get('[data-testid=cart-lines-discount]'))).toBe('Discount (10 %) −$5.00');
+    expect(page.get('[data-testid=display-amount]').text()).toBe('44.99 USDT');
+
+    const long = { ...cart(), items: Array.from({ length: 12 }, (_, i) => ({ name: `Thing ${i + 1}`, quantity: 1, unit_price: '1.00', amount: '1.00', product_id: null })) };
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: payment({ cart: long }), shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    expect(page.findAll('[data-testid=display-items] [data-testid=cart-lines-item]')).toHaveLength(7);
+    expect(page.get('[data-testid=display-items]').text()).toContain('and 5 more');
   });
 
   it('says please wait instead of showing the QR code while payments are not being seen', async () => {

@@ -5,7 +5,7 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import type { Payment } from '../backend';
 import { createAppI18n } from '../i18n';
 import { routes } from '../router';
-import { payment, serve } from '../testing/fakes';
+import { cart, payment, serve } from '../testing/fakes';
 import HistoryPage from './HistoryPage.vue';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -41,5 +41,18 @@ describe('HistoryPage', () => {
     const page = await history([inDollars]);
     expect(page.findAll('th').map((th) => th.text())).not.toContain('Price');
     expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
+  });
+
+  it("shows a cart's size, its lines' names in the summary's title, and its lines when opened", async () => {
+    const sale = payment({ id: `pay_${'3'.repeat(32)}`, amount: '44.99', fiat_amount: '44.99', cart: cart() });
+    const page = await history([sale, inDollars]);
+
+    const items = page.get(`[data-id=${sale.id}] [data-testid=history-items]`);
+    expect(items.get('summary').text()).toBe('4 items');
+    expect(items.get('summary').attributes('title')).toBe('2 × Flat white, 1 × Croissant, 1 × Tip jar');
+    expect(items.findAll('[data-testid=cart-lines-item] .name').map((n) => n.text())).toEqual(['Flat white', 'Croissant', 'Tip jar']);
+    expect(items.get('[data-testid=cart-lines-discount]').text()).toContain('Discount (10 %)');
+    expect(items.get('[data-testid=cart-lines-total]').text()).toBe('$44.99');
+    expect(page.find(`[data-id=${inDollars.id}] [data-testid=history-items]`).exists()).toBe(false);
   });
 });

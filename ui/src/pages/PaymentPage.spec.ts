@@ -98,23 +98,42 @@ describe('PaymentPage', () => {
     expect(router.currentRoute.value.path).toBe('/checkout');
   });
 
-  it('shows a product in its token price, for every token', async () => {
+  it("shows the cart's lines and total above the token choice, each token's amount of the total, and creates the sale with its items", async () => {
     const calls = server();
     const pinia = createPinia();
     setActivePinia(pinia);
-    useCheckoutStore().pick({ id: 'prod_1', name: 'Coffee', price: '3.50', description: null, active: true, created_at: '', updated_at: '' });
+    const checkout = useCheckoutStore();
+    checkout.token = 'USDT';
+    checkout.addProduct({ id: 'prod_1', name: 'Coffee', price: '18.50', description: null, active: true, created_at: '', updated_at: '' });
+    checkout.increment('product:prod_1');
+    for (const k of '3') checkout.press(k);
+    checkout.addAmount('Cake');
+    checkout.discount = { kind: 'percent', value: '10' };
     const router = createRouter({ history: createMemoryHistory(), routes });
     await router.push('/checkout');
     const page = mount(PaymentPage, { global: { plugins: [pinia, router, createAppI18n('en')] } });
     await flushPromises();
 
-    expect(page.find('[data-testid=amount]').text()).toBe('3.50');
-    expect(page.find('[data-token-amount=USDT]').text()).toBe('3.50 USDT');
-    expect(page.find('[data-token-amount=USDC]').text()).toBe('3.50 USDC');
-    expect(page.find('[data-testid=token-rate-problem]').exists()).toBe(false);
+    // 2 × 18.50 + 3 = 40.00, 10 % off = 36.00; 36 / 7.10 × 1.015 = 5.1464…, rounded up.
+    expect(page.find('[data-testid=amount]').text()).toBe('CN¥36.00');
+    const summary = page.get('[data-testid=cart-summary]');
+    const row = (r: ReturnType<typeof summary.get>) => r.findAll('td, th').map((c) => c.text()).filter(Boolean).join(' ');
+    expect(summary.findAll('[data-testid=cart-lines-item]').map(row)).toEqual(['2 × Coffee CN¥37.00', '1 × Cake CN¥3.00']);
+    expect(row(summary.get('[data-testid=cart-lines-discount]'))).toBe('Discount (10 %) −CN¥4.00');
+    expect(summary.get('[data-testid=cart-lines-total]').text()).toBe('CN¥36.00');
+    expect(page.find('[data-token-amount=USDT]').text()).toBe('≈ 5.15 USDT');
 
     await page.find('[data-testid=create]').trigger('click');
     await flushPromises();
-    expect(body(calls)).toMatchObject({ product_id: 'prod_1' });
+    expect(body(calls)).toEqual({
+      items: [
+        { name: 'Coffee', quantity: 2, unit_price: '18.50', product_id: 'prod_1' },
+        { name: 'Cake', quantity: 1, unit_price: '3' },
+      ],
+      discount: { percent: '10' },
+      fiat_amount: '36.00',
+      token: 'USDT',
+      network: 'bsc',
+    });
   });
 });

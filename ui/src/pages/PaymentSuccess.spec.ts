@@ -5,7 +5,7 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import type { Payment } from '../backend';
 import { createAppI18n } from '../i18n';
 import { routes } from '../router';
-import { fakeSockets, payment, serve } from '../testing/fakes';
+import { cart, fakeSockets, payment, serve } from '../testing/fakes';
 import PaymentSuccess from './PaymentSuccess.vue';
 
 beforeEach(() => fakeSockets());
@@ -27,6 +27,15 @@ describe('PaymentSuccess', () => {
     const page = await mountPaid(payment({ ...chain, amount: '5.08', fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.1' }), 'zh-CN');
     expect(page.find('[data-testid=paid-amount]').text()).toBe('5.08 USDT');
     expect(page.find('[data-testid=fiat-amount]').text()).toBe('¥35.50');
+    page.unmount();
+  });
+
+  it("lists a cart's lines, its discount and its total", async () => {
+    const page = await mountPaid(payment({ ...chain, amount: '44.99', fiat_amount: '44.99', cart: cart() }), 'zh-CN');
+    const items = page.get('[data-testid=success-items]');
+    expect(items.findAll('[data-testid=cart-lines-item] .name').map((n) => n.text())).toEqual(['Flat white', 'Croissant', 'Tip jar']);
+    expect(items.get('[data-testid=cart-lines-discount]').text()).toContain('折扣（10%）');
+    expect(items.get('[data-testid=cart-lines-total]').text()).toBe('US$44.99');
     page.unmount();
   });
 

@@ -5,8 +5,12 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import { createAppI18n } from '../i18n';
 import { routes } from '../router';
 import type { Pricing } from '../backend';
-import { serve } from '../testing/fakes';
+import { payment, serve } from '../testing/fakes';
+import PaymentPage from './PaymentPage.vue';
 import ProductSelection from './ProductSelection.vue';
+
+const coffee = { id: 'prod_1', name: 'Coffee', price: '3.50', description: null, active: true, created_at: '', updated_at: '' };
+const cake = { id: 'prod_2', name: 'Cake', price: '4.20', description: null, active: true, created_at: '', updated_at: '' };
 
 beforeEach(() => localStorage.clear());
 afterEach(() => vi.unstubAllGlobals());
@@ -35,7 +39,7 @@ async function type(page: Awaited<ReturnType<typeof mountKeypad>>, keys: string)
 
 describe('ProductSelection', () => {
   it('takes an amount from the keyboard and moves on with Enter', async () => {
-    serve({ '/api/v1/products': [200, [{ id: 'prod_1', name: 'Coffee', price: '3.50', description: null, active: true, created_at: '', updated_at: '' }]], 'PUT /api/v1/display': [200, {}] });
+    serve({ '/api/v1/products': [200, [coffee]], 'PUT /api/v1/display': [200, {}] });
     const router = createRouter({ history: createMemoryHistory(), routes });
     await router.push('/');
     const page = mount(ProductSelection, { attachTo: document.body, global: { plugins: [createPinia(), router, createAppI18n('en')] } });
@@ -51,17 +55,138 @@ describe('ProductSelection', () => {
     page.unmount();
   });
 
-  it('picks a product instead of a typed amount', async () => {
-    serve({ '/api/v1/products': [200, [{ id: 'prod_1', name: 'Coffee', price: '3.50', description: null, active: true, created_at: '', updated_at: '' }]], 'PUT /api/v1/display': [200, {}] });
+  it('puts a tapped product into the cart, and one more of it on each tap', async () => {
+    serve({ '/api/v1/products': [200, [coffee]], 'PUT /api/v1/display': [200, {}] });
     const router = createRouter({ history: createMemoryHistory(), routes });
     await router.push('/');
     const page = mount(ProductSelection, { global: { plugins: [createPinia(), router, createAppI18n('en')] } });
     await flushPromises();
+    expect(page.find('[data-testid=cart]').exists()).toBe(false);
 
     await page.find('.product').trigger('click');
+    await page.find('.product').trigger('click');
 
-    expect(page.find('[data-testid=total]').text()).toBe('3.50');
+    expect(page.findAll('[data-testid=cart-line]')).toHaveLength(1);
+    expect(page.get('[data-testid=cart-quantity]').text()).toBe('2');
+    expect(page.get('[data-testid=product-quantity]').text()).toBe('×2');
+    expect(page.find('[data-testid=total]').text()).toBe('7.00');
     expect(page.find('[data-testid=next]').attributes('disabled')).toBeUndefined();
+  });
+});
+
+describe('ProductSelection building a cart', () => {
+  /** The keypad, then the token choice, on one router and one store (as the app runs them). */
+  async function till() {
+    const calls = serve({
+      '/api/v1/products': [200, [coffee, cake]],
+      '/api/v1/pricing': [200, { currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: new Date().toISOString(), stale: false }], last_error: null }],
+      '/health': [200, { status: 'ok', database: 'ok', version: '', uptime_seconds: 1 }],
+      '/api/v1/tokens': [200, [{ symbol: 'USDT', name: 'Tether', network: 'bsc', contract_address: '0x55d3', decimals: 18, legacy: false, disabled: null }]],
+      '/api/v1/networks': [200, [{ id: 'bsc', name: 'BNB Smart Chain', chain_id: 56, explorer_url: '' }]],
+      'POST /api/v1/payments': [201, payment()],
+      'PUT /api/v1/display': [200, {}],
+    });
+    const pinia = createPinia();
+    const router = createRouter({ history: createMemoryHistory(), routes });
+    await router.push('/');
+    const keypad = mount(ProductSelection, { attachTo: document.body, global: { plugins: [pinia, router, createAppI18n('en')] } });
+    await flushPromises();
+    /** Moves on to the token choice and shows the QR code: the request body the sale was created with. */
+    async function sell() {
+      await keypad.get('[data-testid=next]').trigger('click');
+      await flushPromises();
+      expect(router.currentRoute.value.path).toBe('/checkout');
+      keypad.unmount();
+      const choice = mount(PaymentPage, { global: { plugins: [pinia, router, createAppI18n('en')] } });
+      await flushPromises();
+      await choice.get('[data-token="USDT"]').setValue(true);
+      await choice.get('[data-testid=create]').trigger('click');
+      await flushPromises();
+      return { choice, body: JSON.parse(String(calls.find((c) => c.init?.method === 'POST')?.init?.body)) };
+    }
+    return { keypad, sell };
+  }
+
+  it('rings up two products and a named free amount with a percentage off, and sells them as items', async () => {
+    const { keypad, sell } = await till();
+    const [coffeeButton, cakeButton] = keypad.findAll('.product');
+    await coffeeButton.trigger('click');
+    await coffeeButton.trigger('click');
+    await cakeButton.trigger('click');
+    await type(keypad, '1.5');
+    await keypad.get('[data-testid=cart-name]').setValue('Tip');
+    await keypad.get('[data-testid=cart-add]').trigger('click');
+    await keypad.get('[data-testid=discount]').setValue('10');
+
+    expect(keypad.findAll('[data-testid=cart-line]').map((l) => l.get('[data-testid=cart-line-amount]').text())).toEqual(['$7.00', '$4.20', '$1.50']);
+    expect(keypad.get('[data-testid=subtotal]').text()).toBe('$12.70');
+    // 1.27 off
+    expect(keypad.get('[data-testid=discount-amount]').text()).toBe('−$1.27');
+    expect(keypad.get('[data-testid=total]').text()).toBe('$11.43');
+
+    const { choice, body } = await sell();
+    expect(choice.get('[data-testid=amount]').text()).toBe('$11.43');
+    expect(body).toEqual({
+      items: [
+        { name: 'Coffee', quantity: 2, unit_price: '3.50', product_id: 'prod_1' },
+        { name: 'Cake', quantity: 1, unit_price: '4.20', product_id: 'prod_2' },
+        { name: 'Tip', quantity: 1, unit_price: '1.5' },
+      ],
+      discount: { percent: '10' },
+      fiat_amount: '11.43',
+      token: 'USDT',
+      network: 'bsc',
+    });
+    choice.unmount();
+  });
+
+  it('adds a typed amount with "+" as an "Item", switches the discount to an amount, and says when it leaves nothing', async () => {
+    const { keypad, sell } = await till();
+    const press = (key: string) => window.dispatchEvent(new KeyboardEvent('keydown', { key }));
+    for (const key of ['8', '+', '2']) press(key);
+    await flushPromises();
+
+    expect(keypad.findAll('[data-testid=cart-line]')).toHaveLength(1);
+    expect(keypad.get('[data-testid=cart-line]').text()).toContain('Item');
+    expect(keypad.get('[data-testid=total]').text()).toBe('$8.00');
+    // The 2 is typed, not added: it must be added or cleared first.
+    expect(keypad.find('[data-testid=entry-pending]').exists()).toBe(true);
+    expect(keypad.get('[data-testid=next]').attributes('disabled')).toBeDefined();
+    press('Enter');
+    await flushPromises();
+    expect(keypad.findAll('[data-testid=cart-line]')).toHaveLength(2);
+    expect(keypad.get('[data-testid=total]').text()).toBe('$10.00');
+
+    await keypad.get('[data-testid=discount-kind]').trigger('click');
+    expect(keypad.get('[data-testid=discount-kind]').attributes('data-kind')).toBe('amount');
+    await keypad.get('[data-testid=discount]').setValue('10');
+    expect(keypad.get('[data-testid=discount-problem]').text()).toBe('The discount leaves nothing to pay.');
+    expect(keypad.get('[data-testid=total]').text()).toBe('—');
+    expect(keypad.get('[data-testid=next]').attributes('disabled')).toBeDefined();
+
+    await keypad.get('[data-testid=discount]').setValue('2.5');
+    expect(keypad.get('[data-testid=total]').text()).toBe('$7.50');
+    // The 8 goes: 2 less 2.50 leaves nothing.
+    await keypad.findAll('[data-testid=cart-remove]')[0].trigger('click');
+    expect(keypad.get('[data-testid=total]').text()).toBe('—');
+    await keypad.get('[data-testid=discount]').setValue('0.5');
+    expect(keypad.get('[data-testid=total]').text()).toBe('$1.50');
+
+    const { body, choice } = await sell();
+    expect(body).toEqual({ items: [{ name: 'Item', quantity: 1, unit_price: '2' }], discount: { amount: '0.5' }, fiat_amount: '1.50', token: 'USDT', network: 'bsc' });
+    choice.unmount();
+  });
+
+  it('still sells a typed amount alone by fiat_amount', async () => {
+    const { keypad, sell } = await till();
+    await type(keypad, '12.5');
+    expect(keypad.find('[data-testid=cart]').exists()).toBe(false);
+    expect(keypad.get('[data-testid=total]').text()).toBe('$12.5');
+
+    const { body, choice } = await sell();
+    expect(body).toEqual({ fiat_amount: '12.5', token: 'USDT', network: 'bsc' });
+    expect(choice.find('[data-testid=cart-summary]').exists()).toBe(false);
+    choice.unmount();
   });
 });
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryHistory, createRouter } from 'vue-router';
 import { createAppI18n } from '../i18n';
 import { routes } from '../router';
-import { FakeSocket, fakeSockets, payment, serve } from '../testing/fakes';
+import { cart, FakeSocket, fakeSockets, payment, serve } from '../testing/fakes';
 import QrPaymentPage from './QrPaymentPage.vue';
 
 const id = payment().id;
@@ -45,6 +45,21 @@ describe('QrPaymentPage', () => {
     FakeSocket.latest().push({ type: 'payment_status_update', paymentId: id, data: { status: 'paid' } });
     await flushPromises();
     await vi.waitFor(() => expect(router.currentRoute.value.path).toBe(`/pay/${id}/success`));
+  });
+
+  it("lists a cart's lines beside the amount to send", async () => {
+    serve({
+      [`/api/v1/payments/${id}`]: [200, payment({ cart: cart() })],
+      '/health': [200, { status: 'ok' }],
+      '/api/v1/tokens': [200, []],
+      '/api/v1/networks': [200, []],
+    });
+    const { page } = await mountAt(`/pay/${id}`);
+
+    const items = page.get('[data-testid=qr-items]');
+    expect(items.findAll('[data-testid=cart-lines-item]')).toHaveLength(3);
+    expect(items.text()).toContain('Flat white');
+    expect(items.get('[data-testid=cart-lines-total]').text()).toBe('$44.99');
   });
 
   it('says plainly, in Chinese, that an expired payment must not be paid as is', async () => {

@@ -5,6 +5,8 @@ import { payment, serve } from '../testing/fakes';
 import { formatAmount } from '../composables/useNow';
 import { MAX_WHOLE_DIGITS, pressKey, useCheckoutStore, validAmount } from './checkout';
 
+const product = (id: string, name: string, price: string) => ({ id, name, price, description: null, active: true, created_at: '', updated_at: '' });
+
 beforeEach(() => {
   setActivePinia(createPinia());
   localStorage.clear();
@@ -70,18 +72,27 @@ describe('the checkout store', () => {
     expect(JSON.parse(localStorage.getItem('stablepay.lastChoice')!)).toMatchObject({ token: 'USDT' });
   });
 
-  it('sells a product by its id (its price is in token units)', async () => {
+  it('sells a cart by its lines, its discount and its total; a product line names its product', async () => {
     const calls = serve({ 'POST /api/v1/payments': [201, payment()], 'PUT /api/v1/display': [200, {}] });
     const store = useCheckoutStore();
-    store.pick({ id: 'prod_1', name: 'Coffee', price: '3.50', description: null, active: true, created_at: '', updated_at: '' });
+    store.addProduct(product('prod_1', 'Coffee', '3.50'));
+    store.addProduct(product('prod_1', 'Coffee', '3.50'));
+    for (const k of '4.2') store.press(k);
+    expect(store.addAmount('Cake')).toBe(true);
+    store.discount = { kind: 'amount', value: '1' };
 
     await store.create();
 
-    expect(JSON.parse(String(calls.find((c) => c.init?.method === 'POST')!.init?.body))).toEqual({ product_id: 'prod_1', token: 'USDT' });
-    expect(store.estimate).toBeNull();
-    expect(store.rateProblem()).toBeNull();
+    expect(JSON.parse(String(calls.find((c) => c.init?.method === 'POST')!.init?.body))).toEqual({
+      items: [
+        { name: 'Coffee', quantity: 2, unit_price: '3.50', product_id: 'prod_1' },
+        { name: 'Cake', quantity: 1, unit_price: '4.2' },
+      ],
+      discount: { amount: '1' },
+      fiat_amount: '10.20',
+      token: 'USDT',
+    });
   });
-
   it("keeps a stale rate's refusal with the server's words, and asks for the rates again", async () => {
     const calls = serve({
       'POST /api/v1/payments': [409, { error: { code: 'rate_stale', message: 'the coinbase rate is 3601 s old (the limit is 3600 s)' } }],
@@ -180,5 +191,113 @@ describe('the checkout store', () => {
     store.press('7');
     expect(await store.create()).not.toBeNull();
     expect((calls[0].init?.headers as Record<string, string>)['Idempotency-Key']).toMatch(uuidV4);
+  });
+});
+
+describe('the cart', () => {
+  it('adds up lines with quantities and takes a percentage off, rounded half up to the cent', () => {
+    const store = useCheckoutStore();
+    store.addProduct(product('prod_1', 'Flat white', '18.50'));
+    store.addProduct(product('prod_2', 'Croissant', '12'));
+    store.addProduct(product('prod_1', 'Flat white', '18.50'));
+    for (const k of '0.99') store.press(k);
+    store.addAmount('Tip jar');
+    store.discount = { kind: 'percent', value: '10' };
+
+    expect(store.lines.map((l) => [l.name, l.quantity])).toEqual([['Flat white', 2], ['Croissant', 1], ['Tip jar', 1]]);
+    expect(store.subtotal).toBe('49.99');
+    // 4.999 → 5.00
+    expect(store.discountAmount).toBe('5.00');
+    expect(store.total).toBe('44.99');
+    expect(store.ready).toBe(true);
+  });
+
+  it('rounds a percentage off half up, as the server does, and the total up to the cent', () => {
+    const store = useCheckoutStore();
+    store.addProduct(product('prod_1', 'Mint', '0.25'));
+    store.discount = { kind: 'percent', value: '10' };
+    // 0.025 → 0.03 (half up; half-even or down would say 0.02)
+    expect(store.discountAmount).toBe('0.03');
+    expect(store.total).toBe('0.22');
+
+    store.reset();
+    store.addProduct(product('prod_2', 'Gum', '0.24'));
+    store.discount = { kind: 'percent', value: '10' };
+    // 0.024 → 0.02 (never up from below the half)
+    expect(store.discountAmount).toBe('0.02');
+    expect(store.total).toBe('0.22');
+
+    store.reset();
+    store.addProduct(product('prod_3', 'Nail', '0.333'));
+    expect(store.subtotal).toBe('0.333');
+    expect(store.total).toBe('0.34');
+  });
+
+  it('takes an amount off, and a comma for the point', () => {
+    const store = useCheckoutStore();
+    store.addProduct(product('prod_1', 'Cake', '9.90'));
+    store.increment('product:prod_1');
+    store.increment('product:prod_1');
+    store.discount = { kind: 'amount', value: '4,70' };
+
+    expect(store.subtotal).toBe('29.70');
+    expect(store.discountAmount).toBe('4.70');
+    expect(store.total).toBe('25.00');
+  });
+
+  it('is not ready when the discount leaves nothing to pay, or is not a discount', () => {
+    const store = useCheckoutStore();
+    store.addProduct(product('prod_1', 'Cake', '9.90'));
+
+    store.discount = { kind: 'amount', value: '9.90' };
+    expect(store.total).toBe('');
+    expect(store.discountProblem).toBe('nothing_left');
+    expect(store.ready).toBe(false);
+
+    store.discount = { kind: 'percent', value: '100' };
+    expect(store.discountProblem).toBe('nothing_left');
+    store.discount = { kind: 'percent', value: '120' };
+    expect(store.discountProblem).toBe('invalid');
+    store.discount = { kind: 'amount', value: '1.234' };
+    expect(store.discountProblem).toBe('invalid');
+    expect(store.ready).toBe(false);
+
+    // Zero is no discount (the server refuses a zero one).
+    store.discount = { kind: 'percent', value: '0' };
+    expect(store.discountProblem).toBeNull();
+    expect(store.total).toBe('9.90');
+    expect(store.ready).toBe(true);
+  });
+
+  it('keeps quantities between 1 and 9999, and removes a line only when asked', () => {
+    const store = useCheckoutStore();
+    store.addProduct(product('prod_1', 'Cake', '1'));
+    store.decrement('product:prod_1');
+    expect(store.lines[0].quantity).toBe(1);
+    store.lines[0].quantity = 9999;
+    store.addProduct(product('prod_1', 'Cake', '1'));
+    store.increment('product:prod_1');
+    expect(store.lines[0].quantity).toBe(9999);
+
+    store.discount = { kind: 'percent', value: '5' };
+    store.remove('product:prod_1');
+    expect(store.inCart).toBe(false);
+    expect(store.discount.value).toBe('');
+  });
+
+  it('waits for a typed amount to be added or cleared while the cart has lines', () => {
+    const store = useCheckoutStore();
+    store.addProduct(product('prod_1', 'Cake', '5'));
+    store.press('3');
+
+    expect(store.pendingAmount).toBe(true);
+    expect(store.total).toBe('5.00');
+    expect(store.ready).toBe(false);
+
+    expect(store.addAmount('  ')).toBe(false);
+    store.addAmount('Item');
+    expect(store.pendingAmount).toBe(false);
+    expect(store.total).toBe('8.00');
+    expect(store.ready).toBe(true);
   });
 });

@@ -8,9 +8,11 @@ import {
   newIdempotencyKey,
   rememberSaleChoice,
   showOnDisplay,
+  type CreatePayment,
   type Payment,
   type Product,
 } from '../backend';
+import { cartSums, MAX_LINES, MAX_QUANTITY, parseDiscount, type CartLine, type Discount } from './cart';
 import { usePricingStore, type RateProblem } from './pricing';
 
 /** The last sale's token and network: the desktop app keeps them in its settings store (shell.json),
@@ -41,14 +43,32 @@ export function validAmount(amount: string): boolean {
 }
 
 /**
- * The sale being rung up: an amount in the shop's currency (the keypad) or a product (priced in
- * token units), token and network, then the created payment.
+ * The sale being rung up, then the created payment. It is one of two kinds:
+ *
+ * - **One amount**: the keypad's amount with an empty cart — a `fiat_amount` sale in the shop's
+ *   currency, as before carts existed.
+ * - **A cart**: lines (products, each once with its quantity; amounts moved from the keypad, each
+ *   its own line, named by the cashier or "Item") and a discount (an amount, or a percentage of the
+ *   subtotal). The sale sends its `items` and `discount`, and its `total` as `fiat_amount` so that
+ *   the server refuses it rather than ask another figure than the till showed.
+ *
+ * A product's price is taken as its unit price **in the shop's currency**: products carry one
+ * price, which for a shop in USD at 1:1 (the defaults) is both its USD price and its token amount;
+ * a shop in another currency enters its products' prices in that currency. (A product sold alone by
+ * `product_id` is priced in token units by the server; the till no longer sells that way.)
+ *
+ * While the cart has lines, an amount typed on the keypad is not part of the total until it is
+ * added (`addAmount`), and the sale is not `ready` until it is added or cleared: the total shown is
+ * always the total asked.
  */
 export const useCheckoutStore = defineStore('checkout', () => {
   const pricing = usePricingStore();
   /** The keypad's amount, in the shop's currency. */
   const amount = ref('');
-  const product = ref<Product | null>(null);
+  const lines = ref<CartLine[]>([]);
+  const discount = ref<Discount>({ kind: 'percent', value: '' });
+  /** Numbers typed amounts' lines, so each keeps its own key. */
+  let typedLines = 0;
   const saved = (() => {
     try {
       return JSON.parse(localStorage.getItem(LAST_CHOICE) ?? '{}') as { token?: string; network?: string };
@@ -75,36 +95,109 @@ export const useCheckoutStore = defineStore('checkout', () => {
   // One key per sale, kept until its payment exists: a retry after a lost answer (the server made
   // the payment, the till never heard) replays the key and gets that payment, not a second one. It
   // is tied to the request it was made for, because the server refuses a key reused with another
-  // body: a changed amount, product, token or network is another sale and gets a new key.
+  // body: a changed amount, line, discount, token or network is another sale and gets a new key.
   let saleKey: { key: string; request: string } | null = null;
 
-  const total = computed(() => (product.value ? product.value.price : amount.value));
-  const ready = computed(() => (product.value ? true : validAmount(amount.value)));
-  /** What the keypad's amount comes to in the chosen token (before the sale's unique offset). */
-  const estimate = computed(() => (product.value || !validAmount(amount.value) ? null : pricing.estimate(amount.value, token.value)));
+  const inCart = computed(() => lines.value.length > 0);
+  /** The discount as the API takes it, or `'invalid'` (see `parseDiscount`). */
+  const parsedDiscount = computed(() => parseDiscount(discount.value));
+  const sums = computed(() => cartSums(lines.value, parsedDiscount.value === 'invalid' ? null : parsedDiscount.value));
+  const subtotal = computed(() => sums.value.subtotal);
+  const discountAmount = computed(() => sums.value.discount);
+  /** The discount's percentage, when it is one. */
+  const discountPercent = computed(() => (parsedDiscount.value && parsedDiscount.value !== 'invalid' && 'percent' in parsedDiscount.value ? parsedDiscount.value.percent : null));
+  /** Why the cart cannot be sold as it is: a discount that is not one, or one that leaves nothing to pay. */
+  const discountProblem = computed<'invalid' | 'nothing_left' | null>(() => {
+    if (!inCart.value) return null;
+    if (parsedDiscount.value === 'invalid') return 'invalid';
+    return sums.value.total === null ? 'nothing_left' : null;
+  });
+  /** A keypad amount typed while the cart has lines, not yet added to it. */
+  const pendingAmount = computed(() => inCart.value && amount.value !== '');
+  /** What the customer pays in the shop's currency: the cart's total, or the keypad's amount. */
+  const total = computed(() => (inCart.value ? (sums.value.total ?? '') : amount.value));
+  const ready = computed(() => (inCart.value ? !discountProblem.value && !pendingAmount.value : validAmount(amount.value)));
+  /** What the total comes to in the chosen token (before the sale's unique offset). */
+  const estimate = computed(() => (validAmount(total.value) ? pricing.estimate(total.value, token.value) : null));
 
-  /** Why the server would refuse this sale in the chosen token now (a keypad sale only: a product is priced in tokens). */
+  /** Why the server would refuse this sale in the chosen token now (every sale is in the shop's currency). */
   function rateProblem(now = Date.now()): RateProblem | null {
-    return product.value ? null : pricing.staleFor(token.value, now);
+    return pricing.staleFor(token.value, now);
   }
 
   function press(key: string) {
-    product.value = null;
     amount.value = pressKey(amount.value, key);
   }
 
-  function pick(p: Product) {
-    product.value = p;
+  /** One more of `p`: a new line, or the product's line one higher. */
+  function addProduct(p: Product) {
+    const line = lines.value.find((l) => l.productId === p.id);
+    if (line) line.quantity = Math.min(MAX_QUANTITY, line.quantity + 1);
+    else if (lines.value.length < MAX_LINES) lines.value.push({ key: `product:${p.id}`, name: p.name, quantity: 1, unitPrice: p.price, productId: p.id });
+  }
+
+  /** Whether the keypad's amount can become a line now. */
+  const canAddAmount = computed(() => validAmount(amount.value) && lines.value.length < MAX_LINES);
+
+  /**
+   * Moves the keypad's amount into the cart as a line named `name` (the screen passes its
+   * translated "Item" when the cashier named nothing; a blank name adds nothing, as the server
+   * would refuse it).
+   */
+  function addAmount(name: string): boolean {
+    const named = name.trim().slice(0, 120);
+    if (!canAddAmount.value || !named) return false;
+    typedLines += 1;
+    lines.value.push({ key: `amount:${typedLines}`, name: named, quantity: 1, unitPrice: amount.value, productId: null });
     amount.value = '';
+    return true;
+  }
+
+  function line(key: string): CartLine | undefined {
+    return lines.value.find((l) => l.key === key);
+  }
+
+  function increment(key: string) {
+    const l = line(key);
+    if (l) l.quantity = Math.min(MAX_QUANTITY, l.quantity + 1);
+  }
+
+  /** One fewer, never below one (`remove` takes the line away). */
+  function decrement(key: string) {
+    const l = line(key);
+    if (l) l.quantity = Math.max(1, l.quantity - 1);
+  }
+
+  function remove(key: string) {
+    lines.value = lines.value.filter((l) => l.key !== key);
+    if (!lines.value.length) discount.value = { kind: discount.value.kind, value: '' };
+  }
+
+  function clearCart() {
+    lines.value = [];
+    discount.value = { kind: discount.value.kind, value: '' };
   }
 
   function reset() {
     saleKey = null;
     amount.value = '';
-    product.value = null;
+    clearCart();
     payment.value = null;
     errorCode.value = null;
     errorMessage.value = '';
+  }
+
+  /** The request body for this sale (a cart's lines, or the one amount), without a key. */
+  function body(): CreatePayment {
+    const where = { token: token.value, network: network.value || undefined };
+    if (!inCart.value) return { fiat_amount: amount.value, ...where };
+    const off = parsedDiscount.value === 'invalid' ? null : parsedDiscount.value;
+    return {
+      items: lines.value.map((l) => ({ name: l.name, quantity: l.quantity, unit_price: l.unitPrice, product_id: l.productId ?? undefined })),
+      discount: off ?? undefined,
+      fiat_amount: total.value,
+      ...where,
+    };
   }
 
   /**
@@ -116,12 +209,10 @@ export const useCheckoutStore = defineStore('checkout', () => {
     errorCode.value = null;
     errorMessage.value = '';
     try {
-      const body = product.value
-        ? { product_id: product.value.id, token: token.value, network: network.value || undefined }
-        : { fiat_amount: amount.value, token: token.value, network: network.value || undefined };
-      const request = JSON.stringify(body);
-      if (saleKey?.request !== request) saleKey = { key: newIdempotencyKey(), request };
-      payment.value = await createPayment(body, idempotencyKey ?? saleKey.key);
+      const request = body();
+      const text = JSON.stringify(request);
+      if (saleKey?.request !== text) saleKey = { key: newIdempotencyKey(), request: text };
+      payment.value = await createPayment(request, idempotencyKey ?? saleKey.key);
       saleKey = null;
       localStorage.setItem(LAST_CHOICE, JSON.stringify({ token: token.value, network: network.value }));
       if (isDesktop()) await rememberSaleChoice(token.value, network.value).catch(() => {});
@@ -138,5 +229,9 @@ export const useCheckoutStore = defineStore('checkout', () => {
     }
   }
 
-  return { amount, product, token, network, creating, errorCode, errorMessage, payment, total, ready, estimate, rateProblem, press, pick, reset, create };
+  return {
+    amount, lines, discount, token, network, creating, errorCode, errorMessage, payment,
+    inCart, subtotal, discountAmount, discountPercent, discountProblem, pendingAmount, total, ready, estimate, canAddAmount,
+    rateProblem, press, addProduct, addAmount, increment, decrement, remove, clearCart, reset, create,
+  };
 });

@@ -26,6 +26,8 @@ describe('the day’s close', () => {
     const calls = serve({});
     vi.mocked(fetch).mockImplementation(async (url) => {
       calls.push({ url: String(url) });
+      // The page loads the catalog too (network names): none here.
+      if (!String(url).startsWith('/api/v1/reports/')) return new Response('[]', { status: 200 });
       return new Response(
         JSON.stringify({
           from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z', currency: 'CNY',

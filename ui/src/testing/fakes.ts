@@ -61,6 +61,21 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
   };
 }
 
+/** A sale rung up as a cart: two flat whites, a croissant and a tip, 10 % off (as the server answers it). */
+export function cart(): NonNullable<Payment['cart']> {
+  return {
+    items: [
+      { name: 'Flat white', quantity: 2, unit_price: '18.50', amount: '37.00', product_id: 'prod_1' },
+      { name: 'Croissant', quantity: 1, unit_price: '12.00', amount: '12.00', product_id: 'prod_2' },
+      { name: 'Tip jar', quantity: 1, unit_price: '0.99', amount: '0.99', product_id: null },
+    ],
+    subtotal: '49.99',
+    discount: '5.00',
+    discount_percent: '10',
+    total: '44.99',
+  };
+}
+
 type Handler = (init: RequestInit | undefined) => [number, unknown];
 
 /** What every fake server answers unless a test says otherwise. */
