@@ -3,7 +3,6 @@
 // network on the token screen; the QR carries that network's chain id; the customer pays on it and
 // only that sale is paid. Then the day's close lists the takings per network. In English and in
 // Chinese; screenshots in artifacts/e2e/networks-*.png and close-*.png.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +11,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { freePort, startAnvil } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, checksum, deployToken, mint, toBaseUnits, transfer } from '../devchain/lib/tokens.mjs';
-import { ROOT } from '../devchain/up.mjs';
-import { ARTIFACTS, CHROMIUM_ARGS, serverBinary, waitForHealth } from './lib/harness.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, startServer } from './lib/harness.mjs';
 
 let bsc;
 let polygon;
@@ -23,7 +21,6 @@ let base;
 let server;
 
 before(async () => {
-  const bin = serverBinary();
   bsc = await startAnvil({ blockTime: 1 });
   polygon = await startAnvil({ blockTime: 1, chainId: 137 });
   usdt = {
@@ -44,9 +41,8 @@ before(async () => {
     '[[tokens]]', 'symbol = "USDT"', 'network = "bsc"', `contract_address = "${usdt.bsc}"`, 'decimals = 18',
     '[[tokens]]', 'symbol = "USDT"', 'network = "polygon"', `contract_address = "${usdt.polygon}"`, 'decimals = 6',
   ].join('\n'));
-  server = spawn(bin, ['serve', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'error' } });
   base = `http://127.0.0.1:${port}`;
-  await waitForHealth(base);
+  server = await startServer(file, base);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 

@@ -4,7 +4,6 @@
 // customer display show both amounts, the payment records amount, rate, source and time, and it is
 // paid on a real anvil chain. A rate older than its limit refuses new sales with the reason on the
 // sale screen. In English and in Chinese; screenshots in artifacts/e2e/pricing-*.png.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,8 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
-import { configToml, ROOT, up } from '../devchain/up.mjs';
-import { ARTIFACTS, CHROMIUM_ARGS, serverBinary, waitForHealth } from './lib/harness.mjs';
+import { configToml, up } from '../devchain/up.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, startServer } from './lib/harness.mjs';
 import { startRates } from './lib/rates.mjs';
 
 let chain;
@@ -24,13 +23,11 @@ let staleRates; // CoinGecko saying its rate is an hour old
 const servers = [];
 
 before(async () => {
-  const bin = serverBinary();
   chain = await up({ bind: '127.0.0.1:0', blockTime: 1, stateDir: mkdtempSync(join(tmpdir(), 'stablepay-pricing-chain-')) });
   rates = await startRates();
   staleRates = await startRates();
   staleRates.state.ageSeconds = 3600;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  servers.bin = bin;
 });
 
 after(async () => {
@@ -49,10 +46,8 @@ async function shop(pricing) {
   const config = configToml({ bind: `127.0.0.1:${port}`, databasePath: join(dir, 'stablepay.db'), rpcUrl: chain.anvil.rpcUrl, wsUrl: chain.anvil.wsUrl, merchant: ACCOUNTS.merchant, tokens });
   const file = join(dir, 'stablepay.toml');
   writeFileSync(file, `${config}\n[pricing]\ncurrency = "CNY"\n${pricing}\n`);
-  const server = spawn(servers.bin, ['serve', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'error' } });
-  servers.push(server);
   const base = `http://127.0.0.1:${port}`;
-  await waitForHealth(base);
+  servers.push(await startServer(file, base));
   return base;
 }
 

@@ -4,7 +4,7 @@
 // transaction on the explorer. The cashier opens the receipt page, which Chromium prints to PDF;
 // `pdftotext` reads back the lines, both amounts and the transaction. In English and in Chinese;
 // the PDFs and screenshots go to artifacts/e2e/receipt-*.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,8 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
-import { configToml, ROOT, up } from '../devchain/up.mjs';
-import { ARTIFACTS, CHROMIUM_ARGS, serverBinary, waitForHealth } from './lib/harness.mjs';
+import { configToml, up } from '../devchain/up.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, startServer } from './lib/harness.mjs';
 
 const missing = spawnSync('sh', ['-c', 'command -v pdftotext']).status === 0 ? null : 'pdftotext (Debian poppler-utils)';
 let chain;
@@ -48,7 +48,6 @@ function decode(bytes) {
 
 before(async () => {
   if (missing) return;
-  const bin = serverBinary();
   chain = await up({ bind: '127.0.0.1:0', blockTime: 1, stateDir: mkdtempSync(join(tmpdir(), 'stablepay-receipt-chain-')) });
   printer = createServer((socket) => {
     const chunks = [];
@@ -64,9 +63,8 @@ before(async () => {
     .replace('explorer_url = ""', 'explorer_url = "https://bscscan.com"');
   const file = join(dir, 'stablepay.toml');
   writeFileSync(file, `${config}\n[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[receipts]\naddress = ["1 Harbour Road"]\nprinter = "127.0.0.1:${printer.address().port}"\nauto_print = true\n`);
-  server = spawn(bin, ['serve', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'error' } });
   base = `http://127.0.0.1:${port}`;
-  await waitForHealth(base);
+  server = await startServer(file, base);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
@@ -129,3 +127,41 @@ for (const lang of ['en', 'zh-CN']) {
     await context.close();
   });
 }
+
+it('rings up a cart of three lines with 10 % off, is paid, and the receipt lists the lines and the discount', { skip: missing ?? false }, async () => {
+  const json = { 'content-type': 'application/json' };
+  const product = async (name, price) => (await (await fetch(`${base}/api/v1/products`, { method: 'POST', headers: json, body: JSON.stringify({ name, price }) })).json()).id;
+  const flatWhite = await product('Flat white', '18.50');
+  const croissant = await product('Croissant', '12');
+  const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/?lang=en#/`);
+  await page.locator(`[data-product="${flatWhite}"]`).click();
+  await page.locator(`[data-product="${flatWhite}"]`).click();
+  await page.locator(`[data-product="${croissant}"]`).click();
+  for (const key of '0.99') await page.locator(`.keypad [data-key="${key}"]`).click();
+  await page.getByTestId('cart-name').fill('Water');
+  await page.getByTestId('cart-add').click();
+  await page.getByTestId('discount').fill('10');
+  assert.equal(await page.getByTestId('discount-kind').getAttribute('data-kind'), 'percent');
+  await page.screenshot({ path: join(ARTIFACTS, 'cart-en-keypad.png') });
+  await page.getByTestId('next').click();
+  await page.locator('[data-token="USDT"]').check();
+  await page.getByTestId('create').click();
+  await page.waitForURL(/#\/pay\/pay_[0-9a-f]{32}$/);
+  const id = page.url().split('/').pop();
+  const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
+  assert.equal(payment.fiat_amount, '44.99', '49.99 less 10 %');
+  assert.deepEqual(payment.cart.items.map((i) => [i.name, i.quantity, i.amount]), [['Flat white', 2, '37.00'], ['Croissant', 1, '12.00'], ['Water', 1, '0.99']]);
+  await page.screenshot({ path: join(ARTIFACTS, 'cart-en-qr.png') });
+  await transfer(chain.anvil.call, chain.state.tokens.USDT, ACCOUNTS.customer, ACCOUNTS.merchant, BigInt(payment.amount_base_units));
+  await page.getByTestId('success-title').waitFor({ timeout: 30_000 });
+  await page.getByTestId('receipt-link').click();
+  await page.getByTestId('receipt').waitFor();
+  const receipt = await page.getByTestId('receipt').innerText();
+  for (const expected of ['2 × Flat white', '37.00 CNY', 'Croissant', 'Water', '− 10 %', '-5.00 CNY', '44.99 CNY']) {
+    assert.ok(receipt.includes(expected), `${expected} on the receipt:\n${receipt}`);
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'cart-en-receipt.png'), fullPage: true });
+  await context.close();
+});

@@ -1,6 +1,6 @@
-// What the end-to-end suites share: Chromium's flags, where screenshots go, the server binary, and
-// waiting for a server to answer /health.
-import { spawnSync } from 'node:child_process';
+// What the end-to-end suites share: Chromium's flags, where screenshots go, the server binary,
+// starting it on a config file, and waiting for a server to answer /health.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../devchain/up.mjs';
@@ -23,4 +23,11 @@ export async function waitForHealth(base, ms = 60_000) {
     if (Date.now() > deadline) throw new Error(`the server at ${base} did not start`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The server binary on config `file`, answering at `base` (its `server.bind`); stop it with `.kill()`. */
+export async function startServer(file, base) {
+  const server = spawn(serverBinary(), ['serve', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'error' } });
+  await waitForHealth(base);
+  return server;
 }
