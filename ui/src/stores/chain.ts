@@ -1,4 +1,5 @@
 import { defineStore } from 'pinia';
+import { sharedPoll } from '../composables/sharedPoll';
 import { computed, ref } from 'vue';
 import { ApiError, chainStatus, type ChainStatus } from '../backend';
 
@@ -14,8 +15,6 @@ export const CHAIN_POLL_MS = 3000;
 export const useChainStore = defineStore('chain', () => {
   const status = ref<ChainStatus | null>(null);
   const unreachable = ref(false);
-  let watchers = 0;
-  let timer: ReturnType<typeof setInterval> | undefined;
 
   async function refresh() {
     try {
@@ -27,20 +26,7 @@ export const useChainStore = defineStore('chain', () => {
   }
 
   /** Starts polling for one more screen; call the returned function when it goes. */
-  function watch(): () => void {
-    watchers += 1;
-    if (watchers === 1) {
-      void refresh();
-      timer = setInterval(() => void refresh(), CHAIN_POLL_MS);
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      watchers -= 1;
-      if (watchers === 0) clearInterval(timer);
-    };
-  }
+  const watch = sharedPoll(refresh, CHAIN_POLL_MS);
 
   /** The first reason a network is blind, or `unreachable` when the server does not answer. */
   const reason = computed(() => (unreachable.value ? 'unreachable' : (status.value?.networks.find((n) => !n.seeing_payments)?.reason ?? null)));

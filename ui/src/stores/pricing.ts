@@ -1,4 +1,5 @@
 import { defineStore } from 'pinia';
+import { sharedPoll } from '../composables/sharedPoll';
 import { computed, ref } from 'vue';
 import { ApiError, getPricing, type Pricing, type RateSource, type TokenRate } from '../backend';
 import { showsShopCurrency } from '../composables/useNow';
@@ -56,8 +57,6 @@ export interface RateProblem {
 export const usePricingStore = defineStore('pricing', () => {
   const pricing = ref<Pricing | null>(null);
   const errorCode = ref<string | null>(null);
-  let watchers = 0;
-  let timer: ReturnType<typeof setInterval> | undefined;
 
   async function refresh() {
     try {
@@ -69,20 +68,7 @@ export const usePricingStore = defineStore('pricing', () => {
   }
 
   /** Starts polling for one more screen; call the returned function when it goes. */
-  function watch(): () => void {
-    watchers += 1;
-    if (watchers === 1) {
-      void refresh();
-      timer = setInterval(() => void refresh(), PRICING_POLL_MS);
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      watchers -= 1;
-      if (watchers === 0) clearInterval(timer);
-    };
-  }
+  const watch = sharedPoll(refresh, PRICING_POLL_MS);
 
   /** The shop's currency (ISO 4217), null until known. */
   const currency = computed(() => pricing.value?.currency ?? null);
