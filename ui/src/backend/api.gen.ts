@@ -7926,6 +7926,28 @@ export interface components {
             /** @description The crediting transaction. */
             transaction_hash?: string | null;
         };
+        /** @description `[receipts]` in force. */
+        ReceiptSettings: {
+            /** @description Address lines. */
+            address: string[];
+            /** @description Prints by itself on paid. */
+            auto_print: boolean;
+            /** @description Closing line. */
+            footer: string;
+            /** @description The printer (`""`: none). */
+            printer: string;
+        };
+        /** @description `[receipts]` keys to change; absent ones stay. */
+        ReceiptsUpdate: {
+            /** @description Up to 4 address lines under the shop's name. */
+            address?: string[] | null;
+            /** @description Print each sale's receipt by itself when it is paid (needs a printer). */
+            auto_print?: boolean | null;
+            /** @description The closing line. */
+            footer?: string | null;
+            /** @description `192.168.1.50` (raw TCP, port 9100), `host:port`, `/dev/usb/lp0`, or `""` for none. */
+            printer?: string | null;
+        };
         /** @description A saved change the server could not start with. */
         ReloadFailure: {
             /**
@@ -8007,6 +8029,8 @@ export interface components {
             payments: components["schemas"]["PaymentSettings"];
             /** @description The shop's currency and its rate source. */
             pricing: components["schemas"]["PricingSettings"];
+            /** @description The receipt's shop lines and printer. */
+            receipts: components["schemas"]["ReceiptSettings"];
             reload_failure?: components["schemas"]["ReloadFailure"] | null;
             /** @description Server. */
             server: components["schemas"]["ServerSettings"];
@@ -8050,6 +8074,7 @@ export interface components {
             /** @description `payments.max_amount`, a decimal string. */
             max_amount?: string | null;
             pricing?: components["schemas"]["PricingUpdate"] | null;
+            receipts?: components["schemas"]["ReceiptsUpdate"] | null;
             /** @description `merchant.receive_address`: EIP-55; `""` unsets it (payments are then refused). */
             receive_address?: string | null;
             /** @description `payments.require_finalized`. */

@@ -44,6 +44,14 @@ pub struct SettingsChange {
     pub pricing_rate: Option<String>,
     /// `pricing.markup_percent`.
     pub pricing_markup_percent: Option<String>,
+    /// `receipts.printer` (`""`: none).
+    pub receipt_printer: Option<String>,
+    /// `receipts.auto_print`.
+    pub receipt_auto_print: Option<bool>,
+    /// `receipts.address` lines.
+    pub receipt_address: Option<Vec<String>>,
+    /// `receipts.footer`.
+    pub receipt_footer: Option<String>,
 }
 
 /// A threshold of `[alerts]` the owner may change.
@@ -108,6 +116,10 @@ impl SettingsChange {
                 self.pricing_markup_percent.is_some(),
                 "pricing.markup_percent",
             ),
+            (self.receipt_printer.is_some(), "receipts.printer"),
+            (self.receipt_auto_print.is_some(), "receipts.auto_print"),
+            (self.receipt_address.is_some(), "receipts.address"),
+            (self.receipt_footer.is_some(), "receipts.footer"),
         ]
         .into_iter()
         .filter_map(|(changed, key)| changed.then_some(key))
@@ -173,6 +185,18 @@ pub fn apply(text: &str, change: &SettingsChange, current: &Config) -> Result<St
         if let Some(v) = v {
             set("pricing", key, value(v.trim()))?;
         }
+    }
+    if let Some(p) = &change.receipt_printer {
+        set("receipts", "printer", value(p.trim()))?;
+    }
+    if let Some(b) = change.receipt_auto_print {
+        set("receipts", "auto_print", value(b))?;
+    }
+    if let Some(lines) = &change.receipt_address {
+        set("receipts", "address", Item::Value(strings(lines).into()))?;
+    }
+    if let Some(f) = &change.receipt_footer {
+        set("receipts", "footer", value(f.trim()))?;
     }
     for (threshold, v) in &change.alerts {
         let item = match threshold {

@@ -121,6 +121,8 @@ pub struct SettingsResponse {
     pub alerts: AlertThresholds,
     /// The shop's currency and its rate source.
     pub pricing: PricingSettings,
+    /// The receipt's shop lines and printer.
+    pub receipts: ReceiptSettings,
     /// Whether the owner can change settings here (`PATCH /settings`), and the file it writes.
     pub editable: bool,
     /// The config file settings are saved to (null when read-only).
@@ -169,6 +171,35 @@ pub struct SettingsUpdate {
     pub alerts: Option<AlertThresholds>,
     /// The shop's currency and its rate (`[pricing]`).
     pub pricing: Option<PricingUpdate>,
+    /// The receipt's shop lines and the receipt printer (`[receipts]`).
+    pub receipts: Option<ReceiptsUpdate>,
+}
+
+/// `[receipts]` keys to change; absent ones stay.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptsUpdate {
+    /// `192.168.1.50` (raw TCP, port 9100), `host:port`, `/dev/usb/lp0`, or `""` for none.
+    pub printer: Option<String>,
+    /// Print each sale's receipt by itself when it is paid (needs a printer).
+    pub auto_print: Option<bool>,
+    /// Up to 4 address lines under the shop's name.
+    pub address: Option<Vec<String>>,
+    /// The closing line.
+    pub footer: Option<String>,
+}
+
+/// `[receipts]` in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptSettings {
+    /// The printer (`""`: none).
+    pub printer: String,
+    /// Prints by itself on paid.
+    pub auto_print: bool,
+    /// Address lines.
+    pub address: Vec<String>,
+    /// Closing line.
+    pub footer: String,
 }
 
 /// `[pricing]` keys to change; absent ones stay.
@@ -237,6 +268,10 @@ impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
             pricing_source: u.pricing.as_ref().and_then(|p| p.source.clone()),
             pricing_rate: u.pricing.as_ref().and_then(|p| p.rate.clone()),
             pricing_markup_percent: u.pricing.and_then(|p| p.markup_percent),
+            receipt_printer: u.receipts.as_ref().and_then(|r| r.printer.clone()),
+            receipt_auto_print: u.receipts.as_ref().and_then(|r| r.auto_print),
+            receipt_address: u.receipts.as_ref().and_then(|r| r.address.clone()),
+            receipt_footer: u.receipts.and_then(|r| r.footer),
         }
     }
 }

@@ -25,8 +25,9 @@ use crate::{
         payments::percent,
         settings::{
             AlertThresholds, ChainSettings, EndpointTest, EndpointTestResult, KeySettings,
-            MerchantSettings, NetworkSettings, PaymentSettings, PricingSettings, ReloadFailure,
-            ServerSettings, SettingsResponse, SettingsSaved, SettingsUpdate, TlsSettings,
+            MerchantSettings, NetworkSettings, PaymentSettings, PricingSettings, ReceiptSettings,
+            ReloadFailure, ServerSettings, SettingsResponse, SettingsSaved, SettingsUpdate,
+            TlsSettings,
         },
     },
     error::{ApiError, ErrorBody},
@@ -186,6 +187,17 @@ pub async fn settings(State(state): State<AppState>) -> Result<Json<SettingsResp
             markup_percent: percent(c.pricing.markup_bp),
             refresh_seconds: c.pricing.refresh.as_secs(),
             max_age_seconds: c.pricing.max_age.as_secs(),
+        },
+        receipts: ReceiptSettings {
+            printer: c
+                .receipts
+                .printer
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            auto_print: c.receipts.auto_print,
+            address: c.receipts.address.clone(),
+            footer: c.receipts.footer.clone(),
         },
         editable: state.reload.is_some(),
         generation: state.reload.as_ref().map_or(0, |r| r.applied()),

@@ -459,3 +459,41 @@ async fn the_shop_currency_and_its_fixed_rate_set_in_settings_price_the_next_sal
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_receipt_printer_and_the_receipt_s_lines_are_set_in_settings() {
+    let shop = owned("").await;
+    let refused = shop
+        .change(json!({ "receipts": { "auto_print": true } }))
+        .await;
+    let e = assert_error(refused, 422, "invalid_settings").await;
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("receipts.auto_print"),
+        "{e}"
+    );
+
+    let r = shop
+        .change(json!({ "receipts": { "printer": "192.168.1.50", "auto_print": true, "address": ["1 Harbour Road", "Kowloon"], "footer": "多谢！" } }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let generation = r.json::<Value>().await.unwrap()["generation"].clone();
+    let running = shop.settings_until(|s| s["generation"] == generation).await;
+    assert_eq!(
+        running["receipts"]["printer"], "192.168.1.50:9100",
+        "port 9100 by default: {running}"
+    );
+    assert_eq!(running["receipts"]["auto_print"], true);
+    assert_eq!(
+        running["receipts"]["address"],
+        json!(["1 Harbour Road", "Kowloon"])
+    );
+    let text = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(
+        text.contains("[receipts]") && text.contains("printer = \"192.168.1.50\""),
+        "{text}"
+    );
+    assert!(text.contains("footer = \"多谢！\""), "{text}");
+}
