@@ -58,6 +58,7 @@ use crate::{error, routes, state::AppState};
         routes::settings::test_endpoint,
         routes::pricing::pricing,
         routes::payments::remainder,
+        routes::payments::tip,
         routes::receipts::receipt,
         routes::receipts::print,
         routes::reports::close,

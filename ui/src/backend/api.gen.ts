@@ -3086,6 +3086,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/{payment_id}/tip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The customer's tip choice (the customer display, or the cashier for them): the price grows by
+         *     it and the sale takes its exact amount; 0 for no tip. 409 `invalid_state` unless the sale is
+         *     open and still asking.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The sale */
+                    payment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TipChoice"];
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PaymentResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pricing": {
         parameters: {
             query?: never;
@@ -7164,6 +7316,12 @@ export interface components {
              * @example 10.00
              */
             amount?: string | null;
+            /**
+             * @description `true` (with `[tips] choices` set, and a price in the shop's currency): the customer display
+             *     offers the tip choices before the QR code; the amount is fixed once one is chosen
+             *     (`POST /payments/{id}/tip`). Until then the sale has no amount to pay.
+             */
+            ask_tip?: boolean | null;
             /** @description Shown to the customer (≤ 500 characters); defaults to the product name. */
             description?: string | null;
             discount?: components["schemas"]["DiscountRequest"] | null;
@@ -7687,6 +7845,7 @@ export interface components {
             start_block?: number | null;
             /** @description `pending`, `confirming`, `paid`, `expired`, `cancelled` or `failed`. */
             status: string;
+            tip?: components["schemas"]["TipView"] | null;
             /** @description Token symbol. */
             token: string;
             /** @description Token contract (EIP-55). */
@@ -7798,6 +7957,8 @@ export interface components {
             rates: components["schemas"]["RateView"][];
             /** @description `fixed`, `coingecko` or `coinbase`. */
             source: string;
+            /** @description The tip choices the customer display offers (`[tips]`), percent; empty: no tips. */
+            tip_choices: number[];
         };
         /** @description `[pricing]` in force. */
         PricingSettings: {
@@ -8168,6 +8329,28 @@ export interface components {
             expires_in: number;
             /** @description Pass as `?ticket=` when opening the socket. */
             ticket: string;
+        };
+        /** @description `POST /api/v1/payments/{id}/tip`. */
+        TipChoice: {
+            /**
+             * Format: int32
+             * @description One of the offered percentages, or 0 for no tip.
+             */
+            percent: number;
+        };
+        /** @description A sale's tip. */
+        TipView: {
+            /** @description The tip, shop currency. */
+            amount?: string | null;
+            /** @description The price before the tip, shop currency. */
+            base: string;
+            /** @description The percentages offered. */
+            choices: number[];
+            /**
+             * Format: int32
+             * @description The chosen percentage (0: no tip); null while the customer chooses.
+             */
+            percent?: number | null;
         };
         /** @description The certificate the server serves HTTPS with. */
         TlsSettings: {

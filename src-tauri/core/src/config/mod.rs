@@ -22,6 +22,7 @@ mod receipts;
 mod server;
 #[cfg(test)]
 mod tests;
+pub mod tips;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
@@ -77,6 +78,8 @@ pub struct Config {
     pub pricing: pricing::PricingConfig,
     /// `[receipts]`: the receipt's shop lines and the receipt printer.
     pub receipts: receipts::ReceiptsConfig,
+    /// `[tips]`: the tip choices the customer display offers.
+    pub tips: tips::TipsConfig,
 }
 
 /// Declares a raw section of the file: each key once, with its type and its default.
@@ -115,6 +118,7 @@ struct RawConfig {
     alerts: alerts::RawAlerts,
     pricing: pricing::RawPricing,
     receipts: receipts::RawReceipts,
+    tips: tips::RawTips,
     networks: Option<Vec<chain::RawNetwork>>,
     tokens: Option<Vec<chain::RawToken>>,
     webhooks: Vec<webhooks::RawWebhook>,
@@ -252,6 +256,8 @@ impl RawConfig {
         let alerts = self.alerts.try_into()?;
         let pricing = self.pricing.try_into()?;
         let receipts = self.receipts.try_into()?;
+        let tips: tips::TipsConfig = self.tips.try_into()?;
+        payments.tip_choices = tips.choices.clone();
         Ok(Config {
             server,
             database,
@@ -265,6 +271,7 @@ impl RawConfig {
             alerts,
             pricing,
             receipts,
+            tips,
         })
     }
 }

@@ -55,6 +55,8 @@ pub struct PaymentsConfig {
     pub quorum_wait: std::time::Duration,
     /// Networks with their own confirmation rule (`[[networks]] confirmations`, or a preset's).
     pub network_rules: std::collections::BTreeMap<String, super::NetworkRule>,
+    /// The tip choices (`[tips] choices`), percent; empty: tips are not asked.
+    pub tip_choices: Vec<u32>,
 }
 
 impl PaymentsConfig {
@@ -137,6 +139,7 @@ impl TryFrom<RawPayments> for PaymentsConfig {
             quorum: (p.quorum > 0).then_some(p.quorum),
             quorum_wait: Duration::from_secs(p.quorum_wait_seconds),
             network_rules: Default::default(),
+            tip_choices: Vec::new(),
         })
     }
 }

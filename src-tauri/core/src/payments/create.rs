@@ -57,6 +57,17 @@ impl Payments {
             .free_amount(&network.id, &token.symbol, &pay_to, requested, now)
             .await?;
         let lifetime = req.expires_in.unwrap_or(self.rules.expiry_seconds);
+        let tip = match (&fiat, &req.price) {
+            (Some(f), Price::Fiat(_)) if req.ask_tip && !self.rules.tip_choices.is_empty() => {
+                Some(super::Tip {
+                    choices: self.rules.tip_choices.clone(),
+                    base: f.amount.clone(),
+                    percent: None,
+                    amount: None,
+                })
+            }
+            _ => None,
+        };
         let payment = Payment {
             id: PaymentId::random(self.entropy.as_ref()),
             status: PaymentStatus::Pending,
@@ -75,6 +86,7 @@ impl Payments {
             fiat,
             remainder_of: req.remainder_of.clone(),
             cart: req.cart.clone(),
+            tip,
             required_confirmations: self.rules.confirmations_for(network.id.as_str()),
             confirmations: 0,
             transaction_hash: None,
@@ -154,7 +166,7 @@ impl Payments {
     }
 
     /// The first offset `k` of `requested` whose exact amount no payment holds.
-    async fn free_amount(
+    pub(super) async fn free_amount(
         &self,
         network: &NetworkId,
         token: &TokenSymbol,

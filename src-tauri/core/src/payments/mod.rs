@@ -31,6 +31,7 @@ mod query;
 mod remainder;
 mod row;
 mod settle;
+mod tip;
 
 use std::{fmt, sync::Arc};
 
@@ -45,6 +46,7 @@ pub use observed::{
 };
 pub use query::{Page, PaymentFilter};
 pub use remainder::Shortfall;
+pub use tip::Tip;
 
 use crate::{
     address::Address,

@@ -127,6 +127,9 @@ pub struct Payment {
     /// The lines and discount it was rung up as.
     #[serde(default)]
     pub cart: Option<crate::cart::Cart>,
+    /// The tip asked of the customer, or chosen.
+    #[serde(default)]
+    pub tip: Option<super::Tip>,
     /// Confirmations needed before `paid`.
     pub required_confirmations: u32,
     /// Confirmations seen so far.
@@ -254,6 +257,8 @@ pub struct NewPayment {
     /// The lines and discount the sale is made of; its price is then the cart's total, in the
     /// shop's currency (`Price::Fiat`).
     pub cart: Option<crate::cart::Cart>,
+    /// Ask the customer for a tip before the amount is fixed (`[tips]` set, a shop-currency price).
+    pub ask_tip: bool,
 }
 
 /// Bounds on free-text fields.
@@ -338,6 +343,7 @@ impl NewPayment {
             "expires_in": self.expires_in,
             "metadata": self.metadata,
             "cart": self.cart,
+            "ask_tip": self.ask_tip,
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }

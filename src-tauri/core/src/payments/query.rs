@@ -48,6 +48,26 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// Writes `p`'s chosen tip and its new amounts, while it is still pending with nothing received;
+/// `false` when it no longer is.
+pub(super) async fn set_tip(pool: &Db, p: &Payment) -> Result<bool, CoreError> {
+    let done = sqlx::query(
+        "UPDATE payment_sessions SET requested_base_units = ?, amount_base_units = ?, offset_steps = ?,
+           fiat_amount = ?, tip = ?, updated_at = ?
+         WHERE id = ? AND status = 'pending' AND amount_received IS NULL",
+    )
+    .bind(p.requested_amount.base_units().to_string())
+    .bind(p.amount.base_units().to_string())
+    .bind(p.offset_steps as i64)
+    .bind(p.fiat.as_ref().map(|f| f.amount.to_string()))
+    .bind(p.tip.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
+    .bind(to_millis(p.updated_at))
+    .bind(p.id.as_str())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The newest payment asking the rest of `sale`.
 pub(super) async fn remainder_of(
     pool: &Db,
@@ -197,8 +217,8 @@ pub(super) async fn insert(
         "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
             idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at,
-            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -230,6 +250,7 @@ pub(super) async fn insert(
     .bind(p.fiat.as_ref().map(|f| i64::from(f.markup_bp)))
     .bind(p.remainder_of.as_ref().map(|id| id.as_str().to_string()))
     .bind(p.cart.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
+    .bind(p.tip.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
     .execute(conn)
     .await?;
     Ok(())

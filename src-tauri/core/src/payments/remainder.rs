@@ -76,6 +76,7 @@ impl Payments {
                 idempotency_key: None::<IdempotencyKey>,
                 remainder_of: Some(sale.id.clone()),
                 cart: None,
+                ask_tip: false,
             })
             .await?;
         Ok(created.payment)

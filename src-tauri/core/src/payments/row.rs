@@ -19,7 +19,7 @@ pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_s
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
     late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units,
-    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items";
+    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -60,6 +60,7 @@ pub(super) struct PaymentRow {
     rate_markup_bp: Option<i64>,
     remainder_of: Option<String>,
     items: Option<String>,
+    tip: Option<String>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -89,6 +90,13 @@ impl TryFrom<PaymentRow> for Payment {
         Ok(Payment {
             fiat,
             remainder_of: r.remainder_of.map(PaymentId::from_store),
+            tip: match &r.tip {
+                None => None,
+                Some(j) => Some(
+                    serde_json::from_str(j)
+                        .map_err(|_| CoreError::Corrupt(format!("payment {id}: tip {j:?}")))?,
+                ),
+            },
             cart: match &r.items {
                 None => None,
                 Some(j) => Some(

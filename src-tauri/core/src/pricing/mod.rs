@@ -242,7 +242,7 @@ fn div_up(a: U256, b: U256) -> U256 {
 }
 
 /// `price ÷ rate × (1 + markup_bp / 10000)` in base units, rounded up to a multiple of `step`.
-fn token_amount(
+pub(crate) fn token_amount(
     price: &DecimalAmount,
     rate: &DecimalAmount,
     markup_bp: u32,

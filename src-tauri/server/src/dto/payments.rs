@@ -60,10 +60,35 @@ pub struct CreatePaymentRequest {
     pub items: Option<Vec<ItemRequest>>,
     /// Off the cart's subtotal: `{"amount": "5.00"}` or `{"percent": "10"}`.
     pub discount: Option<DiscountRequest>,
+    /// `true` (with `[tips] choices` set, and a price in the shop's currency): the customer display
+    /// offers the tip choices before the QR code; the amount is fixed once one is chosen
+    /// (`POST /payments/{id}/tip`). Until then the sale has no amount to pay.
+    pub ask_tip: Option<bool>,
     /// `true`: show the new payment on the customer display at once (it then follows it, as a sale
     /// opened from the till) — for sales rung up by another system. Not repeated when an
     /// idempotent retry answers the payment already created.
     pub show_on_display: Option<bool>,
+}
+
+/// A sale's tip.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TipView {
+    /// The percentages offered.
+    pub choices: Vec<u32>,
+    /// The price before the tip, shop currency.
+    pub base: String,
+    /// The chosen percentage (0: no tip); null while the customer chooses.
+    pub percent: Option<u32>,
+    /// The tip, shop currency.
+    pub amount: Option<String>,
+}
+
+/// `POST /api/v1/payments/{id}/tip`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TipChoice {
+    /// One of the offered percentages, or 0 for no tip.
+    pub percent: u32,
 }
 
 /// One line of a cart.
@@ -229,6 +254,9 @@ pub struct PaymentResponse {
     pub remainder_of: Option<String>,
     /// The cart it was rung up as (null for a sale of one amount).
     pub cart: Option<CartView>,
+    /// The tip asked of the customer (`percent` null while they choose: no amount to pay yet), or
+    /// chosen.
+    pub tip: Option<TipView>,
     /// A sale credited with less than it asked: what is missing and its remainder (in
     /// `GET /payments/{id}` and the remainder's answer; null elsewhere and for other sales).
     pub shortfall: Option<ShortfallView>,
@@ -307,6 +335,12 @@ impl From<&Payment> for PaymentResponse {
             rate_markup_percent: p.fiat.as_ref().map(|f| percent(f.markup_bp)),
             remainder_of: p.remainder_of.as_ref().map(|id| id.to_string()),
             cart: p.cart.as_ref().map(CartView::from),
+            tip: p.tip.as_ref().map(|t| TipView {
+                choices: t.choices.clone(),
+                base: t.base.to_string_scaled(2),
+                percent: t.percent,
+                amount: t.amount.as_ref().map(|a| a.to_string_scaled(2)),
+            }),
             shortfall: None,
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
@@ -432,6 +466,7 @@ impl CreatePaymentRequest {
             idempotency_key,
             remainder_of: None,
             cart,
+            ask_tip: self.ask_tip == Some(true),
         })
     }
 }

@@ -19,6 +19,8 @@ pub struct PricingResponse {
     pub rates: Vec<RateView>,
     /// Why the last fetch failed, while it does.
     pub last_error: Option<String>,
+    /// The tip choices the customer display offers (`[tips]`), percent; empty: no tips.
+    pub tip_choices: Vec<u32>,
 }
 
 /// One token's rate.
@@ -52,6 +54,7 @@ impl From<PricingStatus> for PricingResponse {
                 })
                 .collect(),
             last_error: s.last_error,
+            tip_choices: Vec::new(),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::{
     auth::{Caller, Permission, Require},
     dto::payments::{
         AttachRequest, CreatePaymentRequest, ListQuery, PaymentPage, PaymentResponse,
-        ProcessRequest, QrQuery, ShortfallView,
+        ProcessRequest, QrQuery, ShortfallView, TipChoice,
     },
     error::{ApiError, ErrorBody},
     extract::{ApiJson, ApiQuery},
@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/payments/{payment_id}/remainder",
             post(remainder).route_layer(sell),
+        )
+        .route(
+            "/payments/{payment_id}/tip",
+            post(tip).route_layer(Require(Permission::Display)),
         );
     let customer = Router::new()
         .route("/payments/{payment_id}", get(get_one))
@@ -122,6 +126,27 @@ pub async fn remainder(
         state.core.display.show(Some(&rest.id)).await?;
     }
     Ok(Json(PaymentResponse::from(&rest)))
+}
+
+/// The customer's tip choice (the customer display, or the cashier for them): the price grows by
+/// it and the sale takes its exact amount; 0 for no tip. 409 `invalid_state` unless the sale is
+/// open and still asking.
+#[utoipa::path(post, path = "/api/v1/payments/{payment_id}/tip", tag = "payments",
+    params(("payment_id" = String, Path, description = "The sale")),
+    request_body = TipChoice,
+    security(("api_key" = ["admin", "cashier", "display"])),
+    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn tip(
+    State(state): State<AppState>,
+    Path(payment_id): Path<String>,
+    ApiJson(body): ApiJson<TipChoice>,
+) -> Result<Json<PaymentResponse>, ApiError> {
+    let p = state
+        .core
+        .payments
+        .choose_tip(&PaymentId::parse(&payment_id)?, body.percent)
+        .await?;
+    Ok(Json(PaymentResponse::for_customer(&p)))
 }
 
 /// Get one payment by id. Reachable with the id alone (customer screens).

@@ -15,5 +15,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/pricing", tag = "catalog", responses((status = 200, body = PricingResponse)))]
 pub async fn pricing(State(state): State<AppState>) -> Json<PricingResponse> {
     let tokens = state.core.catalog.symbols().await;
-    Json(state.core.payments.pricing().status(&tokens).into())
+    Json(PricingResponse {
+        tip_choices: state.core.config.tips.choices.clone(),
+        ..state.core.payments.pricing().status(&tokens).into()
+    })
 }

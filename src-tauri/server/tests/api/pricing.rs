@@ -261,3 +261,80 @@ async fn a_cart_of_three_lines_with_a_discount_is_priced_at_its_total_and_keeps_
     let zero = json!({ "token": "USDT", "items": [{ "name": "Cake", "quantity": 0, "unit_price": "9.90" }] });
     assert_error(app.create(zero).await, 422, "invalid_field").await;
 }
+
+#[tokio::test]
+async fn a_tip_chosen_on_the_display_is_added_before_the_amount_is_fixed() {
+    let app = spawn_app_with(
+        "[pricing]\ncurrency = \"CNY\"\nsource = \"fixed\"\nrate = \"7.10\"\n[tips]\nchoices = [10, 15, 20]\n",
+    )
+    .await;
+    let pricing: Value = app.get_json("/api/v1/pricing").await;
+    assert_eq!(pricing["tip_choices"], json!([10, 15, 20]));
+    let p = app
+        .create_ok(json!({ "fiat_amount": "44.99", "token": "USDT", "ask_tip": true, "show_on_display": true }))
+        .await;
+    assert_eq!(
+        p["tip"],
+        json!({ "choices": [10, 15, 20], "base": "44.99", "percent": null, "amount": null })
+    );
+    let shown: Value = app.get_json("/api/v1/display").await;
+    assert!(
+        shown["payment"]["tip"]["percent"].is_null(),
+        "the display asks: {shown}"
+    );
+
+    let id = p["id"].as_str().unwrap();
+    let tip = |percent: u32| {
+        app.client
+            .post(app.url(&format!("/api/v1/payments/{id}/tip")))
+            .json(&json!({ "percent": percent }))
+            .send()
+    };
+    assert_error(tip(12).await.unwrap(), 422, "invalid_field").await;
+    let tipped: Value = tip(10).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        tipped["tip"]["amount"], "4.50",
+        "10 % of 44.99, half up: {tipped}"
+    );
+    assert_eq!(tipped["fiat_amount"], "49.49");
+    assert_eq!(
+        tipped["requested_amount"], "6.98",
+        "49.49 / 7.10 = 6.970…, rounded up"
+    );
+    assert_ne!(tipped["amount"], p["amount"]);
+    let shown: Value = app.get_json("/api/v1/display").await;
+    assert_eq!(
+        shown["payment"]["amount"], tipped["amount"],
+        "the display follows the new amount"
+    );
+    assert_error(tip(15).await.unwrap(), 409, "invalid_state").await;
+
+    // No tip: the amount stays; and without ask_tip nothing is asked.
+    let q = app
+        .create_ok(json!({ "fiat_amount": "10", "token": "USDT", "ask_tip": true }))
+        .await;
+    let untipped: Value = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/payments/{}/tip",
+            q["id"].as_str().unwrap()
+        )))
+        .json(&json!({ "percent": 0 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            untipped["amount"].clone(),
+            untipped["tip"]["percent"].clone()
+        ),
+        (q["amount"].clone(), json!(0))
+    );
+    let plain = app
+        .create_ok(json!({ "fiat_amount": "10", "token": "USDT" }))
+        .await;
+    assert!(plain["tip"].is_null());
+}
