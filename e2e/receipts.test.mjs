@@ -62,7 +62,7 @@ before(async () => {
     .replace('name = "Demo Shop"', 'name = "Corner Café"')
     .replace('explorer_url = ""', 'explorer_url = "https://bscscan.com"');
   const file = join(dir, 'stablepay.toml');
-  writeFileSync(file, `${config}\n[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[receipts]\naddress = ["1 Harbour Road"]\nprinter = "127.0.0.1:${printer.address().port}"\nauto_print = true\n`);
+  writeFileSync(file, `${config}\n[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[receipts]\naddress = ["1 Harbour Road"]\nprinter = "127.0.0.1:${printer.address().port}"\nauto_print = true\n\n[tips]\nchoices = [10, 15, 20]\n`);
   base = `http://127.0.0.1:${port}`;
   server = await startServer(file, base);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -85,6 +85,9 @@ async function sale(lang) {
   await page.getByTestId('create').click();
   await page.waitForURL(/#\/pay\/pay_[0-9a-f]{32}$/);
   const id = page.url().split('/').pop();
+  // The shop offers tips: the cashier chooses "no tip" for the customer here.
+  await page.getByTestId('tip-none-cashier').click();
+  await page.getByTestId('qr').waitFor();
   const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
   const before = printed.length;
   await transfer(chain.anvil.call, chain.state.tokens.USDT, ACCOUNTS.customer, ACCOUNTS.merchant, BigInt(payment.amount_base_units));
@@ -128,13 +131,16 @@ for (const lang of ['en', 'zh-CN']) {
   });
 }
 
-it('rings up a cart of three lines with 10 % off, is paid, and the receipt lists the lines and the discount', { skip: missing ?? false }, async () => {
+it('rings up a cart of three lines with 10 % off, the customer adds a 10 % tip on the display, it is paid, and the receipt lists the lines and the discount', { skip: missing ?? false }, async () => {
   const json = { 'content-type': 'application/json' };
   const product = async (name, price) => (await (await fetch(`${base}/api/v1/products`, { method: 'POST', headers: json, body: JSON.stringify({ name, price }) })).json()).id;
   const flatWhite = await product('Flat white', '18.50');
   const croissant = await product('Croissant', '12');
   const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
   const page = await context.newPage();
+  const display = await (await browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
+  await display.goto(`${base}/?lang=en#/display`);
+  await display.getByTestId('display').waitFor();
   await page.goto(`${base}/?lang=en#/`);
   await page.locator(`[data-product="${flatWhite}"]`).click();
   await page.locator(`[data-product="${flatWhite}"]`).click();
@@ -150,8 +156,16 @@ it('rings up a cart of three lines with 10 % off, is paid, and the receipt lists
   await page.getByTestId('create').click();
   await page.waitForURL(/#\/pay\/pay_[0-9a-f]{32}$/);
   const id = page.url().split('/').pop();
+  await page.getByTestId('tip-waiting').waitFor();
+  // The customer picks 10 % on the display; the QR page shows the new amount by itself.
+  await display.getByTestId('tip-10').click();
+  await display.screenshot({ path: join(ARTIFACTS, 'cart-en-display-tip.png') });
+  await page.getByTestId('qr').waitFor({ timeout: 10_000 });
   const payment = await (await fetch(`${base}/api/v1/payments/${id}`)).json();
-  assert.equal(payment.fiat_amount, '44.99', '49.99 less 10 %');
+  assert.equal(payment.tip.base, '44.99', '49.99 less 10 %');
+  assert.equal(payment.tip.amount, '4.50');
+  assert.equal(payment.fiat_amount, '49.49', 'the tip added before the amount is fixed');
+  await display.getByTestId('display-amount').filter({ hasText: `${payment.amount} USDT` }).waitFor({ timeout: 10_000 });
   assert.deepEqual(payment.cart.items.map((i) => [i.name, i.quantity, i.amount]), [['Flat white', 2, '37.00'], ['Croissant', 1, '12.00'], ['Water', 1, '0.99']]);
   await page.screenshot({ path: join(ARTIFACTS, 'cart-en-qr.png') });
   await transfer(chain.anvil.call, chain.state.tokens.USDT, ACCOUNTS.customer, ACCOUNTS.merchant, BigInt(payment.amount_base_units));
@@ -159,9 +173,10 @@ it('rings up a cart of three lines with 10 % off, is paid, and the receipt lists
   await page.getByTestId('receipt-link').click();
   await page.getByTestId('receipt').waitFor();
   const receipt = await page.getByTestId('receipt').innerText();
-  for (const expected of ['2 × Flat white', '37.00 CNY', 'Croissant', 'Water', '− 10 %', '-5.00 CNY', '44.99 CNY']) {
+  for (const expected of ['2 × Flat white', '37.00 CNY', 'Croissant', 'Water', '− 10 %', '-5.00 CNY', '+ 10 %', '4.50 CNY', '49.49 CNY']) {
     assert.ok(receipt.includes(expected), `${expected} on the receipt:\n${receipt}`);
   }
   await page.screenshot({ path: join(ARTIFACTS, 'cart-en-receipt.png'), fullPage: true });
+  await display.context().close();
   await context.close();
 });

@@ -77,6 +77,9 @@ export const createPayment = (body: CreatePayment, idempotencyKey?: string) =>
     headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
   });
 export const getPayment = (id: string) => request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}`);
+/** The customer's tip choice (0: no tip) for a sale asking one: the sale takes its amount. */
+export const chooseTip = (id: string, percent: number) =>
+  request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/tip`, json('POST', { percent }));
 /** Asks for the rest of a short sale: the payment for what is missing (shown on the customer display). */
 export const requestRemainder = (id: string) =>
   request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/remainder`, { method: 'POST' });

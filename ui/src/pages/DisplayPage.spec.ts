@@ -50,6 +50,30 @@ describe('DisplayPage', () => {
     expect(page.find('[data-testid=display]').attributes('data-mode')).toBe('success');
   });
 
+  it('offers the tip choices instead of the QR code until the customer picks one', async () => {
+    const asking = payment({ fiat_amount: '44.99', fiat_currency: 'CNY', rate: '7.1', tip: { choices: [10, 15], base: '44.99', percent: null, amount: null } });
+    const calls = serve({
+      'POST /api/v1/socket-tickets': [201, { ticket: 't-1', expires_in: 60 }],
+      [`POST /api/v1/payments/${asking.id}/tip`]: [200, { ...asking, tip: { choices: [10, 15], base: '44.99', percent: 10, amount: '4.50' } }],
+    });
+    const { page } = await mountAt('/display');
+    const socket = FakeSocket.latest();
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: asking, shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-tip]').exists()).toBe(true);
+    expect(page.find('[data-testid=display-amount]').exists()).toBe(false);
+    await page.get('[data-testid=tip-10]').trigger('click');
+    await flushPromises();
+    const posted = calls.find((c) => c.url.endsWith('/tip'));
+    expect(JSON.parse(String(posted?.init?.body))).toEqual({ percent: 10 });
+
+    const chosen = payment({ amount: '6.98', tip: { choices: [10, 15], base: '44.99', percent: 10, amount: '4.50' } });
+    socket.push({ type: 'display_update', data: { mode: 'payment', payment: chosen, shop_name: 'Corner Café', updated_at: '' } });
+    await flushPromises();
+    expect(page.find('[data-testid=display-tip]').exists()).toBe(false);
+    expect(page.find('[data-testid=display-amount]').text()).toBe('6.98 USDT');
+  });
+
   it('asks an unknown device for a pairing code, then keeps its token and follows the display', async () => {
     let paired = false;
     const calls = serve({

@@ -21,6 +21,7 @@ const cny: Pricing = {
     { token: 'USDC', rate: '7.12', rate_at: new Date(Date.now() - 3_605_000).toISOString(), stale: true },
   ],
   last_error: null,
+  tip_choices: [],
 };
 
 function server(create: [number, unknown] = [201, payment({ fiat_amount: '35.50', fiat_currency: 'CNY', rate: '7.10' })]) {

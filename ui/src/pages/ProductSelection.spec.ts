@@ -22,6 +22,7 @@ const cny = (over: Partial<Pricing['rates'][number]> = {}): Pricing => ({
   markup_percent: '1.5',
   rates: [{ token: 'USDT', rate: '7.10', rate_at: new Date(Date.now() - 5_000).toISOString(), stale: false, ...over }],
   last_error: null,
+  tip_choices: [],
 });
 
 async function mountKeypad(pricing: Pricing, locale: 'en' | 'zh-CN' = 'en') {
@@ -79,7 +80,7 @@ describe('ProductSelection building a cart', () => {
   async function till() {
     const calls = serve({
       '/api/v1/products': [200, [coffee, cake]],
-      '/api/v1/pricing': [200, { currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: new Date().toISOString(), stale: false }], last_error: null }],
+      '/api/v1/pricing': [200, { currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: new Date().toISOString(), stale: false }], last_error: null, tip_choices: [] }],
       '/health': [200, { status: 'ok', database: 'ok', version: '', uptime_seconds: 1 }],
       '/api/v1/tokens': [200, [{ symbol: 'USDT', name: 'Tether', network: 'bsc', contract_address: '0x55d3', decimals: 18, legacy: false, disabled: null }]],
       '/api/v1/networks': [200, [{ id: 'bsc', name: 'BNB Smart Chain', chain_id: 56, explorer_url: '' }]],
@@ -213,7 +214,7 @@ describe('ProductSelection in a shop that prices in its own currency', () => {
   });
 
   it('shows no conversion for a shop in USD at 1', async () => {
-    const page = await mountKeypad({ currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: '2026-11-24T10:00:00Z', stale: false }], last_error: null });
+    const page = await mountKeypad({ currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: '2026-11-24T10:00:00Z', stale: false }], last_error: null, tip_choices: [] });
     await type(page, '10');
     expect(page.find('[data-testid=total]').text()).toBe('$10');
     expect(page.find('[data-testid=estimate]').exists()).toBe(false);

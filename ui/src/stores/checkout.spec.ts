@@ -4,6 +4,7 @@ import { newIdempotencyKey, type Payment } from '../backend';
 import { payment, serve } from '../testing/fakes';
 import { formatAmount } from '../composables/useNow';
 import { MAX_WHOLE_DIGITS, pressKey, useCheckoutStore, validAmount } from './checkout';
+import { usePricingStore } from './pricing';
 
 const product = (id: string, name: string, price: string) => ({ id, name, price, description: null, active: true, created_at: '', updated_at: '' });
 
@@ -72,6 +73,21 @@ describe('the checkout store', () => {
     expect(JSON.parse(localStorage.getItem('stablepay.lastChoice')!)).toMatchObject({ token: 'USDT' });
   });
 
+  it('asks the customer for a tip when the shop offers tip choices', async () => {
+    const created = payment();
+    const calls = serve({
+      '/api/v1/pricing': [200, { currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: '2026-11-24T10:00:00Z', stale: false }], last_error: null, tip_choices: [10, 15] }],
+      'POST /api/v1/payments': [201, created],
+      'PUT /api/v1/display': [200, { mode: 'payment', payment: created, shop_name: 'Shop', updated_at: '' }],
+    });
+    await usePricingStore().refresh();
+    const store = useCheckoutStore();
+    for (const k of ['1', '0']) store.press(k);
+    await store.create('key-2');
+    const post = calls.find((c) => c.init?.method === 'POST')!;
+    expect(JSON.parse(String(post.init?.body))).toEqual({ fiat_amount: '10', token: 'USDT', ask_tip: true });
+  });
+
   it('sells a cart by its lines, its discount and its total; a product line names its product', async () => {
     const calls = serve({ 'POST /api/v1/payments': [201, payment()], 'PUT /api/v1/display': [200, {}] });
     const store = useCheckoutStore();
@@ -96,7 +112,7 @@ describe('the checkout store', () => {
   it("keeps a stale rate's refusal with the server's words, and asks for the rates again", async () => {
     const calls = serve({
       'POST /api/v1/payments': [409, { error: { code: 'rate_stale', message: 'the coinbase rate is 3601 s old (the limit is 3600 s)' } }],
-      '/api/v1/pricing': [200, { currency: 'CNY', source: 'coinbase', markup_percent: '0', rates: [{ token: 'USDT', rate: '7.1', rate_at: '2026-11-24T09:00:00Z', stale: true }], last_error: null }],
+      '/api/v1/pricing': [200, { currency: 'CNY', source: 'coinbase', markup_percent: '0', rates: [{ token: 'USDT', rate: '7.1', rate_at: '2026-11-24T09:00:00Z', stale: true }], last_error: null, tip_choices: [] }],
     });
     const store = useCheckoutStore();
     store.press('9');

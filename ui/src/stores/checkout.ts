@@ -187,9 +187,10 @@ export const useCheckoutStore = defineStore('checkout', () => {
     errorMessage.value = '';
   }
 
-  /** The request body for this sale (a cart's lines, or the one amount), without a key. */
+  /** The request body for this sale (a cart's lines, or the one amount), without a key. A shop
+   *  with tip choices asks the customer for one on the display before the amount is fixed. */
   function body(): CreatePayment {
-    const where = { token: token.value, network: network.value || undefined };
+    const where = { token: token.value, network: network.value || undefined, ...(pricing.tipChoices.length ? { ask_tip: true } : {}) };
     if (!inCart.value) return { fiat_amount: amount.value, ...where };
     const off = parsedDiscount.value === 'invalid' ? null : parsedDiscount.value;
     return {

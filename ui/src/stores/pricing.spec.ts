@@ -21,6 +21,7 @@ function cnyShop(over: Partial<Pricing> = {}): Pricing {
       { token: 'USDC', rate: '7.12', rate_at: '2026-11-24T09:00:00Z', stale: true },
     ],
     last_error: null,
+    tip_choices: [],
     ...over,
   };
 }
@@ -82,7 +83,7 @@ describe('the pricing store', () => {
     await pricing.refresh();
     expect(pricing.converts('USDT')).toBe(true);
 
-    answer = { currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: '2026-11-24T10:00:00Z', stale: false }], last_error: null };
+    answer = { currency: 'USD', source: 'fixed', markup_percent: '0', rates: [{ token: 'USDT', rate: '1', rate_at: '2026-11-24T10:00:00Z', stale: false }], last_error: null, tip_choices: [] };
     await pricing.refresh();
     expect(pricing.converts('USDT')).toBe(false);
   });

@@ -72,6 +72,8 @@ export const usePricingStore = defineStore('pricing', () => {
 
   /** The shop's currency (ISO 4217), null until known. */
   const currency = computed(() => pricing.value?.currency ?? null);
+  /** The tip choices the customer display offers (`[tips]`); empty: tips are not asked. */
+  const tipChoices = computed(() => pricing.value?.tip_choices ?? []);
 
   function rateOf(token: string): TokenRate | null {
     return pricing.value?.rates.find((r) => r.token === token) ?? null;
@@ -103,5 +105,5 @@ export const usePricingStore = defineStore('pricing', () => {
     return !!pricing.value && showsShopCurrency(pricing.value.currency, rateOf(token)?.rate);
   }
 
-  return { pricing, errorCode, currency, refresh, watch, rateOf, estimate, staleFor, converts };
+  return { pricing, errorCode, currency, tipChoices, refresh, watch, rateOf, estimate, staleFor, converts };
 });

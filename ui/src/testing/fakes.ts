@@ -50,6 +50,7 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
     remainder_of: null,
     shortfall: null,
     cart: null,
+    tip: null,
     description: null,
     order_reference: null,
     metadata: null,

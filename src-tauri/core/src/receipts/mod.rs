@@ -57,6 +57,41 @@ pub struct ReceiptLine {
     pub amount: String,
 }
 
+/// What was sold: the cart's lines (or the sale as one line), then the tip.
+fn sold_lines(
+    payment: &Payment,
+    fiat_total: &Option<String>,
+    token_total: &str,
+) -> Vec<ReceiptLine> {
+    let tip = payment
+        .tip
+        .as_ref()
+        .and_then(|t| Some((t.percent?, t.amount.clone()?, t.base.clone())));
+    let mut lines = match (&payment.cart, &payment.fiat) {
+        (Some(cart), Some(f)) => cart_lines(cart, &f.currency),
+        (None, Some(f)) if tip.is_some() => vec![ReceiptLine {
+            label: payment.description.clone(),
+            amount: format!(
+                "{} {}",
+                tip.as_ref()
+                    .map_or(String::new(), |t| t.2.to_string_scaled(2)),
+                f.currency
+            ),
+        }],
+        _ => vec![ReceiptLine {
+            label: payment.description.clone(),
+            amount: fiat_total.clone().unwrap_or_else(|| token_total.to_owned()),
+        }],
+    };
+    if let (Some((percent, amount, _)), Some(f)) = (tip, &payment.fiat) {
+        lines.push(ReceiptLine {
+            label: Some(format!("+ {percent} %")),
+            amount: format!("{} {}", amount.to_string_scaled(2), f.currency),
+        });
+    }
+    lines
+}
+
 /// A cart's lines as printed: `2 × Flat white  37.00 CNY`, then the discount.
 fn cart_lines(cart: &crate::cart::Cart, currency: &str) -> Vec<ReceiptLine> {
     let money = |d: Option<crate::amount::DecimalAmount>| {
@@ -133,13 +168,7 @@ impl Receipt {
             shop_name: header.shop_name.clone(),
             shop_address: header.address.clone(),
             payment_id: payment.id.to_string(),
-            lines: match (&payment.cart, &payment.fiat) {
-                (Some(cart), Some(f)) => cart_lines(cart, &f.currency),
-                _ => vec![ReceiptLine {
-                    label: payment.description.clone(),
-                    amount: fiat_total.clone().unwrap_or_else(|| token_total.clone()),
-                }],
-            },
+            lines: sold_lines(payment, &fiat_total, &token_total),
             fiat_total,
             token_total,
             rate: payment.fiat.as_ref().map(|f| {
