@@ -8195,6 +8195,8 @@ export interface components {
             reload_failure?: components["schemas"]["ReloadFailure"] | null;
             /** @description Server. */
             server: components["schemas"]["ServerSettings"];
+            /** @description The tip choices the customer display offers (empty: no tips). */
+            tip_choices: number[];
             /** @description Accepted tokens. */
             tokens: components["schemas"]["TokenResponse"][];
         };
@@ -8244,6 +8246,8 @@ export interface components {
             rpc_urls?: string[] | null;
             /** @description `merchant.name`. */
             shop_name?: string | null;
+            /** @description The tip choices the customer display offers, percent (`[tips] choices`); `[]`: no tips. */
+            tip_choices?: number[] | null;
             /** @description The accepted tokens by symbol, among `known_tokens`. */
             tokens?: string[] | null;
             /** @description The first network's WebSocket endpoints. */

@@ -8,7 +8,7 @@ import PricingSettingsForm from './PricingSettingsForm.vue';
 afterEach(() => vi.unstubAllGlobals());
 
 const settings = (pricing: Partial<Settings['pricing']> = {}, generation = 0) =>
-  ({ generation, reload_failure: null, pricing: { currency: 'USD', source: 'fixed', rate: '1', markup_percent: '0', refresh_seconds: 60, max_age_seconds: 600, ...pricing } }) as unknown as Settings;
+  ({ generation, reload_failure: null, tip_choices: [], pricing: { currency: 'USD', source: 'fixed', rate: '1', markup_percent: '0', refresh_seconds: 60, max_age_seconds: 600, ...pricing } }) as unknown as Settings;
 
 describe('PricingSettingsForm', () => {
   it('sets the shop currency and its fixed rate, a comma decimal read as a point, and waits until applied', async () => {
@@ -27,6 +27,18 @@ describe('PricingSettingsForm', () => {
     await vi.waitFor(() => expect(form.find('[data-testid=pricing-applied]').exists()).toBe(true), { timeout: 3000 });
     const patch = calls.find((c) => c.init?.method === 'PATCH');
     expect(JSON.parse(String(patch?.init?.body))).toEqual({ pricing: { currency: 'CNY', rate: '7.10' } });
+  });
+
+  it('sets the tip choices the customer display offers', async () => {
+    const calls = serve({
+      'PATCH /api/v1/settings': [200, { changed: ['tips.choices'], config_file: 'f', applied: 'reloading', generation: 1 }],
+      '/api/v1/settings': [200, { ...settings({}, 1), tip_choices: [10, 15] }],
+    });
+    const form = mount(PricingSettingsForm, { props: { settings: settings() }, global: { plugins: [createAppI18n('en')] } });
+    await form.get('[data-testid=set-tips]').setValue('10, 15');
+    await form.get('form').trigger('submit');
+    await vi.waitFor(() => expect(form.find('[data-testid=pricing-applied]').exists()).toBe(true), { timeout: 3000 });
+    expect(JSON.parse(String(calls.find((c) => c.init?.method === 'PATCH')?.init?.body))).toEqual({ tip_choices: [10, 15] });
     expect(form.emitted('saved')).toHaveLength(1);
   });
 

@@ -52,6 +52,8 @@ pub struct SettingsChange {
     pub receipt_address: Option<Vec<String>>,
     /// `receipts.footer`.
     pub receipt_footer: Option<String>,
+    /// `tips.choices` (percent; empty: no tips).
+    pub tip_choices: Option<Vec<u32>>,
 }
 
 /// A threshold of `[alerts]` the owner may change.
@@ -120,6 +122,7 @@ impl SettingsChange {
             (self.receipt_auto_print.is_some(), "receipts.auto_print"),
             (self.receipt_address.is_some(), "receipts.address"),
             (self.receipt_footer.is_some(), "receipts.footer"),
+            (self.tip_choices.is_some(), "tips.choices"),
         ]
         .into_iter()
         .filter_map(|(changed, key)| changed.then_some(key))
@@ -197,6 +200,10 @@ pub fn apply(text: &str, change: &SettingsChange, current: &Config) -> Result<St
     }
     if let Some(f) = &change.receipt_footer {
         set("receipts", "footer", value(f.trim()))?;
+    }
+    if let Some(choices) = &change.tip_choices {
+        let list: Array = choices.iter().map(|p| i64::from(*p)).collect();
+        set("tips", "choices", Item::Value(list.into()))?;
     }
     for (threshold, v) in &change.alerts {
         let item = match threshold {

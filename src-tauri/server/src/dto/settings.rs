@@ -123,6 +123,8 @@ pub struct SettingsResponse {
     pub pricing: PricingSettings,
     /// The receipt's shop lines and printer.
     pub receipts: ReceiptSettings,
+    /// The tip choices the customer display offers (empty: no tips).
+    pub tip_choices: Vec<u32>,
     /// Whether the owner can change settings here (`PATCH /settings`), and the file it writes.
     pub editable: bool,
     /// The config file settings are saved to (null when read-only).
@@ -173,6 +175,8 @@ pub struct SettingsUpdate {
     pub pricing: Option<PricingUpdate>,
     /// The receipt's shop lines and the receipt printer (`[receipts]`).
     pub receipts: Option<ReceiptsUpdate>,
+    /// The tip choices the customer display offers, percent (`[tips] choices`); `[]`: no tips.
+    pub tip_choices: Option<Vec<u32>>,
 }
 
 /// `[receipts]` keys to change; absent ones stay.
@@ -272,6 +276,7 @@ impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
             receipt_auto_print: u.receipts.as_ref().and_then(|r| r.auto_print),
             receipt_address: u.receipts.as_ref().and_then(|r| r.address.clone()),
             receipt_footer: u.receipts.and_then(|r| r.footer),
+            tip_choices: u.tip_choices,
         }
     }
 }

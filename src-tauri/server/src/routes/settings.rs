@@ -199,6 +199,7 @@ pub async fn settings(State(state): State<AppState>) -> Result<Json<SettingsResp
             address: c.receipts.address.clone(),
             footer: c.receipts.footer.clone(),
         },
+        tip_choices: c.tips.choices.clone(),
         editable: state.reload.is_some(),
         generation: state.reload.as_ref().map_or(0, |r| r.applied()),
         reload_failure: state.reload.as_ref().and_then(|r| r.failed()).map(

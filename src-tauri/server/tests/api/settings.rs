@@ -497,3 +497,32 @@ async fn the_receipt_printer_and_the_receipt_s_lines_are_set_in_settings() {
     );
     assert!(text.contains("footer = \"多谢！\""), "{text}");
 }
+
+#[tokio::test]
+async fn tip_choices_set_in_settings_are_offered_on_the_next_sale() {
+    let shop = owned("[pricing]\ncurrency = \"CNY\"\nrate = \"7.10\"\n").await;
+    let refused = shop.change(json!({ "tip_choices": [10, 150] })).await;
+    let e = assert_error(refused, 422, "invalid_settings").await;
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tips.choices"),
+        "{e}"
+    );
+
+    let r = shop.change(json!({ "tip_choices": [10, 15] })).await;
+    let generation = r.json::<Value>().await.unwrap()["generation"].clone();
+    let running = shop.settings_until(|s| s["generation"] == generation).await;
+    assert_eq!(running["tip_choices"], json!([10, 15]));
+    let p = shop
+        .app
+        .create_ok(json!({ "fiat_amount": "10", "token": "USDT", "ask_tip": true }))
+        .await;
+    assert_eq!(p["tip"]["choices"], json!([10, 15]), "{p}");
+    let text = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(
+        text.contains("[tips]") && text.contains("choices = [10, 15]"),
+        "{text}"
+    );
+}
