@@ -166,6 +166,7 @@ it('rings up a cart of three lines with 10 % off, the customer adds a 10 % tip o
   assert.equal(payment.tip.amount, '4.50');
   assert.equal(payment.fiat_amount, '49.49', 'the tip added before the amount is fixed');
   await display.getByTestId('display-amount').filter({ hasText: `${payment.amount} USDT` }).waitFor({ timeout: 10_000 });
+  assert.match(await display.getByTestId('cart-lines-tip').innerText(), /10 %[\s\S]*4\.50/);
   assert.deepEqual(payment.cart.items.map((i) => [i.name, i.quantity, i.amount]), [['Flat white', 2, '37.00'], ['Croissant', 1, '12.00'], ['Water', 1, '0.99']]);
   await page.screenshot({ path: join(ARTIFACTS, 'cart-en-qr.png') });
   await transfer(chain.anvil.call, chain.state.tokens.USDT, ACCOUNTS.customer, ACCOUNTS.merchant, BigInt(payment.amount_base_units));
