@@ -55,6 +55,8 @@ pub struct Close {
     /// Paid payments without a price in the shop's currency (made before it was set, or without a
     /// fresh rate): their token amounts are in `takings`, not in `fiat_total`.
     pub unpriced: u64,
+    /// The tips among the takings, in the shop's currency (`None`: no tips).
+    pub tips: Option<DecimalAmount>,
 }
 
 /// A decimal at [`PRICE_SCALE`].
@@ -100,7 +102,7 @@ impl Reports {
 
         let rows = sqlx::query(
             "SELECT token_symbol, network_id, decimals, COALESCE(amount_received, amount_base_units) AS received,
-               fiat_amount, fiat_currency
+               fiat_amount, fiat_currency, tip
              FROM payment_sessions WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
              ORDER BY network_id, token_symbol",
         )
@@ -110,7 +112,7 @@ impl Reports {
         .await?;
         let mut takings: BTreeMap<(String, String), (u64, TokenAmount, Option<U256>)> =
             BTreeMap::new();
-        let (mut fiat_total, mut unpriced) = (None::<U256>, 0);
+        let (mut fiat_total, mut unpriced, mut tips) = (None::<U256>, 0, None::<U256>);
         for row in rows {
             let token: String = row.try_get("token_symbol")?;
             let network: String = row.try_get("network_id")?;
@@ -130,6 +132,13 @@ impl Reports {
                 }
                 _ => None,
             };
+            let tip = row
+                .try_get::<Option<String>, _>("tip")?
+                .and_then(|j| serde_json::from_str::<crate::payments::Tip>(&j).ok())
+                .and_then(|t| t.amount);
+            if let (Some(t), Some(_)) = (&tip, &price) {
+                tips = Some(tips.unwrap_or_default() + scaled(t));
+            }
             let entry = takings.entry((network, token)).or_insert((
                 0,
                 TokenAmount::from_base_units(U256::ZERO, decimals),
@@ -166,6 +175,7 @@ impl Reports {
                 .collect(),
             fiat_total: decimal(fiat_total),
             unpriced,
+            tips: decimal(tips),
         })
     }
 }

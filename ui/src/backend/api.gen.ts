@@ -7281,6 +7281,8 @@ export interface components {
             };
             /** @description Money in (payments paid in the window) per token and network. */
             takings: components["schemas"]["TakingsView"][];
+            /** @description The tips among the takings, shop currency (null: none). */
+            tips?: string | null;
             /** @description RFC 3339 UTC. */
             to: string;
             /**

@@ -33,7 +33,7 @@ describe('the day’s close', () => {
           from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z', currency: 'CNY',
           sales: { pending: 1, confirming: 0, paid: 3, expired: 0, cancelled: 1, failed: 0 },
           takings: [{ token: 'USDT', network: 'bsc', payments: 2, received: '15.00', fiat: '106.50' }, { token: 'USDC', network: 'bsc', payments: 1, received: '2.00', fiat: '14.20' }],
-          fiat_total: '120.70', unpriced: 0,
+          fiat_total: '120.70', unpriced: 0, tips: '4.50',
         }),
         { status: 200 },
       );
@@ -44,6 +44,7 @@ describe('the day’s close', () => {
     expect(calls[0]?.url).toMatch(/^\/api\/v1\/reports\/close\?from=.+&to=.+/);
     expect(page.get('[data-testid=close-total]').text()).toContain('120.70');
     expect(page.get('[data-testid=close-takings]').text()).toContain('15.00 USDT');
+    expect(page.get('[data-testid=close-tips]').text()).toContain('4.50');
     expect(page.get('[data-testid=close-sales]').text()).not.toMatch(/expired/i);
   });
 });

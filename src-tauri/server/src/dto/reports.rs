@@ -38,6 +38,8 @@ pub struct CloseResponse {
     pub fiat_total: Option<String>,
     /// Paid payments without a price in the shop's currency (only in the token figures).
     pub unpriced: u64,
+    /// The tips among the takings, shop currency (null: none).
+    pub tips: Option<String>,
 }
 
 /// Money in through one token on one network.
@@ -79,6 +81,7 @@ impl From<Close> for CloseResponse {
                 .collect(),
             fiat_total: c.fiat_total.map(|f| f.to_string_scaled(2)),
             unpriced: c.unpriced,
+            tips: c.tips.map(|t| t.to_string_scaled(2)),
         }
     }
 }

@@ -103,3 +103,29 @@ async fn the_close_of_a_seeded_day_matches_the_sum_of_its_payments() {
         .await;
     assert_error(bad, 400, "invalid_query").await;
 }
+
+#[tokio::test]
+async fn the_close_counts_the_tips_among_the_takings() {
+    let app = spawn_app_with(
+        "[pricing]\ncurrency = \"CNY\"\nsource = \"fixed\"\nrate = \"7.10\"\n[tips]\nchoices = [10]\n",
+    )
+    .await;
+    let p = app
+        .create_ok(json!({ "fiat_amount": "50", "token": "USDT", "ask_tip": true }))
+        .await;
+    let id = p["id"].as_str().unwrap();
+    let tipped = app
+        .client
+        .post(app.url(&format!("/api/v1/payments/{id}/tip")))
+        .json(&json!({ "percent": 10 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tipped.status(), 200);
+    paid(&app, &json!({ "id": id })).await;
+    let day: Value = app
+        .get_json("/api/v1/reports/close?from=2026-01-15T00:00:00Z&to=2026-01-16T00:00:00Z")
+        .await;
+    assert_eq!(day["fiat_total"], "55.00", "{day}");
+    assert_eq!(day["tips"], "5.00");
+}
