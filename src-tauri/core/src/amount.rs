@@ -111,6 +111,14 @@ impl DecimalAmount {
         (self.digits, self.scale)
     }
 
+    /// The amount as an integer of `10^-scale` units, exactly; `None` when it has more decimals
+    /// than `scale` (or does not fit).
+    pub(crate) fn at_scale(&self, scale: usize) -> Option<U256> {
+        let widen = scale.checked_sub(self.scale)?;
+        self.digits
+            .checked_mul(U256::from(10u8).checked_pow(U256::from(widen))?)
+    }
+
     /// `digits / 10^scale`, trailing zeros dropped; `None` for zero or beyond the largest amount.
     pub(crate) fn from_parts(digits: U256, scale: usize) -> Option<Self> {
         Self::parse(&format_units(digits, scale, 0)).ok()

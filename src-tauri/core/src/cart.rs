@@ -48,9 +48,9 @@ pub struct Cart {
     pub discount: Option<Discount>,
 }
 
+/// `d` at [`SCALE`]; prices with more decimals are refused by [`Cart::check`].
 fn scaled(d: &DecimalAmount) -> U256 {
-    let (digits, scale) = d.parts();
-    digits * U256::from(10u8).pow(U256::from(SCALE - scale.min(SCALE)))
+    d.at_scale(SCALE).unwrap_or_default()
 }
 
 fn cents_up(v: U256, half_up: bool) -> U256 {
@@ -85,10 +85,27 @@ impl Cart {
                     ),
                 ));
             }
+            if l.unit_price.at_scale(SCALE).is_none() {
+                return Err(CoreError::field(
+                    "items",
+                    format!(
+                        "line {}: the unit price has more than {SCALE} decimals",
+                        i + 1
+                    ),
+                ));
+            }
             if !(1..=MAX_QUANTITY).contains(&l.quantity) {
                 return Err(CoreError::field(
                     "items",
                     format!("line {}: the quantity must be 1 to {MAX_QUANTITY}", i + 1),
+                ));
+            }
+        }
+        if let Some(Discount::Amount(a)) = &self.discount {
+            if a.at_scale(SCALE).is_none() {
+                return Err(CoreError::field(
+                    "discount.amount",
+                    format!("more than {SCALE} decimals"),
                 ));
             }
         }
@@ -213,6 +230,17 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("line 1: the quantity"));
+        let fine = Cart {
+            lines: vec![line("Cake", 1, "1.000000000000000000001")],
+            discount: None,
+        };
+        assert!(
+            fine.check()
+                .unwrap_err()
+                .to_string()
+                .contains("more than 18 decimals"),
+            "never rounded away"
+        );
         let pct = Cart {
             lines: vec![line("Cake", 1, "1")],
             discount: Some(Discount::Percent(d("120"))),

@@ -59,12 +59,6 @@ pub struct Close {
     pub tips: Option<DecimalAmount>,
 }
 
-/// A decimal at [`PRICE_SCALE`].
-fn scaled(d: &DecimalAmount) -> U256 {
-    let (digits, scale) = d.parts();
-    digits * U256::from(10u8).pow(U256::from(PRICE_SCALE - scale.min(PRICE_SCALE)))
-}
-
 /// The close from the store.
 #[derive(Debug, Clone)]
 pub struct Reports {
@@ -125,19 +119,18 @@ impl Reports {
                 row.try_get::<Option<String>, _>("fiat_amount")?,
                 row.try_get::<Option<String>, _>("fiat_currency")?,
             ) {
-                (Some(a), Some(c)) if c == currency => {
-                    Some(scaled(&DecimalAmount::parse(&a).map_err(|_| {
-                        CoreError::Corrupt(format!("fiat amount {a:?}"))
-                    })?))
-                }
+                // A price with more decimals than the sums keep counts as unpriced, never rounded.
+                (Some(a), Some(c)) if c == currency => DecimalAmount::parse(&a)
+                    .map_err(|_| CoreError::Corrupt(format!("fiat amount {a:?}")))?
+                    .at_scale(PRICE_SCALE),
                 _ => None,
             };
             let tip = row
                 .try_get::<Option<String>, _>("tip")?
                 .and_then(|j| serde_json::from_str::<crate::payments::Tip>(&j).ok())
                 .and_then(|t| t.amount);
-            if let (Some(t), Some(_)) = (&tip, &price) {
-                tips = Some(tips.unwrap_or_default() + scaled(t));
+            if let (Some(t), Some(_)) = (tip.and_then(|t| t.at_scale(PRICE_SCALE)), &price) {
+                tips = Some(tips.unwrap_or_default() + t);
             }
             let entry = takings.entry((network, token)).or_insert((
                 0,
