@@ -92,15 +92,26 @@ export const attachTransfer = (id: string, transferId: number, reason: string) =
 export const qrUrl = (id: string, kind: 'payment' | 'address' = 'payment') =>
   `${base}/api/v1/payments/${encodeURIComponent(id)}/qr.svg${kind === 'address' ? '?kind=address' : ''}`;
 
-/** CSV export of the filtered history (downloaded with the API key, then saved by the browser). */
-export async function exportCsv(filter: PaymentFilter = {}): Promise<Blob> {
+/** A file the API answers (CSV), fetched with the API key; the browser then saves it. */
+async function download(path: string): Promise<Blob> {
   const key = (await sessionKey()) ?? apiKey();
-  const response = await fetch(`${base}/api/v1/payments/export.csv${query(filter)}`, {
-    headers: key ? { Authorization: `Bearer ${key}` } : {},
-  });
+  const response = await fetch(`${base}${path}`, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
   if (!response.ok) throw new ApiError('http_error', `HTTP ${response.status}`, response.status);
   return response.blob();
 }
+
+/** Hands `blob` to the browser to save as `name`. */
+export function saveAs(blob: Blob, name: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
+/** CSV export of the filtered history. */
+export const exportCsv = (filter: PaymentFilter = {}) => download(`/api/v1/payments/export.csv${query(filter)}`);
 
 /** A paid sale's receipt. */
 export const getReceipt = (id: string) => request<Receipt>(`/api/v1/payments/${encodeURIComponent(id)}/receipt`);
@@ -111,15 +122,8 @@ export const printReceipt = (id: string) =>
 const closeQuery = (from: string, to: string) => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
 /** The close of `[from, to)` (RFC 3339). */
 export const closeReport = (from: string, to: string) => request<CloseReport>(`/api/v1/reports/close?${closeQuery(from, to)}`);
-/** The same close as CSV (downloaded with the API key, then saved by the browser). */
-export async function closeReportCsv(from: string, to: string): Promise<Blob> {
-  const key = (await sessionKey()) ?? apiKey();
-  const response = await fetch(`${base}/api/v1/reports/close?${closeQuery(from, to)}&format=csv`, {
-    headers: key ? { Authorization: `Bearer ${key}` } : {},
-  });
-  if (!response.ok) throw new ApiError('http_error', `HTTP ${response.status}`, response.status);
-  return response.blob();
-}
+/** The same close as CSV. */
+export const closeReportCsv = (from: string, to: string) => download(`/api/v1/reports/close?${closeQuery(from, to)}&format=csv`);
 
 export const listProducts = () => request<Product[]>('/api/v1/products');
 export const createProduct = (fields: ProductFields) => request<Product>('/api/v1/products', json('POST', fields));

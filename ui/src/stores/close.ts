@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { ApiError, closeReport, closeReportCsv, type CloseReport } from '../backend';
+import { ApiError, closeReport, closeReportCsv, saveAs, type CloseReport } from '../backend';
 
 /** `YYYY-MM-DD` of `d` in the till's own time zone. */
 export function localDay(d = new Date()): string {
@@ -42,12 +42,7 @@ export const useCloseStore = defineStore('close', () => {
 
   async function download() {
     const { from, to } = closeWindow(day.value, start.value, end.value);
-    const url = URL.createObjectURL(await closeReportCsv(from, to));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `stablepay-close-${day.value}.csv`;
-    a.click();
-    URL.revokeObjectURL(url);
+    saveAs(await closeReportCsv(from, to), `stablepay-close-${day.value}.csv`);
   }
 
   return { day, start, end, report, loading, errorCode, load, download };

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { ApiError, cancelPayment, exportCsv, listPayments, type Payment, type PaymentFilter } from '../backend';
+import { ApiError, cancelPayment, exportCsv, listPayments, saveAs, type Payment, type PaymentFilter } from '../backend';
 
 /** The filtered payment list with cursor pagination. */
 export const useHistoryStore = defineStore('history', () => {
@@ -34,13 +34,7 @@ export const useHistoryStore = defineStore('history', () => {
   }
 
   async function download() {
-    const blob = await exportCsv({ ...filter.value, limit: undefined });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'stablepay-payments.csv';
-    a.click();
-    URL.revokeObjectURL(url);
+    saveAs(await exportCsv({ ...filter.value, limit: undefined }), 'stablepay-payments.csv');
   }
 
   return { filter, payments, nextCursor, loading, errorCode, run, cancel, download };
