@@ -1,4 +1,5 @@
 import { onBeforeUnmount, onMounted, ref } from 'vue';
+import type { Payment } from '../backend';
 
 /** The current time, ticking every `everyMs` while the component is mounted. */
 export function useNow(everyMs = 1000) {
@@ -142,4 +143,21 @@ export function showsShopCurrency(currency: string | null | undefined, rate: str
 export function shopPrice(p: { fiat_amount: string | null; fiat_currency: string | null; rate: string | null }, locale: string): string | null {
   if (!p.fiat_amount || !showsShopCurrency(p.fiat_currency, p.rate)) return null;
   return formatFiat(p.fiat_amount, p.fiat_currency, locale);
+}
+
+/**
+ * What `<CartLines>` shows of a payment's cart: its lines, the discount, the tip once chosen, and
+ * (with `total`) what is asked — the cart's total, or with a tip the tipped price.
+ */
+export function cartLinesOf(p: Payment, { total = true }: { total?: boolean } = {}) {
+  const cart = p.cart;
+  if (!cart) return null;
+  return {
+    lines: cart.items,
+    currency: p.fiat_currency,
+    discount: cart.discount,
+    discountPercent: cart.discount_percent,
+    tip: p.tip,
+    total: total ? (p.tip?.amount ? p.fiat_amount : cart.total) : null,
+  };
 }
