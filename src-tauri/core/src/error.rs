@@ -57,6 +57,21 @@ pub enum CoreError {
     /// No product with that id.
     #[error("product not found")]
     ProductNotFound,
+    /// No refund with that id.
+    #[error("refund not found")]
+    RefundNotFound,
+    /// A refund over what the sale may still give back.
+    #[error("that is more than this sale may still refund ({refundable})")]
+    RefundTooLarge {
+        /// What may still be refunded, with the token.
+        refundable: String,
+    },
+    /// The refund is past being called off: its transfer was seen.
+    #[error("the refund is {status}: only an awaited refund (its transfer not seen yet) can be cancelled")]
+    RefundInvalidState {
+        /// The refund's status.
+        status: &'static str,
+    },
     /// No stored transfer with that id.
     #[error("transfer not found")]
     TransferNotFound,
@@ -192,6 +207,9 @@ impl CoreError {
             CoreError::PaymentNotFound => "payment_not_found",
             CoreError::ProductNotFound => "product_not_found",
             CoreError::TransferNotFound => "transfer_not_found",
+            CoreError::RefundNotFound => "refund_not_found",
+            CoreError::RefundTooLarge { .. } => "refund_too_large",
+            CoreError::RefundInvalidState { .. } => "invalid_state",
             CoreError::WebhookNotFound => "webhook_not_found",
             CoreError::PairingRefused => "pairing_refused",
             CoreError::DisplayNotFound => "display_not_found",

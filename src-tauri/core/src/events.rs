@@ -36,6 +36,9 @@ pub enum EventType {
     PaymentConfirming,
     /// `payment.paid`.
     PaymentPaid,
+    /// `payment.refunded`: a refund of a paid sale was confirmed on chain (the payment is now
+    /// `partially_refunded` or `refunded`; the event's detail is the refund).
+    PaymentRefunded,
     /// `payment.expired`.
     PaymentExpired,
     /// `payment.cancelled`.
@@ -82,6 +85,7 @@ impl EventType {
         EventType::PaymentPending,
         EventType::PaymentConfirming,
         EventType::PaymentPaid,
+        EventType::PaymentRefunded,
         EventType::PaymentExpired,
         EventType::PaymentCancelled,
         EventType::PaymentFailed,
@@ -99,6 +103,7 @@ impl EventType {
             EventType::PaymentPending => "payment.pending",
             EventType::PaymentConfirming => "payment.confirming",
             EventType::PaymentPaid => "payment.paid",
+            EventType::PaymentRefunded => "payment.refunded",
             EventType::PaymentExpired => "payment.expired",
             EventType::PaymentCancelled => "payment.cancelled",
             EventType::PaymentFailed => "payment.failed",
@@ -173,6 +178,9 @@ impl PaymentEventKind {
                 PaymentStatus::Pending => EventType::PaymentPending,
                 PaymentStatus::Confirming => EventType::PaymentConfirming,
                 PaymentStatus::Paid => EventType::PaymentPaid,
+                PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {
+                    EventType::PaymentRefunded
+                }
                 PaymentStatus::Expired => EventType::PaymentExpired,
                 PaymentStatus::Cancelled => EventType::PaymentCancelled,
                 PaymentStatus::Failed => EventType::PaymentFailed,

@@ -3,7 +3,10 @@
 //! payments *created* in the window; money by the payments *paid* in it (a sale rung up before
 //! midnight and paid after counts in the next day's takings), per token and network, in token units
 //! (what arrived) and in the shop's currency (what was asked, for sales that recorded a price in
-//! it). Sums are exact: token base units and decimal prices are added as integers, never floats.
+//! it). Sales refunded since still count in their day's takings; refunds count on the day they
+//! were confirmed on chain, per token and network, in token units and in the shop's currency (their
+//! share of the sale's price), and the net is what stayed. Sums are exact: token base units and
+//! decimal prices are added as integers, never floats.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +40,21 @@ pub struct Takings {
     pub fiat: Option<DecimalAmount>,
 }
 
+/// Money given back through one token on one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundTotal {
+    /// Token symbol.
+    pub token: String,
+    /// Network slug.
+    pub network: String,
+    /// Refunds confirmed.
+    pub refunds: u64,
+    /// What went back, in token units (exact).
+    pub amount: TokenAmount,
+    /// Their worth in the shop's currency (refunds of sales priced in it).
+    pub fiat: Option<DecimalAmount>,
+}
+
 /// The close of a window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Close {
@@ -57,6 +75,10 @@ pub struct Close {
     pub unpriced: u64,
     /// The tips among the takings, in the shop's currency (`None`: no tips).
     pub tips: Option<DecimalAmount>,
+    /// Money given back, per token and network, confirmed in the window.
+    pub refunds: Vec<RefundTotal>,
+    /// All refunds in the shop's currency (`None`: none priced in it).
+    pub refunds_fiat_total: Option<DecimalAmount>,
 }
 
 /// The close from the store.
@@ -97,7 +119,7 @@ impl Reports {
         let rows = sqlx::query(
             "SELECT token_symbol, network_id, decimals, COALESCE(amount_received, amount_base_units) AS received,
                fiat_amount, fiat_currency, tip
-             FROM payment_sessions WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
+             FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at >= ? AND paid_at < ?
              ORDER BY network_id, token_symbol",
         )
         .bind(from_ms)
@@ -150,6 +172,29 @@ impl Reports {
                 None => unpriced += 1,
             }
         }
+        let mut refunds: BTreeMap<(String, String), (u64, TokenAmount, Option<U256>)> =
+            BTreeMap::new();
+        let mut refunds_fiat = None::<U256>;
+        for r in crate::payments::refunds_confirmed_between(&self.pool, from_ms, to_ms).await? {
+            let decimals = r.amount.decimals();
+            let entry = refunds
+                .entry((r.network.to_string(), r.token.to_string()))
+                .or_insert((0, TokenAmount::from_base_units(U256::ZERO, decimals), None));
+            entry.0 += 1;
+            entry.1 = TokenAmount::from_base_units(
+                entry.1.base_units() + r.amount.base_units(),
+                decimals,
+            );
+            let priced = r
+                .fiat_amount
+                .as_ref()
+                .and_then(|f| f.at_scale(PRICE_SCALE))
+                .filter(|_| r.fiat_currency.as_deref() == Some(currency));
+            if let Some(f) = priced {
+                entry.2 = Some(entry.2.unwrap_or_default() + f);
+                refunds_fiat = Some(refunds_fiat.unwrap_or_default() + f);
+            }
+        }
         let decimal = |v: Option<U256>| v.and_then(|v| DecimalAmount::from_parts(v, PRICE_SCALE));
         Ok(Close {
             from,
@@ -169,6 +214,17 @@ impl Reports {
             fiat_total: decimal(fiat_total),
             unpriced,
             tips: decimal(tips),
+            refunds: refunds
+                .into_iter()
+                .map(|((network, token), (refunds, amount, fiat))| RefundTotal {
+                    token,
+                    network,
+                    refunds,
+                    amount,
+                    fiat: decimal(fiat),
+                })
+                .collect(),
+            refunds_fiat_total: decimal(refunds_fiat),
         })
     }
 }

@@ -202,7 +202,7 @@ impl Stats {
         starts.reverse();
         let since = starts[0].and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
         let sql = format!(
-            "SELECT {} AS day, COUNT(*) AS created, SUM(status = 'paid') AS paid
+            "SELECT {} AS day, COUNT(*) AS created, SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid
              FROM payment_sessions WHERE created_at >= ? GROUP BY day",
             period.sql_start()
         );
@@ -254,7 +254,8 @@ impl Stats {
         let by_status = self.status_counts().await?;
         let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
         let total: u64 = by_status.values().sum();
-        let successful = count("paid");
+        // A sale refunded since was still paid: it counts as a success.
+        let successful = count("paid") + count("partially_refunded") + count("refunded");
         let failed = count("expired") + count("cancelled") + count("failed");
 
         let mut payments_by_token: BTreeMap<String, u64> =
@@ -276,8 +277,8 @@ impl Stats {
         for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
             let since = to_millis(now - Duration::days(days));
             let row = sqlx::query(
-                "SELECT COUNT(*) AS n, SUM(status = 'paid') AS paid,
-                   SUM(status IN ('paid', 'expired', 'cancelled', 'failed')) AS ended
+                "SELECT COUNT(*) AS n, SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
+                   SUM(status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
                  FROM payment_sessions WHERE created_at >= ?",
             )
             .bind(since)
@@ -289,8 +290,8 @@ impl Stats {
         let mut success_rate_by_token: BTreeMap<String, f64> =
             tokens.iter().map(|t| (t.clone(), 0.0)).collect();
         for row in sqlx::query(
-            "SELECT token_symbol, SUM(status = 'paid') AS paid,
-               SUM(status IN ('paid', 'expired', 'cancelled', 'failed')) AS ended
+            "SELECT token_symbol, SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
+               SUM(status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
              FROM payment_sessions GROUP BY token_symbol",
         )
         .fetch_all(&self.pool)
@@ -300,7 +301,7 @@ impl Stats {
         }
 
         let average_ms: Option<f64> = sqlx::query_scalar(
-        "SELECT AVG(paid_at - created_at) FROM payment_sessions WHERE status = 'paid' AND paid_at IS NOT NULL",
+        "SELECT AVG(paid_at - created_at) FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL",
     )
     .fetch_one(&self.pool)
     .await?;
@@ -379,8 +380,8 @@ impl Stats {
     /// how many there were — the alert's input.
     pub async fn recent_success_rate(&self, since: DateTime<Utc>) -> Result<(f64, u64), CoreError> {
         let row = sqlx::query(
-            "SELECT SUM(status = 'paid') AS paid, COUNT(*) AS closed FROM payment_sessions
-         WHERE created_at >= ? AND status IN ('paid', 'expired', 'cancelled', 'failed')",
+            "SELECT SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid, COUNT(*) AS closed FROM payment_sessions
+         WHERE created_at >= ? AND status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')",
         )
         .bind(to_millis(since))
         .fetch_one(&self.pool)

@@ -144,11 +144,13 @@ impl ApiError {
                 | CoreError::AmountTooLarge(_)
                 | CoreError::InvalidAddress(_)
                 | CoreError::InvalidField { .. }
+                | CoreError::RefundTooLarge { .. }
                 | CoreError::UnknownToken { .. }
                 | CoreError::UnknownNetwork(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 CoreError::PaymentNotFound
                 | CoreError::ProductNotFound
                 | CoreError::TransferNotFound
+                | CoreError::RefundNotFound
                 | CoreError::WebhookNotFound
                 | CoreError::DisplayNotFound
                 | CoreError::DeliveryNotFound
@@ -162,6 +164,7 @@ impl ApiError {
                 | CoreError::PrinterUnreachable(_) => StatusCode::CONFLICT,
                 CoreError::ProductInactive(_)
                 | CoreError::InvalidState { .. }
+                | CoreError::RefundInvalidState { .. }
                 | CoreError::AmountSlotsExhausted(_)
                 | CoreError::IdempotencyKeyReused
                 | CoreError::OrderReferenceTaken(_)

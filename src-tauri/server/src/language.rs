@@ -81,6 +81,8 @@ pub(crate) fn zh_error(code: &str) -> Option<&'static str> {
         "payment_not_found" => "找不到该付款",
         "product_not_found" => "找不到该商品",
         "transfer_not_found" => "找不到该转账",
+        "refund_not_found" => "找不到该退款",
+        "refund_too_large" => "退款金额超过该笔付款尚可退还的金额",
         "webhook_not_found" => "找不到该 Webhook",
         "delivery_not_found" => "找不到该投递记录",
         "pairing_refused" => "配对码错误或已过期",

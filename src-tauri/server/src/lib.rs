@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::catalog::router())
         .merge(routes::pricing::router())
         .merge(routes::receipts::router())
+        .merge(routes::refunds::router())
         .merge(routes::reports::router())
         .merge(routes::products::router())
         .merge(routes::transfers::router())

@@ -61,6 +61,10 @@ use crate::{error, routes, state::AppState};
         routes::payments::tip,
         routes::receipts::receipt,
         routes::receipts::print,
+        routes::refunds::create,
+        routes::refunds::list,
+        routes::refunds::get_one,
+        routes::refunds::cancel,
         routes::reports::close,
         routes::logo::upload,
         routes::logo::remove,
@@ -76,6 +80,7 @@ use crate::{error, routes, state::AppState};
     modifiers(&BearerKey, &CommonErrors),
     tags(
         (name = "payments", description = "Payment sessions"),
+        (name = "refunds", description = "Refunds sent from the shop's own wallet, matched on chain"),
         (name = "catalog", description = "Accepted tokens and networks"),
         (name = "products", description = "The cashier's product grid"),
         (name = "transfers", description = "Transfers seen on chain, matched or not"),

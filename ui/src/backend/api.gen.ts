@@ -2938,6 +2938,279 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/{payment_id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sale's refunds, its payer and what may still be refunded. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Payment id */
+                    payment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefundsResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Ask for a refund of a paid sale: all that may still be refunded (or `amount`), to the payer (or
+         *     `to`). Send it from the shop's wallet with the answer's `payment_uri` / `qr_svg`; it becomes
+         *     `confirming` when its transfer is seen and `confirmed` with the network's confirmations, and the
+         *     sale `partially_refunded` or `refunded` (webhook `payment.refunded`). 409 `invalid_state`: not
+         *     paid, or nothing left to refund; 422 `refund_too_large`: over what may still be refunded.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Payment id */
+                    payment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateRefundRequest"];
+                };
+            };
+            responses: {
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefundResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payments/{payment_id}/remainder": {
         parameters: {
             query?: never;
@@ -4141,6 +4414,286 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refunds/{refund_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One refund. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Refund id */
+                    refund_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefundResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refunds/{refund_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Call off a refund whose transfer was not seen yet; 409 `invalid_state` after. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Refund id */
+                    refund_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefundResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -7275,6 +7828,12 @@ export interface components {
             fiat_total?: string | null;
             /** @description RFC 3339 UTC. */
             from: string;
+            /** @description What stayed: `fiat_total` less `refunds_fiat_total` (null when neither is known). */
+            net_fiat_total?: string | null;
+            /** @description Money given back (refunds confirmed in the window) per token and network. */
+            refunds: components["schemas"]["RefundTotalView"][];
+            /** @description All refunds in the shop's currency (null: none priced in it). */
+            refunds_fiat_total?: string | null;
             /** @description Sales created in the window by their state now: every state, 0 when none. */
             sales: {
                 [key: string]: number;
@@ -7367,6 +7926,18 @@ export interface components {
              * @example USDT
              */
             token: string;
+        };
+        /** @description Body of `POST /api/v1/payments/{id}/refunds`; every field may be left out. */
+        CreateRefundRequest: {
+            /**
+             * @description How much, decimal token units; all that may still be refunded when left out.
+             * @example 1.50
+             */
+            amount?: string | null;
+            /** @description Why (at most 200 characters), for the audit trail and the slip. */
+            reason?: string | null;
+            /** @description To whom (EIP-55); the payer (the crediting transfer's sender) when left out. */
+            to?: string | null;
         };
         /** @description `POST /api/v1/webhooks`. */
         CreateWebhook: {
@@ -7829,6 +8400,8 @@ export interface components {
             rate_markup_percent?: string | null;
             /** @description `fixed`, `coingecko` or `coinbase`. */
             rate_source?: string | null;
+            /** @description What confirmed refunds gave back, decimal; null when nothing was refunded. */
+            refunded_amount?: string | null;
             /** @description The short sale this payment asks the rest of. */
             remainder_of?: string | null;
             /** @description The amount the sale asked for, decimal. */
@@ -7845,7 +8418,10 @@ export interface components {
              *     pay this payment automatically. Null when no head was known.
              */
             start_block?: number | null;
-            /** @description `pending`, `confirming`, `paid`, `expired`, `cancelled` or `failed`. */
+            /**
+             * @description `pending`, `confirming`, `paid`, `partially_refunded`, `refunded`, `expired`, `cancelled`
+             *     or `failed`.
+             */
             status: string;
             tip?: components["schemas"]["TipView"] | null;
             /** @description Token symbol. */
@@ -8060,6 +8636,25 @@ export interface components {
             /** @description What (null: a sale without a description). */
             label?: string | null;
         };
+        /** @description A confirmed refund on the receipt. */
+        ReceiptRefundView: {
+            /** @description What went back, e.g. `1.00 USDT`. */
+            amount: string;
+            /** @description RFC 3339 UTC. */
+            confirmed_at?: string | null;
+            /** @description The transaction on the network's explorer. */
+            explorer_link?: string | null;
+            /** @description Its worth in the shop's currency, e.g. `7.10 CNY`. */
+            fiat_amount?: string | null;
+            /** @description `rfd_…`. */
+            id: string;
+            /** @description Why, as staff wrote it. */
+            reason?: string | null;
+            /** @description To whom (EIP-55). */
+            to: string;
+            /** @description Its transaction. */
+            transaction_hash?: string | null;
+        };
         /** @description `GET /api/v1/payments/{id}/receipt`. */
         ReceiptResponse: {
             /** @description The transaction on the network's explorer (the receipt's QR code). */
@@ -8080,6 +8675,8 @@ export interface components {
             printer: boolean;
             /** @description e.g. `1 USDT = 7.1 CNY (fixed)`. */
             rate?: string | null;
+            /** @description Confirmed refunds of the sale, oldest first (each also has its own slip on the page). */
+            refunds: components["schemas"]["ReceiptRefundView"][];
             /** @description Address lines. */
             shop_address: string[];
             /** @description The shop's name. */
@@ -8110,6 +8707,103 @@ export interface components {
             footer?: string | null;
             /** @description `192.168.1.50` (raw TCP, port 9100), `host:port`, `/dev/usb/lp0`, or `""` for none. */
             printer?: string | null;
+        };
+        /** @description A refund. */
+        RefundResponse: {
+            /** @description Exactly how much, decimal. */
+            amount: string;
+            /** @description `amount` in base units. */
+            amount_base_units: string;
+            /**
+             * Format: int64
+             * @description Its block.
+             */
+            block_number?: number | null;
+            /** @description When it was cancelled. */
+            cancelled_at?: string | null;
+            /**
+             * Format: int64
+             * @description EVM chain id.
+             */
+            chain_id: number;
+            /**
+             * Format: int32
+             * @description Confirmations seen.
+             */
+            confirmations: number;
+            /** @description When it was confirmed. */
+            confirmed_at?: string | null;
+            /** @description RFC 3339 UTC. */
+            created_at: string;
+            /** @description Who asked for it. */
+            created_by?: string | null;
+            /** @description Its worth in the shop's currency (its share of the sale's price), when the sale had one. */
+            fiat_amount?: string | null;
+            /** @description ISO 4217. */
+            fiat_currency?: string | null;
+            /** @description The shop's receive address, which must send it. */
+            from: string;
+            /** @description `rfd_` + 32 hex digits. */
+            id: string;
+            /** @description When its transfer was seen. */
+            matched_at?: string | null;
+            /** @description Network slug. */
+            network: string;
+            /** @description The sale. */
+            payment_id: string;
+            /** @description EIP-681 request for the shop's wallet: this token, to `to`, exactly `amount`. */
+            payment_uri: string;
+            /** @description That request as a QR code (SVG). */
+            qr_svg: string;
+            /** @description Why. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description No earlier block matches it.
+             */
+            start_block?: number | null;
+            /**
+             * @description `awaiting` (send it from the shop's wallet), `confirming` (its transfer was seen),
+             *     `confirmed` or `cancelled`.
+             */
+            status: string;
+            /** @description Who gets it (EIP-55). */
+            to: string;
+            /** @description Token symbol. */
+            token: string;
+            /** @description Token contract (EIP-55). */
+            token_contract: string;
+            /** @description The matched transfer's transaction. */
+            transaction_hash?: string | null;
+        };
+        /** @description Money given back through one token on one network. */
+        RefundTotalView: {
+            /** @description What went back, token units (decimal). */
+            amount: string;
+            /** @description Its worth in the shop's currency. */
+            fiat?: string | null;
+            /** @description Network slug. */
+            network: string;
+            /**
+             * Format: int64
+             * @description Refunds confirmed.
+             */
+            refunds: number;
+            /** @description Token symbol. */
+            token: string;
+        };
+        /** @description `GET /api/v1/payments/{id}/refunds`: a sale's refunds and what may still be refunded. */
+        RefundsResponse: {
+            /** @description Who paid (the crediting transfer's sender): the default recipient. */
+            payer?: string | null;
+            /** @description What the sale received, decimal. */
+            received: string;
+            /** @description What a new refund may still ask (received less every refund not cancelled), decimal. */
+            refundable: string;
+            /** @description Given back by confirmed refunds, decimal. */
+            refunded: string;
+            /** @description Oldest first. */
+            refunds: components["schemas"]["RefundResponse"][];
         };
         /** @description A saved change the server could not start with. */
         ReloadFailure: {

@@ -87,6 +87,7 @@ impl Payments {
             remainder_of: req.remainder_of.clone(),
             cart: req.cart.clone(),
             tip,
+            refunded: None,
             required_confirmations: self.rules.confirmations_for(network.id.as_str()),
             confirmations: 0,
             transaction_hash: None,
@@ -200,7 +201,7 @@ impl Payments {
     /// The payment's lower bound: the chain head a little back, or the watcher's cursor before
     /// a head is seen (offline, or just started) — an earlier block of the same chain, so still a
     /// sound (if looser) bound; none on an unwatched network.
-    async fn start_block(&self, network: &NetworkId) -> Result<Option<u64>, CoreError> {
+    pub(super) async fn start_block(&self, network: &NetworkId) -> Result<Option<u64>, CoreError> {
         let block = match self.progress.head(network) {
             Some(head) => Some(head),
             None if self.progress.is_watched(network) => {

@@ -34,7 +34,7 @@ impl Holds {
     pub(crate) const SQL: &'static str = "(status IN ('pending', 'confirming')
         OR (status = 'expired' AND expires_at > ?)
         OR (status = 'cancelled' AND closed_at > ?)
-        OR (status = 'paid' AND closed_at > ?))";
+        OR (status IN ('paid', 'partially_refunded', 'refunded') AND closed_at > ?))";
 
     pub(crate) fn millis(&self) -> [i64; 3] {
         [
@@ -51,7 +51,7 @@ impl Holds {
             .push_bind(expired)
             .push(") OR (status = 'cancelled' AND closed_at > ")
             .push_bind(cancelled)
-            .push(") OR (status = 'paid' AND closed_at > ")
+            .push(") OR (status IN ('paid', 'partially_refunded', 'refunded') AND closed_at > ")
             .push_bind(paid)
             .push("))");
     }
@@ -94,7 +94,10 @@ impl Holder {
     pub(super) fn inbox_reason(&self) -> InboxReason {
         match self.status {
             PaymentStatus::Cancelled => InboxReason::PaidAfterCancel,
-            PaymentStatus::Confirming | PaymentStatus::Paid => InboxReason::SecondPayment,
+            PaymentStatus::Confirming
+            | PaymentStatus::Paid
+            | PaymentStatus::PartiallyRefunded
+            | PaymentStatus::Refunded => InboxReason::SecondPayment,
             _ if self.credited => InboxReason::SecondPayment,
             _ => InboxReason::BeforeSale,
         }

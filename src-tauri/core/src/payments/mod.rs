@@ -28,6 +28,7 @@ mod ingest;
 mod model;
 mod observed;
 mod query;
+mod refund;
 mod remainder;
 mod row;
 mod settle;
@@ -45,6 +46,8 @@ pub use observed::{
     InboxNote, InboxReason, Ingested, ObservedTransfer, OpenCredit, Settlement, Uncredit,
 };
 pub use query::{Page, PaymentFilter};
+pub(crate) use refund::confirmed_between as refunds_confirmed_between;
+pub use refund::{NewRefund, Refund, RefundId, RefundStatus, Refunds};
 pub use remainder::Shortfall;
 pub use tip::Tip;
 
@@ -279,7 +282,7 @@ impl Payments {
         let mut tx = crate::store::begin_write(&self.pool).await?;
         let changed = sqlx::query(
             "UPDATE payment_sessions SET status = ?, updated_at = ?,
-               closed_at = CASE WHEN ? THEN ? ELSE closed_at END,
+               closed_at = CASE WHEN ? THEN COALESCE(closed_at, ?) ELSE closed_at END,
                paid_at = CASE WHEN ? = 'paid' THEN ? ELSE paid_at END
              WHERE id = ? AND status = ?",
         )

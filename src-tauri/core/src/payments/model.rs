@@ -26,6 +26,10 @@ pub enum PaymentStatus {
     Confirming,
     /// Settled.
     Paid,
+    /// Paid, then part of it given back by a confirmed refund ([`super::Refund`]).
+    PartiallyRefunded,
+    /// Paid, then all of what it received given back.
+    Refunded,
     /// Not paid in time.
     Expired,
     /// Cancelled by the merchant.
@@ -38,10 +42,12 @@ pub enum PaymentStatus {
 
 impl PaymentStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [PaymentStatus; 6] = [
+    pub const ALL: [PaymentStatus; 8] = [
         PaymentStatus::Pending,
         PaymentStatus::Confirming,
         PaymentStatus::Paid,
+        PaymentStatus::PartiallyRefunded,
+        PaymentStatus::Refunded,
         PaymentStatus::Expired,
         PaymentStatus::Cancelled,
         PaymentStatus::Failed,
@@ -53,6 +59,8 @@ impl PaymentStatus {
             PaymentStatus::Pending => "pending",
             PaymentStatus::Confirming => "confirming",
             PaymentStatus::Paid => "paid",
+            PaymentStatus::PartiallyRefunded => "partially_refunded",
+            PaymentStatus::Refunded => "refunded",
             PaymentStatus::Expired => "expired",
             PaymentStatus::Cancelled => "cancelled",
             PaymentStatus::Failed => "failed",
@@ -68,7 +76,7 @@ impl PaymentStatus {
                 CoreError::field(
                     "status",
                     format!(
-                        "{s:?} is not one of pending, confirming, paid, expired, cancelled, failed"
+                        "{s:?} is not one of pending, confirming, paid, partially_refunded, refunded, expired, cancelled, failed"
                     ),
                 )
             })
@@ -77,6 +85,14 @@ impl PaymentStatus {
     /// Still waiting for money or confirmations.
     pub fn is_open(&self) -> bool {
         matches!(self, PaymentStatus::Pending | PaymentStatus::Confirming)
+    }
+
+    /// Was settled: `paid`, or paid and refunded since (in part or whole).
+    pub fn was_paid(&self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+        )
     }
 }
 
@@ -130,6 +146,9 @@ pub struct Payment {
     /// The tip asked of the customer, or chosen.
     #[serde(default)]
     pub tip: Option<super::Tip>,
+    /// What confirmed refunds gave back (`None`: nothing).
+    #[serde(default)]
+    pub refunded: Option<TokenAmount>,
     /// Confirmations needed before `paid`.
     pub required_confirmations: u32,
     /// Confirmations seen so far.

@@ -19,7 +19,7 @@ pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_s
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
     late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units,
-    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip";
+    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip, refunded_base_units";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -61,6 +61,7 @@ pub(super) struct PaymentRow {
     remainder_of: Option<String>,
     items: Option<String>,
     tip: Option<String>,
+    refunded_base_units: Option<String>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -104,6 +105,11 @@ impl TryFrom<PaymentRow> for Payment {
                         .map_err(|_| CoreError::Corrupt(format!("payment {id}: items {j:?}")))?,
                 ),
             },
+            refunded: r
+                .refunded_base_units
+                .as_deref()
+                .map(|s| amount("refunded", s))
+                .transpose()?,
             status: PaymentStatus::parse(&r.status)?,
             network: NetworkId::parse(&r.network_id)?,
             chain_id: fits("chain id", id, r.chain_id)?,

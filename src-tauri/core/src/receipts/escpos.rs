@@ -56,6 +56,21 @@ pub fn encode(r: &Receipt, labels: &Labels) -> Vec<u8> {
         line(&mut out, tx);
     }
     line(&mut out, &r.payment_id);
+    for refund in &r.refunds {
+        line(&mut out, &"-".repeat(WIDTH));
+        bold(&mut out, true);
+        line(&mut out, &columns(&labels.refunded, &refund.amount));
+        bold(&mut out, false);
+        if let Some(fiat) = &refund.fiat_amount {
+            line(&mut out, &columns("", fiat));
+        }
+        if let Some(at) = refund.confirmed_at {
+            line(&mut out, &at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+        }
+        if let Some(tx) = &refund.transaction_hash {
+            line(&mut out, tx);
+        }
+    }
     if let Some(link) = &r.explorer_link {
         center(&mut out, true);
         qr(&mut out, link.as_bytes());
@@ -82,6 +97,8 @@ pub struct Labels {
     pub transaction: String,
     /// "Sale", for a line without a description.
     pub sale: String,
+    /// "Refunded", before a refund's amount.
+    pub refunded: String,
 }
 
 impl Labels {
@@ -93,6 +110,7 @@ impl Labels {
                 paid: "实付".into(),
                 transaction: "交易哈希".into(),
                 sale: "商品".into(),
+                refunded: "已退款".into(),
             }
         } else {
             Self {
@@ -100,6 +118,7 @@ impl Labels {
                 paid: "Paid".into(),
                 transaction: "Transaction".into(),
                 sale: "Sale".into(),
+                refunded: "Refunded".into(),
             }
         }
     }
@@ -193,6 +212,7 @@ mod tests {
             transaction_hash: Some("0xabc".into()),
             explorer_link: Some("https://bscscan.com/tx/0xabc".into()),
             footer: "Thank you".into(),
+            refunds: vec![],
         }
     }
 

@@ -16,7 +16,7 @@ use crate::{
     config::ReceiptsConfig,
     error::CoreError,
     events::EventBus,
-    payments::{Payment, PaymentId, PaymentStatus, Payments},
+    payments::{Payment, PaymentId, PaymentStatus, Payments, Refund, RefundStatus},
 };
 
 /// A receipt's content.
@@ -46,6 +46,29 @@ pub struct Receipt {
     pub explorer_link: Option<String>,
     /// The closing line (`receipts.footer`).
     pub footer: String,
+    /// Money given back since, by confirmed refunds, oldest first.
+    pub refunds: Vec<ReceiptRefund>,
+}
+
+/// A confirmed refund on a receipt (and the refund's own slip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRefund {
+    /// The refund's id.
+    pub id: String,
+    /// What went back, token units with the symbol.
+    pub amount: String,
+    /// Its worth in the shop's currency, with the code, when the sale had a price in it.
+    pub fiat_amount: Option<String>,
+    /// To whom.
+    pub to: String,
+    /// When it was confirmed.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// Its transaction.
+    pub transaction_hash: Option<String>,
+    /// The transaction on the explorer.
+    pub explorer_link: Option<String>,
+    /// Why, as staff wrote it.
+    pub reason: Option<String>,
 }
 
 /// One line of what was sold.
@@ -143,27 +166,29 @@ pub struct ReceiptHeader {
 
 impl Receipt {
     /// The receipt of `payment` on a network named `network` whose explorer is `explorer_url`
-    /// (`""`: none). Only a paid payment has one.
+    /// (`""`: none), with its confirmed `refunds`. Only a paid payment (refunded since or not) has one.
     pub fn of(
         payment: &Payment,
         header: &ReceiptHeader,
         network: &str,
         explorer_url: &str,
+        refunds: &[Refund],
     ) -> Option<Self> {
-        if payment.status != PaymentStatus::Paid {
+        if !payment.status.was_paid() {
             return None;
         }
+        let explorer = |tx: &Option<String>| {
+            tx.as_ref()
+                .filter(|_| !explorer_url.is_empty())
+                .map(|tx| format!("{}/tx/{tx}", explorer_url.trim_end_matches('/')))
+        };
         let paid = payment.amount_received.unwrap_or(payment.amount);
         let token_total = format!("{} {}", paid.to_decimal_string(2), payment.token);
         let fiat_total = payment
             .fiat
             .as_ref()
             .map(|f| format!("{} {}", f.amount.to_string_scaled(2), f.currency));
-        let explorer_link = payment
-            .transaction_hash
-            .as_ref()
-            .filter(|_| !explorer_url.is_empty())
-            .map(|tx| format!("{}/tx/{tx}", explorer_url.trim_end_matches('/')));
+        let explorer_link = explorer(&payment.transaction_hash);
         Some(Self {
             shop_name: header.shop_name.clone(),
             shop_address: header.address.clone(),
@@ -182,6 +207,24 @@ impl Receipt {
             transaction_hash: payment.transaction_hash.clone(),
             explorer_link,
             footer: header.footer.clone(),
+            refunds: refunds
+                .iter()
+                .filter(|r| r.status == RefundStatus::Confirmed)
+                .map(|r| ReceiptRefund {
+                    id: r.id.to_string(),
+                    amount: format!("{} {}", r.amount.to_decimal_string(2), r.token),
+                    fiat_amount: r
+                        .fiat_amount
+                        .as_ref()
+                        .zip(r.fiat_currency.as_ref())
+                        .map(|(a, c)| format!("{} {c}", a.to_string_scaled(2))),
+                    to: r.to.checksummed(),
+                    confirmed_at: r.confirmed_at,
+                    transaction_hash: r.tx_hash.clone(),
+                    explorer_link: explorer(&r.tx_hash),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
         })
     }
 }
@@ -227,12 +270,22 @@ impl Receipts {
 
     async fn of(&self, payment: &Payment) -> Result<Receipt, CoreError> {
         let network = self.catalog.network(&payment.network).await?;
-        Receipt::of(payment, &self.header, &network.name, &network.explorer_url).ok_or(
-            CoreError::InvalidState {
-                status: payment.status.as_str(),
-                action: "give a receipt for (only a paid sale has one)",
-            },
+        let refunds = if payment.status.was_paid() {
+            self.payments.refunds_of(&payment.id).await?.refunds
+        } else {
+            vec![]
+        };
+        Receipt::of(
+            payment,
+            &self.header,
+            &network.name,
+            &network.explorer_url,
+            &refunds,
         )
+        .ok_or(CoreError::InvalidState {
+            status: payment.status.as_str(),
+            action: "give a receipt for (only a paid sale has one)",
+        })
     }
 
     /// Payment `id`'s receipt.

@@ -126,6 +126,19 @@ impl Webhooks {
                 json!({ "transfer": detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()) })
             }
         };
+        // A refund's event carries the refund beside the payment.
+        let data = match (kind, data) {
+            (EventType::PaymentRefunded, Value::Object(mut data)) => {
+                let detail: Option<String> = row.try_get("detail")?;
+                if let Some(Value::Object(d)) =
+                    detail.and_then(|d| serde_json::from_str::<Value>(&d).ok())
+                {
+                    data.extend(d);
+                }
+                Value::Object(data)
+            }
+            (_, data) => data,
+        };
         let at = from_millis(row.try_get("at")?);
         Ok(Some(
             json!({

@@ -7,6 +7,7 @@ pub mod logo;
 pub mod payments;
 pub mod pricing;
 pub mod receipts;
+pub mod refunds;
 pub mod reports;
 pub mod settings;
 pub mod stats;

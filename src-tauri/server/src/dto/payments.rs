@@ -182,7 +182,8 @@ impl From<&stablepay_core::cart::Cart> for CartView {
 pub struct PaymentResponse {
     /// `pay_` + 32 hex digits.
     pub id: String,
-    /// `pending`, `confirming`, `paid`, `expired`, `cancelled` or `failed`.
+    /// `pending`, `confirming`, `paid`, `partially_refunded`, `refunded`, `expired`, `cancelled`
+    /// or `failed`.
     pub status: String,
     /// The exact amount to pay (requested + unique offset), decimal.
     #[schema(example = "10.01")]
@@ -220,6 +221,8 @@ pub struct PaymentResponse {
     pub amount_received: Option<String>,
     /// `exact`, `underpaid` or `overpaid`; null until something was received.
     pub amount_match: Option<String>,
+    /// What confirmed refunds gave back, decimal; null when nothing was refunded.
+    pub refunded_amount: Option<String>,
     /// The network's head block at creation (less a small margin): transfers mined before it never
     /// pay this payment automatically. Null when no head was known.
     pub start_block: Option<u64>,
@@ -312,6 +315,7 @@ impl From<&Payment> for PaymentResponse {
                 .amount_received
                 .map(|a| a.to_decimal_string(DISPLAY_SCALE)),
             amount_match: p.amount_match().map(|m| m.as_str().to_string()),
+            refunded_amount: p.refunded.map(|a| a.to_decimal_string(DISPLAY_SCALE)),
             start_block: p.start_block,
             late: p.late,
             wrong_amount: p

@@ -35,6 +35,29 @@ pub struct ReceiptResponse {
     pub footer: String,
     /// A receipt printer is set: `POST …/receipt/print` prints this.
     pub printer: bool,
+    /// Confirmed refunds of the sale, oldest first (each also has its own slip on the page).
+    pub refunds: Vec<ReceiptRefundView>,
+}
+
+/// A confirmed refund on the receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptRefundView {
+    /// `rfd_…`.
+    pub id: String,
+    /// What went back, e.g. `1.00 USDT`.
+    pub amount: String,
+    /// Its worth in the shop's currency, e.g. `7.10 CNY`.
+    pub fiat_amount: Option<String>,
+    /// To whom (EIP-55).
+    pub to: String,
+    /// RFC 3339 UTC.
+    pub confirmed_at: Option<String>,
+    /// Its transaction.
+    pub transaction_hash: Option<String>,
+    /// The transaction on the network's explorer.
+    pub explorer_link: Option<String>,
+    /// Why, as staff wrote it.
+    pub reason: Option<String>,
 }
 
 /// One line.
@@ -70,6 +93,20 @@ impl ReceiptResponse {
             explorer_link: r.explorer_link,
             footer: r.footer,
             printer,
+            refunds: r
+                .refunds
+                .into_iter()
+                .map(|f| ReceiptRefundView {
+                    id: f.id,
+                    amount: f.amount,
+                    fiat_amount: f.fiat_amount,
+                    to: f.to,
+                    confirmed_at: f.confirmed_at.map(rfc3339),
+                    transaction_hash: f.transaction_hash,
+                    explorer_link: f.explorer_link,
+                    reason: f.reason,
+                })
+                .collect(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stablepay_core::reports::Close;
+use stablepay_core::{amount::DecimalAmount, reports::Close};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{payments::DISPLAY_SCALE, rfc3339};
@@ -40,6 +40,27 @@ pub struct CloseResponse {
     pub unpriced: u64,
     /// The tips among the takings, shop currency (null: none).
     pub tips: Option<String>,
+    /// Money given back (refunds confirmed in the window) per token and network.
+    pub refunds: Vec<RefundTotalView>,
+    /// All refunds in the shop's currency (null: none priced in it).
+    pub refunds_fiat_total: Option<String>,
+    /// What stayed: `fiat_total` less `refunds_fiat_total` (null when neither is known).
+    pub net_fiat_total: Option<String>,
+}
+
+/// Money given back through one token on one network.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundTotalView {
+    /// Token symbol.
+    pub token: String,
+    /// Network slug.
+    pub network: String,
+    /// Refunds confirmed.
+    pub refunds: u64,
+    /// What went back, token units (decimal).
+    pub amount: String,
+    /// Its worth in the shop's currency.
+    pub fiat: Option<String>,
 }
 
 /// Money in through one token on one network.
@@ -79,9 +100,22 @@ impl From<Close> for CloseResponse {
                     fiat: t.fiat.map(|f| f.to_string_scaled(2)),
                 })
                 .collect(),
+            net_fiat_total: net(&c.fiat_total, &c.refunds_fiat_total),
             fiat_total: c.fiat_total.map(|f| f.to_string_scaled(2)),
             unpriced: c.unpriced,
             tips: c.tips.map(|t| t.to_string_scaled(2)),
+            refunds: c
+                .refunds
+                .into_iter()
+                .map(|r| RefundTotalView {
+                    token: r.token,
+                    network: r.network,
+                    refunds: r.refunds,
+                    amount: r.amount.to_decimal_string(DISPLAY_SCALE),
+                    fiat: r.fiat.map(|f| f.to_string_scaled(2)),
+                })
+                .collect(),
+            refunds_fiat_total: c.refunds_fiat_total.map(|f| f.to_string_scaled(2)),
         }
     }
 }
@@ -103,14 +137,62 @@ impl CloseResponse {
                 t.fiat.as_deref().unwrap_or("")
             ));
         }
+        for r in &self.refunds {
+            out.push_str(&format!(
+                "{},{},{},{},{},-{},{},{}\n",
+                self.from,
+                self.to,
+                r.token,
+                r.network,
+                r.refunds,
+                r.amount,
+                self.currency,
+                r.fiat
+                    .as_deref()
+                    .map(|f| format!("-{f}"))
+                    .unwrap_or_default()
+            ));
+        }
         let paid: u64 = self.takings.iter().map(|t| t.payments).sum();
         out.push_str(&format!(
             "{},{},total,,{paid},,{},{}\n",
             self.from,
             self.to,
             self.currency,
-            self.fiat_total.as_deref().unwrap_or("")
+            self.net_fiat_total.as_deref().unwrap_or("")
         ));
         out
     }
+}
+
+/// `total − refunds`, exact, as decimal text ("-1.00" when more went back than came in).
+fn net(total: &Option<DecimalAmount>, refunds: &Option<DecimalAmount>) -> Option<String> {
+    let Some(back) = refunds else {
+        return total.as_ref().map(|t| t.to_string_scaled(2));
+    };
+    let total = total
+        .as_ref()
+        .map(|t| t.to_string_scaled(2))
+        .unwrap_or_else(|| "0".into());
+    let (t, b) = (cents(&total)?, cents(&back.to_string_scaled(2))?);
+    let n = t - b;
+    Some(format!(
+        "{}{}.{:02}",
+        if n < 0 { "-" } else { "" },
+        n.abs() / 100,
+        n.abs() % 100
+    ))
+}
+
+/// "12.34" as 1234; `None` beyond cents or `i128`.
+fn cents(s: &str) -> Option<i128> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "00"));
+    if frac.len() != 2 {
+        return None;
+    }
+    whole
+        .parse::<i128>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(frac.parse().ok()?)
 }

@@ -10,6 +10,7 @@ pub mod payments;
 pub mod pricing;
 pub mod products;
 pub mod receipts;
+pub mod refunds;
 pub mod reports;
 pub mod settings;
 pub mod stats;

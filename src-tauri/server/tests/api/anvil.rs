@@ -279,6 +279,27 @@ impl Anvil {
         self.send(from, Some(token), data).await
     }
 
+    /// `token.transfer(to, value)` sent by the shop's own wallet `shop` (a refund): anvil signs for
+    /// it once told to (`anvil_impersonateAccount`, and gas money); returns the receipt.
+    pub(crate) async fn send_from_shop(
+        &self,
+        shop: &str,
+        token: Address,
+        to: &str,
+        value: U256,
+    ) -> Value {
+        self.call("anvil_impersonateAccount", json!([shop])).await;
+        self.call("anvil_setBalance", json!([shop, "0x56BC75E2D63100000"]))
+            .await;
+        self.call_token(
+            shop,
+            token,
+            "transfer(address,uint256)",
+            (addr(to), value).abi_encode_params(),
+        )
+        .await
+    }
+
     /// `token.transfer(to, value)` from the customer; returns the receipt.
     pub(crate) async fn pay(&self, token: Address, to: &str, value: U256) -> Value {
         self.call_token(

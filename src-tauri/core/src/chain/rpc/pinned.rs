@@ -374,8 +374,31 @@ impl Pinned<'_> {
             .topic2(to.into_word())
             .from_block(from)
             .to_block(to_block);
+        self.logs(filter).await
+    }
+
+    /// Transfer logs of `tokens` sent *from* `sender` in `from..=to_block` (refunds sent by the
+    /// shop's wallet), with the same bookkeeping as [`Self::transfer_logs`].
+    pub async fn outgoing_transfer_logs(
+        &self,
+        tokens: &[RawAddress],
+        sender: RawAddress,
+        from: u64,
+        to_block: u64,
+    ) -> Result<Vec<Log>, ChainError> {
+        let filter = Filter::new()
+            .address(tokens.to_vec())
+            .event_signature(Transfer::SIGNATURE_HASH)
+            .topic1(sender.into_word())
+            .from_block(from)
+            .to_block(to_block);
+        self.logs(filter).await
+    }
+
+    async fn logs(&self, filter: Filter) -> Result<Vec<Log>, ChainError> {
+        let filter = &filter;
         let logs = self
-            .call(GET_LOGS, |p| async move { p.get_logs(&filter).await })
+            .call(GET_LOGS, |p| async move { p.get_logs(filter).await })
             .await?;
         let e = self.endpoint();
         let mut s = e.state();

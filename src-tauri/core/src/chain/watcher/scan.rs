@@ -19,6 +19,15 @@ use crate::{
     telemetry::{AlertKind, Severity},
 };
 
+/// Which way a transfer goes, seen from the receive address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    /// A payment to the shop.
+    In,
+    /// A refund sent by the shop's wallet.
+    Out,
+}
+
 impl Watcher {
     /// Scans on the best endpoint serving logs, failing over to the next when one refuses or
     /// fails; returns the endpoint used and the block scanned through.
@@ -80,17 +89,22 @@ impl Watcher {
                 }
             },
         };
+        // Outgoing transfers are read only while a refund is awaited, from its lower bound.
+        let refunds_from = self.payments.awaited_refunds_from(&self.network.id).await?;
         let mut range = self.settings.max_log_range;
         let mut through = from.saturating_sub(1);
         while from <= head.number {
             let to = (from + range - 1).min(head.number);
-            match pinned
-                .transfer_logs(&self.contracts(), self.receive.as_alloy(), from, to)
-                .await
-            {
-                Ok(logs) => {
-                    let observed = self.observe_checked(pinned, &logs).await?;
+            match self.range_logs(pinned, from, to, refunds_from).await {
+                Ok((incoming, outgoing)) => {
+                    let observed = self
+                        .observe_checked(pinned, &incoming, Direction::In)
+                        .await?;
                     self.store(&observed).await?;
+                    let sent = self
+                        .observe_checked(pinned, &outgoing, Direction::Out)
+                        .await?;
+                    self.payments.match_refunds(&sent).await?;
                     let end = if to == head.number {
                         head
                     } else {
@@ -131,18 +145,46 @@ impl Watcher {
         self.check_clock(head);
     }
 
-    /// The relevant transfers among `logs`, each checked against the pinned endpoint's own block
-    /// (a log whose block hash is not that block's is a view changing under us: the pass is
-    /// retried), with its block's time. Self-transfers from the receive address are dropped.
+    /// Transfer logs to the receive address in `from..=to`, and from it where a refund may be
+    /// (`refunds_from`: the lowest block an awaited refund matches in).
+    async fn range_logs(
+        &self,
+        pinned: &Pinned<'_>,
+        from: u64,
+        to: u64,
+        refunds_from: Option<u64>,
+    ) -> Result<(Vec<Log>, Vec<Log>), ChainError> {
+        let contracts = self.contracts();
+        let receive = self.receive.as_alloy();
+        let incoming = pinned.transfer_logs(&contracts, receive, from, to).await?;
+        let outgoing = match refunds_from {
+            Some(low) if low <= to => {
+                pinned
+                    .outgoing_transfer_logs(&contracts, receive, from.max(low), to)
+                    .await?
+            }
+            _ => vec![],
+        };
+        Ok((incoming, outgoing))
+    }
+
+    /// The relevant transfers among `logs` — to the receive address (`In`) or from it (`Out`),
+    /// in a configured token — each checked against the pinned endpoint's own block (a log whose
+    /// block hash is not that block's is a view changing under us: the pass is retried), with its
+    /// block's time. Self-transfers of the receive address are dropped.
     pub(super) async fn observe_checked(
         &self,
         pinned: &Pinned<'_>,
         logs: &[Log],
+        direction: Direction,
     ) -> Result<Vec<ObservedTransfer>, WatchError> {
         let mut observed: Vec<ObservedTransfer> = logs
             .iter()
             .filter_map(|log| observe(&self.network.id, self.network.chain_id, log))
-            .filter(|o| o.to == self.receive && o.from != self.receive)
+            .filter(|o| match direction {
+                Direction::In => o.to == self.receive && o.from != self.receive,
+                Direction::Out => o.from == self.receive && o.to != self.receive,
+            })
             .filter(|o| {
                 self.tokens
                     .iter()
@@ -229,6 +271,17 @@ impl Watcher {
                     self.payments
                         .uncredit(&credit.payment, &Uncredit::Reorg)
                         .await?;
+                }
+            }
+        }
+        for refund in self.payments.confirming_refunds(&self.network.id).await? {
+            let number = refund.block_number.unwrap_or_default();
+            if number <= ancestor {
+                continue;
+            }
+            if let Some(h) = pinned.header(number).await? {
+                if Some(h.hash) != refund.block_hash() {
+                    self.payments.unmatch_refund(&refund).await?;
                 }
             }
         }

@@ -13,16 +13,19 @@ use crate::chain::{
     BlockRef, ChainError, Need, Pinned,
 };
 use crate::{
-    payments::{OpenCredit, PaymentId, Settlement, Uncredit},
+    payments::{OpenCredit, PaymentId, Refund, Settlement, Uncredit},
     telemetry::{AlertKind, Severity},
 };
 
 impl Watcher {
     pub(super) async fn settle(&self) -> Result<(), WatchError> {
         let credits = self.payments.open_credits(&self.network.id).await?;
+        let refunds = self.payments.confirming_refunds(&self.network.id).await?;
         if credits.is_empty() {
             self.awaiting_quorum.lock().expect("lock").clear();
-            return Ok(());
+            if refunds.is_empty() {
+                return Ok(());
+            }
         }
         let need_finality = self.require_finalized && self.rpc.finality() != Finality::NotServed;
         let need = Need {
@@ -72,6 +75,63 @@ impl Watcher {
             .lock()
             .expect("lock")
             .retain(|id, _| open.contains(id));
+        for refund in refunds {
+            self.settle_refund(&pinned, &head, finality, refund).await?;
+        }
+        Ok(())
+    }
+
+    /// A seen refund: its block re-checked (gone: awaited again, and scanned for again), its
+    /// confirmations counted, confirmed once it has the network's and is final where asked. No
+    /// quorum: it is the shop's own wallet sending (see [`crate::payments::Refund`]).
+    async fn settle_refund(
+        &self,
+        pinned: &Pinned<'_>,
+        head: &BlockRef,
+        finality: FinalityView,
+        refund: Refund,
+    ) -> Result<(), WatchError> {
+        let number = refund.block_number.unwrap_or_default();
+        if number > head.number {
+            return Ok(());
+        }
+        match pinned.header(number).await? {
+            None => return Ok(()),
+            Some(b) if Some(b.hash) != refund.block_hash() => {
+                self.payments.unmatch_refund(&refund).await?;
+                self.telemetry.reorg(self.id(), number);
+                if self
+                    .history
+                    .cursor()
+                    .await?
+                    .is_some_and(|(c, _)| c >= number)
+                {
+                    self.rewind(pinned, number).await?;
+                }
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        let confirmations = (head
+            .number
+            .saturating_sub(number)
+            .saturating_add(1)
+            .min(u32::MAX as u64) as u32)
+            .max(refund.confirmations);
+        let final_enough = match finality {
+            FinalityView::NotNeeded => true,
+            FinalityView::Final(f) => number <= f,
+            FinalityView::Unavailable => false,
+        };
+        let settled = confirmations
+            >= self
+                .payments
+                .rules()
+                .confirmations_for(self.network.id.as_str())
+            && final_enough;
+        self.payments
+            .confirm_refund(&refund, confirmations, settled)
+            .await?;
         Ok(())
     }
 

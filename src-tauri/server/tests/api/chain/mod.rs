@@ -15,6 +15,7 @@ mod endpoints;
 mod manual;
 mod matching;
 mod networks;
+mod refunds;
 mod reorgs;
 
 pub(crate) struct Shop {
