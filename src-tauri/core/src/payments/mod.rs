@@ -12,7 +12,8 @@
 //!
 //! The service is [`Payments`]; its parts, one file each: `create.rs` (a new sale), this file
 //! (lookup, cancel, expiry, transitions), `ingest.rs` and `holders.rs` (a chain log to a credit),
-//! `settle.rs` (confirmations, finality, reverts), `attach.rs` (staff attach), `checks.rs` (what
+//! `settle.rs` (confirmations, finality, reverts), `attach.rs` (staff attach), `refund.rs` (refunds
+//! sent from the shop's own wallet), `remainder.rs` and `tip.rs`, `checks.rs` (what
 //! the manual check asks), `query.rs` (the SQL), `model.rs` and `observed.rs` (the types).
 //!
 //! The lower bound: a payment records its network's head block at creation (less

@@ -236,6 +236,30 @@ mod tests {
     }
 
     #[test]
+    fn a_refunded_sale_prints_each_refund_with_its_amount_and_transaction() {
+        let mut r = receipt();
+        r.refunds.push(crate::receipts::ReceiptRefund {
+            id: "rfd_1".into(),
+            amount: "2.00 USDT".into(),
+            fiat_amount: Some("14.20 CNY".into()),
+            to: "0xCustomer".into(),
+            confirmed_at: None,
+            transaction_hash: Some("0xdef".into()),
+            explorer_link: None,
+            reason: None,
+        });
+        let (lines, _) = decode(&encode(&r, &Labels::for_language("zh-CN")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("已退款") && l.ends_with("2.00 USDT")),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l.ends_with("14.20 CNY")));
+        assert!(lines.contains(&"0xdef".to_string()));
+    }
+
+    #[test]
     fn a_long_line_wraps_its_amount_to_the_right() {
         let wrapped = columns(&"x".repeat(30), "35.50 CNY");
         assert_eq!(

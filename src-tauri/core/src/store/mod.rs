@@ -195,3 +195,110 @@ pub(crate) fn block(
         .map_err(|_| CoreError::Corrupt(format!("block hash {h:?}")))?;
     Ok((n, h))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use sqlx::{migrate::Migrator, sqlite::SqliteConnectOptions, ConnectOptions, Connection};
+
+    use super::*;
+
+    /// The migration that rebuilt `payment_sessions` for the refund statuses.
+    const REFUND_STATUSES: i64 = 20261202000013;
+
+    #[tokio::test]
+    async fn a_database_from_before_refunds_keeps_every_sale_and_its_links_through_the_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let before = Migrator {
+            migrations: Cow::Owned(
+                MIGRATOR
+                    .migrations
+                    .iter()
+                    .filter(|m| m.version < REFUND_STATUSES)
+                    .cloned()
+                    .collect(),
+            ),
+            ..Migrator::DEFAULT
+        };
+        let mut old = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .connect()
+            .await
+            .unwrap();
+        before.run(&mut old).await.unwrap();
+        for statement in [
+            "INSERT INTO networks (id, chain_id, name, rpc_urls, ws_urls, explorer_url, enabled, source, updated_at)
+             VALUES ('bsc', 56, 'BSC', '[]', '[]', '', 1, 'config', 1)",
+            "INSERT INTO payment_sessions (seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals,
+               pay_to, requested_base_units, amount_base_units, offset_steps, required_confirmations, created_at,
+               expires_at, updated_at, fiat_amount, tip)
+             VALUES (7, 'pay_a', 'paid', 'bsc', 56, 'USDT', '0xT', 18, '0xP', '1', '1', 0, 1, 1, 2, 3, '7.10', '{}')",
+            "INSERT INTO payment_sessions (seq, id, status, network_id, chain_id, token_symbol, token_contract, decimals,
+               pay_to, requested_base_units, amount_base_units, offset_steps, required_confirmations, created_at,
+               expires_at, updated_at, remainder_of)
+             VALUES (9, 'pay_b', 'pending', 'bsc', 56, 'USDT', '0xT', 18, '0xP', '1', '2', 0, 1, 1, 2, 3, 'pay_a')",
+            "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
+               from_address, to_address, value_base_units, payment_id, seen_at)
+             VALUES (56, 'bsc', '0xT', '0x1', 0, 1, '0xB', '0xC', '0xP', '1', 'pay_a', 1)",
+        ] {
+            sqlx::query(statement).execute(&mut old).await.unwrap();
+        }
+        old.close().await.unwrap();
+
+        let db = open(&path).await.unwrap();
+        type Sale = (i64, String, String, Option<String>, Option<String>);
+        let sales: Vec<Sale> = sqlx::query_as(
+            "SELECT seq, id, status, remainder_of, fiat_amount FROM payment_sessions ORDER BY seq",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            sales,
+            vec![
+                (7, "pay_a".into(), "paid".into(), None, Some("7.10".into())),
+                (
+                    9,
+                    "pay_b".into(),
+                    "pending".into(),
+                    Some("pay_a".into()),
+                    None
+                ),
+            ]
+        );
+        let created: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE kind = 'payment.created'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(created, 2, "the rebuild wrote no new events");
+        let dangling: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        assert!(dangling.is_empty(), "{dangling:?}");
+        sqlx::query("UPDATE payment_sessions SET status = 'refunded' WHERE id = 'pay_a'")
+            .execute(&db)
+            .await
+            .unwrap();
+        assert!(
+            sqlx::query("DELETE FROM payment_sessions WHERE id = 'pay_a'")
+                .execute(&db)
+                .await
+                .is_err(),
+            "foreign keys still hold"
+        );
+        assert!(
+            sqlx::query("UPDATE payment_sessions SET status = 'lost' WHERE id = 'pay_b'")
+                .execute(&db)
+                .await
+                .is_err(),
+            "the status check still holds"
+        );
+    }
+}

@@ -13,12 +13,16 @@
 //!    the same endpoint's block (and take its time); store each log once and credit the payment
 //!    holding its exact amount; advance the cursor after each range.
 //!    A rate limit or refusal mid-scan fails over to the next endpoint within the pass.
+//!    While a refund is awaited on the network, each range also reads Transfer logs *from* the
+//!    receive address (from the lowest awaited refund's lower bound) and matches them to refunds
+//!    (see [`crate::payments::Refund`]).
 //!
 //! **Settle** (on one endpoint that serves the `finalized` block, when the network does):
 //! for each credited (`confirming`) payment, re-check its block hash (a different hash: un-credit it
 //! and rewind the cursor below it, so a re-included transfer is found again), count confirmations,
 //! and once it has enough and is at or below the finalized block, have a second, independent
-//! endpoint confirm the receipt and block ([`super::quorum`]) before making it `paid`.
+//! endpoint confirm the receipt and block ([`super::quorum`]) before making it `paid`. Seen refunds
+//! are settled the same way (block re-checked, confirmations, finality), without the quorum.
 //!
 //! First contact: endpoints are verified on their chain id, the network's `finalized` support is
 //! decided, and each token's `decimals()` is checked against the configuration (a mismatch
