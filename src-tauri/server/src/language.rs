@@ -138,6 +138,7 @@ pub(crate) fn zh_check(code: &str) -> Option<&'static str> {
         "not_found" => "找不到此哈希对应的已上链交易",
         "transaction_too_old" => "该交易早于本单创建，不可能是本单的付款",
         "self_transfer" => "该交易是本店地址转给自己的",
+        "recipient_mismatch" => "该交易没有从本店地址转账给退款收款人",
         _ => return None,
     })
 }

@@ -65,6 +65,7 @@ use crate::{error, routes, state::AppState};
         routes::refunds::list,
         routes::refunds::get_one,
         routes::refunds::cancel,
+        routes::refunds::check,
         routes::reports::close,
         routes::logo::upload,
         routes::logo::remove,

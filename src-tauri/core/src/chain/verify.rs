@@ -48,6 +48,9 @@ pub enum CheckFailure {
     /// The shop's receive address sent it to itself.
     #[error("this transaction is a transfer from the shop's own address to itself")]
     SelfTransfer,
+    /// A refund's check: nothing in it goes from the shop's address to the refund's recipient.
+    #[error("the transaction sends nothing from the shop's address to the refund's recipient")]
+    RecipientMismatch,
 }
 
 impl CheckFailure {
@@ -62,6 +65,7 @@ impl CheckFailure {
             CheckFailure::NotFound => "not_found",
             CheckFailure::TooOld => "transaction_too_old",
             CheckFailure::SelfTransfer => "self_transfer",
+            CheckFailure::RecipientMismatch => "recipient_mismatch",
         }
     }
 }
@@ -108,6 +112,77 @@ impl crate::Core {
             ChainError::Unavailable(format!("network {} has no rpc_urls", payment.network))
         })?;
         check_transaction(&self.payments, rpc, &network, &payment, tx_hash).await
+    }
+}
+
+impl crate::Core {
+    /// The manual check of refund `id` (`POST /refunds/{id}/check`), for networks whose endpoints
+    /// serve no logs: the receipt of `tx_hash` must show a successful Transfer of the refund's
+    /// token, from the receive address, to its recipient, of its exact amount, mined after the
+    /// refund was asked; it is then matched as the watcher would and settles the same way. A
+    /// failing check changes nothing.
+    pub async fn check_refund(
+        &self,
+        id: &crate::payments::RefundId,
+        tx_hash: B256,
+    ) -> Result<crate::payments::Refund, CheckError> {
+        let refund = self.payments.refund(id).await?;
+        if refund.tx_hash.as_deref() == Some(tx_hash.to_string().as_str()) {
+            return Ok(refund);
+        }
+        if refund.status != crate::payments::RefundStatus::Awaiting {
+            return Err(CoreError::RefundInvalidState {
+                status: refund.status.as_str(),
+            }
+            .into());
+        }
+        let network = self.catalog.network(&refund.network).await?;
+        let rpc = self.chains.get(&refund.network).ok_or_else(|| {
+            ChainError::Unavailable(format!("network {} has no rpc_urls", refund.network))
+        })?;
+        let fail = |f| Err(CheckError::Failed(f));
+        let Some((pinned, receipt, timestamp)) = find_receipt(rpc, tx_hash).await? else {
+            return fail(CheckFailure::NotFound);
+        };
+        if !receipt.status() {
+            return fail(CheckFailure::TransactionFailed);
+        }
+        let transfers: Vec<ObservedTransfer> = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|l| l.topic0() == Some(&Transfer::SIGNATURE_HASH))
+            .filter_map(|l| observe(&network.id, network.chain_id, l))
+            .collect();
+        let candidates = narrow(
+            transfers.iter().collect(),
+            CheckFailure::RecipientMismatch,
+            |t| t.from == refund.from && t.to == refund.to,
+        )
+        .map_err(CheckError::Failed)?;
+        let candidates = narrow(candidates, CheckFailure::TokenMismatch, |t| {
+            t.token_contract == refund.token_contract
+        })
+        .map_err(CheckError::Failed)?;
+        let mut sent = narrow(candidates, CheckFailure::AmountMismatch, |t| {
+            t.value == refund.amount.base_units()
+        })
+        .map_err(CheckError::Failed)?[0]
+            .clone();
+        sent.block_time = DateTime::from_timestamp(timestamp as i64, 0);
+        sent.source = Some(pinned.key().to_string());
+        let too_old = refund.start_block.is_some_and(|b| sent.block_number < b)
+            || sent
+                .block_time
+                .is_some_and(|at| at + crate::payments::BLOCK_TIME_SKEW < refund.created_at);
+        if too_old {
+            return fail(CheckFailure::TooOld);
+        }
+        if self.payments.match_refunds(&[sent]).await?.is_empty() {
+            // Already matched to an earlier refund of the same amount to the same address.
+            return fail(CheckFailure::AlreadyUsed);
+        }
+        Ok(self.payments.refund(id).await?)
     }
 }
 

@@ -9,11 +9,17 @@ use axum::{
     routing::{get, post},
     Extension, Json, Router,
 };
-use stablepay_core::payments::{PaymentId, RefundId};
+use stablepay_core::{
+    chain::verify::parse_tx_hash,
+    payments::{PaymentId, RefundId},
+};
 
 use crate::{
     auth::{Caller, Permission, Require},
-    dto::refunds::{CreateRefundRequest, RefundResponse, RefundsResponse},
+    dto::{
+        payments::ProcessRequest,
+        refunds::{CreateRefundRequest, RefundResponse, RefundsResponse},
+    },
     error::{ApiError, ErrorBody},
     extract::ApiJson,
     state::AppState,
@@ -35,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/refunds/{refund_id}/cancel",
             post(cancel).route_layer(sell),
         )
+        .route("/refunds/{refund_id}/check", post(check).route_layer(sell))
 }
 
 /// Ask for a refund of a paid sale: all that may still be refunded (or `amount`), to the payer (or
@@ -110,5 +117,28 @@ pub async fn cancel(
         .payments
         .cancel_refund(&RefundId::parse(&refund_id)?)
         .await?;
+    Ok(Json(RefundResponse::try_from(&refund)?))
+}
+
+/// Check a refund by its transaction hash, for networks whose endpoints serve no logs (BSC's own
+/// endpoints): the transaction must send the refund's token from the receive address to its
+/// recipient, exactly its amount, after it was asked. It is then matched as the watcher would and
+/// confirmed with the network's confirmations. 422 with the reason as the code (`not_found`,
+/// `transaction_failed`, `recipient_mismatch`, `token_mismatch`, `amount_mismatch`,
+/// `transaction_too_old`, `already_used`) changes nothing; 409 `invalid_state` for a refund
+/// matched to another transaction or cancelled.
+#[utoipa::path(post, path = "/api/v1/refunds/{refund_id}/check", tag = "refunds",
+    params(("refund_id" = String, Path, description = "Refund id")),
+    request_body = ProcessRequest,
+    security(("api_key" = ["admin", "cashier"])),
+    responses((status = 200, body = RefundResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    Path(refund_id): Path<String>,
+    ApiJson(body): ApiJson<ProcessRequest>,
+) -> Result<Json<RefundResponse>, ApiError> {
+    let id = RefundId::parse(&refund_id)?;
+    let tx_hash = parse_tx_hash(&body.transaction_hash)?;
+    let refund = state.core.check_refund(&id, tx_hash).await?;
     Ok(Json(RefundResponse::try_from(&refund)?))
 }

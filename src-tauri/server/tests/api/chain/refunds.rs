@@ -301,3 +301,68 @@ async fn a_refund_whose_block_leaves_the_chain_is_awaited_again_and_matched_when
         again["transactionHash"]
     );
 }
+
+#[tokio::test]
+async fn with_logs_refused_everywhere_a_refund_checked_by_its_transaction_hash_is_matched_and_confirmed(
+) {
+    let (shop, proxy) =
+        crate::settlement::shop_behind_a_proxy("confirmations = 2\nrequire_finalized = false")
+            .await;
+    let p = shop.payment("9").await;
+    let paid = shop.chain.pay(shop.usdt, MERCHANT, exact(&p)).await;
+    shop.chain.mine(3).await;
+    let sale = shop.wait_status(&p["id"], "paid").await;
+    proxy
+        .set(json!({ "methods": { "eth_getLogs": { "error": { "code": -32005, "message": "limit exceeded" } } } }))
+        .await;
+    let refund: Value = shop
+        .ask_refund(&sale, json!({"amount": "2"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let check = |tx: Value| {
+        let url = shop.app.url(&format!(
+            "/api/v1/refunds/{}/check",
+            refund["id"].as_str().unwrap()
+        ));
+        let client = shop.app.client.clone();
+        async move {
+            client
+                .post(url)
+                .json(&json!({ "transaction_hash": tx }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // The customer's own payment, an older transfer and one of another amount are not the refund.
+    assert_error(
+        check(paid["transactionHash"].clone()).await,
+        422,
+        "recipient_mismatch",
+    )
+    .await;
+    let wrong = shop.send_back(CUSTOMER, "2.5").await;
+    assert_error(
+        check(wrong["transactionHash"].clone()).await,
+        422,
+        "amount_mismatch",
+    )
+    .await;
+
+    let sent = shop.send_back(CUSTOMER, "2").await;
+    shop.settle_a_while().await;
+    assert_eq!(
+        shop.refund(&refund).await["status"],
+        "awaiting",
+        "no endpoint serves logs"
+    );
+    let checked = check(sent["transactionHash"].clone()).await;
+    assert_eq!(checked.status(), 200);
+    shop.chain.mine(2).await;
+    let done = shop.refund_becomes(&refund, "confirmed").await;
+    assert_eq!(done["transaction_hash"], sent["transactionHash"]);
+    assert_eq!(shop.get(&sale["id"]).await["status"], "partially_refunded");
+}
