@@ -17,7 +17,7 @@ use crate::{
     clock::Clock,
     error::CoreError,
     events::EventBus,
-    payments::{Payment, PaymentId, PaymentStatus, Payments},
+    payments::{Payment, PaymentId, Payments},
 };
 
 /// What the customer screen shows.
@@ -67,7 +67,7 @@ pub struct Display {
 }
 
 fn mode_for(payment: &Payment) -> DisplayMode {
-    if payment.status == PaymentStatus::Paid {
+    if payment.status.was_paid() {
         DisplayMode::Success
     } else {
         DisplayMode::Payment

@@ -217,7 +217,7 @@ pub async fn export_csv(
     let mut filter = query.parse()?;
     filter.cursor = None;
     filter.limit = 200;
-    let mut out = String::from("id,created_at,status,token,network,amount,requested_amount,amount_base_units,order_reference,description,transaction_hash,block_number,late,paid_at,fiat_amount,fiat_currency,rate,rate_source,rate_at\n");
+    let mut out = String::from("id,created_at,status,token,network,amount,requested_amount,amount_base_units,order_reference,description,transaction_hash,block_number,late,paid_at,fiat_amount,fiat_currency,rate,rate_source,rate_at,refunded_amount\n");
     let mut rows = 0;
     loop {
         let page = state.core.payments.list(&filter).await?;
@@ -243,6 +243,7 @@ pub async fn export_csv(
                 r.rate.unwrap_or_default(),
                 r.rate_source.unwrap_or_default(),
                 r.rate_at.unwrap_or_default(),
+                r.refunded_amount.unwrap_or_default(),
             ];
             out.push_str(
                 &fields
