@@ -1,6 +1,6 @@
 // The server's REST API, one function per call: pricing, payments (and their CSV export and QR codes),
-// products, transfers, the customer display, stats, webhooks, settings (and the shop's logo), display
-// pairing and socket tickets. Every call goes through ./http.ts.
+// refunds, products, transfers, the customer display, stats, webhooks, settings (and the shop's
+// logo), display pairing and socket tickets. Every call goes through ./http.ts.
 import { ApiError } from './errors';
 import { apiKey, base, json, query, request, sessionKey } from './http';
 import type {
@@ -9,6 +9,7 @@ import type {
   Alert,
   ChainStatus,
   CreatePayment,
+  CreateRefund,
   Delivery,
   DisplayState,
   Health,
@@ -25,6 +26,8 @@ import type {
   Pricing,
   Product,
   ProductFields,
+  Refund,
+  RefundsView,
   Schemas,
   Sent,
   EndpointTestResult,
@@ -113,7 +116,19 @@ export function saveAs(blob: Blob, name: string) {
 /** CSV export of the filtered history. */
 export const exportCsv = (filter: PaymentFilter = {}) => download(`/api/v1/payments/export.csv${query(filter)}`);
 
-/** A paid sale's receipt. */
+/** A sale's refunds, its payer and what may still be refunded. */
+export const getRefunds = (id: string) => request<RefundsView>(`/api/v1/payments/${encodeURIComponent(id)}/refunds`);
+/** Asks for a refund (201): the shop's wallet then sends it, from the answer's `payment_uri` / `qr_svg`. */
+export const createRefund = (id: string, body: CreateRefund) =>
+  request<Refund>(`/api/v1/payments/${encodeURIComponent(id)}/refunds`, json('POST', body));
+export const getRefund = (rid: string) => request<Refund>(`/api/v1/refunds/${encodeURIComponent(rid)}`);
+/** Calls off a refund whose transfer was not seen yet (409 `invalid_state` after). */
+/** The refund's manual check: the transaction the shop's wallet sent it in. */
+export const checkRefund = (rid: string, transactionHash: string) =>
+  request<Refund>(`/api/v1/refunds/${encodeURIComponent(rid)}/check`, json('POST', { transaction_hash: transactionHash }));
+export const cancelRefund = (rid: string) => request<Refund>(`/api/v1/refunds/${encodeURIComponent(rid)}/cancel`, { method: 'POST' });
+
+/** A paid (or refunded) sale's receipt, with its confirmed refunds. */
 export const getReceipt = (id: string) => request<Receipt>(`/api/v1/payments/${encodeURIComponent(id)}/receipt`);
 /** Prints it on the shop's receipt printer; answers the printer. */
 export const printReceipt = (id: string) =>

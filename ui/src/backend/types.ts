@@ -36,7 +36,8 @@ export type BlindReason = 'disabled' | 'starting' | 'no_node' | 'logs_refused' |
 export type NetworkWatch = Narrowed<Sent<Schemas['NetworkWatchView']>, { reason: BlindReason | null }>;
 export type ChainStatus = Omit<Sent<Schemas['ChainStatusResponse']>, 'networks'> & { networks: NetworkWatch[] };
 
-export type PaymentStatus = 'pending' | 'confirming' | 'paid' | 'expired' | 'cancelled' | 'failed';
+/** `partially_refunded` and `refunded` follow `paid`, as confirmed refunds give money back. */
+export type PaymentStatus = 'pending' | 'confirming' | 'paid' | 'partially_refunded' | 'refunded' | 'expired' | 'cancelled' | 'failed';
 
 export type Payment = Narrowed<
   Sent<Schemas['PaymentResponse']>,
@@ -50,6 +51,15 @@ export type PaymentPage = Narrowed<Sent<Schemas['PaymentPage']>, { payments: Pay
 
 /** A request body: its optional fields are really optional, so no `Sent`. */
 export type CreatePayment = Schemas['CreatePaymentRequest'];
+
+/** `awaiting`: to be sent from the shop's wallet; `confirming`: its transfer was seen. */
+export type RefundStatus = 'awaiting' | 'confirming' | 'confirmed' | 'cancelled';
+/** A refund, sent by the shop's own wallet (the app holds no keys) and matched on chain. */
+export type Refund = Narrowed<Sent<Schemas['RefundResponse']>, { status: RefundStatus }>;
+/** `GET /api/v1/payments/{id}/refunds`: the payer, what may still be refunded, the refunds (oldest first). */
+export type RefundsView = Narrowed<Sent<Schemas['RefundsResponse']>, { refunds: Refund[] }>;
+/** `POST /api/v1/payments/{id}/refunds`: every field may be left out (all that is left, to the payer). */
+export type CreateRefund = Schemas['CreateRefundRequest'];
 
 /** Where the shop's rates come from (see the server's `pricing` module). */
 export type RateSource = 'fixed' | 'coingecko' | 'coinbase';
@@ -178,5 +188,5 @@ export interface ShellSettings {
 /** The day's (or a shift's) close: `GET /api/v1/reports/close`. */
 export type CloseReport = Sent<Schemas['CloseResponse']>;
 
-/** A paid sale's receipt: `GET /api/v1/payments/{id}/receipt`. */
+/** A paid (or refunded) sale's receipt, with its confirmed refunds: `GET /api/v1/payments/{id}/receipt`. */
 export type Receipt = Sent<Schemas['ReceiptResponse']>;

@@ -1,5 +1,5 @@
 import { onBeforeUnmount, onMounted, ref } from 'vue';
-import type { Payment } from '../backend';
+import type { Payment, PaymentStatus } from '../backend';
 
 /** The current time, ticking every `everyMs` while the component is mounted. */
 export function useNow(everyMs = 1000) {
@@ -143,6 +143,16 @@ export function showsShopCurrency(currency: string | null | undefined, rate: str
 export function shopPrice(p: { fiat_amount: string | null; fiat_currency: string | null; rate: string | null }, locale: string): string | null {
   if (!p.fiat_amount || !showsShopCurrency(p.fiat_currency, p.rate)) return null;
   return formatFiat(p.fiat_amount, p.fiat_currency, locale);
+}
+
+/** A sale that was paid, whether or not refunded since: its place is the success page. */
+export function wasPaid(status: PaymentStatus | undefined): boolean {
+  return status === 'paid' || status === 'partially_refunded' || status === 'refunded';
+}
+
+/** Whether a sale may still be refunded (some of it, at least: the server says how much). */
+export function refundable(status: PaymentStatus | undefined): boolean {
+  return status === 'paid' || status === 'partially_refunded';
 }
 
 /**

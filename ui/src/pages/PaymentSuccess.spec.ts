@@ -12,12 +12,17 @@ beforeEach(() => fakeSockets());
 afterEach(() => vi.unstubAllGlobals());
 
 async function mountPaid(paid: Payment, locale: 'en' | 'zh-CN') {
+  const { page } = await mountWithRouter(paid, locale);
+  return page;
+}
+
+async function mountWithRouter(paid: Payment, locale: 'en' | 'zh-CN') {
   serve({ [`/api/v1/payments/${paid.id}`]: [200, paid], '/health': [200, { status: 'ok' }], '/api/v1/tokens': [200, []], '/api/v1/networks': [200, []] });
   const router = createRouter({ history: createMemoryHistory(), routes });
   await router.push(`/pay/${paid.id}/success`);
   const page = mount(PaymentSuccess, { global: { plugins: [createPinia(), router, createAppI18n(locale)] } });
   await flushPromises();
-  return page;
+  return { page, router };
 }
 
 const chain = { status: 'paid' as const, transaction_hash: `0x${'1'.repeat(64)}`, block_number: 42, confirmations: 3 };
@@ -43,6 +48,43 @@ describe('PaymentSuccess', () => {
     const page = await mountPaid(payment(chain), 'en');
     expect(page.find('[data-testid=paid-amount]').text()).toBe('10.01 USDT');
     expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
+    page.unmount();
+  });
+
+  it('offers a refund of a paid sale, and shows nothing refunded yet', async () => {
+    const paid = payment(chain);
+    const page = await mountPaid(paid, 'en');
+    expect(page.get('[data-testid=refund-link]').attributes('href')).toBe(`/pay/${paid.id}/refund`);
+    expect(page.find('[data-testid=refunded-amount]').exists()).toBe(false);
+    expect(page.find('[data-testid=success-status]').exists()).toBe(false);
+    page.unmount();
+  });
+
+  it('stays on a partly refunded sale, says how much went back and offers to refund more', async () => {
+    const sale = payment({ ...chain, status: 'partially_refunded', refunded_amount: '3.00' });
+    const { page, router } = await mountWithRouter(sale, 'zh-CN');
+    expect(router.currentRoute.value.path).toBe(`/pay/${sale.id}/success`);
+    expect(page.get('[data-testid=success-status]').text()).toBe('部分退款');
+    expect(page.get('[data-testid=refunded-amount]').text()).toBe('已退款 3.00 USDT');
+    expect(page.find('[data-testid=refund-link]').exists()).toBe(true);
+    page.unmount();
+  });
+
+  it('stays on a sale refunded in full, without offering another refund', async () => {
+    const sale = payment({ ...chain, status: 'refunded', refunded_amount: '10.01' });
+    const { page, router } = await mountWithRouter(sale, 'en');
+    expect(router.currentRoute.value.path).toBe(`/pay/${sale.id}/success`);
+    expect(page.get('[data-testid=success-status]').text()).toBe('Refunded');
+    expect(page.get('[data-testid=refunded-amount]').text()).toBe('Refunded 10.01 USDT');
+    expect(page.find('[data-testid=refund-link]').exists()).toBe(false);
+    expect(page.find('[data-testid=receipt-link]').exists()).toBe(true);
+    page.unmount();
+  });
+
+  it('sends a sale that is not paid back to its QR page', async () => {
+    const sale = payment();
+    const { page, router } = await mountWithRouter(sale, 'en');
+    await vi.waitFor(() => expect(router.currentRoute.value.path).toBe(`/pay/${sale.id}`));
     page.unmount();
   });
 

@@ -8,6 +8,7 @@ import PaymentSuccess from '../pages/PaymentSuccess.vue';
 import ProductSelection from '../pages/ProductSelection.vue';
 import ProductsPage from '../pages/ProductsPage.vue';
 import ReceiptPage from '../pages/ReceiptPage.vue';
+import RefundPage from '../pages/RefundPage.vue';
 import QrPaymentPage from '../pages/QrPaymentPage.vue';
 import SettingsPage from '../pages/SettingsPage.vue';
 import SetupPage from '../pages/SetupPage.vue';
@@ -22,6 +23,7 @@ export const routes = [
   { path: '/pay/:id', name: 'qr', component: QrPaymentPage },
   { path: '/pay/:id/success', name: 'success', component: PaymentSuccess },
   { path: '/pay/:id/receipt', name: 'receipt', component: ReceiptPage },
+  { path: '/pay/:id/refund', name: 'refund', component: RefundPage },
   { path: '/display', name: 'display', component: DisplayPage, meta: { bare: true } },
   { path: '/history', name: 'history', component: HistoryPage },
   { path: '/close', name: 'close', component: ClosePage },

@@ -1,7 +1,7 @@
 // Test doubles for the browser's edges only (fetch and WebSocket); the code under test is real.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { vi } from 'vitest';
-import type { Payment } from '../backend';
+import type { Payment, Refund } from '../backend';
 import { canonical } from '../backend/signing';
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -58,6 +58,39 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
     created_at: '2026-11-24T10:00:00Z',
     expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
     paid_at: null,
+    refunded_amount: null,
+    ...overrides,
+  };
+}
+
+/** A refund of `payment()` just asked for: 3.00 USDT back to the payer, to be sent by the shop's wallet. */
+export function refund(overrides: Partial<Refund> = {}): Refund {
+  return {
+    id: 'rfd_fedcba9876543210fedcba9876543210',
+    payment_id: 'pay_0123456789abcdef0123456789abcdef',
+    status: 'awaiting',
+    network: 'bsc',
+    chain_id: 56,
+    token: 'USDT',
+    token_contract: '0x55d398326f99059fF775485246999027B3197955',
+    from: '0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d',
+    to: '0x1111111111111111111111111111111111111111',
+    amount: '3.00',
+    amount_base_units: '3000000000000000000',
+    fiat_amount: '3.00',
+    fiat_currency: 'USD',
+    reason: null,
+    created_by: 'till',
+    payment_uri: 'ethereum:0x55d398326f99059fF775485246999027B3197955@56/transfer?address=0x1111111111111111111111111111111111111111&uint256=3000000000000000000',
+    qr_svg: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>',
+    start_block: 200,
+    transaction_hash: null,
+    block_number: null,
+    confirmations: 0,
+    created_at: '2026-11-24T11:00:00Z',
+    matched_at: null,
+    confirmed_at: null,
+    cancelled_at: null,
     ...overrides,
   };
 }
