@@ -11,6 +11,7 @@ pub mod cart;
 pub mod catalog;
 pub mod chain;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod display;
 pub mod eip681;
@@ -96,6 +97,8 @@ pub struct Core {
     pub alerts: Alerts,
     /// Webhook endpoints and the outbox (the host runs [`Webhooks::run`]).
     pub webhooks: Webhooks,
+    /// The epusdt protocol's orders (`[compat.epusdt]`).
+    pub epusdt: compat::epusdt::Epusdt,
     /// What the customer display shows (the host runs [`Display::run`]).
     pub display: Display,
     /// The shop's logo (on the display's idle screen).
@@ -186,7 +189,18 @@ impl Core {
             config.webhook_targets.clone(),
             entropy.clone(),
         );
-        webhooks.sync_config(&config.webhooks).await?;
+        webhooks
+            .sync_config(
+                &config.webhooks,
+                config.compat.epusdt.as_ref().map(|e| e.token.as_str()),
+            )
+            .await?;
+        let epusdt = compat::epusdt::Epusdt::new(
+            config.compat.epusdt.clone(),
+            payments.clone(),
+            catalog.clone(),
+            pool.clone(),
+        );
         let pairing = Pairing::load(pool.clone(), clock.clone(), entropy.clone()).await?;
         let display = Display::new(
             config.merchant.name.clone(),
@@ -204,6 +218,7 @@ impl Core {
         );
         Ok(Self {
             config: Arc::new(config),
+            epusdt,
             pool,
             stats,
             transfers,

@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::pricing::router())
         .merge(routes::receipts::router())
         .merge(routes::refunds::router())
+        .merge(routes::compat::router())
         .merge(routes::reports::router())
         .merge(routes::products::router())
         .merge(routes::transfers::router())
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::display::socket_router())
         .merge(routes::stats::socket_router())
         .merge(routes::metrics::router())
+        .merge(routes::compat::pages())
         .fallback_service(ui::service(server.ui_dir.as_deref()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(

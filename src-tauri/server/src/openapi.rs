@@ -66,6 +66,9 @@ use crate::{error, routes, state::AppState};
         routes::refunds::get_one,
         routes::refunds::cancel,
         routes::refunds::check,
+        routes::compat::create,
+        routes::compat::cancel,
+        routes::compat::checkout,
         routes::reports::close,
         routes::logo::upload,
         routes::logo::remove,
@@ -81,6 +84,7 @@ use crate::{error, routes, state::AppState};
     modifiers(&BearerKey, &CommonErrors),
     tags(
         (name = "payments", description = "Payment sessions"),
+        (name = "epusdt", description = "The epusdt / BEpusdt order protocol, signed with [compat.epusdt] token (answers in epusdt's envelope)"),
         (name = "refunds", description = "Refunds sent from the shop's own wallet, matched on chain"),
         (name = "catalog", description = "Accepted tokens and networks"),
         (name = "products", description = "The cashier's product grid"),

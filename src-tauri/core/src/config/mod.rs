@@ -13,6 +13,7 @@
 
 mod alerts;
 mod chain;
+pub mod compat;
 pub mod edit;
 mod merchant;
 mod payments;
@@ -80,6 +81,8 @@ pub struct Config {
     pub receipts: receipts::ReceiptsConfig,
     /// `[tips]`: the tip choices the customer display offers.
     pub tips: tips::TipsConfig,
+    /// `[compat.epusdt]`: other systems' protocols StablePay speaks.
+    pub compat: compat::CompatConfig,
 }
 
 /// Declares a raw section of the file: each key once, with its type and its default.
@@ -119,6 +122,7 @@ struct RawConfig {
     pricing: pricing::RawPricing,
     receipts: receipts::RawReceipts,
     tips: tips::RawTips,
+    compat: compat::RawCompat,
     networks: Option<Vec<chain::RawNetwork>>,
     tokens: Option<Vec<chain::RawToken>>,
     webhooks: Vec<webhooks::RawWebhook>,
@@ -258,6 +262,7 @@ impl RawConfig {
         let receipts = self.receipts.try_into()?;
         let tips: tips::TipsConfig = self.tips.try_into()?;
         payments.tip_choices = tips.choices.clone();
+        let compat = self.compat.try_into()?;
         Ok(Config {
             server,
             database,
@@ -272,6 +277,7 @@ impl RawConfig {
             pricing,
             receipts,
             tips,
+            compat,
         })
     }
 }

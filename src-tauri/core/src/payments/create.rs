@@ -34,9 +34,13 @@ impl Payments {
         let (requested, fiat) = match &req.price {
             Price::Fiat(_) => {
                 let step = self.rules.amount_step.to_token(token.decimals)?;
-                let (amount, fiat) =
-                    self.pricing
-                        .quote(token.symbol.as_str(), &price, token.decimals, step)?;
+                let (amount, fiat) = match &req.rate {
+                    Some(rate) => self.pricing.quote_at(&price, rate, token.decimals, step)?,
+                    None => {
+                        self.pricing
+                            .quote(token.symbol.as_str(), &price, token.decimals, step)?
+                    }
+                };
                 (amount, Some(fiat))
             }
             _ => {

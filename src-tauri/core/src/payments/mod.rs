@@ -150,6 +150,21 @@ impl Payments {
         self.expire_if_due(payment).await
     }
 
+    /// The payment carrying `order_reference`, if any.
+    pub async fn by_order_reference(&self, reference: &str) -> Result<Option<Payment>, CoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM payment_sessions WHERE order_reference = ?",
+            row::COLUMNS
+        ))
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.expire_if_due(row::map(&r)?).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// A page of payments, newest first.
     pub async fn list(&self, filter: &PaymentFilter) -> Result<Page, CoreError> {
         self.expire_due().await?;

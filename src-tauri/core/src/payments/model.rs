@@ -278,6 +278,9 @@ pub struct NewPayment {
     pub cart: Option<crate::cart::Cart>,
     /// Ask the customer for a tip before the amount is fixed (`[tips]` set, a shop-currency price).
     pub ask_tip: bool,
+    /// The rate to convert a shop-currency price at, instead of the shop's current one (an order
+    /// that names its own, e.g. through the epusdt protocol).
+    pub rate: Option<DecimalAmount>,
 }
 
 /// Bounds on free-text fields.
@@ -363,6 +366,7 @@ impl NewPayment {
             "metadata": self.metadata,
             "cart": self.cart,
             "ask_tip": self.ask_tip,
+            "rate": self.rate.as_ref().map(|r| r.to_string()),
         });
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }

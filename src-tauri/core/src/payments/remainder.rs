@@ -77,6 +77,7 @@ impl Payments {
                 remainder_of: Some(sale.id.clone()),
                 cart: None,
                 ask_tip: false,
+                rate: None,
             })
             .await?;
         Ok(created.payment)

@@ -153,6 +153,36 @@ impl Pricing {
         ))
     }
 
+    /// [`Self::quote`] at `rate` (source `order`: the order named it), without the shop's markup.
+    pub fn quote_at(
+        &self,
+        price: &DecimalAmount,
+        rate: &DecimalAmount,
+        decimals: u8,
+        step: TokenAmount,
+    ) -> Result<(TokenAmount, FiatPrice), CoreError> {
+        let amount = token_amount(price, rate, 0, decimals, step)
+            .ok_or(CoreError::AmountTooLarge(price.to_string()))?;
+        Ok((
+            amount,
+            FiatPrice {
+                amount: price.clone(),
+                currency: self.config.currency.clone(),
+                rate: Rate {
+                    value: rate.clone(),
+                    source: "order".into(),
+                    at: self.clock.now(),
+                },
+                markup_bp: 0,
+            },
+        ))
+    }
+
+    /// The current rate of `token`'s value (fresh), for an order that adjusts it.
+    pub fn rate_value(&self, token: &str) -> Result<DecimalAmount, CoreError> {
+        Ok(self.rate(token)?.value)
+    }
+
     /// What `amount` of `token` is worth in the shop's currency now, if a fresh rate is known.
     pub fn value_of(&self, token: &str, amount: TokenAmount) -> Option<FiatPrice> {
         let rate = self.rate(token).ok()?;

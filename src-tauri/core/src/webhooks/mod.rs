@@ -121,6 +121,8 @@ pub struct Delivery {
     pub endpoint_url: String,
     /// Its source: `config` (the owner's file) or `api`.
     pub endpoint_source: String,
+    /// An epusdt order's callback (to the order's `notify_url`, delivered once it answers `ok`).
+    pub epusdt: bool,
     /// Where it stands.
     pub status: DeliveryStatus,
     /// Attempts made.
@@ -216,7 +218,13 @@ impl Webhooks {
     /// Makes the `[[webhooks]]` of the config the `config` endpoints (added, updated, or disabled
     /// when gone from the file), and starts the feeder's cursor at the current end of the events
     /// table on a first start, so history is not replayed.
-    pub async fn sync_config(&self, configured: &[WebhookConfig]) -> Result<(), CoreError> {
+    /// With `epusdt_token`, the endpoint standing for every epusdt order's own `notify_url` is
+    /// enabled too (its secret is the token callbacks are signed with).
+    pub async fn sync_config(
+        &self,
+        configured: &[WebhookConfig],
+        epusdt_token: Option<&str>,
+    ) -> Result<(), CoreError> {
         let mut tx = crate::store::begin_write(&self.pool).await?;
         sqlx::query("INSERT OR IGNORE INTO webhook_cursor (id, event_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM events")
             .execute(&mut *tx)
@@ -233,6 +241,19 @@ impl Webhooks {
             .bind(&w.url)
             .bind(&w.secret)
             .bind(json!(w.events).to_string())
+            .bind(to_millis(self.clock.now()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(token) = epusdt_token {
+            sqlx::query(
+                "INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'config', 1, ?)
+                 ON CONFLICT (url) WHERE source = 'config' DO UPDATE SET secret = excluded.secret, events = excluded.events, enabled = 1",
+            )
+            .bind(new_endpoint_id(self.entropy.as_ref()))
+            .bind(crate::compat::epusdt::CALLBACKS_ENDPOINT)
+            .bind(token)
+            .bind(json!([EventType::PaymentPaid, EventType::PaymentExpired]).to_string())
             .bind(to_millis(self.clock.now()))
             .execute(&mut *tx)
             .await?;

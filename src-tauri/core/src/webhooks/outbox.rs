@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     clock::{from_millis, to_millis},
+    compat::epusdt,
     error::CoreError,
     events::{self, EventType},
     payments::PaymentId,
@@ -74,18 +75,24 @@ impl Webhooks {
         else {
             return Ok(0);
         };
-        let endpoints: Vec<Endpoint> = self
+        let (epusdt, endpoints): (Vec<Endpoint>, Vec<Endpoint>) = self
             .endpoints()
             .await?
             .into_iter()
             .filter(|e| e.enabled)
-            .collect();
+            .partition(|e| e.url == epusdt::CALLBACKS_ENDPOINT);
         let mut queued = Vec::new();
         for row in &rows {
             let kind: String = row.try_get("kind")?;
             let Some(kind) = EventType::parse(&kind).filter(|t| t.is_subscribable()) else {
                 continue;
             };
+            let seq: i64 = row.try_get("seq")?;
+            if let Some(e) = epusdt.first().filter(|e| e.events.contains(&kind)) {
+                if let Some((url, body)) = self.epusdt_callback(row, kind, &e.secret).await? {
+                    queued.push((seq, e.id.clone(), kind, body, Some(url)));
+                }
+            }
             let subscribed: Vec<&Endpoint> = endpoints
                 .iter()
                 .filter(|e| e.events.contains(&kind))
@@ -93,15 +100,43 @@ impl Webhooks {
             if subscribed.is_empty() {
                 continue;
             }
-            let seq: i64 = row.try_get("seq")?;
             let Some(body) = self.body(row, seq, kind, render).await? else {
                 continue;
             };
             for endpoint in subscribed {
-                queued.push((seq, endpoint.id.clone(), kind, body.clone()));
+                queued.push((seq, endpoint.id.clone(), kind, body.clone(), None));
             }
         }
         self.queue(cursor, last, &queued).await
+    }
+
+    /// An epusdt order's callback for event row `row` (paid: status 2, expired: 3): the order's
+    /// `notify_url` and the signed body; `None` for any other payment.
+    async fn epusdt_callback(
+        &self,
+        row: &sqlx::sqlite::SqliteRow,
+        kind: EventType,
+        token: &str,
+    ) -> Result<Option<(String, String)>, CoreError> {
+        let status = match kind {
+            EventType::PaymentPaid => 2,
+            EventType::PaymentExpired => 3,
+            _ => return Ok(None),
+        };
+        let payment = match events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)? {
+            Some(p) => p,
+            None => match row.try_get::<Option<String>, _>("payment_id")? {
+                Some(id) => match self.payments.get(&PaymentId::from_store(id)).await {
+                    Ok(p) => p,
+                    Err(CoreError::PaymentNotFound) => return Ok(None),
+                    Err(e) => return Err(e),
+                },
+                None => return Ok(None),
+            },
+        };
+        Ok(epusdt::order_of(&self.pool, payment)
+            .await?
+            .map(|o| (o.notify_url.clone(), o.callback(status, token))))
     }
 
     /// The frozen body of event row `row` (`seq`, of type `kind`); `None` when its payment is gone.
@@ -157,7 +192,7 @@ impl Webhooks {
         &self,
         cursor: i64,
         last: i64,
-        queued: &[(i64, String, EventType, String)],
+        queued: &[(i64, String, EventType, String, Option<String>)],
     ) -> Result<usize, CoreError> {
         let now = to_millis(self.clock.now());
         let mut tx = crate::store::begin_write(&self.pool).await?;
@@ -170,10 +205,10 @@ impl Webhooks {
         if moved.rows_affected() == 0 {
             return Ok(0); // another feeder got there first
         }
-        for (seq, endpoint, kind, body) in queued {
+        for (seq, endpoint, kind, body, target) in queued {
             sqlx::query(
-                "INSERT OR IGNORE INTO webhook_deliveries (event_seq, endpoint_id, event_type, payload, status, next_attempt_at, created_at)
-                 VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                "INSERT OR IGNORE INTO webhook_deliveries (event_seq, endpoint_id, event_type, payload, status, next_attempt_at, created_at, target_url)
+                 VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
             )
             .bind(seq)
             .bind(endpoint)
@@ -181,6 +216,7 @@ impl Webhooks {
             .bind(body)
             .bind(now)
             .bind(now)
+            .bind(target)
             .execute(&mut *tx)
             .await?;
         }

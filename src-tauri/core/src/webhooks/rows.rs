@@ -69,6 +69,7 @@ pub(super) fn map_delivery(row: &SqliteRow) -> Result<Delivery, CoreError> {
         endpoint_id: row.try_get("endpoint_id")?,
         endpoint_url: row.try_get("url")?,
         endpoint_source: row.try_get("source")?,
+        epusdt: row.try_get("epusdt")?,
         status: DeliveryStatus::parse(&status).map_err(|_| corrupt("delivery status", &status))?,
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         last_status_code: row
@@ -87,4 +88,5 @@ pub(super) fn map_delivery(row: &SqliteRow) -> Result<Delivery, CoreError> {
 pub(super) const FEED_COALESCE: Duration = Duration::from_millis(50);
 
 pub(super) const DELIVERY_SELECT: &str =
-    "SELECT d.*, e.url, e.source FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id";
+    "SELECT d.*, COALESCE(d.target_url, e.url) AS url, e.url = 'epusdt:notify_url' AS epusdt, e.source
+     FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id";

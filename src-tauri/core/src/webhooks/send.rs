@@ -62,8 +62,15 @@ impl Webhooks {
         secret: String,
     ) -> Result<(), CoreError> {
         let (code, error) = match self.deliver(&delivery, payload, &secret).await {
-            Ok(status) if status.is_success() => (Some(status.as_u16()), None),
-            Ok(status) => (
+            // The epusdt protocol: delivered only once the receiver answers `ok`.
+            Ok((status, body)) if delivery.epusdt && status.is_success() && body.trim() != "ok" => {
+                (
+                    Some(status.as_u16()),
+                    Some(format!("the receiver answered {status} without \"ok\"")),
+                )
+            }
+            Ok((status, _)) if status.is_success() => (Some(status.as_u16()), None),
+            Ok((status, _)) => (
                 Some(status.as_u16()),
                 Some(format!("the receiver answered {status}")),
             ),
@@ -115,7 +122,7 @@ impl Webhooks {
         delivery: &Delivery,
         payload: String,
         secret: &str,
-    ) -> Result<reqwest::StatusCode, String> {
+    ) -> Result<(reqwest::StatusCode, String), String> {
         let pinned = if delivery.endpoint_source == "config" {
             None
         } else {
@@ -131,25 +138,34 @@ impl Webhooks {
         };
         let client = self.client(pinned.as_ref().map(|(h, a)| (h.as_str(), a.as_slice())));
         let t = self.clock.now().timestamp();
-        client
+        let mut request = client
             .post(&delivery.endpoint_url)
             .header("content-type", "application/json")
-            .header("StablePay-Event-Id", &delivery.event_id)
-            .header(
+            .header("StablePay-Event-Id", &delivery.event_id);
+        // An epusdt callback is signed inside its body, as the protocol does.
+        if !delivery.epusdt {
+            request = request.header(
                 "StablePay-Signature",
                 sign::signature_header(secret, t, payload.as_bytes()),
-            )
-            .body(payload)
-            .send()
-            .await
-            .map(|r| r.status())
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "no answer in time".to_string()
-                } else {
-                    "could not reach the receiver".to_string()
-                }
-            })
+            );
+        }
+        let unreachable = |e: reqwest::Error| {
+            if e.is_timeout() {
+                "no answer in time".to_string()
+            } else {
+                "could not reach the receiver".to_string()
+            }
+        };
+        let response = request.body(payload).send().await.map_err(unreachable)?;
+        let status = response.status();
+        // Only the start of the answer: `ok` is all an epusdt receiver says.
+        let body = if delivery.epusdt {
+            let bytes = response.bytes().await.map_err(unreachable)?;
+            String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned()
+        } else {
+            String::new()
+        };
+        Ok((status, body))
     }
 
     /// Feeds and sends forever: on every payment event, on a redelivery and at least every second

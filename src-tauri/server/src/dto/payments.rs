@@ -471,6 +471,7 @@ impl CreatePaymentRequest {
             remainder_of: None,
             cart,
             ask_tip: self.ask_tip == Some(true),
+            rate: None,
         })
     }
 }

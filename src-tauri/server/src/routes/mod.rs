@@ -1,6 +1,7 @@
 //! One module per domain concept; each owns its routes and transport DTOs.
 
 pub mod catalog;
+pub mod compat;
 pub mod display;
 pub mod health;
 pub mod logo;

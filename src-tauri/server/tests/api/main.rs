@@ -5,6 +5,7 @@ mod bad_input;
 mod binary;
 mod catalog_products;
 mod chain;
+mod compat;
 mod figures;
 mod helpers;
 mod http;

@@ -170,6 +170,7 @@ async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when
             remainder_of: None,
             cart: None,
             ask_tip: false,
+            rate: None,
         })
         .await
         .unwrap();
