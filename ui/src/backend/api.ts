@@ -28,6 +28,7 @@ import type {
   ProductFields,
   Refund,
   RefundsView,
+  Checkout,
   Schemas,
   Sent,
   EndpointTestResult,
@@ -92,6 +93,8 @@ export const checkTransaction = (id: string, transactionHash: string) =>
   request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/process`, json('POST', { transaction_hash: transactionHash }));
 export const attachTransfer = (id: string, transferId: number, reason: string) =>
   request<Payment>(`/api/v1/payments/${encodeURIComponent(id)}/attach`, json('POST', { transfer_id: transferId, reason }));
+/** The hosted checkout's extras: the shop's name and where to go once paid (customer route). */
+export const getCheckout = (id: string) => request<Checkout>(`/api/v1/payments/${encodeURIComponent(id)}/checkout`);
 export const qrUrl = (id: string, kind: 'payment' | 'address' = 'payment') =>
   `${base}/api/v1/payments/${encodeURIComponent(id)}/qr.svg${kind === 'address' ? '?kind=address' : ''}`;
 

@@ -58,6 +58,8 @@ export type RefundStatus = 'awaiting' | 'confirming' | 'confirmed' | 'cancelled'
 export type Refund = Narrowed<Sent<Schemas['RefundResponse']>, { status: RefundStatus }>;
 /** `GET /api/v1/payments/{id}/refunds`: the payer, what may still be refunded, the refunds (oldest first). */
 export type RefundsView = Narrowed<Sent<Schemas['RefundsResponse']>, { refunds: Refund[] }>;
+/** `GET /api/v1/payments/{id}/checkout`: the hosted checkout's shop name and where to go once paid. */
+export type Checkout = Sent<Schemas['CheckoutResponse']>;
 /** `POST /api/v1/payments/{id}/refunds`: every field may be left out (all that is left, to the payer). */
 export type CreateRefund = Schemas['CreateRefundRequest'];
 

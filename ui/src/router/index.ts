@@ -1,4 +1,5 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
+import CheckoutPage from '../pages/CheckoutPage.vue';
 import ClosePage from '../pages/ClosePage.vue';
 import DisplayPage from '../pages/DisplayPage.vue';
 import HistoryPage from '../pages/HistoryPage.vue';
@@ -25,6 +26,7 @@ export const routes = [
   { path: '/pay/:id/receipt', name: 'receipt', component: ReceiptPage },
   { path: '/pay/:id/refund', name: 'refund', component: RefundPage },
   { path: '/display', name: 'display', component: DisplayPage, meta: { bare: true } },
+  { path: '/checkout/:id', name: 'hosted-checkout', component: CheckoutPage, meta: { bare: true } },
   { path: '/history', name: 'history', component: HistoryPage },
   { path: '/close', name: 'close', component: ClosePage },
   { path: '/transfers', name: 'transfers', component: TransfersPage },
