@@ -12,6 +12,7 @@ use crate::{
 
 mod display;
 mod endpoints;
+mod epusdt;
 mod manual;
 mod matching;
 mod networks;
