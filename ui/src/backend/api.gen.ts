@@ -8651,6 +8651,22 @@ export interface components {
             /** @description Usable for this shop: on the right chain, answering, serving `eth_getLogs`. */
             usable: boolean;
         };
+        /** @description `[compat.epusdt]` in force. */
+        EpusdtSettings: {
+            /** @description A token is set: the epusdt routes take orders. */
+            enabled: boolean;
+            /** @description Hosts `redirect_url` may point at. */
+            redirect_hosts: string[];
+            /** @description The trade types this shop takes (`usdt.bep20`, …). */
+            trade_types: string[];
+        };
+        /** @description `[compat.epusdt]` keys to change; absent ones stay. */
+        EpusdtUpdate: {
+            /** @description Hosts the hosted checkout may send customers back to. */
+            redirect_hosts?: string[] | null;
+            /** @description The API token the shop system signs with (at least 16 characters); `""` turns it off. */
+            token?: string | null;
+        };
         /** @description The error body. */
         ErrorBody: {
             /** @description The error. */
@@ -9451,6 +9467,8 @@ export interface components {
             config_file?: string | null;
             /** @description Whether the owner can change settings here (`PATCH /settings`), and the file it writes. */
             editable: boolean;
+            /** @description The epusdt protocol (`[compat.epusdt]`; never its token). */
+            epusdt: components["schemas"]["EpusdtSettings"];
             /**
              * Format: int64
              * @description The saved change the server runs on: 0 for the settings it started with, then each
@@ -9509,6 +9527,7 @@ export interface components {
              * @description `payments.confirmations`.
              */
             confirmations?: number | null;
+            epusdt?: components["schemas"]["EpusdtUpdate"] | null;
             /**
              * Format: int64
              * @description `payments.expiry_seconds` (30–604800).

@@ -22,6 +22,7 @@ function settings(over: Partial<Settings['payments']> = {}): Settings {
     pricing: { currency: 'USD', source: 'fixed', rate: '1', markup_percent: '0', max_age_seconds: 3600, refresh_seconds: 60 },
     receipts: { printer: '', auto_print: false, address: [], footer: 'Thank you!' },
     tip_choices: [],
+    epusdt: { enabled: false, redirect_hosts: [], trade_types: ["usdt.bep20"] },
     alerts: { min_success_rate: 80, max_error_rate: 5, max_api_p95_ms: 1000, max_push_latency_ms: 10000, max_blocks_behind: 20 },
     editable: true,
     config_file: '/home/shop/.local/share/stablepay/stablepay.toml',

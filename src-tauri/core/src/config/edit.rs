@@ -54,6 +54,10 @@ pub struct SettingsChange {
     pub receipt_footer: Option<String>,
     /// `tips.choices` (percent; empty: no tips).
     pub tip_choices: Option<Vec<u32>>,
+    /// `compat.epusdt.token` (`""`: the protocol off).
+    pub epusdt_token: Option<String>,
+    /// `compat.epusdt.redirect_hosts`.
+    pub epusdt_redirect_hosts: Option<Vec<String>>,
 }
 
 /// A threshold of `[alerts]` the owner may change.
@@ -123,6 +127,11 @@ impl SettingsChange {
             (self.receipt_address.is_some(), "receipts.address"),
             (self.receipt_footer.is_some(), "receipts.footer"),
             (self.tip_choices.is_some(), "tips.choices"),
+            (self.epusdt_token.is_some(), "compat.epusdt.token"),
+            (
+                self.epusdt_redirect_hosts.is_some(),
+                "compat.epusdt.redirect_hosts",
+            ),
         ]
         .into_iter()
         .filter_map(|(changed, key)| changed.then_some(key))
@@ -211,6 +220,28 @@ pub fn apply(text: &str, change: &SettingsChange, current: &Config) -> Result<St
             _ => value(*v),
         };
         set("alerts", threshold.key(), item)?;
+    }
+    if change.epusdt_token.is_some() || change.epusdt_redirect_hosts.is_some() {
+        let compat = doc
+            .entry("compat")
+            .or_insert_with(|| {
+                let mut t = Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            })
+            .as_table_mut()
+            .ok_or_else(|| CoreError::Config("compat: is not a table in the file".into()))?;
+        let epusdt = compat
+            .entry("epusdt")
+            .or_insert_with(|| Item::Table(Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| CoreError::Config("compat.epusdt: is not a table in the file".into()))?;
+        if let Some(token) = &change.epusdt_token {
+            put(epusdt, "token", value(token.trim()));
+        }
+        if let Some(hosts) = &change.epusdt_redirect_hosts {
+            put(epusdt, "redirect_hosts", Item::Value(strings(hosts).into()));
+        }
     }
     if let Some(symbols) = &change.tokens {
         doc["tokens"] = Item::ArrayOfTables(tokens_table(symbols, current)?);

@@ -125,6 +125,8 @@ pub struct SettingsResponse {
     pub receipts: ReceiptSettings,
     /// The tip choices the customer display offers (empty: no tips).
     pub tip_choices: Vec<u32>,
+    /// The epusdt protocol (`[compat.epusdt]`; never its token).
+    pub epusdt: EpusdtSettings,
     /// Whether the owner can change settings here (`PATCH /settings`), and the file it writes.
     pub editable: bool,
     /// The config file settings are saved to (null when read-only).
@@ -177,6 +179,29 @@ pub struct SettingsUpdate {
     pub receipts: Option<ReceiptsUpdate>,
     /// The tip choices the customer display offers, percent (`[tips] choices`); `[]`: no tips.
     pub tip_choices: Option<Vec<u32>>,
+    /// The epusdt protocol (`[compat.epusdt]`).
+    pub epusdt: Option<EpusdtUpdate>,
+}
+
+/// `[compat.epusdt]` keys to change; absent ones stay.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EpusdtUpdate {
+    /// The API token the shop system signs with (at least 16 characters); `""` turns it off.
+    pub token: Option<String>,
+    /// Hosts the hosted checkout may send customers back to.
+    pub redirect_hosts: Option<Vec<String>>,
+}
+
+/// `[compat.epusdt]` in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EpusdtSettings {
+    /// A token is set: the epusdt routes take orders.
+    pub enabled: bool,
+    /// Hosts `redirect_url` may point at.
+    pub redirect_hosts: Vec<String>,
+    /// The trade types this shop takes (`usdt.bep20`, …).
+    pub trade_types: Vec<String>,
 }
 
 /// `[receipts]` keys to change; absent ones stay.
@@ -277,6 +302,8 @@ impl From<SettingsUpdate> for stablepay_core::config::edit::SettingsChange {
             receipt_address: u.receipts.as_ref().and_then(|r| r.address.clone()),
             receipt_footer: u.receipts.and_then(|r| r.footer),
             tip_choices: u.tip_choices,
+            epusdt_token: u.epusdt.as_ref().and_then(|e| e.token.clone()),
+            epusdt_redirect_hosts: u.epusdt.and_then(|e| e.redirect_hosts),
         }
     }
 }

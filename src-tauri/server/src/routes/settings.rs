@@ -24,10 +24,10 @@ use crate::{
         catalog::token_views,
         payments::percent,
         settings::{
-            AlertThresholds, ChainSettings, EndpointTest, EndpointTestResult, KeySettings,
-            MerchantSettings, NetworkSettings, PaymentSettings, PricingSettings, ReceiptSettings,
-            ReloadFailure, ServerSettings, SettingsResponse, SettingsSaved, SettingsUpdate,
-            TlsSettings,
+            AlertThresholds, ChainSettings, EndpointTest, EndpointTestResult, EpusdtSettings,
+            KeySettings, MerchantSettings, NetworkSettings, PaymentSettings, PricingSettings,
+            ReceiptSettings, ReloadFailure, ServerSettings, SettingsResponse, SettingsSaved,
+            SettingsUpdate, TlsSettings,
         },
     },
     error::{ApiError, ErrorBody},
@@ -200,6 +200,23 @@ pub async fn settings(State(state): State<AppState>) -> Result<Json<SettingsResp
             footer: c.receipts.footer.clone(),
         },
         tip_choices: c.tips.choices.clone(),
+        epusdt: EpusdtSettings {
+            enabled: c.compat.epusdt.is_some(),
+            redirect_hosts: c
+                .compat
+                .epusdt
+                .as_ref()
+                .map(|e| e.redirect_hosts.clone())
+                .unwrap_or_default(),
+            trade_types: state
+                .core
+                .epusdt
+                .trade_types()
+                .await
+                .into_iter()
+                .map(|(t, _, _)| t)
+                .collect(),
+        },
         editable: state.reload.is_some(),
         generation: state.reload.as_ref().map_or(0, |r| r.applied()),
         reload_failure: state.reload.as_ref().and_then(|r| r.failed()).map(

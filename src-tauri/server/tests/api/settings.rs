@@ -526,3 +526,46 @@ async fn tip_choices_set_in_settings_are_offered_on_the_next_sale() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_epusdt_protocol_turned_on_in_settings_takes_signed_orders_at_once_and_never_shows_its_token(
+) {
+    let shop = owned("").await;
+    let off = shop.settings_until(|_| true).await;
+    assert_eq!(off["epusdt"]["enabled"], false);
+    assert!(off["epusdt"]["trade_types"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("usdt.bep20")));
+    let short = shop.change(json!({ "epusdt": { "token": "short" } })).await;
+    let e = assert_error(short, 422, "invalid_settings").await;
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("compat.epusdt.token"),
+        "{e}"
+    );
+
+    let token = crate::compat::TOKEN;
+    let r = shop
+        .change(json!({ "epusdt": { "token": token, "redirect_hosts": ["shop.example.com"] } }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let generation = r.json::<Value>().await.unwrap()["generation"].clone();
+    let on = shop.settings_until(|s| s["generation"] == generation).await;
+    assert_eq!(on["epusdt"]["enabled"], true);
+    assert_eq!(on["epusdt"]["redirect_hosts"], json!(["shop.example.com"]));
+    assert!(!on.to_string().contains(token), "the token is never shown");
+    let text = std::fs::read_to_string(&shop.file).unwrap();
+    assert!(text.contains("[compat.epusdt]"), "{text}");
+    assert!(text.starts_with(OWNER_COMMENT), "comments kept");
+
+    let created = crate::compat::call(
+        &shop.app,
+        "/api/v1/order/create-transaction",
+        &crate::compat::signed(crate::compat::order("set-1", json!(5))),
+    )
+    .await;
+    assert_eq!(created["status_code"], 200, "{created}");
+}
