@@ -171,4 +171,16 @@ it('shows the hosted checkout in Chinese to a Chinese phone, for an order and fo
   await page.getByTestId('checkout-qr').waitFor();
   assert.match(await page.getByTestId('checkout-amount').innerText(), new RegExp(`${own.amount.replace('.', '\\.')} USDT`));
   await context.close();
+
+  // The owner's side: Settings says the protocol is on, with the trade types to give the shop system.
+  for (const lang of ['en', 'zh-CN']) {
+    const owner = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const settings = await owner.newPage();
+    await settings.goto(`${base}/?lang=${lang}#/settings`);
+    await settings.getByTestId('epusdt-settings').waitFor();
+    assert.match(await settings.getByTestId('epusdt-trade-types').innerText(), /usdt\.bep20/);
+    await settings.getByTestId('epusdt-settings').scrollIntoViewIfNeeded();
+    await settings.getByTestId('epusdt-settings').screenshot({ path: join(ARTIFACTS, `checkout-${lang}-settings.png`) });
+    await owner.close();
+  }
 });
