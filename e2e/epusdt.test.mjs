@@ -6,17 +6,13 @@
 // status 2 and the transaction hash, retried until it answers `ok`; an order left unpaid calls back
 // with status 3 when it expires. In English and in Chinese; screenshots in artifacts/e2e/checkout-*.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, devices } from 'playwright-core';
-import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
-import { configToml, up } from '../devchain/up.mjs';
-import { ARTIFACTS, CHROMIUM_ARGS, startServer } from './lib/harness.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, startChainShop } from './lib/harness.mjs';
 
 const TOKEN = 'e2e_epusdt_token_0123456789';
 let chain;
@@ -55,7 +51,6 @@ async function until(what, done, ms = 90_000) {
 }
 
 before(async () => {
-  chain = await up({ bind: '127.0.0.1:0', blockTime: 1, stateDir: mkdtempSync(join(tmpdir(), 'stablepay-epusdt-chain-')) });
   shop = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/notify') {
       const chunks = [];
@@ -72,18 +67,10 @@ before(async () => {
     res.end('<!doctype html><title>Shop</title><h1 id="back">Back at the shop</h1>');
   });
   await new Promise((r) => shop.listen(0, '127.0.0.1', r));
-  const dir = mkdtempSync(join(tmpdir(), 'stablepay-epusdt-'));
-  const port = await freePort();
-  const tokens = Object.entries(chain.state.tokens).map(([symbol, address]) => ({ symbol, name: symbol, address }));
-  const config = configToml({ bind: `127.0.0.1:${port}`, databasePath: join(dir, 'stablepay.db'), rpcUrl: chain.anvil.rpcUrl, wsUrl: chain.anvil.wsUrl, merchant: ACCOUNTS.merchant, tokens })
-    .replace('name = "Demo Shop"', 'name = "Corner Café"');
-  const file = join(dir, 'stablepay.toml');
-  writeFileSync(
-    file,
-    `${config}\n[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[compat.epusdt]\ntoken = "${TOKEN}"\nredirect_hosts = ["127.0.0.1:${shop.address().port}"]\n`,
-  );
-  base = `http://127.0.0.1:${port}`;
-  server = await startServer(file, base);
+  ({ chain, base, server } = await startChainShop({
+    label: 'epusdt',
+    extra: () => `[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[compat.epusdt]\ntoken = "${TOKEN}"\nredirect_hosts = ["127.0.0.1:${shop.address().port}"]\n`,
+  }));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 

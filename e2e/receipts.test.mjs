@@ -5,17 +5,13 @@
 // `pdftotext` reads back the lines, both amounts and the transaction. In English and in Chinese;
 // the PDFs and screenshots go to artifacts/e2e/receipt-*.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, transfer } from '../devchain/lib/tokens.mjs';
-import { configToml, up } from '../devchain/up.mjs';
-import { ARTIFACTS, CHROMIUM_ARGS, startServer } from './lib/harness.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, startChainShop } from './lib/harness.mjs';
 
 const missing = spawnSync('sh', ['-c', 'command -v pdftotext']).status === 0 ? null : 'pdftotext (Debian poppler-utils)';
 let chain;
@@ -48,23 +44,17 @@ function decode(bytes) {
 
 before(async () => {
   if (missing) return;
-  chain = await up({ bind: '127.0.0.1:0', blockTime: 1, stateDir: mkdtempSync(join(tmpdir(), 'stablepay-receipt-chain-')) });
   printer = createServer((socket) => {
     const chunks = [];
     socket.on('data', (c) => chunks.push(c));
     socket.on('end', () => printed.push(Buffer.concat(chunks)));
   });
   await new Promise((r) => printer.listen(0, '127.0.0.1', r));
-  const dir = mkdtempSync(join(tmpdir(), 'stablepay-receipt-'));
-  const port = await freePort();
-  const tokens = Object.entries(chain.state.tokens).map(([symbol, address]) => ({ symbol, name: symbol, address }));
-  const config = configToml({ bind: `127.0.0.1:${port}`, databasePath: join(dir, 'stablepay.db'), rpcUrl: chain.anvil.rpcUrl, wsUrl: chain.anvil.wsUrl, merchant: ACCOUNTS.merchant, tokens })
-    .replace('name = "Demo Shop"', 'name = "Corner Café"')
-    .replace('explorer_url = ""', 'explorer_url = "https://bscscan.com"');
-  const file = join(dir, 'stablepay.toml');
-  writeFileSync(file, `${config}\n[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[receipts]\naddress = ["1 Harbour Road"]\nprinter = "127.0.0.1:${printer.address().port}"\nauto_print = true\n\n[tips]\nchoices = [10, 15, 20]\n`);
-  base = `http://127.0.0.1:${port}`;
-  server = await startServer(file, base);
+  ({ chain, base, server } = await startChainShop({
+    label: 'receipt',
+    explorer: 'https://bscscan.com',
+    extra: () => `[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n\n[receipts]\naddress = ["1 Harbour Road"]\nprinter = "127.0.0.1:${printer.address().port}"\nauto_print = true\n\n[tips]\nchoices = [10, 15, 20]\n`,
+  }));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 

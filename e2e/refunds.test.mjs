@@ -5,16 +5,12 @@
 // one of the right amount to someone else, match nothing; the right one is matched and confirmed,
 // the sale becomes partially refunded, then refunded once the rest goes back. The refund slip and the
 // day's close show it. In English and in Chinese; screenshots in artifacts/e2e/refund-*.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { freePort } from '../devchain/lib/anvil.mjs';
 import { ACCOUNTS, mint, toBaseUnits, transfer } from '../devchain/lib/tokens.mjs';
-import { configToml, up } from '../devchain/up.mjs';
-import { ARTIFACTS, CHROMIUM_ARGS, startServer } from './lib/harness.mjs';
+import { ARTIFACTS, CHROMIUM_ARGS, startChainShop } from './lib/harness.mjs';
 
 let chain;
 let browser;
@@ -44,20 +40,16 @@ async function until(what, read, done) {
 const sendFromShop = (to, amount) => transfer(chain.anvil.call, usdt, ACCOUNTS.merchant, to, toBaseUnits(amount, 18));
 
 before(async () => {
-  chain = await up({ bind: '127.0.0.1:0', blockTime: 1, stateDir: mkdtempSync(join(tmpdir(), 'stablepay-refund-chain-')) });
+  ({ chain, base, server } = await startChainShop({
+    label: 'refund',
+    explorer: 'https://bscscan.com',
+    extra: async (c) => {
+      // The shop's wallet holds more than one day's sales (it pays the decoys below too).
+      await mint(c.anvil.call, c.state.tokens.USDT, ACCOUNTS.merchant, toBaseUnits('1000', 18));
+      return '[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n';
+    },
+  }));
   usdt = chain.state.tokens.USDT;
-  // The shop's wallet holds more than one day's sales (it pays the decoys below too).
-  await mint(chain.anvil.call, usdt, ACCOUNTS.merchant, toBaseUnits('1000', 18));
-  const dir = mkdtempSync(join(tmpdir(), 'stablepay-refund-'));
-  const port = await freePort();
-  const tokens = Object.entries(chain.state.tokens).map(([symbol, address]) => ({ symbol, name: symbol, address }));
-  const config = configToml({ bind: `127.0.0.1:${port}`, databasePath: join(dir, 'stablepay.db'), rpcUrl: chain.anvil.rpcUrl, wsUrl: chain.anvil.wsUrl, merchant: ACCOUNTS.merchant, tokens })
-    .replace('name = "Demo Shop"', 'name = "Corner Café"')
-    .replace('explorer_url = ""', 'explorer_url = "https://bscscan.com"');
-  const file = join(dir, 'stablepay.toml');
-  writeFileSync(file, `${config}\n[pricing]\ncurrency = "CNY"\nsource = "fixed"\nrate = "7.10"\n`);
-  base = `http://127.0.0.1:${port}`;
-  server = await startServer(file, base);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 

@@ -1,9 +1,13 @@
 // What the end-to-end suites share: Chromium's flags, where screenshots go, the server binary,
-// starting it on a config file, and waiting for a server to answer /health.
+// starting it on a config file, waiting for a server to answer /health, and a whole shop on its
+// own anvil chain.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../../devchain/up.mjs';
+import { freePort } from '../../devchain/lib/anvil.mjs';
+import { ACCOUNTS } from '../../devchain/lib/tokens.mjs';
+import { configToml, ROOT, up } from '../../devchain/up.mjs';
 
 export const ARTIFACTS = join(ROOT, 'artifacts', 'e2e');
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -30,4 +34,25 @@ export async function startServer(file, base) {
   const server = spawn(serverBinary(), ['serve', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'error' } });
   await waitForHealth(base);
   return server;
+}
+
+/**
+ * A shop on a fresh anvil chain (the demo's: mock stablecoins, the customer funded, blocks every
+ * second) served by the real server: the demo's config named `shopName`, with `explorer` and the
+ * `extra` TOML appended (a function of the chain's state, for sections naming its addresses).
+ * Returns `{ chain, base, server }`; stop with `server.kill()` and `chain.anvil.stop()`.
+ */
+export async function startChainShop({ label, shopName = 'Corner Café', explorer = '', extra = () => '' }) {
+  const chain = await up({ bind: '127.0.0.1:0', blockTime: 1, stateDir: mkdtempSync(join(tmpdir(), `stablepay-${label}-chain-`)) });
+  const dir = mkdtempSync(join(tmpdir(), `stablepay-${label}-`));
+  const port = await freePort();
+  const tokens = Object.entries(chain.state.tokens).map(([symbol, address]) => ({ symbol, name: symbol, address }));
+  const config = configToml({ bind: `127.0.0.1:${port}`, databasePath: join(dir, 'stablepay.db'), rpcUrl: chain.anvil.rpcUrl, wsUrl: chain.anvil.wsUrl, merchant: ACCOUNTS.merchant, tokens })
+    .replace('name = "Demo Shop"', `name = "${shopName}"`)
+    .replace('explorer_url = ""', `explorer_url = "${explorer}"`);
+  const file = join(dir, 'stablepay.toml');
+  writeFileSync(file, `${config}\n${await extra(chain)}`);
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer(file, base);
+  return { chain, base, server };
 }

@@ -42,20 +42,12 @@ pub struct RefundId(String);
 
 impl RefundId {
     fn random(entropy: &dyn crate::entropy::Entropy) -> Self {
-        Self(format!(
-            "rfd_{}",
-            hex::encode(crate::entropy::bytes::<16>(entropy))
-        ))
+        Self(super::id::random_id("rfd_", entropy))
     }
 
     /// Parses an id; anything not of the id's shape cannot exist, so it is "not found".
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        let ok = s.strip_prefix("rfd_").is_some_and(|h| {
-            h.len() == 32
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if ok {
+        if super::id::is_random_id(s, "rfd_") {
             Ok(Self(s.to_string()))
         } else {
             Err(CoreError::RefundNotFound)

@@ -140,17 +140,7 @@ impl Pricing {
         step: TokenAmount,
     ) -> Result<(TokenAmount, FiatPrice), CoreError> {
         let rate = self.rate(token)?;
-        let amount = token_amount(price, &rate.value, self.config.markup_bp, decimals, step)
-            .ok_or(CoreError::AmountTooLarge(price.to_string()))?;
-        Ok((
-            amount,
-            FiatPrice {
-                amount: price.clone(),
-                currency: self.config.currency.clone(),
-                rate,
-                markup_bp: self.config.markup_bp,
-            },
-        ))
+        self.priced(price, rate, self.config.markup_bp, decimals, step)
     }
 
     /// [`Self::quote`] at `rate` (source `order`: the order named it), without the shop's markup.
@@ -161,19 +151,31 @@ impl Pricing {
         decimals: u8,
         step: TokenAmount,
     ) -> Result<(TokenAmount, FiatPrice), CoreError> {
-        let amount = token_amount(price, rate, 0, decimals, step)
+        let rate = Rate {
+            value: rate.clone(),
+            source: "order".into(),
+            at: self.clock.now(),
+        };
+        self.priced(price, rate, 0, decimals, step)
+    }
+
+    fn priced(
+        &self,
+        price: &DecimalAmount,
+        rate: Rate,
+        markup_bp: u32,
+        decimals: u8,
+        step: TokenAmount,
+    ) -> Result<(TokenAmount, FiatPrice), CoreError> {
+        let amount = token_amount(price, &rate.value, markup_bp, decimals, step)
             .ok_or(CoreError::AmountTooLarge(price.to_string()))?;
         Ok((
             amount,
             FiatPrice {
                 amount: price.clone(),
                 currency: self.config.currency.clone(),
-                rate: Rate {
-                    value: rate.clone(),
-                    source: "order".into(),
-                    at: self.clock.now(),
-                },
-                markup_bp: 0,
+                rate,
+                markup_bp,
             },
         ))
     }

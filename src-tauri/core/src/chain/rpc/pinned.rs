@@ -368,16 +368,11 @@ impl Pinned<'_> {
         from: u64,
         to_block: u64,
     ) -> Result<Vec<Log>, ChainError> {
-        let filter = Filter::new()
-            .address(tokens.to_vec())
-            .event_signature(Transfer::SIGNATURE_HASH)
-            .topic2(to.into_word())
-            .from_block(from)
-            .to_block(to_block);
+        let filter = transfers(tokens, from, to_block).topic2(to.into_word());
         self.logs(filter).await
     }
 
-    /// Transfer logs of `tokens` sent *from* `sender` in `from..=to_block` (refunds sent by the
+    /// Transfer logs of `tokens` sent *from* `sender` in `[from, to_block]` (refunds sent by the
     /// shop's wallet), with the same bookkeeping as [`Self::transfer_logs`].
     pub async fn outgoing_transfer_logs(
         &self,
@@ -386,12 +381,7 @@ impl Pinned<'_> {
         from: u64,
         to_block: u64,
     ) -> Result<Vec<Log>, ChainError> {
-        let filter = Filter::new()
-            .address(tokens.to_vec())
-            .event_signature(Transfer::SIGNATURE_HASH)
-            .topic1(sender.into_word())
-            .from_block(from)
-            .to_block(to_block);
+        let filter = transfers(tokens, from, to_block).topic1(sender.into_word());
         self.logs(filter).await
     }
 
@@ -445,4 +435,13 @@ impl Pinned<'_> {
         };
         Ok(decimalsCall::abi_decode_returns(&answer).ok())
     }
+}
+
+/// The filter for Transfer events of `tokens` in `[from, to_block]`.
+fn transfers(tokens: &[RawAddress], from: u64, to_block: u64) -> Filter {
+    Filter::new()
+        .address(tokens.to_vec())
+        .event_signature(Transfer::SIGNATURE_HASH)
+        .from_block(from)
+        .to_block(to_block)
 }

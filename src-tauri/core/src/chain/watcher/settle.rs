@@ -100,35 +100,18 @@ impl Watcher {
             Some(b) if Some(b.hash) != refund.block_hash() => {
                 self.payments.unmatch_refund(&refund).await?;
                 self.telemetry.reorg(self.id(), number);
-                if self
-                    .history
-                    .cursor()
-                    .await?
-                    .is_some_and(|(c, _)| c >= number)
-                {
-                    self.rewind(pinned, number).await?;
-                }
+                self.rescan_from_below(pinned, number).await?;
                 return Ok(());
             }
             Some(_) => {}
         }
-        let confirmations = (head
-            .number
-            .saturating_sub(number)
-            .saturating_add(1)
-            .min(u32::MAX as u64) as u32)
-            .max(refund.confirmations);
-        let final_enough = match finality {
-            FinalityView::NotNeeded => true,
-            FinalityView::Final(f) => number <= f,
-            FinalityView::Unavailable => false,
-        };
+        let confirmations = confirmations(head, number, refund.confirmations);
         let settled = confirmations
             >= self
                 .payments
                 .rules()
                 .confirmations_for(self.network.id.as_str())
-            && final_enough;
+            && final_enough(finality, number);
         self.payments
             .confirm_refund(&refund, confirmations, settled)
             .await?;
@@ -162,32 +145,15 @@ impl Watcher {
                     .uncredit(&credit.payment, &Uncredit::Reorg)
                     .await?;
                 self.telemetry.reorg(self.id(), number);
-                // The transfer may be re-included later: scan from below its old block again.
-                if self
-                    .history
-                    .cursor()
-                    .await?
-                    .is_some_and(|(c, _)| c >= number)
-                {
-                    self.rewind(pinned, number).await?;
-                }
+                self.rescan_from_below(pinned, number).await?;
                 return Ok(());
             }
             Some(_) => {}
         }
-        // Never fewer than already shown: an endpoint a few blocks behind sees fewer on top.
-        let confirmations = (head
-            .number
-            .saturating_sub(number)
-            .saturating_add(1)
-            .min(u32::MAX as u64) as u32)
-            .max(credit.payment.confirmations);
-        let final_enough = match finality {
-            FinalityView::NotNeeded => true,
-            FinalityView::Final(f) => number <= f,
-            FinalityView::Unavailable => false,
-        };
-        let settlement = if confirmations >= credit.payment.required_confirmations && final_enough {
+        let confirmations = confirmations(head, number, credit.payment.confirmations);
+        let settlement = if confirmations >= credit.payment.required_confirmations
+            && final_enough(finality, number)
+        {
             self.corroborate(pinned, &credit).await?
         } else {
             None
@@ -274,5 +240,39 @@ impl Watcher {
 
     pub(super) fn forget_wait(&self, id: &PaymentId) {
         self.awaiting_quorum.lock().expect("lock").remove(id);
+    }
+
+    /// A transfer in block `number` left the chain and may be re-included later: scan from below
+    /// its old block again (when the cursor is past it).
+    async fn rescan_from_below(&self, pinned: &Pinned<'_>, number: u64) -> Result<(), WatchError> {
+        if self
+            .history
+            .cursor()
+            .await?
+            .is_some_and(|(c, _)| c >= number)
+        {
+            self.rewind(pinned, number).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Confirmations of block `number` under `head`; never fewer than already `seen` (an endpoint a
+/// few blocks behind sees fewer on top).
+fn confirmations(head: &BlockRef, number: u64, seen: u32) -> u32 {
+    (head
+        .number
+        .saturating_sub(number)
+        .saturating_add(1)
+        .min(u32::MAX as u64) as u32)
+        .max(seen)
+}
+
+/// Whether block `number` is final enough to settle under `finality`.
+fn final_enough(finality: FinalityView, number: u64) -> bool {
+    match finality {
+        FinalityView::NotNeeded => true,
+        FinalityView::Final(f) => number <= f,
+        FinalityView::Unavailable => false,
     }
 }
