@@ -56,13 +56,8 @@ impl TryFrom<RawCompat> for CompatConfig {
 
     fn try_from(c: RawCompat) -> Result<Self, CoreError> {
         let e = c.epusdt;
+        // No token: off (the redirect hosts are kept in the file for when it is turned on again).
         if e.token.is_empty() {
-            if !e.redirect_hosts.is_empty() {
-                return Err(bad(
-                    "compat.epusdt.token",
-                    "needed for redirect_hosts to mean anything: set the API token the shop system signs with",
-                ));
-            }
             return Ok(CompatConfig::default());
         }
         if e.token.chars().count() < 16 || e.token.chars().any(char::is_whitespace) {
@@ -91,5 +86,36 @@ impl TryFrom<RawCompat> for CompatConfig {
                 redirect_hosts: hosts,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(token: &str, hosts: &[&str]) -> Result<CompatConfig, CoreError> {
+        CompatConfig::try_from(RawCompat {
+            epusdt: RawEpusdt {
+                token: token.into(),
+                redirect_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            },
+        })
+    }
+
+    #[test]
+    fn without_a_token_the_protocol_is_off_whatever_hosts_are_kept() {
+        assert_eq!(parse("", &["shop.example.com"]).unwrap().epusdt, None);
+    }
+
+    #[test]
+    fn a_short_token_or_a_url_for_a_host_is_refused_naming_the_key() {
+        let short = parse("short", &[]).unwrap_err().to_string();
+        assert!(short.contains("compat.epusdt.token"), "{short}");
+        let url = parse("0123456789abcdef0123", &["https://shop.example.com/"])
+            .unwrap_err()
+            .to_string();
+        assert!(url.contains("compat.epusdt.redirect_hosts[0]"), "{url}");
+        let ok = parse("0123456789abcdef0123", &["Shop.Example.com"]).unwrap();
+        assert_eq!(ok.epusdt.unwrap().redirect_hosts, vec!["shop.example.com"]);
     }
 }

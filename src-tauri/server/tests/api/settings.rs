@@ -568,4 +568,18 @@ async fn the_epusdt_protocol_turned_on_in_settings_takes_signed_orders_at_once_a
     )
     .await;
     assert_eq!(created["status_code"], 200, "{created}");
+
+    // Turned off again (the redirect hosts stay in the file): orders are refused.
+    let r = shop.change(json!({ "epusdt": { "token": "" } })).await;
+    assert_eq!(r.status(), 200);
+    let generation = r.json::<Value>().await.unwrap()["generation"].clone();
+    let off = shop.settings_until(|s| s["generation"] == generation).await;
+    assert_eq!(off["epusdt"]["enabled"], false);
+    let refused = crate::compat::call(
+        &shop.app,
+        "/api/v1/order/create-transaction",
+        &crate::compat::signed(crate::compat::order("set-2", json!(5))),
+    )
+    .await;
+    assert_eq!(refused["status_code"], 400, "{refused}");
 }
