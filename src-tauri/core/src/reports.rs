@@ -79,6 +79,9 @@ pub struct Close {
     pub refunds: Vec<RefundTotal>,
     /// All refunds in the shop's currency (`None`: none priced in it).
     pub refunds_fiat_total: Option<DecimalAmount>,
+    /// What stayed, `fiat_total` less `refunds_fiat_total`, as decimal text with at least two
+    /// places (`-1.00` when more went back than came in); `None` when neither is known.
+    pub net_fiat_total: Option<String>,
 }
 
 /// The close from the store.
@@ -225,6 +228,39 @@ impl Reports {
                 })
                 .collect(),
             refunds_fiat_total: decimal(refunds_fiat),
+            net_fiat_total: net(fiat_total, refunds_fiat),
         })
+    }
+}
+
+/// `total − back` at [`PRICE_SCALE`], exactly, as signed decimal text with at least two places.
+fn net(total: Option<U256>, back: Option<U256>) -> Option<String> {
+    if total.is_none() && back.is_none() {
+        return None;
+    }
+    let (total, back) = (total.unwrap_or_default(), back.unwrap_or_default());
+    let (sign, magnitude) = if total >= back {
+        ("", total - back)
+    } else {
+        ("-", back - total)
+    };
+    Some(match DecimalAmount::from_parts(magnitude, PRICE_SCALE) {
+        Some(d) => format!("{sign}{}", d.to_string_scaled(2)),
+        None => "0.00".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_net_is_exact_signed_and_absent_when_nothing_was_priced() {
+        let at = |s: &str| DecimalAmount::parse(s).unwrap().at_scale(PRICE_SCALE);
+        assert_eq!(net(at("142.00"), at("28.405")).as_deref(), Some("113.595"));
+        assert_eq!(net(at("10"), at("10")).as_deref(), Some("0.00"));
+        assert_eq!(net(None, at("3.5")).as_deref(), Some("-3.50"));
+        assert_eq!(net(at("7.1"), None).as_deref(), Some("7.10"));
+        assert_eq!(net(None, None), None);
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stablepay_core::{amount::DecimalAmount, reports::Close};
+use stablepay_core::reports::Close;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{payments::DISPLAY_SCALE, rfc3339};
@@ -100,7 +100,7 @@ impl From<Close> for CloseResponse {
                     fiat: t.fiat.map(|f| f.to_string_scaled(2)),
                 })
                 .collect(),
-            net_fiat_total: net(&c.fiat_total, &c.refunds_fiat_total),
+            net_fiat_total: c.net_fiat_total,
             fiat_total: c.fiat_total.map(|f| f.to_string_scaled(2)),
             unpriced: c.unpriced,
             tips: c.tips.map(|t| t.to_string_scaled(2)),
@@ -163,36 +163,4 @@ impl CloseResponse {
         ));
         out
     }
-}
-
-/// `total − refunds`, exact, as decimal text ("-1.00" when more went back than came in).
-fn net(total: &Option<DecimalAmount>, refunds: &Option<DecimalAmount>) -> Option<String> {
-    let Some(back) = refunds else {
-        return total.as_ref().map(|t| t.to_string_scaled(2));
-    };
-    let total = total
-        .as_ref()
-        .map(|t| t.to_string_scaled(2))
-        .unwrap_or_else(|| "0".into());
-    let (t, b) = (cents(&total)?, cents(&back.to_string_scaled(2))?);
-    let n = t - b;
-    Some(format!(
-        "{}{}.{:02}",
-        if n < 0 { "-" } else { "" },
-        n.abs() / 100,
-        n.abs() % 100
-    ))
-}
-
-/// "12.34" as 1234; `None` beyond cents or `i128`.
-fn cents(s: &str) -> Option<i128> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, "00"));
-    if frac.len() != 2 {
-        return None;
-    }
-    whole
-        .parse::<i128>()
-        .ok()?
-        .checked_mul(100)?
-        .checked_add(frac.parse().ok()?)
 }
