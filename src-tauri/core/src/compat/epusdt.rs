@@ -172,16 +172,16 @@ fn suffix(network: &NetworkId) -> &str {
 
 /// A decimal as epusdt writes amounts: no trailing zeros (`42`, `28.88`).
 fn plain(d: &DecimalAmount) -> String {
-    let s = d.to_string_scaled(0);
+    without_trailing_zeros(d.to_string_scaled(0))
+}
+
+/// `4.0600` → `4.06`, `42.00` → `42`.
+fn without_trailing_zeros(s: String) -> String {
     match s.split_once('.') {
-        Some((int, frac)) => {
-            let frac = frac.trim_end_matches('0');
-            if frac.is_empty() {
-                int.to_owned()
-            } else {
-                format!("{int}.{frac}")
-            }
+        Some((int, frac)) if !frac.trim_end_matches('0').is_empty() => {
+            format!("{int}.{}", frac.trim_end_matches('0'))
         }
+        Some((int, _)) => int.to_owned(),
         None => s,
     }
 }
@@ -253,14 +253,7 @@ impl Order {
 
 /// What the payment asks, in token units without trailing zeros.
 fn plain_amount(p: &Payment) -> String {
-    let s = p.amount.to_decimal_string(0);
-    match s.split_once('.') {
-        Some((int, frac)) if !frac.trim_end_matches('0').is_empty() => {
-            format!("{int}.{}", frac.trim_end_matches('0'))
-        }
-        Some((int, _)) => int.to_owned(),
-        None => s,
-    }
+    without_trailing_zeros(p.amount.to_decimal_string(0))
 }
 
 /// A decimal text as a JSON number written exactly so (its signed form).

@@ -123,20 +123,28 @@ impl Webhooks {
             EventType::PaymentExpired => 3,
             _ => return Ok(None),
         };
-        let payment = match events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)? {
-            Some(p) => p,
-            None => match row.try_get::<Option<String>, _>("payment_id")? {
-                Some(id) => match self.payments.get(&PaymentId::from_store(id)).await {
-                    Ok(p) => p,
-                    Err(CoreError::PaymentNotFound) => return Ok(None),
-                    Err(e) => return Err(e),
-                },
-                None => return Ok(None),
-            },
+        let Subject::Payment(payment) = self.subject(row).await? else {
+            return Ok(None);
         };
-        Ok(epusdt::order_of(&self.pool, payment)
+        Ok(epusdt::order_of(&self.pool, *payment)
             .await?
             .map(|o| (o.notify_url.clone(), o.callback(status, token))))
+    }
+
+    /// What event row `row` is about: its payment as it was then (its snapshot; rows written
+    /// before snapshots existed: the payment as it is now), or a transfer.
+    async fn subject(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Subject, CoreError> {
+        if let Some(p) = events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)? {
+            return Ok(Subject::Payment(Box::new(p)));
+        }
+        let Some(id) = row.try_get::<Option<String>, _>("payment_id")? else {
+            return Ok(Subject::Transfer);
+        };
+        match self.payments.get(&PaymentId::from_store(id)).await {
+            Ok(p) => Ok(Subject::Payment(Box::new(p))),
+            Err(CoreError::PaymentNotFound) => Ok(Subject::PaymentGone),
+            Err(e) => Err(e),
+        }
     }
 
     /// The frozen body of event row `row` (`seq`, of type `kind`); `None` when its payment is gone.
@@ -147,16 +155,10 @@ impl Webhooks {
         kind: EventType,
         render: &PaymentRenderer,
     ) -> Result<Option<String>, CoreError> {
-        let snapshot = events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)?;
-        let data = match (snapshot, row.try_get::<Option<String>, _>("payment_id")?) {
-            (Some(p), _) => json!({ "payment": render(&p) }),
-            // Rows written before snapshots existed: the payment as it is now.
-            (None, Some(id)) => match self.payments.get(&PaymentId::from_store(id)).await {
-                Ok(p) => json!({ "payment": render(&p) }),
-                Err(CoreError::PaymentNotFound) => return Ok(None),
-                Err(e) => return Err(e),
-            },
-            (None, None) => {
+        let data = match self.subject(row).await? {
+            Subject::Payment(p) => json!({ "payment": render(&p) }),
+            Subject::PaymentGone => return Ok(None),
+            Subject::Transfer => {
                 let detail: Option<String> = row.try_get("detail")?;
                 json!({ "transfer": detail.and_then(|d| serde_json::from_str::<Value>(&d).ok()) })
             }
@@ -223,4 +225,14 @@ impl Webhooks {
         tx.commit().await?;
         Ok(queued.len())
     }
+}
+
+/// What an event row is about.
+enum Subject {
+    /// A payment.
+    Payment(Box<crate::payments::Payment>),
+    /// A payment no longer in the store.
+    PaymentGone,
+    /// A transfer (`transfer.unmatched`).
+    Transfer,
 }
