@@ -79,20 +79,6 @@ fn refused(e: EpusdtError) -> Response {
     envelope(e.status_code(), e.to_string(), Value::Null)
 }
 
-/// The address customers reach this shop at: `server.public_url`, else the one the caller used.
-fn base(state: &AppState, headers: &HeaderMap) -> String {
-    let server = &state.core.config.server;
-    if !server.public_url.is_empty() {
-        return server.public_url.trim_end_matches('/').to_owned();
-    }
-    let scheme = if state.tls.is_some() { "https" } else { "http" };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(|| state.listen.to_string(), str::to_owned);
-    format!("{scheme}://{host}")
-}
-
 /// epusdt's create: an order priced in the shop's currency (`order_id`, `amount`, `notify_url`,
 /// `redirect_url`, optional `timeout`, `trade_type`, `rate`, and `signature`). The same `order_id`
 /// answers the same order; with another amount or trade type, 10002.
@@ -109,7 +95,10 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(order) => envelope(
             200,
             "success".into(),
-            order.data(&base(&state, &headers), state.core.clock.now()),
+            order.data(
+                &crate::lan::shop_address(&state, &headers),
+                state.core.clock.now(),
+            ),
         ),
         Err(e) => refused(e),
     }

@@ -5,16 +5,14 @@
 //! The tablet sends the code without a key (`POST /displays/pair`) and gets a display-role token,
 //! which it keeps; the token is shown this once. Paired displays are listed and revoked by admins.
 //!
-//! The pairing URL names the address a tablet can reach: `server.public_url` when set; else the host
+//! The pairing URL names the address a tablet can reach (`crate::lan::shop_address`): `server.public_url` when set; else the host
 //! the owner's screen used, when that is not a loopback name; else this computer's LAN address
 //! when the server listens on all interfaces; else the bind address itself (a loopback-only server
 //! cannot be reached from a tablet — the UI says so).
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     routing::{delete, get, post},
     Json, Router,
 };
@@ -119,7 +117,7 @@ pub async fn start(
     let code = state.core.pairing.start();
     let pair_url = format!(
         "{}/#/display?pair={}",
-        shop_address(&state, &headers),
+        crate::lan::shop_address(&state, &headers),
         code.code
     );
     let qr_svg = qr::svg(&pair_url).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -178,56 +176,4 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     state.core.pairing.revoke(&display_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The base URL a tablet on the shop's network can open (see the module documentation).
-fn shop_address(state: &AppState, headers: &HeaderMap) -> String {
-    let server = &state.core.config.server;
-    if !server.public_url.is_empty() {
-        return server.public_url.clone();
-    }
-    let scheme = if state.tls.is_some() { "https" } else { "http" };
-    let asked = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !is_loopback_name(h));
-    if let Some(host) = asked {
-        return format!("{scheme}://{host}");
-    }
-    let ip = match state.listen.ip() {
-        ip if ip.is_unspecified() => crate::lan::address().unwrap_or(ip),
-        ip => ip,
-    };
-    format!("{scheme}://{}", SocketAddr::new(ip, state.listen.port()))
-}
-
-fn is_loopback_name(host: &str) -> bool {
-    let name = host
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(host, |(name, _)| name);
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_names_are_recognised_with_and_without_a_port() {
-        for name in [
-            "localhost",
-            "LOCALHOST:8080",
-            "127.0.0.1",
-            "127.0.0.1:80",
-            "[::1]:3000",
-        ] {
-            assert!(is_loopback_name(name), "{name}");
-        }
-        for name in ["shop.lan:8080", "192.168.1.5:8080", "[fe80::1]:80"] {
-            assert!(!is_loopback_name(name), "{name}");
-        }
-    }
 }
