@@ -24,10 +24,12 @@ export const RUN_PACKAGES = [
 // What the suites add: Xvfb for the desktop end-to-end test and WebKitWebDriver for tauri-driver,
 // Chromium for the browser tests, dbus for `dbus-run-session`, nginx and openssl for the reverse-proxy
 // test, python3-venv for the schemathesis venv, poppler-utils (pdftotext) to read back the receipt
-// Chromium printed to PDF.
+// Chromium printed to PDF, postgresql for the suites run on PostgreSQL (a throwaway cluster each
+// run, scripts/postgres.mjs; no service is started).
 export const TEST_PACKAGES = [
   ...RUN_PACKAGES,
   'xvfb', 'xauth', 'webkit2gtk-driver', 'chromium', 'dbus', 'nginx', 'openssl', 'python3-venv', 'poppler-utils',
+  'postgresql',
 ];
 
 // A setup step that cannot go on; the message says what to do, so no stack trace is printed.

@@ -16,6 +16,13 @@ const suites = [
   { name: 'UI type check', cmd: 'npm', args: ['run', '--silent', 'ui:typecheck'] },
   { name: 'UI unit tests (vitest)', cmd: 'npm', args: ['run', '--silent', 'test:ui'] },
   { name: 'Rust tests (core, server, anvil)', cmd: 'cargo', args: ['test', '--workspace', '--all-targets', '--', '--test-threads', '4'] },
+  // The same API suite again, each test on a fresh database of a throwaway PostgreSQL cluster
+  // (Debian's postgresql, initdb in a temporary folder, a random port): both stores, one contract.
+  {
+    name: 'API suite on PostgreSQL (throwaway cluster)',
+    cmd: 'node',
+    args: ['scripts/postgres.mjs', 'cargo', 'test', '-p', 'stablepay-server', '--test', 'api', '--', '--test-threads', '4'],
+  },
   // After the Rust suite, which builds the server whose OpenAPI document the UI's types come from.
   { name: 'API types match the OpenAPI document', cmd: 'npm', args: ['run', '--silent', 'api:types:check'] },
   {

@@ -134,7 +134,7 @@ struct TokenRow {
     name: String,
     contract_address: String,
     decimals: i64,
-    legacy: bool,
+    legacy: i64,
 }
 
 #[derive(Debug, Default)]
@@ -171,7 +171,7 @@ impl Catalog {
         for n in networks {
             sqlx::query(
                 "INSERT INTO networks (id, name, chain_id, rpc_urls, ws_urls, explorer_url, enabled, source, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 1, 'config', ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, 'config', $7)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, chain_id = excluded.chain_id,
                    rpc_urls = excluded.rpc_urls, ws_urls = excluded.ws_urls, explorer_url = excluded.explorer_url,
                    enabled = 1, source = 'config', updated_at = excluded.updated_at",
@@ -189,7 +189,7 @@ impl Catalog {
         for t in tokens {
             sqlx::query(
                 "INSERT INTO tokens (network_id, symbol, name, contract_address, decimals, legacy, enabled, source, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 1, 'config', ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, 'config', $7)
                  ON CONFLICT (network_id, symbol) DO UPDATE SET name = excluded.name,
                    contract_address = excluded.contract_address, decimals = excluded.decimals,
                    legacy = excluded.legacy, enabled = 1, source = 'config', updated_at = excluded.updated_at",
@@ -199,7 +199,7 @@ impl Catalog {
             .bind(&t.name)
             .bind(t.contract_address.checksummed())
             .bind(t.decimals as i64)
-            .bind(t.legacy)
+            .bind(i64::from(t.legacy))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -254,7 +254,7 @@ impl Catalog {
                 symbol: TokenSymbol(r.symbol),
                 name: r.name,
                 network: NetworkId(r.network_id),
-                legacy: r.legacy,
+                legacy: r.legacy != 0,
                 disabled: None,
             });
         }

@@ -10,7 +10,6 @@ use std::{
 };
 
 use serde_json::Value;
-use sqlx::SqliteConnection;
 use tokio::sync::broadcast;
 
 use crate::{
@@ -287,7 +286,7 @@ impl Drop for PaymentSubscription {
 /// payment as it is now (webhooks render that snapshot, so a delivery sent later still tells what
 /// happened at this moment).
 pub(crate) async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     event: &PaymentEvent,
     detail: Option<Value>,
 ) -> Result<(), sqlx::Error> {
@@ -296,7 +295,7 @@ pub(crate) async fn record(
         PaymentEventKind::Created | PaymentEventKind::Progress => None,
     };
     let snapshot = serde_json::to_string(&event.payment).ok();
-    sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at, payment) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at, payment) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(event.payment.id.as_str())
         .bind(event.kind.event_type(&event.payment).as_str())
         .bind(previous)
@@ -321,13 +320,13 @@ pub(crate) fn from_snapshot(snapshot: Option<&str>) -> Result<Option<Payment>, C
 
 /// Appends a `settings.changed` row (no payment): `by` changed the settings `keys` in the app.
 pub(crate) async fn record_settings_changed(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     keys: &[&str],
     by: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     let detail = serde_json::json!({ "keys": keys, "by": by });
-    sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
+    sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, $1, $2, $3)")
         .bind(EventType::SettingsChanged.as_str())
         .bind(detail.to_string())
         .bind(to_millis(at))
@@ -340,7 +339,7 @@ pub(crate) async fn record_settings_changed(
 /// matched nothing; webhooks pick it up from the audit trail. `inbox` says why it is there and which
 /// sale it was meant for, when that is known.
 pub(crate) async fn record_unmatched(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     transfer_id: i64,
     t: &ObservedTransfer,
     inbox: Option<&InboxNote>,
@@ -360,7 +359,7 @@ pub(crate) async fn record_unmatched(
         "to": t.to.checksummed(),
         "value_base_units": t.value.to_string(),
     });
-    sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, ?, ?, ?)")
+    sqlx::query("INSERT INTO events (payment_id, kind, detail, at) VALUES (NULL, $1, $2, $3)")
         .bind(EventType::TransferUnmatched.as_str())
         .bind(detail.to_string())
         .bind(to_millis(at))

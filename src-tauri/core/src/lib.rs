@@ -113,7 +113,8 @@ pub struct Core {
     pub entropy: Arc<dyn Entropy>,
     /// The store itself stays inside the core: hosts ask the services.
     pool: Db,
-    lock: Arc<DatabaseLock>,
+    /// The SQLite file's one-server lock; `None` on PostgreSQL, shared by design.
+    lock: Option<Arc<DatabaseLock>>,
 }
 
 impl Core {
@@ -130,12 +131,15 @@ impl Core {
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self, CoreError> {
-        let path = config.database.path.clone();
+        let path = match &config.database.url {
+            Some(url) => store::redacted(url),
+            None => config.database.path.display().to_string(),
+        };
         Self::start_inner(config, clock, entropy)
             .await
             .map_err(|e| match e {
                 CoreError::Database(_) | CoreError::Migration(_) => CoreError::Storage {
-                    path: path.display().to_string(),
+                    path,
                     reason: e.to_string(),
                 },
                 other => other,
@@ -147,8 +151,13 @@ impl Core {
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self, CoreError> {
-        let lock = Arc::new(store::lock(&config.database.path)?);
-        let pool = store::open(&config.database.path).await?;
+        let (lock, pool) = match &config.database.url {
+            Some(url) => (None, store::open_postgres(url).await?),
+            None => (
+                Some(Arc::new(store::lock(&config.database.path)?)),
+                store::open(&config.database.path).await?,
+            ),
+        };
         let progress = ChainProgress::default();
         let catalog =
             Catalog::from_config(pool.clone(), &config.networks, &config.tokens, clock.now())
@@ -269,8 +278,9 @@ impl Core {
 
     /// Records in the audit trail that `by` changed the settings `keys`.
     pub async fn audit_settings(&self, keys: &[&str], by: &str) -> Result<(), CoreError> {
-        let mut conn = self.pool.acquire().await?;
-        events::record_settings_changed(&mut conn, keys, by, self.clock.now()).await?;
+        let mut tx = self.pool.begin_write().await?;
+        events::record_settings_changed(&mut tx, keys, by, self.clock.now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -281,7 +291,14 @@ impl Core {
 
     /// Lets another server open the database (the host calls this once it has stopped).
     pub fn release_database(&self) {
-        self.lock.release();
+        if let Some(lock) = &self.lock {
+            lock.release();
+        }
+    }
+
+    /// Which database the shop's data is in.
+    pub fn backend(&self) -> store::Backend {
+        self.pool.backend()
     }
 }
 

@@ -199,7 +199,7 @@ impl ShopLogo {
         let mut tx = self.pool.begin_write().await?;
         sqlx::query(
             "INSERT INTO shop_logo (id, image, content_type, sha256, updated_at)
-             VALUES (1, ?, ?, ?, ?)
+             VALUES (1, $1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET image = excluded.image,
                content_type = excluded.content_type, sha256 = excluded.sha256,
                updated_at = excluded.updated_at",

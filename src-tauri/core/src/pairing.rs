@@ -156,7 +156,7 @@ impl Pairing {
         };
         let token_hash = hash(token.expose());
         sqlx::query(
-            "INSERT INTO display_devices (id, name, token_hash, paired_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO display_devices (id, name, token_hash, paired_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&device.id)
         .bind(&device.name)
@@ -203,7 +203,7 @@ impl Pairing {
     /// Revokes a display: its token stops working and its open sockets close.
     pub async fn revoke(&self, id: &str) -> Result<(), CoreError> {
         let done = sqlx::query(
-            "UPDATE display_devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            "UPDATE display_devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
         .bind(to_millis(self.clock.now()))
         .bind(id)

@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc};
 
 use crate::store::Db;
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, Row};
+use sqlx::Row;
 
 use crate::{
     amount::DecimalAmount,
@@ -103,13 +103,13 @@ fn check_description(d: &Option<String>) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn map(row: &SqliteRow) -> Result<Product, CoreError> {
+fn map(row: &crate::store::DbRow) -> Result<Product, CoreError> {
     Ok(Product {
         id: ProductId(row.try_get("id")?),
         name: row.try_get("name")?,
         price: DecimalAmount::parse(row.try_get("price")?)?,
         description: row.try_get("description")?,
-        active: row.try_get("active")?,
+        active: row.try_get::<i64, _>("active")? != 0,
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
     })
@@ -162,12 +162,12 @@ impl Products {
             created_at: now,
             updated_at: now,
         };
-        sqlx::query("INSERT INTO products (id, name, price, description, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO products (id, name, price, description, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(product.id.as_str())
             .bind(&product.name)
             .bind(product.price.to_string())
             .bind(&product.description)
-            .bind(product.active)
+            .bind(i64::from(product.active))
             .bind(to_millis(now))
             .bind(to_millis(now))
             .execute(&self.pool)
@@ -177,16 +177,18 @@ impl Products {
 
     /// All products, active first then by name; archived ones only when asked.
     pub async fn list(&self, include_inactive: bool) -> Result<Vec<Product>, CoreError> {
-        let rows = sqlx::query("SELECT * FROM products WHERE active = 1 OR ? ORDER BY active DESC, name COLLATE NOCASE, seq")
-            .bind(include_inactive)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM products WHERE active = 1 OR $1 ORDER BY active DESC, LOWER(name), seq",
+        )
+        .bind(include_inactive)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(map).collect()
     }
 
     /// One product.
     pub async fn get(&self, id: &ProductId) -> Result<Product, CoreError> {
-        let row = sqlx::query("SELECT * FROM products WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM products WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -215,11 +217,11 @@ impl Products {
             product.active = active;
         }
         product.updated_at = self.clock.now();
-        sqlx::query("UPDATE products SET name = ?, price = ?, description = ?, active = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE products SET name = $1, price = $2, description = $3, active = $4, updated_at = $5 WHERE id = $6")
             .bind(&product.name)
             .bind(product.price.to_string())
             .bind(&product.description)
-            .bind(product.active)
+            .bind(i64::from(product.active))
             .bind(to_millis(product.updated_at))
             .bind(id.as_str())
             .execute(&self.pool)
@@ -229,7 +231,7 @@ impl Products {
 
     /// Deletes a product. Payments keep their own copy of amount and description, so history is intact.
     pub async fn delete(&self, id: &ProductId) -> Result<(), CoreError> {
-        let done = sqlx::query("DELETE FROM products WHERE id = ?")
+        let done = sqlx::query("DELETE FROM products WHERE id = $1")
             .bind(id.as_str())
             .execute(&self.pool)
             .await?;

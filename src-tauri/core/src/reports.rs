@@ -108,7 +108,7 @@ impl Reports {
             PaymentStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         for row in sqlx::query(
             "SELECT status, COUNT(*) AS n FROM payment_sessions
-             WHERE created_at >= ? AND created_at < ? GROUP BY status",
+             WHERE created_at >= $1 AND created_at < $2 GROUP BY status",
         )
         .bind(from_ms)
         .bind(to_ms)
@@ -122,7 +122,7 @@ impl Reports {
         let rows = sqlx::query(
             "SELECT token_symbol, network_id, decimals, COALESCE(amount_received, amount_base_units) AS received,
                fiat_amount, fiat_currency, tip
-             FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at >= ? AND paid_at < ?
+             FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at >= $1 AND paid_at < $2
              ORDER BY network_id, token_symbol",
         )
         .bind(from_ms)

@@ -18,7 +18,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use sqlx::Row;
 
-use crate::{clock::to_millis, error::CoreError, store::Db};
+use crate::{
+    clock::to_millis,
+    error::CoreError,
+    store::{Backend, Db},
+};
 
 /// Every reason `failure_reasons` and `check_failures` list.
 pub const FAILURE_REASONS: [&str; 10] = [
@@ -64,7 +68,7 @@ pub struct PaymentStats {
 }
 
 /// Paid ÷ ended of a row with `paid` and `ended` sums, percent with one decimal (0 when none ended).
-fn rate(row: &sqlx::sqlite::SqliteRow) -> Result<f64, sqlx::Error> {
+fn rate(row: &crate::store::DbRow) -> Result<f64, sqlx::Error> {
     let paid = row.try_get::<Option<i64>, _>("paid")?.unwrap_or(0);
     let ended = row.try_get::<Option<i64>, _>("ended")?.unwrap_or(0);
     Ok(if ended == 0 {
@@ -133,13 +137,27 @@ impl Period {
         }
     }
 
-    /// SQLite's expression for the first day of a stored time's period.
-    fn sql_start(self) -> &'static str {
-        match self {
-            Period::Day => "date(created_at / 1000, 'unixepoch')",
+    /// The store's expression for the first day (`YYYY-MM-DD`, UTC) of a stored time's period.
+    fn sql_start(self, backend: Backend) -> &'static str {
+        match (backend, self) {
+            (Backend::Sqlite, Period::Day) => "date(created_at / 1000, 'unixepoch')",
             // 'weekday 0' moves to the next Sunday unless it is one; six days back is its Monday.
-            Period::Week => "date(created_at / 1000, 'unixepoch', 'weekday 0', '-6 days')",
-            Period::Month => "date(created_at / 1000, 'unixepoch', 'start of month')",
+            (Backend::Sqlite, Period::Week) => {
+                "date(created_at / 1000, 'unixepoch', 'weekday 0', '-6 days')"
+            }
+            (Backend::Sqlite, Period::Month) => {
+                "date(created_at / 1000, 'unixepoch', 'start of month')"
+            }
+            (Backend::Postgres, Period::Day) => {
+                "to_char(to_timestamp(created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+            }
+            // ISO weeks start on Monday, as above.
+            (Backend::Postgres, Period::Week) => {
+                "to_char(date_trunc('week', to_timestamp(created_at / 1000) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+            }
+            (Backend::Postgres, Period::Month) => {
+                "to_char(date_trunc('month', to_timestamp(created_at / 1000) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+            }
         }
     }
 }
@@ -202,9 +220,9 @@ impl Stats {
         starts.reverse();
         let since = starts[0].and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
         let sql = format!(
-            "SELECT {} AS day, COUNT(*) AS created, SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid
-             FROM payment_sessions WHERE created_at >= ? GROUP BY day",
-            period.sql_start()
+            "SELECT {} AS day, COUNT(*) AS created, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid
+             FROM payment_sessions WHERE created_at >= $1 GROUP BY day",
+            period.sql_start(self.pool.backend())
         );
         let rows = sqlx::query(&sql)
             .bind(to_millis(since))
@@ -277,9 +295,9 @@ impl Stats {
         for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
             let since = to_millis(now - Duration::days(days));
             let row = sqlx::query(
-                "SELECT COUNT(*) AS n, SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
-                   SUM(status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
-                 FROM payment_sessions WHERE created_at >= ?",
+                "SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
+                   COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
+                 FROM payment_sessions WHERE created_at >= $1",
             )
             .bind(since)
             .fetch_one(&self.pool)
@@ -290,8 +308,8 @@ impl Stats {
         let mut success_rate_by_token: BTreeMap<String, f64> =
             tokens.iter().map(|t| (t.clone(), 0.0)).collect();
         for row in sqlx::query(
-            "SELECT token_symbol, SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
-               SUM(status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
+            "SELECT token_symbol, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
+               COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
              FROM payment_sessions GROUP BY token_symbol",
         )
         .fetch_all(&self.pool)
@@ -301,7 +319,7 @@ impl Stats {
         }
 
         let average_ms: Option<f64> = sqlx::query_scalar(
-        "SELECT AVG(paid_at - created_at) FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL",
+        "SELECT CAST(AVG(paid_at - created_at) AS DOUBLE PRECISION) FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL",
     )
     .fetch_one(&self.pool)
     .await?;
@@ -332,26 +350,29 @@ impl Stats {
 
     /// Each failed payment once, by [`ended_reason`].
     async fn failure_reasons(&self) -> Result<BTreeMap<String, u64>, CoreError> {
-        let rows = sqlx::query(
+        let reason = self.pool.pick(
+            "json_extract(e.detail, '$.reason')",
+            "(e.detail::json ->> 'reason')",
+        );
+        let sql = format!(
             "SELECT p.status,
-                (SELECT json_extract(e.detail, '$.reason') FROM events e
+                (SELECT {reason} FROM events e
                   WHERE e.payment_id = p.id AND e.to_status = 'failed' ORDER BY e.seq DESC LIMIT 1)
                   AS failed_reason,
-                EXISTS (SELECT 1 FROM transfers t WHERE t.related_payment_id = p.id
-                  AND t.note = 'wrong_amount' AND t.removed = 0) AS wrong_amount,
-                (SELECT json_extract(e.detail, '$.reason') FROM events e
+                CASE WHEN EXISTS (SELECT 1 FROM transfers t WHERE t.related_payment_id = p.id
+                  AND t.note = 'wrong_amount' AND t.removed = 0) THEN 1 ELSE 0 END AS wrong_amount,
+                (SELECT {reason} FROM events e
                   WHERE e.payment_id = p.id AND e.kind = 'payment.check_failed'
                   ORDER BY e.seq DESC LIMIT 1) AS last_check
-             FROM payment_sessions p WHERE p.status IN ('expired', 'cancelled', 'failed')",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+             FROM payment_sessions p WHERE p.status IN ('expired', 'cancelled', 'failed')"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut reasons = every_reason();
         for r in rows {
             let reason = ended_reason(
                 r.try_get("status")?,
                 r.try_get::<Option<String>, _>("failed_reason")?.as_deref(),
-                r.try_get("wrong_amount")?,
+                r.try_get::<i64, _>("wrong_amount")? != 0,
                 r.try_get::<Option<String>, _>("last_check")?.as_deref(),
             );
             *reasons.entry(reason).or_default() += 1;
@@ -361,14 +382,18 @@ impl Stats {
 
     /// Failed manual checks by reason, each (payment, reason) once.
     async fn check_failures(&self) -> Result<BTreeMap<String, u64>, CoreError> {
-        let rows = sqlx::query(
-            "SELECT reason, COUNT(*) AS n FROM (
-                SELECT DISTINCT payment_id, json_extract(detail, '$.reason') AS reason FROM events
-                 WHERE kind = 'payment.check_failed' AND json_valid(detail))
-             WHERE reason IS NOT NULL GROUP BY reason",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let reason = self.pool.pick(
+            "json_extract(detail, '$.reason') AS reason FROM events
+                 WHERE kind = 'payment.check_failed' AND json_valid(detail)",
+            // The core writes every event's detail as JSON.
+            "(detail::json ->> 'reason') AS reason FROM events
+                 WHERE kind = 'payment.check_failed' AND detail IS NOT NULL",
+        );
+        let sql = format!(
+            "SELECT reason, COUNT(*) AS n FROM (SELECT DISTINCT payment_id, {reason}) AS checks
+             WHERE reason IS NOT NULL GROUP BY reason"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut reasons = every_reason();
         for r in rows {
             reasons.insert(r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64);
@@ -380,8 +405,8 @@ impl Stats {
     /// how many there were — the alert's input.
     pub async fn recent_success_rate(&self, since: DateTime<Utc>) -> Result<(f64, u64), CoreError> {
         let row = sqlx::query(
-            "SELECT SUM(status IN ('paid', 'partially_refunded', 'refunded')) AS paid, COUNT(*) AS closed FROM payment_sessions
-         WHERE created_at >= ? AND status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')",
+            "SELECT COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid, COUNT(*) AS closed FROM payment_sessions
+         WHERE created_at >= $1 AND status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')",
         )
         .bind(to_millis(since))
         .fetch_one(&self.pool)

@@ -16,7 +16,7 @@
 use crate::store::Db;
 use alloy_primitives::U256;
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, FromRow, Row, SqliteConnection};
+use sqlx::{FromRow, Row};
 
 use crate::{
     address::Address,
@@ -78,7 +78,7 @@ struct TransferRow {
     payment_id: Option<String>,
     related_payment_id: Option<String>,
     note: Option<String>,
-    removed: bool,
+    removed: i64,
     seen_at: i64,
 }
 
@@ -102,13 +102,13 @@ impl TryFrom<TransferRow> for StoredTransfer {
             payment_id: r.payment_id,
             related_payment_id: r.related_payment_id,
             reason: r.note,
-            removed: r.removed,
+            removed: r.removed != 0,
             seen_at: from_millis(r.seen_at),
         })
     }
 }
 
-fn map(row: &SqliteRow) -> Result<StoredTransfer, CoreError> {
+fn map(row: &crate::store::DbRow) -> Result<StoredTransfer, CoreError> {
     StoredTransfer::try_from(TransferRow::from_row(row)?)
 }
 
@@ -125,11 +125,11 @@ pub(crate) struct Upserted {
 
 /// The block hash log `t` was stored with, if it was (the inner `None`: stored without one).
 pub(crate) async fn stored_block_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     t: &ObservedTransfer,
 ) -> Result<Option<Option<String>>, CoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT block_hash FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+        "SELECT block_hash FROM transfers WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3",
     )
     .bind(t.chain_id as i64)
     .bind(t.tx_hash.to_string())
@@ -144,7 +144,7 @@ pub(crate) async fn first_seen(
     t: &ObservedTransfer,
 ) -> Result<Option<DateTime<Utc>>, CoreError> {
     let millis: Option<i64> = sqlx::query_scalar(
-        "SELECT seen_at FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+        "SELECT seen_at FROM transfers WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3",
     )
     .bind(t.chain_id as i64)
     .bind(t.tx_hash.to_string())
@@ -157,17 +157,18 @@ pub(crate) async fn first_seen(
 /// Stores log `t` once (unique on chain, tx hash, log index); seen again, its block follows the
 /// chain's latest view and it is no longer marked removed.
 pub(crate) async fn upsert(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     t: &ObservedTransfer,
     now: DateTime<Utc>,
 ) -> Result<Upserted, CoreError> {
     let row = sqlx::query(
         "INSERT INTO transfers (chain_id, network_id, token_contract, tx_hash, log_index, block_number, block_hash,
             from_address, to_address, value_base_units, seen_at, block_time, source)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE SET
             block_number = excluded.block_number, block_hash = excluded.block_hash, removed = 0,
-            block_time = COALESCE(excluded.block_time, block_time), source = COALESCE(excluded.source, source)
+            block_time = COALESCE(excluded.block_time, transfers.block_time),
+            source = COALESCE(excluded.source, transfers.source)
          RETURNING seq, payment_id, seen_at",
     )
     .bind(t.chain_id as i64)
@@ -194,12 +195,12 @@ pub(crate) async fn upsert(
 
 /// The payment one of the logs of transaction `tx_hash` credits, if any (whatever its log index).
 pub(crate) async fn transaction_owner<'c>(
-    conn: impl sqlx::SqliteExecutor<'c>,
+    conn: impl sqlx::AnyExecutor<'c>,
     chain_id: u64,
     tx_hash: &str,
 ) -> Result<Option<String>, CoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT payment_id FROM transfers WHERE chain_id = ? AND tx_hash = ? AND payment_id IS NOT NULL LIMIT 1",
+        "SELECT payment_id FROM transfers WHERE chain_id = $1 AND tx_hash = $2 AND payment_id IS NOT NULL LIMIT 1",
     )
     .bind(chain_id as i64)
     .bind(tx_hash)
@@ -209,12 +210,12 @@ pub(crate) async fn transaction_owner<'c>(
 
 /// Transfer `seq` now credits payment `id` (and waits in the inbox no more).
 pub(crate) async fn mark_credited(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     seq: i64,
     id: &crate::payments::PaymentId,
 ) -> Result<(), CoreError> {
     sqlx::query(
-        "UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL WHERE seq = ?",
+        "UPDATE transfers SET payment_id = $1, related_payment_id = NULL, note = NULL WHERE seq = $2",
     )
     .bind(id.as_str())
     .bind(seq)
@@ -226,13 +227,13 @@ pub(crate) async fn mark_credited(
 /// Staff attach: unmatched transfer `seq`, still on the chain, now credits payment `id`; whether
 /// it was still unclaimed.
 pub(crate) async fn claim(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     seq: i64,
     id: &crate::payments::PaymentId,
 ) -> Result<bool, CoreError> {
     let claimed = sqlx::query(
-        "UPDATE transfers SET payment_id = ?, related_payment_id = NULL, note = NULL
-         WHERE seq = ? AND payment_id IS NULL AND removed = 0",
+        "UPDATE transfers SET payment_id = $1, related_payment_id = NULL, note = NULL
+         WHERE seq = $2 AND payment_id IS NULL AND removed = 0",
     )
     .bind(id.as_str())
     .bind(seq)
@@ -243,11 +244,11 @@ pub(crate) async fn claim(
 
 /// Transfer `seq` waits in the inbox, linked to the sale it was meant for and why it could not pay it.
 pub(crate) async fn note_related(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     seq: i64,
     note: &crate::payments::InboxNote,
 ) -> Result<(), CoreError> {
-    sqlx::query("UPDATE transfers SET related_payment_id = ?, note = ? WHERE seq = ?")
+    sqlx::query("UPDATE transfers SET related_payment_id = $1, note = $2 WHERE seq = $3")
         .bind(note.payment.as_str())
         .bind(note.reason.as_str())
         .bind(seq)
@@ -258,7 +259,7 @@ pub(crate) async fn note_related(
 
 /// The stored transfer `id`.
 pub(crate) async fn by_id(pool: &Db, id: i64) -> Result<Option<StoredTransfer>, CoreError> {
-    sqlx::query("SELECT * FROM transfers WHERE seq = ?")
+    sqlx::query("SELECT * FROM transfers WHERE seq = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?
@@ -286,7 +287,7 @@ impl Transfers {
         limit: u32,
     ) -> Result<Vec<StoredTransfer>, CoreError> {
         let rows = sqlx::query(
-        "SELECT * FROM transfers WHERE removed = 0 AND (? IS NULL OR (payment_id IS NOT NULL) = ?) ORDER BY seq DESC LIMIT ?",
+        "SELECT * FROM transfers WHERE removed = 0 AND ($1 IS NULL OR (payment_id IS NOT NULL) = $2) ORDER BY seq DESC LIMIT $3",
     )
     .bind(matched)
     .bind(matched)
@@ -300,7 +301,7 @@ impl Transfers {
     pub async fn linked_since(&self, since: DateTime<Utc>) -> Result<u64, CoreError> {
         let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM transfers WHERE related_payment_id IS NOT NULL AND payment_id IS NULL
-           AND removed = 0 AND note IN ('paid_after_cancel', 'second_payment') AND seen_at >= ?",
+           AND removed = 0 AND note IN ('paid_after_cancel', 'second_payment') AND seen_at >= $1",
     )
     .bind(to_millis(since))
     .fetch_one(&self.pool)

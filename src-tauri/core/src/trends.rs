@@ -62,10 +62,16 @@ impl Trends {
     /// older than [`KEPT_DAYS`].
     pub async fn record(&self, s: &TrendSample) -> Result<(), CoreError> {
         sqlx::query(
-            "INSERT OR REPLACE INTO trend_samples (at, api_p50_ms, api_p95_ms, api_error_rate, db_ms,
+            "INSERT INTO trend_samples (at, api_p50_ms, api_p95_ms, api_error_rate, db_ms,
                db_p50_ms, db_p95_ms, push_latency_ms, cpu_usage, memory_usage, active_sockets,
                blocks_behind)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (at) DO UPDATE SET api_p50_ms = excluded.api_p50_ms,
+               api_p95_ms = excluded.api_p95_ms, api_error_rate = excluded.api_error_rate,
+               db_ms = excluded.db_ms, db_p50_ms = excluded.db_p50_ms, db_p95_ms = excluded.db_p95_ms,
+               push_latency_ms = excluded.push_latency_ms, cpu_usage = excluded.cpu_usage,
+               memory_usage = excluded.memory_usage, active_sockets = excluded.active_sockets,
+               blocks_behind = excluded.blocks_behind",
         )
         .bind(to_millis(s.at))
         .bind(s.api_p50_ms)
@@ -81,7 +87,7 @@ impl Trends {
         .bind(s.blocks_behind)
         .execute(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM trend_samples WHERE at < ?")
+        sqlx::query("DELETE FROM trend_samples WHERE at < $1")
             .bind(to_millis(s.at - Duration::days(KEPT_DAYS)))
             .execute(&self.pool)
             .await?;
@@ -108,7 +114,7 @@ impl Trends {
                AVG(memory_usage) AS memory_usage,
                CAST(ROUND(AVG(active_sockets)) AS INTEGER) AS active_sockets,
                MAX(blocks_behind) AS blocks_behind
-             FROM trend_samples WHERE at >= ?1 GROUP BY (at - ?1) / ?2 ORDER BY at",
+             FROM trend_samples WHERE at >= $1 GROUP BY (at - $1) / $2 ORDER BY at",
         )
         .bind(to_millis(from))
         .bind((bucket.as_millis() as i64).max(1))

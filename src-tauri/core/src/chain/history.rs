@@ -40,7 +40,7 @@ impl ChainHistory {
     /// The last block fully scanned and its hash, if any.
     pub async fn cursor(&self) -> Result<Option<(u64, B256)>, CoreError> {
         let row =
-            sqlx::query("SELECT block_number, block_hash FROM chain_cursors WHERE network_id = ?")
+            sqlx::query("SELECT block_number, block_hash FROM chain_cursors WHERE network_id = $1")
                 .bind(self.network.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -53,7 +53,7 @@ impl ChainHistory {
     pub async fn advance(&self, number: u64, hash: B256) -> Result<(), CoreError> {
         let mut tx = crate::store::begin_write(&self.pool).await?;
         sqlx::query(
-            "INSERT INTO chain_cursors (network_id, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO chain_cursors (network_id, block_number, block_hash, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (network_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, updated_at = excluded.updated_at",
         )
         .bind(self.network.as_str())
@@ -63,14 +63,15 @@ impl ChainHistory {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT OR REPLACE INTO chain_blocks (network_id, number, hash) VALUES (?, ?, ?)",
+            "INSERT INTO chain_blocks (network_id, number, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (network_id, number) DO UPDATE SET hash = excluded.hash",
         )
         .bind(self.network.as_str())
         .bind(number as i64)
         .bind(hash.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM chain_blocks WHERE network_id = ? AND number < ?")
+        sqlx::query("DELETE FROM chain_blocks WHERE network_id = $1 AND number < $2")
             .bind(self.network.as_str())
             .bind(number.saturating_sub(KEPT_BLOCKS) as i64)
             .execute(&mut *tx)
@@ -82,7 +83,7 @@ impl ChainHistory {
     /// Moves the cursor back to `number` (a block still on the chain) and forgets the history above
     /// it, so the blocks above are scanned again.
     pub async fn rewind_to(&self, number: u64, hash: B256) -> Result<(), CoreError> {
-        sqlx::query("DELETE FROM chain_blocks WHERE network_id = ? AND number > ?")
+        sqlx::query("DELETE FROM chain_blocks WHERE network_id = $1 AND number > $2")
             .bind(self.network.as_str())
             .bind(number as i64)
             .execute(&self.pool)
@@ -97,7 +98,7 @@ impl ChainHistory {
         below: u64,
     ) -> Result<Option<(u64, B256)>, WatchError> {
         let rows = sqlx::query(
-            "SELECT number, hash FROM chain_blocks WHERE network_id = ? AND number < ? ORDER BY number",
+            "SELECT number, hash FROM chain_blocks WHERE network_id = $1 AND number < $2 ORDER BY number",
         )
         .bind(self.network.as_str())
         .bind(below as i64)

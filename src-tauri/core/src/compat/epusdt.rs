@@ -424,7 +424,7 @@ impl Epusdt {
         };
         sqlx::query(
             "INSERT INTO epusdt_orders (payment_id, trade_type, amount, notify_url, redirect_url, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(payment.id.as_str())
         .bind(&trade_type)
@@ -540,7 +540,7 @@ impl Epusdt {
 /// The epusdt order of `payment` (as it was at an event), if it is one.
 pub(crate) async fn order_of(pool: &Db, payment: Payment) -> Result<Option<Order>, CoreError> {
     let row = sqlx::query(
-        "SELECT trade_type, amount, notify_url, redirect_url FROM epusdt_orders WHERE payment_id = ?",
+        "SELECT trade_type, amount, notify_url, redirect_url FROM epusdt_orders WHERE payment_id = $1",
     )
     .bind(payment.id.as_str())
     .fetch_optional(pool)

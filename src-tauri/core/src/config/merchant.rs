@@ -9,6 +9,7 @@ section! {
     /// `[database]` as written.
     struct RawDatabase {
         path: String = "stablepay.db".into(),
+        url: String = String::new(),
     }
 }
 
@@ -23,8 +24,12 @@ section! {
 /// `[database]`
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
-    /// SQLite file; relative paths are relative to the working directory.
+    /// SQLite file; relative paths are relative to the working directory. With [`Self::url`] it
+    /// only names the folder the server keeps its own files in (keys, certificates).
     pub path: PathBuf,
+    /// A PostgreSQL database (`postgres://user:password@host:port/name`) shared by every server
+    /// pointed at it, instead of the SQLite file; `None` for the file.
+    pub url: Option<String>,
 }
 
 impl DatabaseConfig {
@@ -54,8 +59,21 @@ impl TryFrom<RawDatabase> for DatabaseConfig {
         if d.path.trim().is_empty() {
             return Err(bad("database.path", "must not be empty"));
         }
+        let url = match d.url.trim() {
+            "" => None,
+            u if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Some(u.to_string())
+            }
+            _ => {
+                return Err(bad(
+                    "database.url",
+                    "must be a PostgreSQL URL (postgres://user:password@host:port/database); leave it out for the SQLite file database.path",
+                ))
+            }
+        };
         Ok(DatabaseConfig {
             path: PathBuf::from(d.path),
+            url,
         })
     }
 }

@@ -108,14 +108,12 @@ impl Payments {
     /// would break the one-open-payment-per-amount rule, which the store enforces.
     fn amount_conflict(&self, e: sqlx::Error, payment: &Payment) -> CoreError {
         match &e {
-            sqlx::Error::Database(d) if d.message().contains("UNIQUE") => {
-                CoreError::AmountHeld(format!(
-                    "{} {} on {}",
-                    payment.amount.to_decimal_string(2),
-                    payment.token,
-                    payment.network
-                ))
-            }
+            sqlx::Error::Database(d) if d.is_unique_violation() => CoreError::AmountHeld(format!(
+                "{} {} on {}",
+                payment.amount.to_decimal_string(2),
+                payment.token,
+                payment.network
+            )),
             _ => CoreError::Database(e),
         }
     }

@@ -39,15 +39,18 @@ impl Payments {
         tx_hash: B256,
         reason: &str,
     ) -> Result<(), CoreError> {
-        sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at) VALUES (?, ?, ?, ?, ?, ?)")
+        // In a write transaction: events take their sequence numbers in commit order.
+        let mut tx = self.pool.begin_write().await?;
+        sqlx::query("INSERT INTO events (payment_id, kind, from_status, to_status, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(payment.id.as_str())
             .bind(EventType::PaymentCheckFailed.as_str())
             .bind(payment.status.as_str())
             .bind(payment.status.as_str())
             .bind(json!({ "reason": reason, "transaction_hash": tx_hash.to_string() }).to_string())
             .bind(to_millis(self.clock.now()))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -14,7 +14,37 @@ use crate::{
     error::CoreError,
     events::{PaymentEvent, PaymentEventKind},
     products::ProductId,
+    store::Backend,
 };
+
+/// Which unique rule a refused insert ran into.
+enum Conflict {
+    Amount,
+    IdempotencyKey,
+    OrderReference,
+}
+
+impl Conflict {
+    /// SQLite names the columns in its message, PostgreSQL the constraint.
+    fn of(e: &sqlx::Error) -> Option<Self> {
+        let sqlx::Error::Database(d) = e else {
+            return None;
+        };
+        if !d.is_unique_violation() {
+            return None;
+        }
+        let said = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
+        if said.contains("order_reference") {
+            Some(Conflict::OrderReference)
+        } else if said.contains("idempotency_key") {
+            Some(Conflict::IdempotencyKey)
+        } else if said.contains("open_amount") || said.contains("amount_base_units") {
+            Some(Conflict::Amount)
+        } else {
+            None
+        }
+    }
+}
 
 impl Payments {
     /// Creates a payment, or returns the one an earlier request with the same idempotency key made.
@@ -105,20 +135,38 @@ impl Payments {
             paid_at: None,
             updated_at: now,
         };
-        // One statement: the insert's trigger records the `payment.created` event atomically.
-        query::insert(
-            &self.pool,
-            &payment,
-            req.idempotency_key.as_ref(),
-            &fingerprint,
-        )
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.message().contains("order_reference") => {
-                CoreError::OrderReferenceTaken(req.order_reference.clone().unwrap_or_default())
+        let mut payment = payment;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let Err(e) = self.insert(&payment, &req, &fingerprint).await else {
+                break;
+            };
+            match Conflict::of(&e) {
+                // Another server sold this exact amount at the same moment (the open-amount
+                // constraint refused the second): take the next free one.
+                Some(Conflict::Amount) if attempts < 8 => {
+                    let (k, amount) = self
+                        .free_amount(&network.id, &token.symbol, &pay_to, requested, now)
+                        .await?;
+                    payment.offset_steps = k;
+                    payment.amount = amount;
+                }
+                // The same request made at the same moment on another server.
+                Some(Conflict::IdempotencyKey) => {
+                    if let Some(replayed) = self.replay(&req, &fingerprint).await? {
+                        return Ok(replayed);
+                    }
+                    return Err(CoreError::Database(e));
+                }
+                Some(Conflict::OrderReference) => {
+                    return Err(CoreError::OrderReferenceTaken(
+                        req.order_reference.clone().unwrap_or_default(),
+                    ))
+                }
+                _ => return Err(CoreError::Database(e)),
             }
-            _ => CoreError::Database(e),
-        })?;
+        }
         self.events.publish(PaymentEvent {
             kind: PaymentEventKind::Created,
             payment: payment.clone(),
@@ -127,6 +175,26 @@ impl Payments {
             payment,
             replayed: false,
         })
+    }
+
+    /// Writes the new payment; the insert's trigger records its `payment.created` event atomically.
+    /// On SQLite it is one statement (sales are serialized by the in-process lock); on PostgreSQL it
+    /// is a write transaction, so its event takes its sequence number in commit order.
+    async fn insert(
+        &self,
+        payment: &Payment,
+        req: &NewPayment,
+        fingerprint: &str,
+    ) -> Result<(), sqlx::Error> {
+        let key = req.idempotency_key.as_ref();
+        match self.pool.backend() {
+            Backend::Sqlite => query::insert(&self.pool, payment, key, fingerprint).await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin_write().await?;
+                query::insert(&mut *tx, payment, key, fingerprint).await?;
+                tx.commit().await
+            }
+        }
     }
 
     /// The payment an earlier request with the same idempotency key made, if one did; the key

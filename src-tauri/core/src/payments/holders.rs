@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+
+use crate::store::Sql;
 
 use super::{InboxReason, ObservedTransfer, PaymentId, PaymentStatus, BLOCK_TIME_SKEW};
 use crate::{clock::to_millis, config::PaymentsConfig, error::CoreError};
@@ -45,14 +47,14 @@ impl Holds {
     }
 
     /// [`Holds::SQL`] with its values bound, onto a query being built.
-    pub(crate) fn push_condition(&self, q: &mut QueryBuilder<'_, Sqlite>) {
+    pub(crate) fn push_condition(&self, q: &mut Sql<'_>) {
         let [expired, cancelled, paid] = self.millis();
         q.push("(status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
-            .push_bind(expired)
+            .bind(expired)
             .push(") OR (status = 'cancelled' AND closed_at > ")
-            .push_bind(cancelled)
+            .bind(cancelled)
             .push(") OR (status IN ('paid', 'partially_refunded', 'refunded') AND closed_at > ")
-            .push_bind(paid)
+            .bind(paid)
             .push("))");
     }
 }
@@ -120,7 +122,7 @@ pub(super) struct RunView {
 
 impl RunView {
     pub(super) async fn read(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         transfers: &[ObservedTransfer],
         now: &DateTime<Utc>,
         rules: &crate::config::PaymentsConfig,
@@ -139,16 +141,13 @@ impl RunView {
                 .filter(|t| t.chain_id == chain_id)
                 .map(|t| t.tx_hash.to_string())
                 .collect();
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut q = Sql::new(
                 "SELECT tx_hash, log_index, block_hash, payment_id FROM transfers WHERE chain_id = ",
             );
-            q.push_bind(chain_id as i64).push(" AND tx_hash IN (");
-            let mut list = q.separated(", ");
-            for h in &hashes {
-                list.push_bind(h.as_str());
-            }
-            list.push_unseparated(")");
-            for row in q.build().persistent(false).fetch_all(&mut *tx).await? {
+            q.bind(chain_id as i64)
+                .push(" AND tx_hash IN ")
+                .list(hashes.iter().map(|h| h.as_str()));
+            for row in q.query().persistent(false).fetch_all(&mut *tx).await? {
                 let hash: String = row.try_get("tx_hash")?;
                 let index: i64 = row.try_get("log_index")?;
                 if let Some(owner) = row.try_get::<Option<String>, _>("payment_id")? {
@@ -170,20 +169,17 @@ impl RunView {
                 .filter(|t| t.network.as_str() == network && t.to.checksummed() == pay_to)
                 .map(|t| t.value.to_string())
                 .collect();
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut q = Sql::new(
                 "SELECT DISTINCT token_contract, amount_base_units FROM payment_sessions WHERE network_id = ",
             );
-            q.push_bind(network)
+            q.bind(network)
                 .push(" AND pay_to = ")
-                .push_bind(pay_to.as_str())
-                .push(" AND amount_base_units IN (");
-            let mut list = q.separated(", ");
-            for amount in &amounts {
-                list.push_bind(amount.as_str());
-            }
-            list.push_unseparated(") AND ");
+                .bind(pay_to.as_str())
+                .push(" AND amount_base_units IN ")
+                .list(amounts.iter().map(|a| a.as_str()))
+                .push(" AND ");
             holds.push_condition(&mut q);
-            for row in q.build().persistent(false).fetch_all(&mut *tx).await? {
+            for row in q.query().persistent(false).fetch_all(&mut *tx).await? {
                 view.held.insert((
                     network.to_string(),
                     row.try_get("token_contract")?,
@@ -216,14 +212,14 @@ pub(crate) const WRONG_AMOUNT_TOLERANCE_PERCENT: u64 = 50;
 /// not before its lower bound, and the asked amount closest to what `t` carried, within
 /// [`WRONG_AMOUNT_TOLERANCE_PERCENT`]. Ties go to the older sale.
 pub(crate) async fn nearest_open_sale(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::store::Conn,
     t: &ObservedTransfer,
     seen_at: DateTime<Utc>,
 ) -> Result<Option<PaymentId>, CoreError> {
     let rows = sqlx::query(
         "SELECT id, amount_base_units FROM payment_sessions
-         WHERE status = 'pending' AND network_id = ? AND token_contract = ? AND pay_to = ?
-           AND created_at <= ? AND (start_block IS NULL OR start_block <= ?)
+         WHERE status = 'pending' AND network_id = $1 AND token_contract = $2 AND pay_to = $3
+           AND created_at <= $4 AND (start_block IS NULL OR start_block <= $5)
          ORDER BY seq",
     )
     .bind(t.network.as_str())

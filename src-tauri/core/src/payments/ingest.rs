@@ -16,6 +16,7 @@ use crate::{
     clock::{from_millis, to_millis},
     error::CoreError,
     events::{self, PaymentEvent, PaymentEventKind},
+    store::numbered,
     transfers,
 };
 
@@ -60,7 +61,7 @@ impl Payments {
 
     async fn ingest_in(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         t: &ObservedTransfer,
         only: Option<&PaymentId>,
         mut view: Option<&mut RunView>,
@@ -146,7 +147,7 @@ impl Payments {
     /// Credits `holder` with log `t` (stored as transfer `seq`): `confirming`, its event recorded.
     async fn credit(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         t: &ObservedTransfer,
         holder: &Holder,
         seq: i64,
@@ -184,7 +185,7 @@ impl Payments {
     /// Payments holding `t`'s exact amount (open, or closed within their hold), oldest first.
     async fn holders(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         t: &ObservedTransfer,
         only: Option<&PaymentId>,
     ) -> Result<Vec<Holder>, CoreError> {
@@ -196,6 +197,7 @@ impl Payments {
              ORDER BY seq",
             Holds::SQL
         );
+        let sql = numbered(&sql);
         let mut q = sqlx::query(&sql)
             .bind(t.network.as_str())
             .bind(t.token_contract.checksummed())
@@ -229,7 +231,7 @@ impl Payments {
 
     async fn keep_unmatched(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         seq: i64,
         t: &ObservedTransfer,
         note: Option<InboxNote>,
@@ -254,7 +256,7 @@ impl Payments {
     /// arrived beside what is asked: a progress event, the status unchanged.
     async fn show_wrong_amount(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         id: &PaymentId,
         seq: i64,
         t: &ObservedTransfer,
@@ -273,13 +275,13 @@ impl Payments {
     /// from the new block), instead of flapping back to `pending` and forward again.
     async fn move_credit(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut crate::store::Conn,
         id: &PaymentId,
         t: &ObservedTransfer,
     ) -> Result<Option<PaymentEvent>, CoreError> {
         let moved = sqlx::query(
-            "UPDATE payment_sessions SET block_number = ?, block_hash = ?, confirmations = 0, updated_at = ?
-             WHERE id = ? AND status = 'confirming'",
+            "UPDATE payment_sessions SET block_number = $1, block_hash = $2, confirmations = 0, updated_at = $3
+             WHERE id = $4 AND status = 'confirming'",
         )
         .bind(t.block_number as i64)
         .bind(t.block_hash.to_string())

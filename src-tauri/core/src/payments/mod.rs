@@ -153,7 +153,7 @@ impl Payments {
     /// The payment carrying `order_reference`, if any.
     pub async fn by_order_reference(&self, reference: &str) -> Result<Option<Payment>, CoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM payment_sessions WHERE order_reference = ?",
+            "SELECT {} FROM payment_sessions WHERE order_reference = $1",
             row::COLUMNS
         ))
         .bind(reference)
@@ -297,10 +297,10 @@ impl Payments {
         let now = self.clock.now();
         let mut tx = crate::store::begin_write(&self.pool).await?;
         let changed = sqlx::query(
-            "UPDATE payment_sessions SET status = ?, updated_at = ?,
-               closed_at = CASE WHEN ? THEN COALESCE(closed_at, ?) ELSE closed_at END,
-               paid_at = CASE WHEN ? = 'paid' THEN ? ELSE paid_at END
-             WHERE id = ? AND status = ?",
+            "UPDATE payment_sessions SET status = $1, updated_at = $2,
+               closed_at = CASE WHEN $3 THEN COALESCE(closed_at, $4) ELSE closed_at END,
+               paid_at = CASE WHEN $5 = 'paid' THEN $6 ELSE paid_at END
+             WHERE id = $7 AND status = $8",
         )
         .bind(to.as_str())
         .bind(to_millis(now))

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use crate::store::Db;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::Row;
+
+use crate::store::{numbered, Sql};
 
 use super::{
     holders::Holds,
@@ -52,9 +54,9 @@ pub struct Page {
 /// `false` when it no longer is.
 pub(super) async fn set_tip(pool: &Db, p: &Payment) -> Result<bool, CoreError> {
     let done = sqlx::query(
-        "UPDATE payment_sessions SET requested_base_units = ?, amount_base_units = ?, offset_steps = ?,
-           fiat_amount = ?, tip = ?, updated_at = ?
-         WHERE id = ? AND status = 'pending' AND amount_received IS NULL",
+        "UPDATE payment_sessions SET requested_base_units = $1, amount_base_units = $2, offset_steps = $3,
+           fiat_amount = $4, tip = $5, updated_at = $6
+         WHERE id = $7 AND status = 'pending' AND amount_received IS NULL",
     )
     .bind(p.requested_amount.base_units().to_string())
     .bind(p.amount.base_units().to_string())
@@ -74,7 +76,7 @@ pub(super) async fn remainder_of(
     sale: &PaymentId,
 ) -> Result<Option<Payment>, CoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payment_sessions WHERE remainder_of = ? ORDER BY seq DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM payment_sessions WHERE remainder_of = $1 ORDER BY seq DESC LIMIT 1"
     );
     sqlx::query(&sql)
         .bind(sale.as_str())
@@ -86,7 +88,7 @@ pub(super) async fn remainder_of(
 }
 
 pub(super) async fn by_id(pool: &Db, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = ?");
+    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = $1");
     sqlx::query(&sql)
         .bind(id.as_str())
         .fetch_optional(pool)
@@ -99,15 +101,15 @@ pub(super) async fn by_id(pool: &Db, id: &PaymentId) -> Result<Option<Payment>, 
 /// Puts transfer `seq`, which carried `base_units`, on open sale `id` as its wrong amount; `false`
 /// when the sale is no longer pending.
 pub(super) async fn show_wrong_amount(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     id: &PaymentId,
     seq: i64,
     base_units: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, CoreError> {
     let shown = sqlx::query(
-        "UPDATE payment_sessions SET wrong_transfer_id = ?, wrong_amount_base_units = ?, updated_at = ?
-         WHERE id = ? AND status = 'pending'",
+        "UPDATE payment_sessions SET wrong_transfer_id = $1, wrong_amount_base_units = $2, updated_at = $3
+         WHERE id = $4 AND status = 'pending'",
     )
     .bind(seq)
     .bind(base_units)
@@ -120,10 +122,10 @@ pub(super) async fn show_wrong_amount(
 }
 
 pub(super) async fn by_id_in(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     id: &PaymentId,
 ) -> Result<Option<Payment>, CoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = ?");
+    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE id = $1");
     sqlx::query(&sql)
         .bind(id.as_str())
         .fetch_optional(conn)
@@ -138,7 +140,7 @@ pub(super) async fn by_idempotency_key(
     key: &IdempotencyKey,
 ) -> Result<Option<(Payment, String)>, CoreError> {
     let sql = format!(
-        "SELECT {COLUMNS}, request_fingerprint FROM payment_sessions WHERE idempotency_key = ?"
+        "SELECT {COLUMNS}, request_fingerprint FROM payment_sessions WHERE idempotency_key = $1"
     );
     match sqlx::query(&sql)
         .bind(key.as_str())
@@ -156,7 +158,7 @@ pub(super) async fn by_idempotency_key(
 
 pub(super) async fn order_reference_taken(pool: &Db, reference: &str) -> Result<bool, CoreError> {
     Ok(
-        sqlx::query("SELECT 1 FROM payment_sessions WHERE order_reference = ?")
+        sqlx::query("SELECT 1 FROM payment_sessions WHERE order_reference = $1")
             .bind(reference)
             .fetch_optional(pool)
             .await?
@@ -179,6 +181,7 @@ pub(super) async fn held_amounts(
          WHERE network_id = ? AND token_symbol = ? AND pay_to = ? AND {} AND amount_base_units IN ({list})",
         Holds::SQL
     );
+    let sql = numbered(&sql);
     let mut q = sqlx::query(&sql)
         .bind(network.as_str())
         .bind(token.as_str())
@@ -199,7 +202,7 @@ pub(super) async fn held_amounts(
 /// The watcher's cursor on `network`, if it has one.
 pub(super) async fn cursor_block(pool: &Db, network: &NetworkId) -> Result<Option<u64>, CoreError> {
     let n: Option<i64> =
-        sqlx::query_scalar("SELECT block_number FROM chain_cursors WHERE network_id = ?")
+        sqlx::query_scalar("SELECT block_number FROM chain_cursors WHERE network_id = $1")
             .bind(network.as_str())
             .fetch_optional(pool)
             .await?;
@@ -208,7 +211,7 @@ pub(super) async fn cursor_block(pool: &Db, network: &NetworkId) -> Result<Optio
 
 /// Inserts a new payment; the `payment_sessions_created` trigger writes its `payment.created` event.
 pub(super) async fn insert(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl sqlx::AnyExecutor<'_>,
     p: &Payment,
     idempotency_key: Option<&IdempotencyKey>,
     fingerprint: &str,
@@ -218,7 +221,7 @@ pub(super) async fn insert(
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
             idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at,
             fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -257,7 +260,7 @@ pub(super) async fn insert(
 }
 
 pub(super) async fn pending_due(pool: &Db, now: DateTime<Utc>) -> Result<Vec<Payment>, CoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500");
+    let sql = format!("SELECT {COLUMNS} FROM payment_sessions WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 500");
     sqlx::query(&sql)
         .bind(to_millis(now))
         .fetch_all(pool)
@@ -275,7 +278,7 @@ pub(super) async fn open_in_token(
 ) -> Result<Vec<Payment>, CoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM payment_sessions
-         WHERE network_id = ? AND token_symbol = ? AND status IN ('pending', 'confirming') ORDER BY seq"
+         WHERE network_id = $1 AND token_symbol = $2 AND status IN ('pending', 'confirming') ORDER BY seq"
     ))
     .bind(network.as_str())
     .bind(symbol.as_str())
@@ -286,23 +289,23 @@ pub(super) async fn open_in_token(
 
 /// Marks payment `id` credited by log `t` (`confirming`, no confirmations yet).
 pub(super) async fn credit(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     id: &PaymentId,
     t: &super::ObservedTransfer,
     late: bool,
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     sqlx::query(
-        "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?, block_hash = ?,
-            log_index = ?, confirmations = 0, late = ?, closed_at = NULL, amount_received = ?, credit_source = ?,
-            updated_at = ?
-         WHERE id = ?",
+        "UPDATE payment_sessions SET status = 'confirming', transaction_hash = $1, block_number = $2, block_hash = $3,
+            log_index = $4, confirmations = 0, late = $5, closed_at = NULL, amount_received = $6, credit_source = $7,
+            updated_at = $8
+         WHERE id = $9",
     )
     .bind(t.tx_hash.to_string())
     .bind(t.block_number as i64)
     .bind(t.block_hash.to_string())
     .bind(t.log_index as i64)
-    .bind(late)
+    .bind(i64::from(late))
     .bind(t.value.to_string())
     .bind(&t.source)
     .bind(to_millis(now))
@@ -315,17 +318,17 @@ pub(super) async fn credit(
 /// Marks payment `id` credited by hand with stored transfer `t` (`confirming`; late if it had
 /// expired), only while it is still open to it; whether it was.
 pub(super) async fn credit_by_hand(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::store::Conn,
     id: &PaymentId,
     t: &StoredTransfer,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE payment_sessions SET status = 'confirming', transaction_hash = ?, block_number = ?,
-            block_hash = (SELECT block_hash FROM transfers WHERE seq = ?), log_index = ?, confirmations = 0,
-            late = (status = 'expired'), closed_at = NULL, amount_received = ?,
-            credit_source = (SELECT source FROM transfers WHERE seq = ?), updated_at = ?
-         WHERE id = ? AND status IN ('pending', 'expired') AND transaction_hash IS NULL",
+        "UPDATE payment_sessions SET status = 'confirming', transaction_hash = $1, block_number = $2,
+            block_hash = (SELECT block_hash FROM transfers WHERE seq = $3), log_index = $4, confirmations = 0,
+            late = CASE WHEN status = 'expired' THEN 1 ELSE 0 END, closed_at = NULL, amount_received = $5,
+            credit_source = (SELECT source FROM transfers WHERE seq = $6), updated_at = $7
+         WHERE id = $8 AND status IN ('pending', 'expired') AND transaction_hash IS NULL",
     )
     .bind(&t.tx_hash)
     .bind(t.block_number as i64)
@@ -342,28 +345,24 @@ pub(super) async fn credit_by_hand(
 
 pub(super) async fn list(pool: &Db, f: &PaymentFilter) -> Result<Page, CoreError> {
     let limit = f.limit.clamp(1, 200) as i64;
-    let mut q = QueryBuilder::<Sqlite>::new(format!(
+    let mut q = Sql::new(format!(
         "SELECT {COLUMNS} FROM payment_sessions WHERE 1 = 1"
     ));
     if !f.statuses.is_empty() {
-        q.push(" AND status IN (");
-        let mut s = q.separated(", ");
-        for st in &f.statuses {
-            s.push_bind(st.as_str());
-        }
-        q.push(")");
+        q.push(" AND status IN ")
+            .list(f.statuses.iter().map(|s| s.as_str()));
     }
     if let Some(t) = &f.token {
-        q.push(" AND token_symbol = ").push_bind(t.as_str());
+        q.push(" AND token_symbol = ").bind(t.as_str());
     }
     if let Some(n) = &f.network {
-        q.push(" AND network_id = ").push_bind(n.as_str());
+        q.push(" AND network_id = ").bind(n.as_str());
     }
     if let Some(from) = f.created_from {
-        q.push(" AND created_at >= ").push_bind(to_millis(from));
+        q.push(" AND created_at >= ").bind(to_millis(from));
     }
     if let Some(to) = f.created_to {
-        q.push(" AND created_at < ").push_bind(to_millis(to));
+        q.push(" AND created_at < ").bind(to_millis(to));
     }
     if let Some(cursor) = &f.cursor {
         let seq: i64 = cursor
@@ -371,10 +370,10 @@ pub(super) async fn list(pool: &Db, f: &PaymentFilter) -> Result<Page, CoreError
             .ok()
             .filter(|s| *s > 0)
             .ok_or_else(|| CoreError::field("cursor", "not a cursor returned by this API"))?;
-        q.push(" AND seq < ").push_bind(seq);
+        q.push(" AND seq < ").bind(seq);
     }
-    q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit + 1);
-    let rows = q.build().fetch_all(pool).await?;
+    q.push(" ORDER BY seq DESC LIMIT ").bind(limit + 1);
+    let rows = q.query().fetch_all(pool).await?;
     let more = rows.len() as i64 > limit;
     let rows = &rows[..rows.len().min(limit as usize)];
     let next_cursor = if more {

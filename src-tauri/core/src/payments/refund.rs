@@ -233,7 +233,7 @@ const COLUMNS: &str = "r.id, r.payment_id, r.status, r.network_id, r.chain_id, r
     r.confirmed_at, r.cancelled_at, p.token_symbol, p.decimals, p.fiat_amount, p.fiat_currency, p.amount_received,
     p.amount_base_units AS sale_amount";
 
-fn map(row: &sqlx::sqlite::SqliteRow) -> Result<Refund, CoreError> {
+fn map(row: &crate::store::DbRow) -> Result<Refund, CoreError> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str| CoreError::Corrupt(format!("refund {id}: {what}"));
     let decimals =
@@ -320,7 +320,7 @@ pub(crate) async fn confirmed_between(
 ) -> Result<Vec<Refund>, CoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM refunds r JOIN payment_sessions p ON p.id = r.payment_id
-         WHERE r.status = 'confirmed' AND r.confirmed_at >= ? AND r.confirmed_at < ?
+         WHERE r.status = 'confirmed' AND r.confirmed_at >= $1 AND r.confirmed_at < $2
          ORDER BY r.network_id, p.token_symbol, r.seq"
     ))
     .bind(from)
@@ -332,11 +332,11 @@ pub(crate) async fn confirmed_between(
 
 /// The sale's crediting transfer's sender.
 async fn payer_of(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::store::Conn,
     payment: &PaymentId,
 ) -> Result<Option<Address>, CoreError> {
     let from: Option<String> = sqlx::query_scalar(
-        "SELECT from_address FROM transfers WHERE payment_id = ? AND removed = 0 ORDER BY seq LIMIT 1",
+        "SELECT from_address FROM transfers WHERE payment_id = $1 AND removed = 0 ORDER BY seq LIMIT 1",
     )
     .bind(payment.as_str())
     .fetch_optional(&mut *conn)
@@ -345,12 +345,12 @@ async fn payer_of(
 }
 
 async fn of_payment(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::store::Conn,
     payment: &PaymentId,
 ) -> Result<Vec<Refund>, CoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM refunds r JOIN payment_sessions p ON p.id = r.payment_id
-         WHERE r.payment_id = ? ORDER BY r.seq"
+         WHERE r.payment_id = $1 ORDER BY r.seq"
     ))
     .bind(payment.as_str())
     .fetch_all(&mut *conn)
@@ -401,7 +401,7 @@ impl Payments {
     /// One refund.
     pub async fn refund(&self, id: &RefundId) -> Result<Refund, CoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM refunds r JOIN payment_sessions p ON p.id = r.payment_id WHERE r.id = ?"
+            "SELECT {COLUMNS} FROM refunds r JOIN payment_sessions p ON p.id = r.payment_id WHERE r.id = $1"
         ))
         .bind(id.as_str())
         .fetch_optional(&self.pool)
@@ -476,7 +476,7 @@ impl Payments {
             "INSERT INTO refunds (id, payment_id, status, network_id, chain_id, token_contract,
                 from_address, to_address, amount_base_units, reason, created_by, start_block,
                 created_at, updated_at)
-             VALUES (?, ?, 'awaiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, 'awaiting', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(refund_id.as_str())
         .bind(id.as_str())
@@ -503,8 +503,8 @@ impl Payments {
         let refund = self.refund(id).await?;
         let now = to_millis(self.clock.now());
         let changed = sqlx::query(
-            "UPDATE refunds SET status = 'cancelled', cancelled_at = ?, updated_at = ?
-             WHERE id = ? AND status = 'awaiting'",
+            "UPDATE refunds SET status = 'cancelled', cancelled_at = $1, updated_at = $2
+             WHERE id = $3 AND status = 'awaiting'",
         )
         .bind(now)
         .bind(now)
@@ -528,7 +528,7 @@ impl Payments {
     ) -> Result<Option<u64>, CoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, MIN(COALESCE(start_block, 0)) AS low FROM refunds
-             WHERE network_id = ? AND status = 'awaiting'",
+             WHERE network_id = $1 AND status = 'awaiting'",
         )
         .bind(network.as_str())
         .fetch_one(&self.pool)
@@ -556,7 +556,7 @@ impl Payments {
         for t in transfers {
             let tx_hash = t.tx_hash.to_string();
             let known: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM refunds WHERE chain_id = ? AND tx_hash = ? AND log_index = ?",
+                "SELECT seq FROM refunds WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3",
             )
             .bind(t.chain_id as i64)
             .bind(&tx_hash)
@@ -572,9 +572,9 @@ impl Payments {
                 .unwrap_or(i64::MAX);
             let id: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM refunds
-                 WHERE network_id = ? AND status = 'awaiting' AND token_contract = ?
-                   AND from_address = ? AND to_address = ? AND amount_base_units = ?
-                   AND COALESCE(start_block, 0) <= ? AND created_at <= ?
+                 WHERE network_id = $1 AND status = 'awaiting' AND token_contract = $2
+                   AND from_address = $3 AND to_address = $4 AND amount_base_units = $5
+                   AND COALESCE(start_block, 0) <= $6 AND created_at <= $7
                  ORDER BY seq LIMIT 1",
             )
             .bind(t.network.as_str())
@@ -591,9 +591,9 @@ impl Payments {
                 continue;
             };
             sqlx::query(
-                "UPDATE refunds SET status = 'confirming', tx_hash = ?, log_index = ?, block_number = ?,
-                    block_hash = ?, confirmations = 0, matched_at = ?, updated_at = ?
-                 WHERE id = ?",
+                "UPDATE refunds SET status = 'confirming', tx_hash = $1, log_index = $2, block_number = $3,
+                    block_hash = $4, confirmations = 0, matched_at = $5, updated_at = $6
+                 WHERE id = $7",
             )
             .bind(&tx_hash)
             .bind(t.log_index as i64)
@@ -620,7 +620,7 @@ impl Payments {
     pub async fn confirming_refunds(&self, network: &NetworkId) -> Result<Vec<Refund>, CoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM refunds r JOIN payment_sessions p ON p.id = r.payment_id
-             WHERE r.network_id = ? AND r.status = 'confirming' ORDER BY r.seq"
+             WHERE r.network_id = $1 AND r.status = 'confirming' ORDER BY r.seq"
         ))
         .bind(network.as_str())
         .fetch_all(&self.pool)
@@ -633,8 +633,8 @@ impl Payments {
         let now = to_millis(self.clock.now());
         sqlx::query(
             "UPDATE refunds SET status = 'awaiting', tx_hash = NULL, log_index = NULL, block_number = NULL,
-                block_hash = NULL, confirmations = 0, matched_at = NULL, updated_at = ?
-             WHERE id = ? AND status = 'confirming'",
+                block_hash = NULL, confirmations = 0, matched_at = NULL, updated_at = $1
+             WHERE id = $2 AND status = 'confirming'",
         )
         .bind(now)
         .bind(refund.id.as_str())
@@ -655,8 +655,8 @@ impl Payments {
         let now = self.clock.now();
         if !settled {
             sqlx::query(
-                "UPDATE refunds SET confirmations = MAX(confirmations, ?), updated_at = ?
-                 WHERE id = ? AND status = 'confirming'",
+                "UPDATE refunds SET confirmations = CASE WHEN confirmations > $1 THEN confirmations ELSE $1 END, updated_at = $2
+                 WHERE id = $3 AND status = 'confirming'",
             )
             .bind(confirmations as i64)
             .bind(to_millis(now))
@@ -668,8 +668,8 @@ impl Payments {
         let sale = self.get(&refund.payment_id).await?;
         let mut tx = crate::store::begin_write(&self.pool).await?;
         let changed = sqlx::query(
-            "UPDATE refunds SET status = 'confirmed', confirmations = ?, confirmed_at = ?, updated_at = ?
-             WHERE id = ? AND status = 'confirming'",
+            "UPDATE refunds SET status = 'confirmed', confirmations = $1, confirmed_at = $2, updated_at = $3
+             WHERE id = $4 AND status = 'confirming'",
         )
         .bind(confirmations as i64)
         .bind(to_millis(now))
@@ -689,7 +689,7 @@ impl Payments {
             PaymentStatus::PartiallyRefunded
         };
         sqlx::query(
-            "UPDATE payment_sessions SET status = ?, refunded_base_units = ?, updated_at = ? WHERE id = ?",
+            "UPDATE payment_sessions SET status = $1, refunded_base_units = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(status.as_str())
         .bind(refunded.base_units().to_string())

@@ -1,7 +1,7 @@
 //! A `payment_sessions` row and its mapping to [`Payment`]: here and nowhere else. A stored value
 //! that does not parse is [`CoreError::Corrupt`], never a default.
 
-use sqlx::{sqlite::SqliteRow, FromRow};
+use sqlx::FromRow;
 
 use super::{Payment, PaymentId, PaymentStatus, WrongAmount};
 use crate::{
@@ -45,7 +45,7 @@ pub(super) struct PaymentRow {
     block_number: Option<i64>,
     amount_received: Option<String>,
     start_block: Option<i64>,
-    late: bool,
+    late: i64,
     created_at: i64,
     expires_at: i64,
     paid_at: Option<i64>,
@@ -130,7 +130,7 @@ impl TryFrom<PaymentRow> for Payment {
                 .map(|s| amount("amount received", s))
                 .transpose()?,
             start_block: optional("start block", r.start_block)?,
-            late: r.late,
+            late: r.late != 0,
             wrong_amount: match (r.wrong_transfer_id, r.wrong_amount_base_units.as_deref()) {
                 (Some(transfer_id), Some(units)) => Some(WrongAmount {
                     transfer_id,
@@ -177,6 +177,6 @@ fn fiat(id: &str, r: &PaymentRow) -> Result<Option<FiatPrice>, CoreError> {
     }))
 }
 
-pub(super) fn map(row: &SqliteRow) -> Result<Payment, CoreError> {
+pub(super) fn map(row: &crate::store::DbRow) -> Result<Payment, CoreError> {
     Payment::try_from(PaymentRow::from_row(row)?)
 }

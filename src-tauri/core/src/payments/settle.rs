@@ -24,7 +24,7 @@ use crate::{
 impl Payments {
     /// Confirming payments on a network, with where their credit sits.
     pub async fn open_credits(&self, network: &NetworkId) -> Result<Vec<OpenCredit>, CoreError> {
-        let rows = sqlx::query("SELECT id, block_hash, transaction_hash, credit_source FROM payment_sessions WHERE network_id = ? AND status = 'confirming'")
+        let rows = sqlx::query("SELECT id, block_hash, transaction_hash, credit_source FROM payment_sessions WHERE network_id = $1 AND status = 'confirming'")
             .bind(network.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -69,7 +69,7 @@ impl Payments {
             Uncredit::NotConfirmed { .. } => ("not_confirmed", Some("not_confirmed")),
         };
         sqlx::query(
-            "UPDATE transfers SET removed = 1, payment_id = NULL, note = COALESCE(?, note) WHERE payment_id = ?",
+            "UPDATE transfers SET removed = 1, payment_id = NULL, note = COALESCE($1, note) WHERE payment_id = $2",
         )
         .bind(note)
         .bind(payment.id.as_str())
@@ -77,8 +77,8 @@ impl Payments {
         .await?;
         sqlx::query(
             "UPDATE payment_sessions SET status = 'pending', transaction_hash = NULL, block_number = NULL, block_hash = NULL,
-                log_index = NULL, confirmations = 0, late = 0, amount_received = NULL, credit_source = NULL, updated_at = ?
-             WHERE id = ?",
+                log_index = NULL, confirmations = 0, late = 0, amount_received = NULL, credit_source = NULL, updated_at = $1
+             WHERE id = $2",
         )
         .bind(to_millis(now))
         .bind(payment.id.as_str())
@@ -123,7 +123,7 @@ impl Payments {
     ) -> Result<u64, CoreError> {
         let mut n = 0;
         for (number, hash) in orphaned {
-            n += sqlx::query("UPDATE transfers SET removed = 1 WHERE network_id = ? AND block_number = ? AND block_hash = ? AND payment_id IS NULL")
+            n += sqlx::query("UPDATE transfers SET removed = 1 WHERE network_id = $1 AND block_number = $2 AND block_hash = $3 AND payment_id IS NULL")
                 .bind(network.as_str())
                 .bind(*number as i64)
                 .bind(hash.to_string())
@@ -140,7 +140,7 @@ impl Payments {
         network: &NetworkId,
         from_block: u64,
     ) -> Result<Vec<(u64, B256)>, CoreError> {
-        let rows = sqlx::query("SELECT DISTINCT block_number, block_hash FROM transfers WHERE network_id = ? AND block_number >= ? AND removed = 0")
+        let rows = sqlx::query("SELECT DISTINCT block_number, block_hash FROM transfers WHERE network_id = $1 AND block_number >= $2 AND removed = 0")
             .bind(network.as_str())
             .bind(from_block as i64)
             .fetch_all(&self.pool)
@@ -158,7 +158,7 @@ impl Payments {
         settled: Option<&Settlement>,
     ) -> Result<Option<Payment>, CoreError> {
         if let Some(settlement) = settled {
-            sqlx::query("UPDATE payment_sessions SET confirmations = ? WHERE id = ? AND status = 'confirming'")
+            sqlx::query("UPDATE payment_sessions SET confirmations = $1 WHERE id = $2 AND status = 'confirming'")
                 .bind(confirmations as i64)
                 .bind(payment.id.as_str())
                 .execute(&self.pool)
@@ -183,7 +183,7 @@ impl Payments {
             return Ok(None);
         }
         let now = self.clock.now();
-        let changed = sqlx::query("UPDATE payment_sessions SET confirmations = ?, updated_at = ? WHERE id = ? AND status = 'confirming'")
+        let changed = sqlx::query("UPDATE payment_sessions SET confirmations = $1, updated_at = $2 WHERE id = $3 AND status = 'confirming'")
             .bind(confirmations as i64)
             .bind(to_millis(now))
             .bind(payment.id.as_str())

@@ -1,8 +1,13 @@
-//! The handle every store service holds: the connection pool, timing what it runs. Each statement
-//! run on the pool (from the first row asked for to the last one read, connection wait included)
-//! and each write transaction (from `BEGIN IMMEDIATE` to its commit, counted as one unit of work)
-//! goes into a window of recent timings — the dashboard's database query time (p50/p95), measured
-//! on the queries the app really runs, not on a ping.
+//! The handle every store service holds: the connection pool (SQLite or PostgreSQL, through
+//! sqlx's `Any` driver: the same SQL runs on both), timing what it runs. Each statement run on the
+//! pool (from the first row asked for to the last one read, connection wait included) and each
+//! write transaction (from its `BEGIN` to its commit, counted as one unit of work) goes into a
+//! window of recent timings — the dashboard's database query time (p50/p95), measured on the
+//! queries the app really runs, not on a ping.
+//!
+//! SQL text is written once for both backends: placeholders are `$1`, `$2`, … (SQLite reads `$N`
+//! as the N-th argument too); SQL put together at run time writes `?` and goes through
+//! [`numbered`]; booleans are stored and bound as integers (0/1), as SQLite has them.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -12,12 +17,120 @@ use std::{
 
 use futures_util::{future::BoxFuture, stream::BoxStream, FutureExt, StreamExt};
 use sqlx::{
+    any::{AnyArguments, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo},
     pool::PoolConnection,
-    sqlite::{SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement, SqliteTypeInfo},
-    Describe, Either, Execute, Executor, Sqlite, SqlitePool, Transaction,
+    Any, AnyConnection, AnyPool, Arguments, Describe, Either, Encode, Execute, Executor,
+    Transaction, Type,
 };
 
 use crate::telemetry::{Window, WindowSummary};
+
+/// One connection of the store, whichever the backend (what a transaction derefs to).
+pub type Conn = AnyConnection;
+/// One row read from the store.
+pub type DbRow = AnyRow;
+
+/// Which database the store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file beside the app (`database.path`): one server at a time.
+    Sqlite,
+    /// A PostgreSQL database (`database.url`): any number of servers.
+    Postgres,
+}
+
+/// The key of the PostgreSQL transaction-scoped advisory lock every write transaction takes: writes
+/// serialize across every server on the database as they do on SQLite's one writer, so what a
+/// transaction reads before it writes is still true when it commits, and rows get their sequence
+/// numbers in commit order (the outbox and the sockets follow `events.seq`). Reads never wait.
+const WRITE_LOCK: i64 = 0x5354_4250_5752; // "STBPWR"
+
+/// `sql` with each `?` outside quotes replaced by `$1`, `$2`, … in order: for SQL assembled at run
+/// time from parts that each bring their placeholders.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    for c in sql.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (Some(q), _) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (None, '?') => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// SQL put together at run time (filters, lists of values), its placeholders numbered as the values
+/// are bound: `Sql::new("SELECT … WHERE a = ").bind(x).push(" AND b IN ").list(ys)`.
+#[derive(Default)]
+pub struct Sql<'q> {
+    text: String,
+    args: AnyArguments<'q>,
+    count: usize,
+}
+
+impl<'q> Sql<'q> {
+    /// Starts with `text`.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Appends `text` as it is.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'q + Encode<'q, Any> + Type<Any>,
+    {
+        self.count += 1;
+        self.text.push('$');
+        self.text.push_str(&self.count.to_string());
+        // Encoding into the `Any` buffer does not fail for the types the store binds.
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// Appends `(v1, v2, …)`, one placeholder per value.
+    pub fn list<T, I>(&mut self, values: I) -> &mut Self
+    where
+        I: IntoIterator<Item = T>,
+        T: 'q + Encode<'q, Any> + Type<Any>,
+    {
+        self.text.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// The statement, ready to run.
+    pub fn query(&mut self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
+        sqlx::query_with(&self.text, std::mem::take(&mut self.args))
+    }
+}
 
 /// Timings kept for the percentiles.
 const KEPT: usize = 2000;
@@ -25,15 +138,31 @@ const KEPT: usize = 2000;
 /// The pool and its timings; cheap to clone (clones share both).
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     times: Arc<Window>,
 }
 
 impl Db {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(pool: AnyPool, backend: Backend) -> Self {
         Self {
             pool,
+            backend,
             times: Arc::new(Window::new(KEPT)),
+        }
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// `sqlite` when the store is SQLite, `postgres` otherwise: for the few statements whose SQL
+    /// differs (dates, JSON).
+    pub fn pick<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
+        match self.backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
         }
     }
 
@@ -44,16 +173,28 @@ impl Db {
     }
 
     /// A connection of the pool, for statements that need one connection (not timed one by one).
-    pub async fn acquire(&self) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
+    pub async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
         self.pool.acquire().await
     }
 
-    /// Begins a transaction that writes. `BEGIN IMMEDIATE` takes the write lock up front, so a
-    /// transaction that reads before it writes waits its turn (busy timeout) instead of failing with
-    /// "database is locked" when another connection commits between its read and its first write.
+    /// Begins a transaction that writes. On SQLite `BEGIN IMMEDIATE` takes the write lock up front,
+    /// so a transaction that reads before it writes waits its turn (busy timeout) instead of failing
+    /// with "database is locked" when another connection commits between its read and its first
+    /// write; on PostgreSQL the transaction takes [`WRITE_LOCK`] first, to the same effect across
+    /// servers.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let started = Instant::now();
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
         Ok(WriteTx {
             tx,
             timing: Timing::new(&self.times, started),
@@ -69,7 +210,7 @@ impl Db {
 /// rolls it back. Its time, begin to end, is recorded once.
 #[derive(Debug)]
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     timing: Timing,
 }
 
@@ -83,15 +224,15 @@ impl WriteTx {
 }
 
 impl Deref for WriteTx {
-    type Target = SqliteConnection;
+    type Target = AnyConnection;
 
-    fn deref(&self) -> &SqliteConnection {
+    fn deref(&self) -> &AnyConnection {
         &self.tx
     }
 }
 
 impl DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 }
@@ -125,15 +266,15 @@ impl Drop for Timing {
 }
 
 impl<'c> Executor<'c> for &'c Db {
-    type Database = Sqlite;
+    type Database = Any;
 
     fn fetch_many<'e, 'q: 'e, E>(
         self,
         query: E,
-    ) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
     where
         'c: 'e,
-        E: 'q + Execute<'q, Sqlite>,
+        E: 'q + Execute<'q, Any>,
     {
         let mut timing = self.timing();
         self.pool
@@ -151,10 +292,10 @@ impl<'c> Executor<'c> for &'c Db {
     fn fetch_optional<'e, 'q: 'e, E>(
         self,
         query: E,
-    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
     where
         'c: 'e,
-        E: 'q + Execute<'q, Sqlite>,
+        E: 'q + Execute<'q, Any>,
     {
         let mut timing = self.timing();
         self.pool
@@ -170,18 +311,15 @@ impl<'c> Executor<'c> for &'c Db {
     fn prepare_with<'e, 'q: 'e>(
         self,
         sql: &'q str,
-        parameters: &'e [SqliteTypeInfo],
-    ) -> BoxFuture<'e, Result<SqliteStatement<'q>, sqlx::Error>>
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<AnyStatement<'q>, sqlx::Error>>
     where
         'c: 'e,
     {
         self.pool.prepare_with(sql, parameters)
     }
 
-    fn describe<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-    ) -> BoxFuture<'e, Result<Describe<Sqlite>, sqlx::Error>>
+    fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<Describe<Any>, sqlx::Error>>
     where
         'c: 'e,
     {
@@ -194,9 +332,21 @@ mod tests {
     use super::*;
 
     async fn db() -> Db {
+        sqlx::any::install_default_drivers();
         // One connection: each in-memory connection is a database of its own.
-        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1);
-        Db::new(pool.connect("sqlite::memory:").await.unwrap())
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1);
+        Db::new(
+            pool.connect("sqlite::memory:").await.unwrap(),
+            Backend::Sqlite,
+        )
+    }
+
+    #[test]
+    fn run_time_placeholders_are_numbered_in_order_and_quoted_text_is_left_alone() {
+        assert_eq!(
+            numbered("SELECT '?' FROM t WHERE a = ? AND b IN (?, ?) AND c = \"?\""),
+            "SELECT '?' FROM t WHERE a = $1 AND b IN ($2, $3) AND c = \"?\""
+        );
     }
 
     #[tokio::test]

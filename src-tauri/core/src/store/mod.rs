@@ -1,29 +1,51 @@
-//! The SQLite store: one file, WAL, foreign keys on, migrated on open, readable by its owner only
+//! The store. By default SQLite (`database.path`): one file, WAL, foreign keys on, migrated on open, readable by its owner only
 //! (it holds webhook secrets): the file is made 0600 before SQLite opens it, so its WAL and
 //! shared-memory files, which SQLite creates with the database's mode, are too — and used by one
 //! server at a time: [`lock`] takes an exclusive lock on `<database>.lock` (an OS file lock, released when the
 //! process dies however it dies), so a second server on the same file refuses to start instead of
 //! running a second watcher and a second unique-amount lock beside the first.
+//!
+//! With `database.url` it is PostgreSQL instead ([`open_postgres`]), shared by any number of servers:
+//! there the database itself keeps them apart (write transactions serialize on an advisory lock,
+//! [`Db::begin_write`]; one server leads the background work, `crate::leader`). Both run the same
+//! SQL ([`db`]); each has its own migrations (`migrations/` and `migrations/postgres/`), which
+//! arrive at the same schema.
 
 use std::{
     fs::{File, OpenOptions, TryLockError},
     io::{Read, Seek, Write},
     path::{Path, PathBuf},
-    str::FromStr,
     sync::Mutex,
     time::Duration,
 };
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{any::AnyPoolOptions, Executor};
 
 use crate::error::CoreError;
 
 mod db;
 
-pub use db::{Db, WriteTx};
+pub use db::{numbered, Backend, Conn, Db, DbRow, Sql, WriteTx};
 
-/// The schema, embedded at compile time from the repository's `migrations/` folder.
+/// The SQLite schema, embedded at compile time from the repository's `migrations/` folder.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The PostgreSQL schema, from `migrations/postgres/`.
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// A path as the path part of a `sqlite://` URL (sqlx percent-decodes it).
+fn url_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
 
 /// The held lock on a database; released by [`DatabaseLock::release`] or when dropped.
 #[derive(Debug)]
@@ -147,15 +169,9 @@ pub async fn open(path: &Path) -> Result<Db, CoreError> {
         name.push(suffix);
         keep_private(Path::new(&name))?;
     }
-    let options = SqliteConnectOptions::from_str("sqlite:")?
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash can lose the last ones.
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rwc", url_path(path));
+    let pool = AnyPoolOptions::new()
         // One writer at a time anyway (SQLite); each connection is a worker thread, and on a
         // 2-core till 4 of them serve more reads per second than 8 (BENCHMARKS.md).
         .max_connections(4)
@@ -163,10 +179,54 @@ pub async fn open(path: &Path) -> Result<Db, CoreError> {
         // statement is a round trip to the connection's worker thread; this halves a GET's).
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash can
+                // lose the last ones.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
         .await?;
     MIGRATOR.run(&pool).await?;
-    Ok(Db::new(pool))
+    Ok(Db::new(pool, Backend::Sqlite))
+}
+
+/// Connects to (and migrates) the PostgreSQL database at `url`; a database that does not answer
+/// is reported with the URL, its password hidden.
+pub async fn open_postgres(url: &str) -> Result<Db, CoreError> {
+    sqlx::any::install_default_drivers();
+    let unreachable = |e: sqlx::Error| CoreError::Storage {
+        path: redacted(url),
+        reason: e.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(unreachable)?;
+    POSTGRES_MIGRATOR.run(&pool).await?;
+    Ok(Db::new(pool, Backend::Postgres))
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Begins a transaction that writes (see [`Db::begin_write`]).
@@ -182,7 +242,7 @@ pub async fn ping(db: &Db) -> Result<(), CoreError> {
 
 /// A stored block number and hash, read back as they were written; anything else is a corrupt row.
 pub(crate) fn block(
-    row: &sqlx::sqlite::SqliteRow,
+    row: &DbRow,
     number: &str,
     hash: &str,
 ) -> Result<(u64, alloy_primitives::B256), CoreError> {

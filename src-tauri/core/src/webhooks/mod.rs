@@ -226,7 +226,7 @@ impl Webhooks {
         epusdt_token: Option<&str>,
     ) -> Result<(), CoreError> {
         let mut tx = crate::store::begin_write(&self.pool).await?;
-        sqlx::query("INSERT OR IGNORE INTO webhook_cursor (id, event_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM events")
+        sqlx::query("INSERT INTO webhook_cursor (id, event_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM events WHERE true ON CONFLICT DO NOTHING")
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE webhook_endpoints SET enabled = 0 WHERE source = 'config'")
@@ -234,7 +234,7 @@ impl Webhooks {
             .await?;
         for w in configured {
             sqlx::query(
-                "INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'config', 1, ?)
+                "INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES ($1, $2, $3, $4, 'config', 1, $5)
                  ON CONFLICT (url) WHERE source = 'config' DO UPDATE SET secret = excluded.secret, events = excluded.events, enabled = 1",
             )
             .bind(new_endpoint_id(self.entropy.as_ref()))
@@ -247,7 +247,7 @@ impl Webhooks {
         }
         if let Some(token) = epusdt_token {
             sqlx::query(
-                "INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'config', 1, ?)
+                "INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES ($1, $2, $3, $4, 'config', 1, $5)
                  ON CONFLICT (url) WHERE source = 'config' DO UPDATE SET secret = excluded.secret, events = excluded.events, enabled = 1",
             )
             .bind(new_endpoint_id(self.entropy.as_ref()))
@@ -289,7 +289,7 @@ impl Webhooks {
             .await
             .map_err(|e| CoreError::field("url", e.to_string()))?;
         let id = new_endpoint_id(self.entropy.as_ref());
-        sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES (?, ?, ?, ?, 'api', 1, ?)")
+        sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, source, enabled, created_at) VALUES ($1, $2, $3, $4, 'api', 1, $5)")
             .bind(&id)
             .bind(url)
             .bind(secret)
@@ -297,7 +297,7 @@ impl Webhooks {
             .bind(to_millis(self.clock.now()))
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE id = $1")
             .bind(&id)
             .fetch_one(&self.pool)
             .await?;
@@ -306,7 +306,7 @@ impl Webhooks {
 
     /// Removes an `api` endpoint and its deliveries; `config` ones are managed in the file.
     pub async fn remove_endpoint(&self, id: &str) -> Result<(), CoreError> {
-        let row = sqlx::query("SELECT source FROM webhook_endpoints WHERE id = ?")
+        let row = sqlx::query("SELECT source FROM webhook_endpoints WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -317,7 +317,7 @@ impl Webhooks {
                 action: "removing it through the API",
             });
         }
-        sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?")
+        sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;

@@ -25,7 +25,7 @@ impl Webhooks {
     ) -> Result<Vec<Delivery>, CoreError> {
         let status = status.map(DeliveryStatus::as_str);
         let rows = sqlx::query(&format!(
-            "{DELIVERY_SELECT} WHERE (? IS NULL OR d.status = ?) ORDER BY d.seq DESC LIMIT ?"
+            "{DELIVERY_SELECT} WHERE ($1 IS NULL OR d.status = $2) ORDER BY d.seq DESC LIMIT $3"
         ))
         .bind(status)
         .bind(status)
@@ -41,7 +41,7 @@ impl Webhooks {
         // One more attempt now. The queue time stays: automatic retries after it continue only
         // inside the 3-day window, so a long-failed delivery gets this one attempt.
         let done = sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ? WHERE seq = ?",
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1 WHERE seq = $2",
         )
         .bind(now)
         .bind(id)
@@ -51,7 +51,7 @@ impl Webhooks {
             return Err(CoreError::DeliveryNotFound);
         }
         self.wake.notify_one();
-        let row = sqlx::query(&format!("{DELIVERY_SELECT} WHERE d.seq = ?"))
+        let row = sqlx::query(&format!("{DELIVERY_SELECT} WHERE d.seq = $1"))
             .bind(id)
             .fetch_one(&self.pool)
             .await?;
@@ -64,7 +64,7 @@ impl Webhooks {
             .fetch_optional(&self.pool)
             .await?
             .unwrap_or(0);
-        let rows = sqlx::query("SELECT seq, payment_id, kind, detail, at, payment FROM events WHERE seq > ? ORDER BY seq LIMIT 500")
+        let rows = sqlx::query("SELECT seq, payment_id, kind, detail, at, payment FROM events WHERE seq > $1 ORDER BY seq LIMIT 500")
             .bind(cursor)
             .fetch_all(&self.pool)
             .await?;
@@ -114,7 +114,7 @@ impl Webhooks {
     /// `notify_url` and the signed body; `None` for any other payment.
     async fn epusdt_callback(
         &self,
-        row: &sqlx::sqlite::SqliteRow,
+        row: &crate::store::DbRow,
         kind: EventType,
         token: &str,
     ) -> Result<Option<(String, String)>, CoreError> {
@@ -133,7 +133,7 @@ impl Webhooks {
 
     /// What event row `row` is about: its payment as it was then (its snapshot; rows written
     /// before snapshots existed: the payment as it is now), or a transfer.
-    async fn subject(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Subject, CoreError> {
+    async fn subject(&self, row: &crate::store::DbRow) -> Result<Subject, CoreError> {
         if let Some(p) = events::from_snapshot(row.try_get::<Option<&str>, _>("payment")?)? {
             return Ok(Subject::Payment(Box::new(p)));
         }
@@ -150,7 +150,7 @@ impl Webhooks {
     /// The frozen body of event row `row` (`seq`, of type `kind`); `None` when its payment is gone.
     async fn body(
         &self,
-        row: &sqlx::sqlite::SqliteRow,
+        row: &crate::store::DbRow,
         seq: i64,
         kind: EventType,
         render: &PaymentRenderer,
@@ -199,7 +199,7 @@ impl Webhooks {
         let now = to_millis(self.clock.now());
         let mut tx = crate::store::begin_write(&self.pool).await?;
         let moved =
-            sqlx::query("UPDATE webhook_cursor SET event_seq = ? WHERE id = 1 AND event_seq = ?")
+            sqlx::query("UPDATE webhook_cursor SET event_seq = $1 WHERE id = 1 AND event_seq = $2")
                 .bind(last)
                 .bind(cursor)
                 .execute(&mut *tx)
@@ -209,8 +209,8 @@ impl Webhooks {
         }
         for (seq, endpoint, kind, body, target) in queued {
             sqlx::query(
-                "INSERT OR IGNORE INTO webhook_deliveries (event_seq, endpoint_id, event_type, payload, status, next_attempt_at, created_at, target_url)
-                 VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+                "INSERT INTO webhook_deliveries (event_seq, endpoint_id, event_type, payload, status, next_attempt_at, created_at, target_url)
+                 VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(seq)
             .bind(endpoint)

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sqlx::{sqlite::SqliteRow, Row};
+use sqlx::Row;
 
 use super::{Delivery, Endpoint};
 use crate::{clock::from_millis, error::CoreError, events::EventType};
@@ -43,7 +43,7 @@ pub(super) fn corrupt(what: &str, value: &str) -> CoreError {
     CoreError::Corrupt(format!("{what} {value:?}"))
 }
 
-pub(super) fn map_endpoint(row: &SqliteRow) -> Result<Endpoint, CoreError> {
+pub(super) fn map_endpoint(row: &crate::store::DbRow) -> Result<Endpoint, CoreError> {
     let events: String = row.try_get("events")?;
     let events: Vec<EventType> =
         serde_json::from_str(&events).map_err(|_| corrupt("webhook endpoint events", &events))?;
@@ -53,12 +53,12 @@ pub(super) fn map_endpoint(row: &SqliteRow) -> Result<Endpoint, CoreError> {
         secret: row.try_get("secret")?,
         events,
         source: row.try_get("source")?,
-        enabled: row.try_get("enabled")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
         created_at: from_millis(row.try_get("created_at")?),
     })
 }
 
-pub(super) fn map_delivery(row: &SqliteRow) -> Result<Delivery, CoreError> {
+pub(super) fn map_delivery(row: &crate::store::DbRow) -> Result<Delivery, CoreError> {
     let event_type: String = row.try_get("event_type")?;
     let status: String = row.try_get("status")?;
     Ok(Delivery {
@@ -69,7 +69,7 @@ pub(super) fn map_delivery(row: &SqliteRow) -> Result<Delivery, CoreError> {
         endpoint_id: row.try_get("endpoint_id")?,
         endpoint_url: row.try_get("url")?,
         endpoint_source: row.try_get("source")?,
-        epusdt: row.try_get("epusdt")?,
+        epusdt: row.try_get::<i64, _>("epusdt")? != 0,
         status: DeliveryStatus::parse(&status).map_err(|_| corrupt("delivery status", &status))?,
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         last_status_code: row
@@ -88,5 +88,5 @@ pub(super) fn map_delivery(row: &SqliteRow) -> Result<Delivery, CoreError> {
 pub(super) const FEED_COALESCE: Duration = Duration::from_millis(50);
 
 pub(super) const DELIVERY_SELECT: &str =
-    "SELECT d.*, COALESCE(d.target_url, e.url) AS url, e.url = 'epusdt:notify_url' AS epusdt, e.source
+    "SELECT d.*, COALESCE(d.target_url, e.url) AS url, CASE WHEN e.url = 'epusdt:notify_url' THEN 1 ELSE 0 END AS epusdt, e.source
      FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id";

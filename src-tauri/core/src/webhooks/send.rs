@@ -29,7 +29,7 @@ impl Webhooks {
     pub async fn send_due(&self) -> Result<usize, CoreError> {
         let now = self.clock.now();
         let rows = sqlx::query(&format!(
-            "{DELIVERY_SELECT} WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.seq LIMIT 32"
+            "{DELIVERY_SELECT} WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at, d.seq LIMIT 32"
         ))
         .bind(to_millis(now))
         .fetch_all(&self.pool)
@@ -39,7 +39,7 @@ impl Webhooks {
             let delivery = map_delivery(row)?;
             let payload: String = row.try_get("payload")?;
             let secret: String =
-                sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE id = ?")
+                sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE id = $1")
                     .bind(&delivery.endpoint_id)
                     .fetch_one(&self.pool)
                     .await?;
@@ -81,7 +81,7 @@ impl Webhooks {
         match error {
             None => {
                 tracing::info!(event = %delivery.event_id, url = %delivery.endpoint_url, "webhook delivered");
-                sqlx::query("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status_code = ?, last_error = NULL, delivered_at = ? WHERE seq = ?")
+                sqlx::query("UPDATE webhook_deliveries SET status = 'delivered', attempts = $1, last_status_code = $2, last_error = NULL, delivered_at = $3 WHERE seq = $4")
                     .bind(i64::from(attempts))
                     .bind(code.map(i64::from))
                     .bind(to_millis(now))
@@ -100,7 +100,7 @@ impl Webhooks {
                     DeliveryStatus::Pending
                 };
                 tracing::warn!(event = %delivery.event_id, url = %delivery.endpoint_url, %error, attempts, status = status.as_str(), "webhook attempt failed");
-                sqlx::query("UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?, next_attempt_at = ? WHERE seq = ?")
+                sqlx::query("UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4, next_attempt_at = $5 WHERE seq = $6")
                     .bind(status.as_str())
                     .bind(i64::from(attempts))
                     .bind(code.map(i64::from))

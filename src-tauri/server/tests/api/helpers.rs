@@ -1,4 +1,6 @@
-//! `spawn_app()`: the real server on 127.0.0.1:0 with a fresh SQLite file and a manual clock.
+//! `spawn_app()`: the real server on 127.0.0.1:0 with a fresh SQLite file and a manual clock — or,
+//! when `STABLEPAY_TEST_POSTGRES` names a PostgreSQL server (`npm test` starts a throwaway one,
+//! `scripts/postgres.mjs`), a fresh database of its own there: the whole suite runs on both stores.
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -88,10 +90,12 @@ impl TestApp {
 
     /// A second connection to the app's database: for simulating outcomes (e.g. a settled payment)
     /// that only the chain watcher produces, and for reading what the API does not show.
-    async fn connection(&self) -> sqlx::SqliteConnection {
+    async fn connection(&self) -> sqlx::AnyConnection {
         use sqlx::Connection;
-        let url = format!("sqlite://{}", self.db_path().display());
-        sqlx::SqliteConnection::connect(&url)
+        sqlx::any::install_default_drivers();
+        let url = database_url(&self.db_path())
+            .unwrap_or_else(|| format!("sqlite://{}", self.db_path().display()));
+        sqlx::AnyConnection::connect(&url)
             .await
             .expect("test connection")
     }
@@ -132,6 +136,44 @@ impl Drop for TestApp {
     }
 }
 
+/// The PostgreSQL server the suite runs on instead of SQLite files, if any.
+pub(crate) fn postgres() -> Option<String> {
+    std::env::var("STABLEPAY_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// On PostgreSQL, the database standing for the SQLite file `db` (made on first use, one per test
+/// folder); `None` on SQLite.
+pub(crate) fn database_url(db: &std::path::Path) -> Option<String> {
+    use std::{
+        collections::HashSet,
+        hash::{Hash, Hasher},
+        sync::Mutex,
+    };
+    static MADE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let server = postgres()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    db.hash(&mut hasher);
+    let name = format!("t_{:016x}", hasher.finish());
+    let mut made = MADE.lock().unwrap();
+    if made.get_or_insert_with(HashSet::new).insert(name.clone()) {
+        let out = std::process::Command::new("psql")
+            .arg(&server)
+            .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .expect("psql runs");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || said.contains("already exists"),
+            "cannot make the test database {name}: {said}"
+        );
+    }
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
 /// A valid config file body for tests that run the binary.
 /// Without a `[chain]` section in `extra`, chain watching is off (the default networks are mainnet).
 pub(crate) fn config_toml(db: &std::path::Path, extra: &str) -> String {
@@ -140,8 +182,9 @@ pub(crate) fn config_toml(db: &std::path::Path, extra: &str) -> String {
     } else {
         "[chain]\nenabled = false\n"
     };
+    let url = database_url(db).map_or(String::new(), |u| format!("url = \"{u}\"\n"));
     format!(
-        "[server]\nbind = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n[database]\npath = \"{}\"\n[merchant]\nreceive_address = \"{MERCHANT}\"\n{chain}{extra}",
+        "[server]\nbind = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n[database]\npath = \"{}\"\n{url}[merchant]\nreceive_address = \"{MERCHANT}\"\n{chain}{extra}",
         db.display()
     )
 }

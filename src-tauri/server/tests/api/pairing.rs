@@ -277,7 +277,7 @@ async fn a_paired_display_survives_a_restart_and_the_database_holds_no_usable_to
     let (_, token) = paired_token(&app).await;
     let stored = app
         .sql_count(&format!(
-            "SELECT COUNT(*) FROM display_devices WHERE token_hash = '{token}' OR instr(token_hash, '{token}') > 0"
+            "SELECT COUNT(*) FROM display_devices WHERE token_hash = '{token}' OR token_hash LIKE '%{token}%'"
         ))
         .await;
     assert_eq!(stored, 0, "the token is stored hashed");
@@ -287,6 +287,7 @@ async fn a_paired_display_survives_a_restart_and_the_database_holds_no_usable_to
     app.server.take().unwrap().shutdown().await;
     let again = spawn_app_tweaked("", |c| {
         c.server.keys = vec![key(ADMIN, Role::Admin)];
+        c.database.url = crate::helpers::database_url(&db);
         c.database.path = db;
     })
     .await;

@@ -1,6 +1,6 @@
 //! Secrets at rest and in logs: file modes, provider keys in RPC URLs.
 
-use std::{io::Read, process::Stdio, time::Duration};
+use std::{process::Stdio, time::Duration};
 
 use serde_json::{json, Value};
 
@@ -9,6 +9,9 @@ use crate::helpers::{eventually, spawn_app, start_binary, usdt};
 #[tokio::test]
 async fn the_database_its_journal_and_its_lock_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
+    if crate::helpers::postgres().is_some() {
+        return; // the SQLite file's own rule; PostgreSQL keeps its files itself
+    }
     let app = spawn_app().await;
     app.create_ok(usdt("1")).await;
     for suffix in ["", "-wal", "-shm", ".lock"] {
@@ -39,19 +42,17 @@ async fn a_provider_key_in_an_rpc_url_never_appears_in_logs_or_answers() {
         ),
     )
     .unwrap();
-    let (mut server, base) = start_binary(&config, "debug", Stdio::piped());
-    let mut stderr = server.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut logs = String::new();
-        stderr.read_to_string(&mut logs).unwrap();
-        logs
-    });
+    // Debug logs go to a file: a pipe read only after start-up could fill up (64 KiB) with the
+    // migrations' statements before the server prints its address.
+    let log_path = dir.path().join("stderr.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let (mut server, base) = start_binary(&config, "debug", Stdio::from(log_file));
     let client = reqwest::Client::new();
     until_every_endpoint_was_tried(&client, &base).await;
     let answers = everything_the_server_answers(&client, &base).await;
     server.kill().unwrap();
     server.wait().unwrap();
-    let logs = logs.join().unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
 
     assert!(
         logs.contains("RPC call failed"),
