@@ -262,3 +262,12 @@ CREATE TABLE epusdt_orders (
     redirect_url  TEXT,
     created_at    BIGINT NOT NULL
 );
+
+-- Which of the servers sharing this database leads the background work (watchers, expiry, the
+-- webhook outbox): written by the leader while it holds the advisory lock, read by all for /health.
+CREATE TABLE leadership (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    replica  TEXT NOT NULL,
+    since    BIGINT NOT NULL,
+    seen_at  BIGINT NOT NULL
+);

@@ -64,6 +64,8 @@ pub struct Display {
     payments: Payments,
     events: EventBus,
     clock: Arc<dyn Clock>,
+    /// The other servers on the same PostgreSQL database, told of what the display shows.
+    relay: Option<crate::replicas::Replica>,
 }
 
 fn mode_for(payment: &Payment) -> DisplayMode {
@@ -94,6 +96,7 @@ impl Display {
             payments,
             events,
             clock,
+            relay: None,
         }
     }
 
@@ -109,6 +112,21 @@ impl Display {
 
     /// Shows payment `id`, or the idle screen for `None`.
     pub async fn show(&self, id: Option<&PaymentId>) -> Result<DisplayState, CoreError> {
+        let shown = self.show_here(id).await?;
+        if let Some(relay) = &self.relay {
+            relay.relay_display(id);
+        }
+        Ok(shown)
+    }
+
+    /// This display, also telling `replica`'s peers what it shows.
+    pub(crate) fn relayed_by(mut self, replica: crate::replicas::Replica) -> Self {
+        self.relay = Some(replica);
+        self
+    }
+
+    /// Shows `id` on this server's display sockets only (what another server's cashier chose).
+    pub async fn show_here(&self, id: Option<&PaymentId>) -> Result<DisplayState, CoreError> {
         let payment = match id {
             Some(id) => Some(self.payments.get(id).await?),
             None => None,

@@ -203,6 +203,8 @@ pub struct PaymentEvent {
 pub struct EventBus {
     tx: broadcast::Sender<PaymentEvent>,
     per_payment: PerPayment,
+    /// The other servers on the same PostgreSQL database, told of every event published here.
+    relay: Option<crate::replicas::Replica>,
 }
 
 impl EventBus {
@@ -211,7 +213,14 @@ impl EventBus {
         Self {
             tx: broadcast::channel(capacity).0,
             per_payment: PerPayment::default(),
+            relay: None,
         }
+    }
+
+    /// This bus, also telling `replica`'s peers of every event published on it.
+    pub(crate) fn relayed_by(mut self, replica: crate::replicas::Replica) -> Self {
+        self.relay = Some(replica);
+        self
     }
 
     /// A new subscription receiving every event published from now on.
@@ -237,6 +246,14 @@ impl EventBus {
 
     /// Sends to every subscriber, and to the payment's own subscribers; having none is fine.
     pub fn publish(&self, event: PaymentEvent) {
+        if let Some(relay) = &self.relay {
+            relay.relay_payment(&event);
+        }
+        self.publish_here(event);
+    }
+
+    /// Publishes `event` to this server's subscribers only (an event another server published).
+    pub fn publish_here(&self, event: PaymentEvent) {
         if let Some(own) = self
             .per_payment
             .lock()

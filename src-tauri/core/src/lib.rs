@@ -27,6 +27,7 @@ pub mod products;
 pub mod progress;
 pub mod qr;
 pub mod receipts;
+pub mod replicas;
 pub mod reports;
 pub mod stats;
 pub mod store;
@@ -115,6 +116,8 @@ pub struct Core {
     pool: Db,
     /// The SQLite file's one-server lock; `None` on PostgreSQL, shared by design.
     lock: Option<Arc<DatabaseLock>>,
+    /// This server among those sharing its database: who leads the background work.
+    pub replica: replicas::Replica,
 }
 
 impl Core {
@@ -175,7 +178,12 @@ impl Core {
             clock.clone(),
             config.alerts.clone(),
         );
-        let events = EventBus::new(EVENT_BUFFER);
+        let replica = replicas::Replica::new(
+            pool.clone(),
+            config.database.url.as_deref(),
+            config.server.replica.clone(),
+        );
+        let events = EventBus::new(EVENT_BUFFER).relayed_by(replica.clone());
         let payments = Payments::new(
             pool.clone(),
             catalog.clone(),
@@ -216,7 +224,8 @@ impl Core {
             payments.clone(),
             events.clone(),
             clock.clone(),
-        );
+        )
+        .relayed_by(replica.clone());
         let logo = ShopLogo::load(pool.clone(), clock.clone(), display.clone()).await?;
         let receipts = receipts::Receipts::new(
             config.receipts.clone(),
@@ -249,6 +258,7 @@ impl Core {
             clock,
             entropy,
             lock,
+            replica,
         })
     }
 

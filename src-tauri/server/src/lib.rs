@@ -220,15 +220,71 @@ pub struct RunningServer {
     pub core: Core,
     shutdown: Option<oneshot::Sender<()>>,
     serve: JoinHandle<std::io::Result<TcpListener>>,
-    expiry: JoinHandle<()>,
     display: JoinHandle<()>,
     alerts: JoinHandle<()>,
-    webhooks: JoinHandle<()>,
-    trends: JoinHandle<()>,
     pricing: JoinHandle<()>,
-    receipts: JoinHandle<()>,
-    /// The chain watchers (stopped when dropped).
-    pub watchers: Vec<WatcherHandle>,
+    /// Holding or waiting for the leadership, and the relay to the other servers on the database.
+    leadership: JoinHandle<()>,
+    relay: JoinHandle<()>,
+    /// The leader's work while this server leads (see [`lead`]).
+    leading: JoinHandle<()>,
+}
+
+/// What only the leading server runs (one per database; on SQLite, the one server): stopped when
+/// dropped.
+struct LeaderWork {
+    tasks: Vec<JoinHandle<()>>,
+    _watchers: Vec<WatcherHandle>,
+}
+
+impl Drop for LeaderWork {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl LeaderWork {
+    /// The expiry sweep, the webhook outbox, automatic receipts, the trend sampler, the watchers.
+    async fn start(state: &AppState, render: &PaymentRenderer) -> Self {
+        let core = &state.core;
+        let tasks = vec![
+            tokio::spawn(core.payments.clone().run_expiry(EXPIRY_SWEEP)),
+            tokio::spawn(core.webhooks.clone().run(render.clone())),
+            tokio::spawn(core.receipts.clone().run()),
+            tokio::spawn(trends::run(state.clone())),
+        ];
+        let watchers = if core.config.chain.enabled {
+            watcher::spawn_all(core).await
+        } else {
+            vec![]
+        };
+        Self {
+            tasks,
+            _watchers: watchers,
+        }
+    }
+}
+
+/// Runs the leader's work whenever this server leads, and stops it when it no longer does.
+async fn lead(state: AppState, render: PaymentRenderer) {
+    let mut leading = state.core.replica.leadership();
+    loop {
+        while !*leading.borrow_and_update() {
+            if leading.changed().await.is_err() {
+                return;
+            }
+        }
+        let work = LeaderWork::start(&state, &render).await;
+        while *leading.borrow_and_update() {
+            if leading.changed().await.is_err() {
+                return;
+            }
+        }
+        tracing::warn!(replica = %state.core.replica.name(), "no longer leading: background work stopped");
+        drop(work);
+    }
 }
 
 impl RunningServer {
@@ -243,13 +299,12 @@ impl RunningServer {
     }
 
     fn stop_background(&self) {
-        self.expiry.abort();
+        self.leading.abort();
+        self.leadership.abort();
+        self.relay.abort();
         self.display.abort();
         self.alerts.abort();
-        self.webhooks.abort();
-        self.trends.abort();
         self.pricing.abort();
-        self.receipts.abort();
     }
 
     /// [`Self::shutdown`], handing back the still-bound listener (for a reload in place).
@@ -309,28 +364,26 @@ pub(crate) async fn start_with(
     let addr = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr: bind, source })?;
-    let expiry = tokio::spawn(core.payments.clone().run_expiry(EXPIRY_SWEEP));
     let display = tokio::spawn(core.display.clone().run());
     let alerts = tokio::spawn(core.alerts.clone().run(ALERT_EVALUATION));
     let render: PaymentRenderer = Arc::new(|p| {
         serde_json::to_value(dto::payments::PaymentResponse::from(p)).unwrap_or_default()
     });
-    let webhooks = tokio::spawn(core.webhooks.clone().run(render));
     let symbols = core.catalog.symbols().await;
     let pricing = tokio::spawn(core.payments.pricing().clone().run(symbols));
-    let receipts = tokio::spawn(core.receipts.clone().run());
-    let watchers = if core.config.chain.enabled {
-        watcher::spawn_all(&core).await
-    } else {
-        vec![]
-    };
+    let leadership = tokio::spawn(core.replica.clone().run_leadership(core.clock.clone()));
+    let relay = tokio::spawn(core.replica.clone().run_relay(
+        core.events.clone(),
+        core.payments.clone(),
+        core.display.clone(),
+    ));
     let tls_summary = identity.as_ref().map(|i| state::TlsSummary {
         fingerprint: i.fingerprint.clone(),
         self_signed: i.self_signed,
     });
     let push_key = signer.public_key().to_string();
     let state = AppState::new(core.clone(), addr, tls_summary, signer, reload);
-    let sampler = tokio::spawn(trends::run(state.clone()));
+    let leading = tokio::spawn(lead(state.clone(), render));
     let app = router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let limits = listener::Limits {
@@ -362,13 +415,11 @@ pub(crate) async fn start_with(
         core,
         shutdown: Some(tx),
         serve,
-        expiry,
         display,
         alerts,
-        webhooks,
-        trends: sampler,
         pricing,
-        receipts,
-        watchers,
+        leadership,
+        relay,
+        leading,
     })
 }

@@ -8713,6 +8713,8 @@ export interface components {
         Health: {
             /** @description `ok` or `error`. */
             database: string;
+            /** @description Which server this is among those sharing the database, and who leads (for a balancer). */
+            replica: components["schemas"]["ReplicaStatus"];
             /** @description `ok` or `unavailable`. */
             status: string;
             /**
@@ -9416,6 +9418,20 @@ export interface components {
             message: string;
         };
         /**
+         * @description A server among those sharing one database (a hub's replicas on PostgreSQL; on SQLite the one
+         *     server, which leads).
+         */
+        ReplicaStatus: {
+            /** @description `sqlite` or `postgres`. */
+            database: string;
+            /** @description Whether this server runs the watchers, the expiry sweep and the webhook outbox now. */
+            leader: boolean;
+            /** @description The leading server's name, when one leads. */
+            leader_name?: string | null;
+            /** @description This server's name (`server.replica`, or the host's name and the process id). */
+            name: string;
+        };
+        /**
          * @description One JSON-RPC endpoint as the watcher judges it (beyond the seed: says plainly when an endpoint
          *     cannot serve logs or the finalized block, lags, or was distrusted).
          */
@@ -9601,6 +9617,8 @@ export interface components {
              * @description Machine memory in use, percent.
              */
             memory_usage: number;
+            /** @description This server among those sharing its database, and who leads. */
+            replica: components["schemas"]["ReplicaStatus"];
             /**
              * Format: int64
              * @description Seconds since the server started.

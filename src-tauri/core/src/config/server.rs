@@ -37,6 +37,7 @@ section! {
         tls_cert: String = String::new(),
         tls_key: String = String::new(),
         tls_self_signed: Option<bool> = None,
+        replica: String = String::new(),
     }
 }
 
@@ -90,6 +91,9 @@ pub struct ServerConfig {
     pub socket_heartbeat: std::time::Duration,
     /// How often the dashboard's trend figures are sampled into the database (kept 30 days).
     pub trend_sample: std::time::Duration,
+    /// This server's name among the servers sharing a PostgreSQL database (`/health`, telemetry);
+    /// `None`: the host's name and the process id.
+    pub replica: Option<String>,
     /// Folder of a built UI to serve at `/` instead of the one the server carries (`ui/dist` at
     /// build time).
     pub ui_dir: Option<PathBuf>,
@@ -198,6 +202,7 @@ impl TryFrom<RawServer> for ServerConfig {
             request_timeout: Duration::from_millis(s.request_timeout_ms),
             socket_heartbeat: Duration::from_millis(s.socket_heartbeat_ms),
             trend_sample: Duration::from_millis(s.trend_sample_ms),
+            replica: Some(s.replica.trim().to_string()).filter(|r| !r.is_empty()),
             ui_dir: Some(PathBuf::from(&s.ui_dir)).filter(|p| !p.as_os_str().is_empty()),
             tls,
         })

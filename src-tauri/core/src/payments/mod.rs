@@ -142,6 +142,11 @@ impl Payments {
         &self.progress
     }
 
+    /// Payment `id` as stored, without expiring it if due (what another server just changed).
+    pub async fn stored(&self, id: &PaymentId) -> Result<Option<Payment>, CoreError> {
+        query::by_id(&self.pool, id).await
+    }
+
     /// One payment; an open one past its expiry is expired on the way.
     pub async fn get(&self, id: &PaymentId) -> Result<Payment, CoreError> {
         let payment = query::by_id(&self.pool, id)

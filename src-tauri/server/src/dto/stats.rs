@@ -170,6 +170,38 @@ pub struct SystemResponse {
     pub database_health: String,
     /// `connected`, `disconnected` or `disabled` (no watched network).
     pub blockchain_connection: String,
+    /// This server among those sharing its database, and who leads.
+    pub replica: ReplicaStatus,
+}
+
+/// A server among those sharing one database (a hub's replicas on PostgreSQL; on SQLite the one
+/// server, which leads).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplicaStatus {
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// This server's name (`server.replica`, or the host's name and the process id).
+    pub name: String,
+    /// Whether this server runs the watchers, the expiry sweep and the webhook outbox now.
+    pub leader: bool,
+    /// The leading server's name, when one leads.
+    pub leader_name: Option<String>,
+}
+
+impl ReplicaStatus {
+    /// What `core` knows of its replica now.
+    pub async fn of(core: &stablepay_core::Core) -> Self {
+        let info = core.replica.info().await;
+        Self {
+            database: match core.backend() {
+                stablepay_core::store::Backend::Sqlite => "sqlite",
+                stablepay_core::store::Backend::Postgres => "postgres",
+            },
+            name: info.replica,
+            leader: info.leader,
+            leader_name: info.leader_name,
+        }
+    }
 }
 
 /// Customer-facing sockets.

@@ -4,7 +4,7 @@ use axum::{extract::State, http::StatusCode, Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
+use crate::{dto::stats::ReplicaStatus, state::AppState};
 
 /// Health report.
 #[derive(Debug, Serialize, ToSchema)]
@@ -17,6 +17,8 @@ pub struct Health {
     pub version: &'static str,
     /// Seconds since start.
     pub uptime_seconds: u64,
+    /// Which server this is among those sharing the database, and who leads (for a balancer).
+    pub replica: ReplicaStatus,
 }
 
 /// Is the server up and the database answering?
@@ -29,6 +31,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         database: if db_ok { "ok" } else { "error" },
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: state.started.elapsed().as_secs(),
+        replica: ReplicaStatus::of(&state.core).await,
     };
     (
         if db_ok {

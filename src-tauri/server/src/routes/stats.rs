@@ -187,6 +187,7 @@ pub async fn system(State(state): State<AppState>) -> Json<SystemResponse> {
         error_rate: round1(api.flagged_percent),
         database_health: if database_ok { "healthy" } else { "unhealthy" }.into(),
         blockchain_connection: blockchain_connection.into(),
+        replica: crate::dto::stats::ReplicaStatus::of(core).await,
     })
 }
 
