@@ -200,6 +200,22 @@ describe('a hub: two replicas on PostgreSQL behind nginx', { skip: !NGINX && 'ne
     assert.equal(settled.status, 'paid');
   });
 
+  it('a display paired through one replica shows what a cashier on the other puts on it, and a revocation on either holds on both', async () => {
+    const code = await json(replicas['hub-a'].base, '/api/v1/displays/pairing', { method: 'POST' });
+    const paired = await fetch(`${replicas['hub-b'].base}/api/v1/displays/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: code.code, name: 'counter 1 display' }) });
+    assert.equal(paired.status, 201, 'a code made on one replica pairs on the other');
+    const device = await paired.json();
+    const asDisplay = (name) => fetch(`${replicas[name].base}/api/v1/display`, { headers: { authorization: `Bearer ${device.token}` } });
+    await eventually('the display token works on both', async () => (await asDisplay('hub-a')).status === 200 && (await asDisplay('hub-b')).status === 200, 5_000);
+    const p = await json(replicas['hub-a'].base, '/api/v1/payments', { method: 'POST', body: { amount: '4.2', token: 'USDT', network: 'bsc' } });
+    const shown = await api(replicas['hub-a'].base, '/api/v1/display', { method: 'PUT', body: { payment_id: p.id } });
+    assert.equal(shown.status, 200);
+    await eventually('the other replica shows it', async () => (await (await asDisplay('hub-b')).json()).payment?.id === p.id, 5_000);
+    const revoked = await api(replicas['hub-b'].base, `/api/v1/displays/${device.id}`, { method: 'DELETE' });
+    assert.ok(revoked.status < 300, `revoked: ${revoked.status}`);
+    await eventually('refused on both', async () => (await asDisplay('hub-a')).status === 401 && (await asDisplay('hub-b')).status === 401, 5_000);
+  });
+
   it('forty concurrent sales of one amount over both replicas get forty distinct exact amounts', async () => {
     const bases = [replicas['hub-a'].base, replicas['hub-b'].base];
     const answers = await Promise.all(

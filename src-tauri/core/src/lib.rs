@@ -218,7 +218,9 @@ impl Core {
             catalog.clone(),
             pool.clone(),
         );
-        let pairing = Pairing::load(pool.clone(), clock.clone(), entropy.clone()).await?;
+        let pairing = Pairing::load(pool.clone(), clock.clone(), entropy.clone())
+            .await?
+            .relayed_by(replica.clone());
         let display = Display::new(
             config.merchant.name.clone(),
             payments.clone(),

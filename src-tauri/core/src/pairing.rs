@@ -68,6 +68,9 @@ pub struct Pairing {
     /// Token hash → (device id, name), for the live devices.
     tokens: Arc<RwLock<HashMap<String, (String, String)>>>,
     revoked: broadcast::Sender<String>,
+    /// The other servers on the same PostgreSQL database, told of codes, pairings and revocations
+    /// (a display may pair through any replica, and a revoked one is refused by all).
+    relay: Option<crate::replicas::Replica>,
 }
 
 fn hash(token: &str) -> String {
@@ -81,20 +84,7 @@ impl Pairing {
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self, CoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, token_hash FROM display_devices WHERE revoked_at IS NULL",
-        )
-        .fetch_all(&pool)
-        .await?;
-        let tokens = rows
-            .iter()
-            .map(|r| -> Result<_, sqlx::Error> {
-                Ok((
-                    r.try_get("token_hash")?,
-                    (r.try_get("id")?, r.try_get("name")?),
-                ))
-            })
-            .collect::<Result<_, _>>()?;
+        let tokens = live_tokens(&pool).await?;
         Ok(Self {
             pool,
             clock,
@@ -102,7 +92,45 @@ impl Pairing {
             pending: Arc::default(),
             tokens: Arc::new(RwLock::new(tokens)),
             revoked: broadcast::channel(64).0,
+            relay: None,
         })
+    }
+
+    /// This service, also telling `replica`'s peers of codes, pairings and revocations.
+    pub(crate) fn relayed_by(mut self, replica: crate::replicas::Replica) -> Self {
+        self.relay = Some(replica);
+        self
+    }
+
+    /// Another server made `code`: it is the one code here too.
+    pub(crate) fn code_made_elsewhere(&self, code: PairingCode) {
+        *self.pending.lock().expect("pairing lock") = Pending {
+            code: Some(code),
+            failures: 0,
+        };
+    }
+
+    /// Another server saw a wrong code, or used the code.
+    pub(crate) fn attempt_elsewhere(&self, used: bool) {
+        let mut pending = self.pending.lock().expect("pairing lock");
+        pending.failures += 1;
+        if used || pending.failures >= MAX_FAILED_ATTEMPTS {
+            pending.code = None;
+        }
+    }
+
+    /// Another server paired or revoked a display: the live tokens as stored; a revoked device's
+    /// sockets here close.
+    pub(crate) async fn devices_changed_elsewhere(
+        &self,
+        revoked: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let tokens = live_tokens(&self.pool).await?;
+        *self.tokens.write().expect("pairing lock") = tokens;
+        if let Some(id) = revoked {
+            let _ = self.revoked.send(id.to_string());
+        }
+        Ok(())
     }
 
     /// A new code (replacing any earlier one).
@@ -118,6 +146,9 @@ impl Pairing {
             code: Some(code.clone()),
             failures: 0,
         };
+        if let Some(relay) = &self.relay {
+            relay.relay_pairing_code(&code);
+        }
         code
     }
 
@@ -140,9 +171,15 @@ impl Pairing {
                 if pending.failures >= MAX_FAILED_ATTEMPTS {
                     pending.code = None;
                 }
+                if let Some(relay) = &self.relay {
+                    relay.relay_pairing_attempt(false);
+                }
                 return Err(CoreError::PairingRefused);
             }
             pending.code = None;
+        }
+        if let Some(relay) = &self.relay {
+            relay.relay_pairing_attempt(true);
         }
         let token = ApiKey::random(self.entropy.as_ref());
         let device = DisplayDevice {
@@ -168,6 +205,9 @@ impl Pairing {
             .write()
             .expect("pairing lock")
             .insert(token_hash, (device.id.clone(), device.name.clone()));
+        if let Some(relay) = &self.relay {
+            relay.relay_devices(None);
+        }
         tracing::info!(device = %device.id, name = %device.name, "customer display paired");
         Ok((device, token))
     }
@@ -218,6 +258,9 @@ impl Pairing {
             .expect("pairing lock")
             .retain(|_, (device, _)| device != id);
         let _ = self.revoked.send(id.to_string());
+        if let Some(relay) = &self.relay {
+            relay.relay_devices(Some(id));
+        }
         tracing::info!(device = %id, "customer display revoked");
         Ok(())
     }
@@ -226,4 +269,21 @@ impl Pairing {
     pub fn revocations(&self) -> broadcast::Receiver<String> {
         self.revoked.subscribe()
     }
+}
+
+/// Token hash → (device id, name) of every display not revoked.
+async fn live_tokens(pool: &Db) -> Result<HashMap<String, (String, String)>, CoreError> {
+    let rows =
+        sqlx::query("SELECT id, name, token_hash FROM display_devices WHERE revoked_at IS NULL")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .iter()
+        .map(|r| -> Result<_, sqlx::Error> {
+            Ok((
+                r.try_get("token_hash")?,
+                (r.try_get("id")?, r.try_get("name")?),
+            ))
+        })
+        .collect::<Result<_, _>>()?)
 }

@@ -24,6 +24,7 @@ use crate::{
     clock::{from_millis, to_millis, Clock},
     display::Display,
     events::{EventBus, PaymentEvent, PaymentEventKind},
+    pairing::{Pairing, PairingCode},
     payments::{PaymentId, PaymentStatus, Payments},
     store::{Backend, Db},
 };
@@ -43,6 +44,8 @@ pub struct Replica {
     name: Arc<str>,
     db: Db,
     url: Option<Arc<str>>,
+    /// Whether this server leads; updated with `send_replace`/`send_if_modified`, which store the
+    /// value even while nobody follows it yet (`send` would drop it).
     leading: Arc<watch::Sender<bool>>,
     outbox: mpsc::UnboundedSender<Message>,
     queued: Arc<tokio::sync::Mutex<Option<mpsc::UnboundedReceiver<Message>>>>,
@@ -83,6 +86,12 @@ enum What {
     },
     /// The customer display now shows this payment (`None`: nothing).
     Display { id: Option<String> },
+    /// A display pairing code was made (the one code of the hub).
+    PairingCode { code: String, expires_at: i64 },
+    /// A pairing code was tried: wrong (counts towards its limit) or used.
+    PairingAttempt { used: bool },
+    /// A display was paired, or revoked (`revoked`: its id).
+    Devices { revoked: Option<String> },
 }
 
 impl Replica {
@@ -143,9 +152,6 @@ impl Replica {
 
     /// Sends `event` to the other servers (nothing on SQLite). Called by the bus, in publish order.
     pub(crate) fn relay_payment(&self, event: &PaymentEvent) {
-        if self.db.backend() != Backend::Postgres {
-            return;
-        }
         let (previous, progress) = match &event.kind {
             PaymentEventKind::Created => (None, false),
             PaymentEventKind::StatusChanged { previous } => {
@@ -153,26 +159,48 @@ impl Replica {
             }
             PaymentEventKind::Progress => (None, true),
         };
-        let _ = self.outbox.send(Message {
-            from: self.name.to_string(),
-            what: What::Payment {
-                id: event.payment.id.as_str().to_string(),
-                previous,
-                progress,
-            },
+        self.send(What::Payment {
+            id: event.payment.id.as_str().to_string(),
+            previous,
+            progress,
         });
     }
 
     /// Tells the other servers what the customer display shows now.
     pub(crate) fn relay_display(&self, id: Option<&PaymentId>) {
+        self.send(What::Display {
+            id: id.map(|i| i.as_str().to_string()),
+        });
+    }
+
+    /// Queues `what` for the other servers (in order; nothing on SQLite, where there are none).
+    fn send(&self, what: What) {
         if self.db.backend() != Backend::Postgres {
             return;
         }
         let _ = self.outbox.send(Message {
             from: self.name.to_string(),
-            what: What::Display {
-                id: id.map(|i| i.as_str().to_string()),
-            },
+            what,
+        });
+    }
+
+    /// Tells the other servers of a new pairing code.
+    pub(crate) fn relay_pairing_code(&self, code: &PairingCode) {
+        self.send(What::PairingCode {
+            code: code.code.clone(),
+            expires_at: to_millis(code.expires_at),
+        });
+    }
+
+    /// Tells the other servers a code was tried (`used`: and it was right).
+    pub(crate) fn relay_pairing_attempt(&self, used: bool) {
+        self.send(What::PairingAttempt { used });
+    }
+
+    /// Tells the other servers a display was paired or (`revoked`) revoked.
+    pub(crate) fn relay_devices(&self, revoked: Option<&str>) {
+        self.send(What::Devices {
+            revoked: revoked.map(str::to_string),
         });
     }
 
@@ -180,7 +208,7 @@ impl Replica {
     /// on shutdown, which closes the lock's connection and so frees it). Leads at once on SQLite.
     pub async fn run_leadership(self, clock: Arc<dyn Clock>) {
         if self.db.backend() != Backend::Postgres {
-            let _ = self.leading.send(true);
+            self.leading.send_replace(true);
             return std::future::pending().await;
         }
         loop {
@@ -209,7 +237,7 @@ impl Replica {
         }
         let since = to_millis(clock.now());
         tracing::info!(replica = %self.name, "leading: this server runs the watchers, expiry and webhooks");
-        let _ = self.leading.send(true);
+        self.leading.send_replace(true);
         loop {
             let now = to_millis(clock.now());
             let mut tx = conn.begin().await?;
@@ -230,7 +258,7 @@ impl Replica {
 
     /// Sends this server's messages and publishes the others' here, for as long as it runs (the
     /// host spawns it). Does nothing on SQLite.
-    pub async fn run_relay(self, events: EventBus, payments: Payments, display: Display) {
+    pub async fn run_relay(self, services: Relayed) {
         if self.db.backend() != Backend::Postgres {
             return std::future::pending().await;
         }
@@ -257,7 +285,7 @@ impl Replica {
         };
         let receiver = async {
             loop {
-                if let Err(e) = self.listen(&events, &payments, &display).await {
+                if let Err(e) = self.listen(&services).await {
                     tracing::warn!(replica = %self.name, error = %e, "relay: listening failed; again in a second");
                 }
                 tokio::time::sleep(LEADER_POLL).await;
@@ -266,12 +294,13 @@ impl Replica {
         tokio::join!(sender, receiver);
     }
 
-    async fn listen(
-        &self,
-        events: &EventBus,
-        payments: &Payments,
-        display: &Display,
-    ) -> Result<(), sqlx::Error> {
+    async fn listen(&self, services: &Relayed) -> Result<(), sqlx::Error> {
+        let Relayed {
+            events,
+            payments,
+            display,
+            pairing,
+        } = services;
         let Some(url) = &self.url else {
             return Ok(());
         };
@@ -308,9 +337,34 @@ impl Replica {
                         tracing::warn!(error = %e, "relay: the display's payment is not readable");
                     }
                 }
+                What::PairingCode { code, expires_at } => {
+                    pairing.code_made_elsewhere(PairingCode {
+                        code,
+                        expires_at: from_millis(expires_at),
+                    })
+                }
+                What::PairingAttempt { used } => pairing.attempt_elsewhere(used),
+                What::Devices { revoked } => {
+                    if let Err(e) = pairing.devices_changed_elsewhere(revoked.as_deref()).await {
+                        tracing::warn!(error = %e, "relay: the paired displays are not readable");
+                    }
+                }
             }
         }
     }
+}
+
+/// The services whose changes the relay applies here.
+#[derive(Debug, Clone)]
+pub struct Relayed {
+    /// Payment events.
+    pub events: EventBus,
+    /// To read a payment another server changed.
+    pub payments: Payments,
+    /// What the customer display shows.
+    pub display: Display,
+    /// Pairing codes and paired displays.
+    pub pairing: Pairing,
 }
 
 /// The host's name and this process: unique among running servers.

@@ -37,6 +37,7 @@ use stablepay_core::{
     chain::watcher::{self, WatcherHandle},
     clock::Clock,
     config::Config,
+    replicas::Relayed,
     webhooks::PaymentRenderer,
     Core, CoreError,
 };
@@ -277,6 +278,7 @@ async fn lead(state: AppState, render: PaymentRenderer) {
             }
         }
         let work = LeaderWork::start(&state, &render).await;
+        tracing::debug!(replica = %state.core.replica.name(), "leading: background work started");
         while *leading.borrow_and_update() {
             if leading.changed().await.is_err() {
                 return;
@@ -372,11 +374,12 @@ pub(crate) async fn start_with(
     let symbols = core.catalog.symbols().await;
     let pricing = tokio::spawn(core.payments.pricing().clone().run(symbols));
     let leadership = tokio::spawn(core.replica.clone().run_leadership(core.clock.clone()));
-    let relay = tokio::spawn(core.replica.clone().run_relay(
-        core.events.clone(),
-        core.payments.clone(),
-        core.display.clone(),
-    ));
+    let relay = tokio::spawn(core.replica.clone().run_relay(Relayed {
+        events: core.events.clone(),
+        payments: core.payments.clone(),
+        display: core.display.clone(),
+        pairing: core.pairing.clone(),
+    }));
     let tls_summary = identity.as_ref().map(|i| state::TlsSummary {
         fingerprint: i.fingerprint.clone(),
         self_signed: i.self_signed,

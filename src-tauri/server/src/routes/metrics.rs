@@ -3,6 +3,8 @@
 //! histogram, chain lag, open sockets, the webhook backlog, API figures. A merchant endpoint:
 //! scrape it with the API key as a bearer token when keys are configured.
 //!
+//! Every series carries a `replica` label (this server's name among a hub's replicas).
+//!
 //! Each scrape builds a fresh registry from the figures of that moment (the figures are the
 //! telemetry's; nothing here keeps state of its own).
 
@@ -103,7 +105,16 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     let sockets = t.sockets();
     let api = t.api();
 
-    let mut r = Registry::default();
+    // Every series names the replica it comes from (a hub's servers are scraped one by one); the
+    // payment counts come from the shared database, so every replica reports the same.
+    let mut r = Registry::with_labels(
+        [("replica".into(), core.replica.name().to_string().into())].into_iter(),
+    );
+    r.register(
+        "stablepay_replica_leader",
+        "1 while this server runs the watchers, the expiry sweep and the webhook outbox",
+        gauge(u64::from(core.replica.is_leader())),
+    );
     let payments = Family::<Labels, Gauge>::default();
     for status in PaymentStatus::ALL {
         let n = counts.get(status.as_str()).copied().unwrap_or(0);

@@ -215,6 +215,13 @@ pub(crate) async fn spawn_app_at(
     tweak: impl FnOnce(&mut Config),
     start: chrono::DateTime<Utc>,
 ) -> TestApp {
+    // TEST_LOG=info (say) shows the servers' logs beside a failing test's output.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_toml_str(
         &config_toml(&dir.path().join("stablepay.db"), extra),

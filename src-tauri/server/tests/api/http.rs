@@ -16,6 +16,20 @@ async fn health_reports_the_database() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
+    // The one server of its database leads its background work, and says so.
+    let kind = if crate::helpers::postgres().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(body["replica"]["database"], kind, "{body}");
+    let name = body["replica"]["name"].as_str().unwrap().to_string();
+    crate::helpers::eventually("it leads", std::time::Duration::from_secs(10), || async {
+        let body: Value = app.get_json("/health").await;
+        (body["replica"]["leader"] == true && body["replica"]["leader_name"] == name.as_str())
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -237,6 +237,19 @@ async fn metrics_parse_as_openmetrics_text_with_the_promised_families() {
     assert!(
         matches!(value("stablepay_http_requests_total", None), prometheus_parse::Value::Untyped(v) | prometheus_parse::Value::Counter(v) if v >= 1.0)
     );
+    // Every series names its replica; the one server of a database leads.
+    let replica: Value = app.get_json("/health").await;
+    let name = replica["replica"]["name"].as_str().unwrap().to_string();
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .all(|s| s.labels.get("replica") == Some(name.as_str())),
+        "{text}"
+    );
+    assert!(
+        matches!(value("stablepay_replica_leader", None), prometheus_parse::Value::Gauge(v) if v == 1.0)
+    );
 }
 
 #[tokio::test]
