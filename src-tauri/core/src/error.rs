@@ -168,6 +168,15 @@ pub enum CoreError {
         /// `pricing.max_age_seconds`.
         max_seconds: u64,
     },
+    /// A counter's data was to be copied into a database that already holds sales: two shops' data
+    /// are never merged.
+    #[error("the database {database} already holds {payments} payment(s): a counter's data is copied only into a hub database without sales (two shops' sales are never merged); make a new database for it")]
+    DatabaseNotEmpty {
+        /// The target database (its password hidden).
+        database: String,
+        /// The payments it holds.
+        payments: u64,
+    },
     /// The configuration is invalid; the message names the key.
     #[error("configuration error: {0}")]
     Config(String),
@@ -236,6 +245,7 @@ impl CoreError {
             CoreError::Migration(_) | CoreError::Corrupt(_) => "internal_error",
             CoreError::Storage { .. } => "database_unavailable",
             CoreError::DatabaseInUse { .. } => "database_in_use",
+            CoreError::DatabaseNotEmpty { .. } => "database_not_empty",
         }
     }
 

@@ -100,6 +100,7 @@ pub(crate) fn zh_error(code: &str) -> Option<&'static str> {
         "storage_read_only" => "数据库为只读：没有保存任何内容；请（由店员）使其可写后重试",
         "database_unavailable" => "数据库不可用",
         "database_in_use" => "另一个 StablePay 服务器正在使用此数据库",
+        "database_not_empty" => "目标数据库已有付款记录：柜台的数据只能复制到没有销售记录的新数据库（两家店的数据不会合并）",
         "internal_error" => "内部错误；请查看服务器日志",
         "invalid_json" => "请求体不是有效的 JSON",
         "invalid_query" => "查询参数无效",

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use stablepay_core::{
     clock::SystemClock,
     config::{Config, Layers},
+    store,
 };
 use stablepay_server::reload::{ConfigSource, Supervisor};
 use utoipa::OpenApi;
@@ -44,6 +45,16 @@ enum Command {
     },
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
+    /// Copy a counter's SQLite database, every row of every table, into a hub's PostgreSQL
+    /// database that holds no sales yet (made empty, or only started once). Stop the counter first.
+    CopyDatabase {
+        /// The counter's SQLite file (its database.path).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The hub's database: postgres://user:password@host:port/database.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 /// The layers: the file, then the environment, then these flags. A `--config` file that does not
@@ -130,6 +141,22 @@ async fn main() -> anyhow::Result<()> {
                     .receive_address
                     .map(|a| a.to_string())
                     .unwrap_or_else(|| "not set".into())
+            );
+            Ok(())
+        }
+        Command::CopyDatabase { from, to } => {
+            // Checked before the lock, which would leave a `.lock` file beside a mistyped path.
+            anyhow::ensure!(from.is_file(), "no SQLite database at {}", from.display());
+            // No server may write to the file while it is read: its lock, held to the end.
+            let _lock = store::lock(&from)?;
+            let copied = store::copy_database(&from, &to).await?;
+            for (table, rows) in &copied.tables {
+                println!("{table:<20} {rows:>9} rows");
+            }
+            let hub = store::redacted(&to);
+            println!("copied {} into {hub}", from.display());
+            println!(
+                "now point the counter at the hub ([database] url = \"{hub}\" in its config, the password filled in) and start it: it sells on from the hub, and this file is no longer used"
             );
             Ok(())
         }

@@ -23,8 +23,10 @@ use sqlx::{any::AnyPoolOptions, Executor};
 
 use crate::error::CoreError;
 
+mod copy;
 mod db;
 
+pub use copy::{copy_database, Copied};
 pub use db::{numbered, Backend, Conn, Db, DbRow, Sql, WriteTx};
 
 /// The SQLite schema, embedded at compile time from the repository's `migrations/` folder.
@@ -263,6 +265,22 @@ mod tests {
     use sqlx::{migrate::Migrator, sqlite::SqliteConnectOptions, ConnectOptions, Connection};
 
     use super::*;
+
+    #[test]
+    fn a_database_url_is_shown_with_its_password_hidden_and_a_path_is_escaped_for_sqlx() {
+        assert_eq!(
+            redacted("postgres://shop:s3cr@t@db:5432/stablepay"),
+            "postgres://shop:***@db:5432/stablepay"
+        );
+        assert_eq!(
+            redacted("postgres://shop@db/stablepay"),
+            "postgres://shop@db/stablepay"
+        );
+        assert_eq!(
+            url_path(Path::new("/tmp/a shop/#1?.db")),
+            "/tmp/a%20shop/%231%3F.db"
+        );
+    }
 
     /// The migration that rebuilt `payment_sessions` for the refund statuses.
     const REFUND_STATUSES: i64 = 20261202000013;

@@ -6,6 +6,7 @@ mod binary;
 mod catalog_products;
 mod chain;
 mod compat;
+mod copy;
 mod figures;
 mod helpers;
 mod http;
