@@ -1,7 +1,17 @@
 // `npm run bench`: SPEC §15's figures, measured against anvil and the release server, printed as a
 // table (and as JSON with --json). Not a test: nothing is asserted; the machine is shared and noisy,
-// so quote medians of several runs. Sections can be picked: `npm run bench -- latency http sockets
-// backfill startup` (default: all). See BENCHMARKS.md for the latest figures.
+// so quote medians of several runs. Sections can be picked: `npm run bench -- latency http postgres
+// sockets backfill startup` (default: all; `soak` only when named). See BENCHMARKS.md for the
+// latest figures.
+//   latency   chain event → WebSocket push, and time to paid (anvil, blocks every second)
+//   http      GET /health, POST and GET payments at 64 connections, the server's RSS meanwhile
+//   postgres  POST and GET payments side by side on SQLite, PostgreSQL with one server, and
+//             PostgreSQL with two servers on one database (a throwaway cluster, scripts/postgres.mjs;
+//             skipped, saying why, without Debian's postgresql package)
+//   sockets   RSS with 10,000 payment sockets open; one update fanned out to 1,000
+//   backfill  50,000 Transfer logs backfilled and matched
+//   startup   ready with 100,000 payments stored; idle RSS
+//   soak      60 s of mixed load with money moving (`npm run soak`)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,6 +22,7 @@ import { freePort, startAnvil } from '../devchain/lib/anvil.mjs';
 import { call as abiCall, encodeAddress, encodeUint } from '../devchain/lib/abi.mjs';
 import { ACCOUNTS, deployToken, mint, transfer } from '../devchain/lib/tokens.mjs';
 import { ROOT } from '../devchain/up.mjs';
+import { postgresBin, startPostgres } from './postgres.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const sections = args.filter((a) => a !== 'soak');
@@ -47,13 +58,16 @@ const rssMb = (pid) => {
 // debug build); the HTTP section still needs the release load generator.
 const BIN = process.env.STABLEPAY_BENCH_BIN ?? join(ROOT, 'target', 'release', 'stablepay-server');
 const LOADGEN = join(ROOT, 'target', 'release', 'examples', 'loadgen');
-if (!process.env.STABLEPAY_BENCH_BIN || wanted('http')) {
+if (!process.env.STABLEPAY_BENCH_BIN || wanted('http') || wanted('postgres')) {
   console.log('bench: building the release server and load generator (cargo build --release -p stablepay-server)…');
   if (spawnSync('cargo', ['build', '--release', '-p', 'stablepay-server', '--bin', 'stablepay-server', '--example', 'loadgen'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) process.exit(1);
 }
 
-/** Starts the release server on a fresh or given database; resolves when /health answers. */
-async function startServer({ dir, chain, tokens = {}, extra = '', lookback = 100 }) {
+/**
+ * Starts the release server on a fresh or given database; resolves when /health answers. With
+ * `url` (a PostgreSQL database) `dir` only holds the server's own files (keys).
+ */
+async function startServer({ dir, chain, tokens = {}, extra = '', lookback = 100, url }) {
   const port = await freePort();
   const tokenLines = Object.entries(tokens)
     .map(([symbol, address]) => `[[tokens]]\nsymbol = "${symbol}"\nnetwork = "bsc"\ncontract_address = "${address}"\ndecimals = 18\n`)
@@ -65,7 +79,7 @@ async function startServer({ dir, chain, tokens = {}, extra = '', lookback = 100
   writeFileSync(
     config,
     `[server]\nbind = "127.0.0.1:${port}"\nrate_limit_per_second = 0\nws_max_per_ip = 100000\nws_max_total = 100000\n` +
-      `[database]\npath = "${join(dir, 'bench.db')}"\n[merchant]\nreceive_address = "${ACCOUNTS.merchant}"\n` +
+      `[database]\npath = "${join(dir, 'bench.db')}"\n${url ? `url = "${url}"\n` : ''}[merchant]\nreceive_address = "${ACCOUNTS.merchant}"\n` +
       `[payments]\nmax_offset_steps = 1000\n[chain]\nenabled = ${Boolean(chain)}\npoll_interval_ms = 1000\ninitial_lookback_blocks = ${lookback}\nmax_log_range = 5000\n${extra}${networks}`,
   );
   const started = performance.now();
@@ -183,14 +197,21 @@ if (wanted('latency')) {
 }
 
 // --- HTTP throughput ----------------------------------------------------------------------------
+// Load generators still running when the command ends (a failure, Ctrl-C) are stopped with it.
+const loadgens = new Set();
+process.on('exit', () => {
+  for (const child of loadgens) child.kill('SIGKILL');
+});
 /** `examples/loadgen.rs` at 64 connections for `seconds`, with the server's peak RSS meanwhile. */
-async function loadgen(base, pid, seconds, method, target, body) {
+async function loadgen(base, pid, seconds, method, target, body, connections = 64) {
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 200);
-  const child = spawn(LOADGEN, [base, String(seconds), '64', method, target, ...(body ? [body] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(LOADGEN, [base, String(seconds), String(connections), method, target, ...(body ? [body] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  loadgens.add(child);
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   await new Promise((r) => child.once('exit', r));
+  loadgens.delete(child);
   clearInterval(sampler);
   return { ...JSON.parse(out), peak };
 }
@@ -212,6 +233,95 @@ if (wanted('http')) {
   record('GET /api/v1/payments/{id}', rate(get), '≥ 15,000 req/s, p99 ≤ 50 ms');
   record('server RSS under that load (peak)', `${Math.max(health.peak, post.peak, get.peak).toFixed(1)} MB`, '≤ 100 MB');
   await server.stop();
+}
+
+// --- PostgreSQL beside SQLite (issue 21) ----------------------------------------------------------
+/**
+ * POST then GET payments for 5 s each, the 64 connections split evenly over `servers` (one load
+ * generator per server, run at once): the summed rate, and the worse server's p50 and p99.
+ */
+async function sideBySide(label, servers) {
+  const share = 64 / servers.length;
+  const both = (method, target, body) =>
+    Promise.all(servers.map((s, k) => loadgen(s.base, s.child.pid, 5, method, target, body?.replace('{k}', String(k)), share)));
+  const sum = (rs) => ({
+    rps: rs.reduce((a, r) => a + r.rps, 0),
+    p50_ms: Math.max(...rs.map((r) => r.p50_ms)),
+    p99_ms: Math.max(...rs.map((r) => r.p99_ms)),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+    per_server: rs.map((r) => Math.round(r.rps)),
+  });
+  const each = (r) => (r.per_server.length > 1 ? ` (${r.per_server.join(' + ')}; latency of the slower)` : '');
+  // Distinct amounts across the servers too ({k} is the server): each create probes one offset.
+  const post = sum(await both('POST', '/api/v1/payments', '{"amount":"{i}.2{k}","token":"USDT"}'));
+  record(`${label}: POST /api/v1/payments`, rate(post) + each(post), '', post);
+  // Any server reads what any of them wrote: one list of 100 for all.
+  const page = JSON.parse((await request(servers[0].base, 'GET', '/api/v1/payments?limit=100')).body);
+  const paths = page.payments.map((p) => `/api/v1/payments/${p.id}`).join(',');
+  const get = sum(await both('GET', paths));
+  record(`${label}: GET /api/v1/payments/{id}`, rate(get) + each(get), '', get);
+}
+
+if (wanted('postgres')) {
+  console.log('\nPostgreSQL beside SQLite at 64 connections (servers, database and client share the machine)');
+  let missing = '';
+  try {
+    postgresBin();
+    if (spawnSync('psql', ['--version']).status !== 0) missing = 'psql is not installed (Debian package postgresql-client)';
+  } catch (e) {
+    missing = e.message;
+  }
+  if (missing) {
+    console.log(`  skipped: ${missing}`);
+  } else {
+    const running = [];
+    let pg;
+    // Whatever happens (a failure, Ctrl-C), no server or cluster outlives the command.
+    const cleanUp = () => {
+      for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+      pg?.stop();
+      pg = undefined;
+    };
+    const interrupted = () => process.exit(130);
+    process.on('exit', cleanUp);
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    const start = async (opts) => {
+      const server = await startServer(opts);
+      running.push(server);
+      return server;
+    };
+    const stopAll = async () => {
+      for (const s of running.splice(0)) if (s.child.exitCode === null) await s.stop();
+    };
+    try {
+      const sqlite = await start({ dir: scratch('bench-pg-sqlite-') });
+      await sideBySide('SQLite', [sqlite]);
+      await stopAll();
+
+      pg = await startPostgres();
+      const database = (name) => {
+        const r = spawnSync('psql', [pg.url, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`cannot make the database ${name}: ${r.stderr}`);
+        return `postgres://postgres@127.0.0.1:${pg.port}/${name}`;
+      };
+      // A fresh database for each case; each server its own folder (keys) and port.
+      const one = database('bench_one');
+      await sideBySide('PostgreSQL, 1 server', [await start({ dir: scratch('bench-pg-one-'), url: one })]);
+      await stopAll();
+      const two = database('bench_two');
+      const first = await start({ dir: scratch('bench-pg-two-a-'), url: two });
+      const second = await start({ dir: scratch('bench-pg-two-b-'), url: two });
+      await sideBySide('PostgreSQL, 2 servers on one database', [first, second]);
+      await stopAll();
+    } finally {
+      await stopAll().catch(() => {});
+      cleanUp();
+      process.off('exit', cleanUp);
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+    }
+  }
 }
 
 // --- sockets ------------------------------------------------------------------------------------
