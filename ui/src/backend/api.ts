@@ -49,7 +49,14 @@ export async function health(): Promise<Health> {
     return await request<Health>('/health');
   } catch (e) {
     if (e instanceof ApiError && e.status === 503) {
-      return { status: 'unavailable', database: 'error', version: '', uptime_seconds: 0 };
+      // Nothing is known of the replica of a server whose database does not answer.
+      return {
+        status: 'unavailable',
+        database: 'error',
+        version: '',
+        uptime_seconds: 0,
+        replica: { database: '', name: '', leader: false, leader_name: null },
+      };
     }
     throw e;
   }

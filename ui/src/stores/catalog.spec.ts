@@ -10,7 +10,13 @@ vi.mock('../backend', async (importOriginal) => {
 
 beforeEach(() => {
   setActivePinia(createPinia());
-  vi.mocked(backend.health).mockResolvedValue({ status: 'ok', database: 'ok', version: '0.1.0', uptime_seconds: 1 });
+  vi.mocked(backend.health).mockResolvedValue({
+    status: 'ok',
+    database: 'ok',
+    version: '0.1.0',
+    uptime_seconds: 1,
+    replica: { database: 'sqlite', name: 'till', leader: true, leader_name: 'till' },
+  });
   vi.mocked(backend.listNetworks).mockResolvedValue([{ id: 'bsc', name: 'BNB Smart Chain', chain_id: 56, explorer_url: '' }]);
 });
 
