@@ -58,6 +58,16 @@ struct Pending {
     failures: u32,
 }
 
+impl Pending {
+    /// A wrong code was entered (here or on another server): the code dies at the limit.
+    fn failed(&mut self) {
+        self.failures += 1;
+        if self.failures >= MAX_FAILED_ATTEMPTS {
+            self.code = None;
+        }
+    }
+}
+
 /// Pairing codes and paired displays.
 #[derive(Debug, Clone)]
 pub struct Pairing {
@@ -113,9 +123,10 @@ impl Pairing {
     /// Another server saw a wrong code, or used the code.
     pub(crate) fn attempt_elsewhere(&self, used: bool) {
         let mut pending = self.pending.lock().expect("pairing lock");
-        pending.failures += 1;
-        if used || pending.failures >= MAX_FAILED_ATTEMPTS {
+        if used {
             pending.code = None;
+        } else {
+            pending.failed();
         }
     }
 
@@ -167,10 +178,7 @@ impl Pairing {
                 .filter(|c| c.expires_at > now)
                 .is_some_and(|c| c.code == code.trim());
             if !valid {
-                pending.failures += 1;
-                if pending.failures >= MAX_FAILED_ATTEMPTS {
-                    pending.code = None;
-                }
+                pending.failed();
                 if let Some(relay) = &self.relay {
                     relay.relay_pairing_attempt(false);
                 }

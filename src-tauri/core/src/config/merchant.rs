@@ -61,7 +61,7 @@ impl TryFrom<RawDatabase> for DatabaseConfig {
         }
         let url = match d.url.trim() {
             "" => None,
-            u if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            u if crate::store::is_postgres_url(u) => {
                 Some(u.to_string())
             }
             _ => {

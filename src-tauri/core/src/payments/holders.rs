@@ -32,29 +32,14 @@ impl Holds {
         }
     }
 
-    /// SQL condition (with 3 placeholders, bound by [`Holds::bind`]) true for a holding payment.
-    pub(crate) const SQL: &'static str = "(status IN ('pending', 'confirming')
-        OR (status = 'expired' AND expires_at > ?)
-        OR (status = 'cancelled' AND closed_at > ?)
-        OR (status IN ('paid', 'partially_refunded', 'refunded') AND closed_at > ?))";
-
-    pub(crate) fn millis(&self) -> [i64; 3] {
-        [
-            to_millis(self.expired_after),
-            to_millis(self.cancelled_after),
-            to_millis(self.paid_after),
-        ]
-    }
-
-    /// [`Holds::SQL`] with its values bound, onto a query being built.
+    /// The SQL condition true for a holding payment, with its values bound, onto a query being built.
     pub(crate) fn push_condition(&self, q: &mut Sql<'_>) {
-        let [expired, cancelled, paid] = self.millis();
         q.push("(status IN ('pending', 'confirming') OR (status = 'expired' AND expires_at > ")
-            .bind(expired)
+            .bind(to_millis(self.expired_after))
             .push(") OR (status = 'cancelled' AND closed_at > ")
-            .bind(cancelled)
+            .bind(to_millis(self.cancelled_after))
             .push(") OR (status IN ('paid', 'partially_refunded', 'refunded') AND closed_at > ")
-            .bind(paid)
+            .bind(to_millis(self.paid_after))
             .push("))");
     }
 }

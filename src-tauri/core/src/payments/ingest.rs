@@ -16,7 +16,7 @@ use crate::{
     clock::{from_millis, to_millis},
     error::CoreError,
     events::{self, PaymentEvent, PaymentEventKind},
-    store::numbered,
+    store::Sql,
     transfers,
 };
 
@@ -190,27 +190,26 @@ impl Payments {
         only: Option<&PaymentId>,
     ) -> Result<Vec<Holder>, CoreError> {
         let holds = Holds::at(self.clock.now(), &self.rules);
-        let sql = format!(
+        let only = only.map(|p| p.as_str());
+        let mut q = Sql::new(
             "SELECT id, status, transaction_hash, start_block, created_at, expires_at FROM payment_sessions
-             WHERE network_id = ? AND token_contract = ? AND pay_to = ? AND amount_base_units = ? AND {}
-               AND (? IS NULL OR id = ?)
-             ORDER BY seq",
-            Holds::SQL
+             WHERE network_id = ",
         );
-        let sql = numbered(&sql);
-        let mut q = sqlx::query(&sql)
-            .bind(t.network.as_str())
+        q.bind(t.network.as_str())
+            .push(" AND token_contract = ")
             .bind(t.token_contract.checksummed())
+            .push(" AND pay_to = ")
             .bind(t.to.checksummed())
-            .bind(t.value.to_string());
-        for millis in holds.millis() {
-            q = q.bind(millis);
-        }
-        let rows = q
-            .bind(only.map(|p| p.as_str()))
-            .bind(only.map(|p| p.as_str()))
-            .fetch_all(&mut *tx)
-            .await?;
+            .push(" AND amount_base_units = ")
+            .bind(t.value.to_string())
+            .push(" AND ");
+        holds.push_condition(&mut q);
+        q.push(" AND (")
+            .bind(only)
+            .push(" IS NULL OR id = ")
+            .bind(only)
+            .push(") ORDER BY seq");
+        let rows = q.query().fetch_all(&mut *tx).await?;
         rows.iter()
             .map(|r| {
                 Ok(Holder {

@@ -6,7 +6,7 @@ use crate::store::Db;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::store::{numbered, Sql};
+use crate::store::Sql;
 
 use super::{
     holders::Holds,
@@ -175,24 +175,17 @@ pub(super) async fn held_amounts(
     candidates: &[TokenAmount],
     holds: &Holds,
 ) -> Result<HashSet<String>, CoreError> {
-    let list = vec!["?"; candidates.len()].join(", ");
-    let sql = format!(
-        "SELECT amount_base_units FROM payment_sessions
-         WHERE network_id = ? AND token_symbol = ? AND pay_to = ? AND {} AND amount_base_units IN ({list})",
-        Holds::SQL
-    );
-    let sql = numbered(&sql);
-    let mut q = sqlx::query(&sql)
-        .bind(network.as_str())
+    let mut q = Sql::new("SELECT amount_base_units FROM payment_sessions WHERE network_id = ");
+    q.bind(network.as_str())
+        .push(" AND token_symbol = ")
         .bind(token.as_str())
-        .bind(pay_to.checksummed());
-    for millis in holds.millis() {
-        q = q.bind(millis);
-    }
-    for c in candidates {
-        q = q.bind(c.base_units().to_string());
-    }
-    let rows = q.fetch_all(pool).await?;
+        .push(" AND pay_to = ")
+        .bind(pay_to.checksummed())
+        .push(" AND ");
+    holds.push_condition(&mut q);
+    q.push(" AND amount_base_units IN ")
+        .list(candidates.iter().map(|c| c.base_units().to_string()));
+    let rows = q.query().fetch_all(pool).await?;
     Ok(rows
         .iter()
         .map(|r| r.try_get::<String, _>(0))

@@ -70,7 +70,7 @@ pub async fn copy_database(from: &Path, to: &str) -> Result<Copied, CoreError> {
             from.display()
         )));
     }
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+    if !super::is_postgres_url(to) {
         return Err(CoreError::Config(
             "the target must be a PostgreSQL URL (postgres://user:password@host:port/database)"
                 .into(),

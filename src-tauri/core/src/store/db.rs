@@ -6,8 +6,8 @@
 //! queries the app really runs, not on a ping.
 //!
 //! SQL text is written once for both backends: placeholders are `$1`, `$2`, … (SQLite reads `$N`
-//! as the N-th argument too); SQL put together at run time writes `?` and goes through
-//! [`numbered`]; booleans are stored and bound as integers (0/1), as SQLite has them.
+//! as the N-th argument too); SQL put together at run time is built with [`Sql`], which numbers
+//! them as values are bound; booleans are stored and bound as integers (0/1), as SQLite has them.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -44,33 +44,6 @@ pub enum Backend {
 /// transaction reads before it writes is still true when it commits, and rows get their sequence
 /// numbers in commit order (the outbox and the sockets follow `events.seq`). Reads never wait.
 const WRITE_LOCK: i64 = 0x5354_4250_5752; // "STBPWR"
-
-/// `sql` with each `?` outside quotes replaced by `$1`, `$2`, … in order: for SQL assembled at run
-/// time from parts that each bring their placeholders.
-pub fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    let mut quote: Option<char> = None;
-    for c in sql.chars() {
-        match (quote, c) {
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                out.push(c);
-            }
-            (Some(q), _) if c == q => {
-                quote = None;
-                out.push(c);
-            }
-            (None, '?') => {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// SQL put together at run time (filters, lists of values), its placeholders numbered as the values
 /// are bound: `Sql::new("SELECT … WHERE a = ").bind(x).push(" AND b IN ").list(ys)`.
@@ -341,41 +314,19 @@ mod tests {
         )
     }
 
-    #[test]
-    fn run_time_placeholders_are_numbered_in_order_and_quoted_text_is_left_alone() {
-        assert_eq!(
-            numbered("SELECT '?' FROM t WHERE a = ? AND b IN (?, ?) AND c = \"?\""),
-            "SELECT '?' FROM t WHERE a = $1 AND b IN ($2, $3) AND c = \"?\""
-        );
-    }
-
     #[tokio::test]
-    async fn every_statement_run_on_the_pool_is_timed_whichever_way_it_is_read() {
+    async fn sql_built_at_run_time_numbers_its_placeholders_as_values_are_bound() {
+        use sqlx::Row;
         let db = db().await;
-        sqlx::query("CREATE TABLE t (x INTEGER)")
-            .execute(&db)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO t VALUES (1), (2)")
-            .execute(&db)
-            .await
-            .unwrap();
-        let all: Vec<(i64,)> = sqlx::query_as("SELECT x FROM t")
-            .fetch_all(&db)
-            .await
-            .unwrap();
-        let one: i64 = sqlx::query_scalar("SELECT x FROM t LIMIT 1")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-        assert_eq!((all.len(), one), (2, 1));
-        let times = db.query_times();
-        assert_eq!(times.count, 4);
-        assert_eq!(times.flagged_percent, 0.0);
-        assert!(
-            times.p95_ms >= times.p50_ms && times.p50_ms > 0.0,
-            "{times:?}"
-        );
+        let mut q = Sql::new("SELECT ");
+        q.bind(2_i64)
+            .push(" * ")
+            .bind(3_i64)
+            .push(" IN ")
+            .list([5_i64, 6, 7]);
+        assert_eq!(q.text, "SELECT $1 * $2 IN ($3, $4, $5)");
+        let row = q.query().fetch_one(&db).await.unwrap();
+        assert_eq!(row.get::<i64, _>(0), 1, "6 is in the list");
     }
 
     #[tokio::test]

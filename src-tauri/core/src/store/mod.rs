@@ -27,7 +27,7 @@ mod copy;
 mod db;
 
 pub use copy::{copy_database, Copied};
-pub use db::{numbered, Backend, Conn, Db, DbRow, Sql, WriteTx};
+pub use db::{Backend, Conn, Db, DbRow, Sql, WriteTx};
 
 /// The SQLite schema, embedded at compile time from the repository's `migrations/` folder.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -215,6 +215,11 @@ pub async fn open_postgres(url: &str) -> Result<Db, CoreError> {
         .map_err(unreachable)?;
     POSTGRES_MIGRATOR.run(&pool).await?;
     Ok(Db::new(pool, Backend::Postgres))
+}
+
+/// Whether `url` names a PostgreSQL database (what `database.url` and `copy-database --to` take).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// `url` with its password (if any) replaced by `***`, for messages and logs.

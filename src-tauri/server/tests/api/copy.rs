@@ -6,13 +6,12 @@ use std::{path::Path, process::Output, time::Duration};
 
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
-use sqlx::Connection;
 use stablepay_core::access::Role;
 
 use crate::{
     helpers::{
-        database_url, eventually, key, pair_display, postgres, spawn_app, spawn_app_tweaked, usdt,
-        TestApp, MERCHANT,
+        connect, database_url, eventually, key, pair_display, postgres, spawn_app,
+        spawn_app_tweaked, usdt, TestApp, MERCHANT,
     },
     webhooks::Receiver,
 };
@@ -41,13 +40,6 @@ async fn counter() -> TestApp {
 
 async fn stop(app: &mut TestApp) {
     app.server.take().unwrap().shutdown().await;
-}
-
-async fn connect(url: &str) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(url)
-        .await
-        .expect("test connection")
 }
 
 fn sqlite_url(path: &Path) -> String {

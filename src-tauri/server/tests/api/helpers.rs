@@ -91,13 +91,7 @@ impl TestApp {
     /// A second connection to the app's database: for simulating outcomes (e.g. a settled payment)
     /// that only the chain watcher produces, and for reading what the API does not show.
     async fn connection(&self) -> sqlx::AnyConnection {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let url = database_url(&self.db_path())
-            .unwrap_or_else(|| format!("sqlite://{}", self.db_path().display()));
-        sqlx::AnyConnection::connect(&url)
-            .await
-            .expect("test connection")
+        connect(&store_url(&self.db_path())).await
     }
 
     /// One number read with `query` on a second connection.
@@ -172,6 +166,20 @@ pub(crate) fn database_url(db: &std::path::Path) -> Option<String> {
     }
     let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
     Some(format!("{base}/{name}"))
+}
+
+/// The URL of the store standing for the SQLite file `db`: that file, or its PostgreSQL database.
+pub(crate) fn store_url(db: &std::path::Path) -> String {
+    database_url(db).unwrap_or_else(|| format!("sqlite://{}", db.display()))
+}
+
+/// A connection of the tests' own to the store at `url`.
+pub(crate) async fn connect(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(url)
+        .await
+        .expect("test connection")
 }
 
 /// A valid config file body for tests that run the binary.

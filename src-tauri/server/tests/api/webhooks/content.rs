@@ -177,11 +177,7 @@ async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when
     core.payments.cancel(&created.payment.id).await.unwrap();
 
     // Before the event is queued, the payment changes again (through a second connection).
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let url =
-        crate::helpers::database_url(&db).unwrap_or_else(|| format!("sqlite://{}", db.display()));
-    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut db = crate::helpers::connect(&crate::helpers::store_url(&db)).await;
     sqlx::query("UPDATE payment_sessions SET description = 'changed later', status = 'expired'")
         .execute(&mut db)
         .await
