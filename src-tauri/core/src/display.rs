@@ -7,14 +7,22 @@
 //! whatever its status — pending, confirming, expired, cancelled — with the amount and countdown),
 //! `success` (it was paid). Success stays until the cashier shows another payment or clears the
 //! screen.
+//!
+//! Channels: the shop has one display channel of its own (`None`), and each counter of a hub
+//! ([`crate::counters`]) has its own, so the screen beside a counter shows that counter's sales
+//! only. A counter's channel is made when it is first used (idle, with the shop's name and logo).
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast::error::RecvError, watch};
 
 use crate::{
     clock::Clock,
+    counters::CounterId,
     error::CoreError,
     events::EventBus,
     payments::{Payment, PaymentId, Payments},
@@ -57,10 +65,14 @@ pub struct DisplayState {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Which display channel: a counter's, or the shop's own (`None`).
+pub type Channel = Option<CounterId>;
+
 /// The display service.
 #[derive(Debug, Clone)]
 pub struct Display {
-    state: Arc<watch::Sender<DisplayState>>,
+    /// Every channel in use; the shop's own is always there.
+    channels: Arc<RwLock<HashMap<Channel, Arc<watch::Sender<DisplayState>>>>>,
     payments: Payments,
     events: EventBus,
     clock: Arc<dyn Clock>,
@@ -92,7 +104,10 @@ impl Display {
             updated_at: clock.now(),
         };
         Self {
-            state: Arc::new(watch::channel(state).0),
+            channels: Arc::new(RwLock::new(HashMap::from([(
+                None,
+                Arc::new(watch::channel(state).0),
+            )]))),
             payments,
             events,
             clock,
@@ -100,21 +115,56 @@ impl Display {
         }
     }
 
-    /// The current state.
-    pub fn current(&self) -> DisplayState {
-        self.state.borrow().clone()
+    /// The channel `counter` shows on (made idle, like the shop's, on first use).
+    fn channel(&self, counter: Option<&CounterId>) -> Arc<watch::Sender<DisplayState>> {
+        let key = counter.cloned();
+        if let Some(c) = self.channels.read().expect("display lock").get(&key) {
+            return c.clone();
+        }
+        let mut channels = self.channels.write().expect("display lock");
+        let idle = {
+            let shop = channels.get(&None).expect("the shop's channel").borrow();
+            DisplayState {
+                mode: DisplayMode::Idle,
+                payment: None,
+                ..shop.clone()
+            }
+        };
+        channels
+            .entry(key)
+            .or_insert_with(|| Arc::new(watch::channel(idle).0))
+            .clone()
     }
 
-    /// Every state from the current one on (a slow screen skips to the newest).
-    pub fn subscribe(&self) -> watch::Receiver<DisplayState> {
-        self.state.subscribe()
+    fn every_channel(&self) -> Vec<Arc<watch::Sender<DisplayState>>> {
+        self.channels
+            .read()
+            .expect("display lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
-    /// Shows payment `id`, or the idle screen for `None`.
-    pub async fn show(&self, id: Option<&PaymentId>) -> Result<DisplayState, CoreError> {
-        let shown = self.show_here(id).await?;
+    /// The current state of `counter`'s channel (`None`: the shop's).
+    pub fn current(&self, counter: Option<&CounterId>) -> DisplayState {
+        self.channel(counter).borrow().clone()
+    }
+
+    /// Every state of `counter`'s channel from the current one on (a slow screen skips to the
+    /// newest).
+    pub fn subscribe(&self, counter: Option<&CounterId>) -> watch::Receiver<DisplayState> {
+        self.channel(counter).subscribe()
+    }
+
+    /// Shows payment `id` on `counter`'s channel, or the idle screen for `None`.
+    pub async fn show(
+        &self,
+        counter: Option<&CounterId>,
+        id: Option<&PaymentId>,
+    ) -> Result<DisplayState, CoreError> {
+        let shown = self.show_here(counter, id).await?;
         if let Some(relay) = &self.relay {
-            relay.relay_display(id);
+            relay.relay_display(counter, id);
         }
         Ok(shown)
     }
@@ -125,47 +175,59 @@ impl Display {
         self
     }
 
-    /// Shows `id` on this server's display sockets only (what another server's cashier chose).
-    pub async fn show_here(&self, id: Option<&PaymentId>) -> Result<DisplayState, CoreError> {
+    /// Shows `id` on `counter`'s channel on this server's sockets only (what another server's
+    /// cashier chose).
+    pub async fn show_here(
+        &self,
+        counter: Option<&CounterId>,
+        id: Option<&PaymentId>,
+    ) -> Result<DisplayState, CoreError> {
         let payment = match id {
             Some(id) => Some(self.payments.get(id).await?),
             None => None,
         };
         let now = self.clock.now();
-        self.state.send_modify(|s| {
+        let channel = self.channel(counter);
+        channel.send_modify(|s| {
             s.mode = payment.as_ref().map_or(DisplayMode::Idle, mode_for);
             s.payment = payment;
             s.updated_at = now;
         });
-        Ok(self.current())
+        let shown = channel.borrow().clone();
+        Ok(shown)
     }
 
     /// Shows the logo of version `version` (`None`: no logo) on the idle screen from now on.
     pub fn set_logo(&self, version: Option<String>) {
         let now = self.clock.now();
-        self.state.send_if_modified(|s| {
-            if s.logo_version == version {
-                return false;
-            }
-            s.logo_version = version;
-            s.updated_at = now;
-            true
-        });
+        for channel in self.every_channel() {
+            channel.send_if_modified(|s| {
+                if s.logo_version == version {
+                    return false;
+                }
+                s.logo_version = version.clone();
+                s.updated_at = now;
+                true
+            });
+        }
     }
 
+    /// Every channel showing `payment` shows it as it is now.
     fn follow(&self, payment: Payment) {
         let now = self.clock.now();
-        self.state.send_if_modified(|s| {
-            if s.payment.as_ref().is_none_or(|p| p.id != payment.id)
-                || s.payment.as_ref() == Some(&payment)
-            {
-                return false;
-            }
-            s.mode = mode_for(&payment);
-            s.payment = Some(payment);
-            s.updated_at = now;
-            true
-        });
+        for channel in self.every_channel() {
+            channel.send_if_modified(|s| {
+                if s.payment.as_ref().is_none_or(|p| p.id != payment.id)
+                    || s.payment.as_ref() == Some(&payment)
+                {
+                    return false;
+                }
+                s.mode = mode_for(&payment);
+                s.payment = Some(payment.clone());
+                s.updated_at = now;
+                true
+            });
+        }
     }
 
     /// Follows the shown payment's events forever (the host spawns this).
@@ -175,8 +237,12 @@ impl Display {
             match events.recv().await {
                 Ok(event) => self.follow(event.payment),
                 Err(RecvError::Lagged(_)) => {
-                    let shown = self.state.borrow().payment.as_ref().map(|p| p.id.clone());
-                    if let Some(id) = shown {
+                    let shown: Vec<PaymentId> = self
+                        .every_channel()
+                        .iter()
+                        .filter_map(|c| c.borrow().payment.as_ref().map(|p| p.id.clone()))
+                        .collect();
+                    for id in shown {
                         if let Ok(p) = self.payments.get(&id).await {
                             self.follow(p);
                         }

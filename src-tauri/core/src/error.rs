@@ -99,6 +99,9 @@ pub enum CoreError {
     /// No paired display with that id (or it is already revoked).
     #[error("display not found")]
     DisplayNotFound,
+    /// No paired counter with that id (or it is already revoked).
+    #[error("counter not found")]
+    CounterNotFound,
     /// No webhook endpoint with that id.
     #[error("webhook endpoint not found")]
     WebhookNotFound,
@@ -222,6 +225,7 @@ impl CoreError {
             CoreError::WebhookNotFound => "webhook_not_found",
             CoreError::PairingRefused => "pairing_refused",
             CoreError::DisplayNotFound => "display_not_found",
+            CoreError::CounterNotFound => "counter_not_found",
             CoreError::DeliveryNotFound => "delivery_not_found",
             CoreError::LogoNotFound => "logo_not_found",
             CoreError::UnsupportedImage => "unsupported_image",

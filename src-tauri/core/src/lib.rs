@@ -13,6 +13,7 @@ pub mod chain;
 pub mod clock;
 pub mod compat;
 pub mod config;
+pub mod counters;
 pub mod display;
 pub mod eip681;
 pub mod entropy;

@@ -1,8 +1,9 @@
-//! Pairing customer displays. The owner asks for a code (six digits, valid [`CODE_LIFETIME`], one
-//! at a time); a tablet that opens the display page on the shop's address and enters it receives a
-//! display-role token, kept on that device. The token is stored hashed, so the database never holds
-//! a usable one. Paired displays are listed and can be revoked; a revocation is announced, so an
-//! open display socket of that device closes at once.
+//! Pairing customer displays and counters. The owner asks for a code (six digits, valid
+//! [`CODE_LIFETIME`], one at a time); a tablet that opens the display page on the shop's address and
+//! enters it receives a display-role token, kept on that device — and a desktop till attaching to a
+//! hub ([`crate::counters`]) that enters it receives a cashier-role token as that counter. A token is
+//! stored hashed, so the database never holds a usable one. Paired devices are listed and can be
+//! revoked; a revocation is announced, so an open socket of that device closes at once.
 //!
 //! Guessing: a code dies after [`MAX_FAILED_ATTEMPTS`] wrong tries in all (one in 100,000 to hit it
 //! by chance), so it cannot be brute-forced within its two minutes.
@@ -19,8 +20,9 @@ use sqlx::Row;
 use tokio::sync::broadcast;
 
 use crate::{
-    access::ApiKey,
+    access::{ApiKey, Role},
     clock::{from_millis, to_millis, Clock},
+    counters::{Counter, CounterId},
     entropy::Entropy,
     error::CoreError,
 };
@@ -39,10 +41,71 @@ pub struct PairingCode {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A paired display.
+/// What a paired device is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    /// A customer display (role `display`), in `display_devices`.
+    Display,
+    /// A counter of a hub (role `cashier`), in `counters`.
+    Counter,
+}
+
+impl DeviceKind {
+    fn table(self) -> &'static str {
+        match self {
+            DeviceKind::Display => "display_devices",
+            DeviceKind::Counter => "counters",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            DeviceKind::Display => "dsp_",
+            DeviceKind::Counter => CounterId::PREFIX,
+        }
+    }
+
+    /// The role its token holds.
+    pub fn role(self) -> Role {
+        match self {
+            DeviceKind::Display => Role::Display,
+            DeviceKind::Counter => Role::Cashier,
+        }
+    }
+
+    fn not_found(self) -> CoreError {
+        match self {
+            DeviceKind::Display => CoreError::DisplayNotFound,
+            DeviceKind::Counter => CoreError::CounterNotFound,
+        }
+    }
+}
+
+/// The live device a token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisplayDevice {
-    /// `dsp_` + 24 hex digits.
+pub struct PairedDevice {
+    /// `dsp_…` or `ctr_…`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// A display or a counter.
+    pub kind: DeviceKind,
+}
+
+impl PairedDevice {
+    /// The counter it is, if it is one.
+    pub fn counter(&self) -> Option<Counter> {
+        (self.kind == DeviceKind::Counter).then(|| Counter {
+            id: CounterId::from_store(self.id.clone()),
+            name: self.name.clone(),
+        })
+    }
+}
+
+/// A paired display or counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// `dsp_` or `ctr_` + 24 hex digits.
     pub id: String,
     /// What the owner (or the tablet) called it.
     pub name: String,
@@ -75,8 +138,8 @@ pub struct Pairing {
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     pending: Arc<Mutex<Pending>>,
-    /// Token hash → (device id, name), for the live devices.
-    tokens: Arc<RwLock<HashMap<String, (String, String)>>>,
+    /// Token hash → device, for the live devices.
+    tokens: Arc<RwLock<HashMap<String, PairedDevice>>>,
     revoked: broadcast::Sender<String>,
     /// The other servers on the same PostgreSQL database, told of codes, pairings and revocations
     /// (a display may pair through any replica, and a revoked one is refused by all).
@@ -163,8 +226,13 @@ impl Pairing {
         code
     }
 
-    /// Pairs a display with `code`: its record and its token (given out this once).
-    pub async fn pair(&self, code: &str, name: &str) -> Result<(DisplayDevice, ApiKey), CoreError> {
+    /// Pairs a display or a counter with `code`: its record and its token (given out this once).
+    pub async fn pair(
+        &self,
+        code: &str,
+        name: &str,
+        kind: DeviceKind,
+    ) -> Result<(Device, ApiKey), CoreError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
             return Err(CoreError::field("name", "1 to 60 printable characters"));
@@ -190,9 +258,10 @@ impl Pairing {
             relay.relay_pairing_attempt(true);
         }
         let token = ApiKey::random(self.entropy.as_ref());
-        let device = DisplayDevice {
+        let device = Device {
             id: format!(
-                "dsp_{}",
+                "{}{}",
+                kind.prefix(),
                 hex::encode(crate::entropy::bytes::<12>(self.entropy.as_ref()))
             ),
             name: name.to_string(),
@@ -200,28 +269,33 @@ impl Pairing {
             revoked_at: None,
         };
         let token_hash = hash(token.expose());
-        sqlx::query(
-            "INSERT INTO display_devices (id, name, token_hash, paired_at) VALUES ($1, $2, $3, $4)",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO {} (id, name, token_hash, paired_at) VALUES ($1, $2, $3, $4)",
+            kind.table()
+        ))
         .bind(&device.id)
         .bind(&device.name)
         .bind(&token_hash)
         .bind(to_millis(now))
         .execute(&self.pool)
         .await?;
-        self.tokens
-            .write()
-            .expect("pairing lock")
-            .insert(token_hash, (device.id.clone(), device.name.clone()));
+        self.tokens.write().expect("pairing lock").insert(
+            token_hash,
+            PairedDevice {
+                id: device.id.clone(),
+                name: device.name.clone(),
+                kind,
+            },
+        );
         if let Some(relay) = &self.relay {
             relay.relay_devices(None);
         }
-        tracing::info!(device = %device.id, name = %device.name, "customer display paired");
+        tracing::info!(device = %device.id, name = %device.name, ?kind, "device paired");
         Ok((device, token))
     }
 
-    /// The live device a token belongs to: `(id, name)`.
-    pub fn device(&self, token: &str) -> Option<(String, String)> {
+    /// The live device a token belongs to.
+    pub fn device(&self, token: &str) -> Option<PairedDevice> {
         self.tokens
             .read()
             .expect("pairing lock")
@@ -229,16 +303,26 @@ impl Pairing {
             .cloned()
     }
 
-    /// Every paired display, newest first (revoked ones too).
-    pub async fn list(&self) -> Result<Vec<DisplayDevice>, CoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, paired_at, revoked_at FROM display_devices ORDER BY paired_at DESC",
-        )
+    /// Whether `counter` is paired and not revoked.
+    pub fn counter_known(&self, counter: &CounterId) -> bool {
+        self.tokens
+            .read()
+            .expect("pairing lock")
+            .values()
+            .any(|d| d.kind == DeviceKind::Counter && d.id == counter.as_str())
+    }
+
+    /// Every paired display or counter, newest first (revoked ones too).
+    pub async fn list(&self, kind: DeviceKind) -> Result<Vec<Device>, CoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT id, name, paired_at, revoked_at FROM {} ORDER BY paired_at DESC",
+            kind.table()
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(DisplayDevice {
+                Ok(Device {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     paired_at: from_millis(r.try_get("paired_at")?),
@@ -248,28 +332,29 @@ impl Pairing {
             .collect()
     }
 
-    /// Revokes a display: its token stops working and its open sockets close.
-    pub async fn revoke(&self, id: &str) -> Result<(), CoreError> {
-        let done = sqlx::query(
-            "UPDATE display_devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
+    /// Revokes a display or a counter: its token stops working and its open sockets close.
+    pub async fn revoke(&self, kind: DeviceKind, id: &str) -> Result<(), CoreError> {
+        let done = sqlx::query(&format!(
+            "UPDATE {} SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            kind.table()
+        ))
         .bind(to_millis(self.clock.now()))
         .bind(id)
         .execute(&self.pool)
         .await?
         .rows_affected();
         if done == 0 {
-            return Err(CoreError::DisplayNotFound);
+            return Err(kind.not_found());
         }
         self.tokens
             .write()
             .expect("pairing lock")
-            .retain(|_, (device, _)| device != id);
+            .retain(|_, device| device.id != id);
         let _ = self.revoked.send(id.to_string());
         if let Some(relay) = &self.relay {
             relay.relay_devices(Some(id));
         }
-        tracing::info!(device = %id, "customer display revoked");
+        tracing::info!(device = %id, ?kind, "device revoked");
         Ok(())
     }
 
@@ -279,19 +364,26 @@ impl Pairing {
     }
 }
 
-/// Token hash → (device id, name) of every display not revoked.
-async fn live_tokens(pool: &Db) -> Result<HashMap<String, (String, String)>, CoreError> {
-    let rows =
-        sqlx::query("SELECT id, name, token_hash FROM display_devices WHERE revoked_at IS NULL")
-            .fetch_all(pool)
-            .await?;
-    Ok(rows
-        .iter()
-        .map(|r| -> Result<_, sqlx::Error> {
-            Ok((
+/// Token hash → device of every display and counter not revoked.
+async fn live_tokens(pool: &Db) -> Result<HashMap<String, PairedDevice>, CoreError> {
+    let mut tokens = HashMap::new();
+    for kind in [DeviceKind::Display, DeviceKind::Counter] {
+        let rows = sqlx::query(&format!(
+            "SELECT id, name, token_hash FROM {} WHERE revoked_at IS NULL",
+            kind.table()
+        ))
+        .fetch_all(pool)
+        .await?;
+        for r in &rows {
+            tokens.insert(
                 r.try_get("token_hash")?,
-                (r.try_get("id")?, r.try_get("name")?),
-            ))
-        })
-        .collect::<Result<_, _>>()?)
+                PairedDevice {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    kind,
+                },
+            );
+        }
+    }
+    Ok(tokens)
 }

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::{
     clock::{from_millis, to_millis, Clock},
+    counters::CounterId,
     display::Display,
     events::{EventBus, PaymentEvent, PaymentEventKind},
     pairing::{Pairing, PairingCode},
@@ -84,8 +85,12 @@ enum What {
         #[serde(default)]
         progress: bool,
     },
-    /// The customer display now shows this payment (`None`: nothing).
-    Display { id: Option<String> },
+    /// The customer display (of `counter`, or the shop's) now shows this payment (`None`: nothing).
+    Display {
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+    },
     /// A display pairing code was made (the one code of the hub).
     PairingCode { code: String, expires_at: i64 },
     /// A pairing code was tried: wrong (counts towards its limit) or used.
@@ -167,9 +172,10 @@ impl Replica {
     }
 
     /// Tells the other servers what the customer display shows now.
-    pub(crate) fn relay_display(&self, id: Option<&PaymentId>) {
+    pub(crate) fn relay_display(&self, counter: Option<&CounterId>, id: Option<&PaymentId>) {
         self.send(What::Display {
             id: id.map(|i| i.as_str().to_string()),
+            counter: counter.map(|c| c.as_str().to_string()),
         });
     }
 
@@ -331,9 +337,10 @@ impl Replica {
                     };
                     events.publish_here(PaymentEvent { kind, payment });
                 }
-                What::Display { id } => {
+                What::Display { id, counter } => {
                     let id = id.map(PaymentId::from_store);
-                    if let Err(e) = display.show_here(id.as_ref()).await {
+                    let counter = counter.map(CounterId::from_store);
+                    if let Err(e) = display.show_here(counter.as_ref(), id.as_ref()).await {
                         tracing::warn!(error = %e, "relay: the display's payment is not readable");
                     }
                 }

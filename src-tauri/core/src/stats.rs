@@ -12,6 +12,9 @@
 //! or the reason a `failed` payment was given). Failed manual checks are counted apart, in
 //! `check_failures`, once per payment and reason: whoever holds a payment id can repeat a check,
 //! but not inflate a figure. Every reason is listed, with 0 when it never happened.
+//!
+//! On a hub the statistics can be narrowed to one counter's sales ([`crate::counters`]): every
+//! figure is then computed over the sales that counter made.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +23,7 @@ use sqlx::Row;
 
 use crate::{
     clock::to_millis,
+    counters::CounterId,
     error::CoreError,
     store::{Backend, Db},
 };
@@ -95,6 +99,18 @@ pub fn ended_reason(
     match (status, failed_reason) {
         ("failed", Some(reason)) => reason.into(),
         (status, _) => status.into(),
+    }
+}
+
+/// The payments counted: all of them, or one counter's sales. A counter id is `ctr_` and 24
+/// lowercase hex digits by construction ([`CounterId::parse`]), so it is safe to write into SQL.
+fn sessions(counter: Option<&CounterId>) -> String {
+    match counter {
+        None => "payment_sessions".into(),
+        Some(c) => format!(
+            "(SELECT * FROM payment_sessions WHERE counter_id = '{}')",
+            c.as_str()
+        ),
     }
 }
 
@@ -187,11 +203,19 @@ impl Stats {
 
     /// Payments stored, by status (only statuses that occur).
     pub async fn status_counts(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+        self.status_counts_of(None).await
+    }
+
+    async fn status_counts_of(
+        &self,
+        counter: Option<&CounterId>,
+    ) -> Result<BTreeMap<String, u64>, CoreError> {
         let mut by_status = BTreeMap::new();
-        for row in sqlx::query("SELECT status, COUNT(*) AS n FROM payment_sessions GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?
-        {
+        let sql = format!(
+            "SELECT status, COUNT(*) AS n FROM {} AS payment_sessions GROUP BY status",
+            sessions(counter)
+        );
+        for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
             by_status.insert(row.try_get("status")?, row.try_get::<i64, _>("n")? as u64);
         }
         Ok(by_status)
@@ -206,12 +230,13 @@ impl Stats {
     }
 
     /// The last `count` periods up to the one holding `now`, oldest first, every period listed (0
-    /// when quiet).
+    /// when quiet); `counter`: that counter's sales only.
     pub async fn volume(
         &self,
         period: Period,
         count: u32,
         now: DateTime<Utc>,
+        counter: Option<&CounterId>,
     ) -> Result<Vec<Volume>, CoreError> {
         let mut starts = vec![period.start_of(now.date_naive())];
         for _ in 1..count {
@@ -221,8 +246,9 @@ impl Stats {
         let since = starts[0].and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
         let sql = format!(
             "SELECT {} AS day, COUNT(*) AS created, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid
-             FROM payment_sessions WHERE created_at >= $1 GROUP BY day",
-            period.sql_start(self.pool.backend())
+             FROM {} AS payment_sessions WHERE created_at >= $1 GROUP BY day",
+            period.sql_start(self.pool.backend()),
+            sessions(counter)
         );
         let rows = sqlx::query(&sql)
             .bind(to_millis(since))
@@ -263,13 +289,16 @@ impl Stats {
         Ok(n as u64)
     }
 
-    /// Computes [`PaymentStats`] as of `now`, listing every symbol in `tokens`.
+    /// Computes [`PaymentStats`] as of `now`, listing every symbol in `tokens`; `counter`: over
+    /// that counter's sales only.
     pub async fn payment_stats(
         &self,
         tokens: &[String],
         now: DateTime<Utc>,
+        counter: Option<&CounterId>,
     ) -> Result<PaymentStats, CoreError> {
-        let by_status = self.status_counts().await?;
+        let from = sessions(counter);
+        let by_status = self.status_counts_of(counter).await?;
         let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
         let total: u64 = by_status.values().sum();
         // A sale refunded since was still paid: it counts as a success.
@@ -278,9 +307,9 @@ impl Stats {
 
         let mut payments_by_token: BTreeMap<String, u64> =
             tokens.iter().map(|t| (t.clone(), 0)).collect();
-        for row in sqlx::query(
-            "SELECT token_symbol, COUNT(*) AS n FROM payment_sessions GROUP BY token_symbol",
-        )
+        for row in sqlx::query(&format!(
+            "SELECT token_symbol, COUNT(*) AS n FROM {from} AS payment_sessions GROUP BY token_symbol"
+        ))
         .fetch_all(&self.pool)
         .await?
         {
@@ -294,11 +323,11 @@ impl Stats {
         let mut success_rate_by_period = BTreeMap::new();
         for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
             let since = to_millis(now - Duration::days(days));
-            let row = sqlx::query(
+            let row = sqlx::query(&format!(
                 "SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
                    COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
-                 FROM payment_sessions WHERE created_at >= $1",
-            )
+                 FROM {from} AS payment_sessions WHERE created_at >= $1"
+            ))
             .bind(since)
             .fetch_one(&self.pool)
             .await?;
@@ -307,25 +336,26 @@ impl Stats {
         }
         let mut success_rate_by_token: BTreeMap<String, f64> =
             tokens.iter().map(|t| (t.clone(), 0.0)).collect();
-        for row in sqlx::query(
+        for row in sqlx::query(&format!(
             "SELECT token_symbol, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
                COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
-             FROM payment_sessions GROUP BY token_symbol",
-        )
+             FROM {from} AS payment_sessions GROUP BY token_symbol"
+        ))
         .fetch_all(&self.pool)
         .await?
         {
             success_rate_by_token.insert(row.try_get("token_symbol")?, rate(&row)?);
         }
 
-        let average_ms: Option<f64> = sqlx::query_scalar(
-        "SELECT CAST(AVG(paid_at - created_at) AS DOUBLE PRECISION) FROM payment_sessions WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL",
-    )
-    .fetch_one(&self.pool)
-    .await?;
+        let average_ms: Option<f64> = sqlx::query_scalar(&format!(
+            "SELECT CAST(AVG(paid_at - created_at) AS DOUBLE PRECISION) FROM {from} AS payment_sessions
+             WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL"
+        ))
+        .fetch_one(&self.pool)
+        .await?;
 
-        let failure_reasons = self.failure_reasons().await?;
-        let check_failures = self.check_failures().await?;
+        let failure_reasons = self.failure_reasons(&from).await?;
+        let check_failures = self.check_failures(&from).await?;
 
         let ended = successful + failed;
         Ok(PaymentStats {
@@ -349,7 +379,7 @@ impl Stats {
     }
 
     /// Each failed payment once, by [`ended_reason`].
-    async fn failure_reasons(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+    async fn failure_reasons(&self, from: &str) -> Result<BTreeMap<String, u64>, CoreError> {
         let reason = self.pool.pick(
             "json_extract(e.detail, '$.reason')",
             "(e.detail::json ->> 'reason')",
@@ -364,7 +394,7 @@ impl Stats {
                 (SELECT {reason} FROM events e
                   WHERE e.payment_id = p.id AND e.kind = 'payment.check_failed'
                   ORDER BY e.seq DESC LIMIT 1) AS last_check
-             FROM payment_sessions p WHERE p.status IN ('expired', 'cancelled', 'failed')"
+             FROM {from} AS p WHERE p.status IN ('expired', 'cancelled', 'failed')"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut reasons = every_reason();
@@ -381,7 +411,7 @@ impl Stats {
     }
 
     /// Failed manual checks by reason, each (payment, reason) once.
-    async fn check_failures(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+    async fn check_failures(&self, from: &str) -> Result<BTreeMap<String, u64>, CoreError> {
         let reason = self.pool.pick(
             "json_extract(detail, '$.reason') AS reason FROM events
                  WHERE kind = 'payment.check_failed' AND json_valid(detail)",
@@ -391,7 +421,8 @@ impl Stats {
         );
         let sql = format!(
             "SELECT reason, COUNT(*) AS n FROM (SELECT DISTINCT payment_id, {reason}) AS checks
-             WHERE reason IS NOT NULL GROUP BY reason"
+             WHERE reason IS NOT NULL AND payment_id IN (SELECT id FROM {from} AS payment_sessions)
+             GROUP BY reason"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut reasons = every_reason();

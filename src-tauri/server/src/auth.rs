@@ -31,6 +31,7 @@ use axum::{
 use stablepay_core::{
     access::{ApiKey, KeyConfig, Role},
     config::ServerConfig,
+    counters::{Counter, CounterId},
     entropy::Entropy,
     pairing::Pairing,
 };
@@ -78,8 +79,11 @@ pub struct Caller {
     pub role: Option<Role>,
     /// For the logs: the key's name, `desktop`, `this computer`, or empty.
     pub name: Arc<str>,
-    /// The paired display it is, if it is one.
+    /// The paired display or counter it is, if it is one (its sockets close when it is revoked).
     pub device: Option<Arc<str>>,
+    /// The counter of this hub it is, if it is one: its sales carry it, and its display channel is
+    /// its own.
+    pub counter: Option<Counter>,
     /// Why nobody: the request came through a proxy to a server with no key.
     proxied_without_key: bool,
 }
@@ -90,6 +94,7 @@ impl Caller {
             role: None,
             name: Arc::from(""),
             device: None,
+            counter: None,
             proxied_without_key: false,
         }
     }
@@ -100,6 +105,11 @@ impl Caller {
             name: Arc::from(name),
             ..Self::nobody()
         }
+    }
+
+    /// The display channel it shows on and follows by itself: its counter's, or the shop's (`None`).
+    pub fn channel(&self) -> Option<CounterId> {
+        self.counter.as_ref().map(|c| c.id.clone())
     }
 
     /// Whether it holds `permission`.
@@ -177,10 +187,11 @@ impl Keys {
                     return Caller::with(Role::Admin, "desktop");
                 }
             }
-            if let Some((id, name)) = self.displays.as_ref().and_then(|d| d.device(key)) {
+            if let Some(device) = self.displays.as_ref().and_then(|d| d.device(key)) {
                 return Caller {
-                    device: Some(Arc::from(id.as_str())),
-                    ..Caller::with(Role::Display, &name)
+                    device: Some(Arc::from(device.id.as_str())),
+                    counter: device.counter(),
+                    ..Caller::with(device.kind.role(), &device.name)
                 };
             }
             // Every key is compared, so the time taken does not tell which one matched.

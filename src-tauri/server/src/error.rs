@@ -153,6 +153,7 @@ impl ApiError {
                 | CoreError::RefundNotFound
                 | CoreError::WebhookNotFound
                 | CoreError::DisplayNotFound
+                | CoreError::CounterNotFound
                 | CoreError::DeliveryNotFound
                 | CoreError::LogoNotFound => StatusCode::NOT_FOUND,
                 CoreError::UnsupportedImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,

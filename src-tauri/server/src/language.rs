@@ -87,6 +87,7 @@ pub(crate) fn zh_error(code: &str) -> Option<&'static str> {
         "delivery_not_found" => "找不到该投递记录",
         "pairing_refused" => "配对码错误或已过期",
         "display_not_found" => "没有该显示屏（可能已被吊销）",
+        "counter_not_found" => "没有该收银台（可能已被吊销）",
         "product_inactive" => "该商品已下架",
         "invalid_state" => "付款当前状态下无法执行此操作",
         "amount_slots_exhausted" => "该金额的待付款过多，请稍后重试",

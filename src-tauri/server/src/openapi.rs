@@ -79,6 +79,9 @@ use crate::{error, routes, state::AppState};
         routes::pairing::pair,
         routes::pairing::list,
         routes::pairing::revoke,
+        routes::pairing::pair_counter,
+        routes::pairing::list_counters,
+        routes::pairing::revoke_counter,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerKey, &CommonErrors),
@@ -96,6 +99,7 @@ use crate::{error, routes, state::AppState};
         (name = "webhooks", description = "Signed event deliveries to your systems"),
         (name = "auth", description = "Socket tickets (a key must not travel in a socket URL) and the key socket messages are signed with"),
         (name = "displays", description = "Pairing customer displays: a code from the owner buys a tablet a display-role token"),
+        (name = "counters", description = "Counters of a hub: a desktop till paired with the same code gets a cashier-role token; its sales carry it and its display channel is its own"),
     )
 )]
 pub struct ApiDoc;

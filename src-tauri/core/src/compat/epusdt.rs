@@ -409,6 +409,7 @@ impl Epusdt {
                 cart: None,
                 ask_tip: false,
                 rate,
+                counter: None,
             })
             .await;
         let payment = match created {

@@ -122,6 +122,7 @@ impl Payments {
             cart: req.cart.clone(),
             tip,
             refunded: None,
+            counter: req.counter.clone(),
             required_confirmations: self.rules.confirmations_for(network.id.as_str()),
             confirmations: 0,
             transaction_hash: None,

@@ -149,6 +149,9 @@ pub struct Payment {
     /// What confirmed refunds gave back (`None`: nothing).
     #[serde(default)]
     pub refunded: Option<TokenAmount>,
+    /// The counter of a hub that made the sale (`None`: made otherwise).
+    #[serde(default)]
+    pub counter: Option<crate::counters::Counter>,
     /// Confirmations needed before `paid`.
     pub required_confirmations: u32,
     /// Confirmations seen so far.
@@ -281,6 +284,8 @@ pub struct NewPayment {
     /// The rate to convert a shop-currency price at, instead of the shop's current one (an order
     /// that names its own, e.g. through the epusdt protocol).
     pub rate: Option<DecimalAmount>,
+    /// The counter making the sale (its key's).
+    pub counter: Option<crate::counters::Counter>,
 }
 
 /// Bounds on free-text fields.

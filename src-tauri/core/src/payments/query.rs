@@ -31,6 +31,8 @@ pub struct PaymentFilter {
     pub token: Option<TokenSymbol>,
     /// Only this network.
     pub network: Option<NetworkId>,
+    /// Only the sales of this counter.
+    pub counter: Option<crate::counters::CounterId>,
     /// Created at or after.
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
@@ -213,8 +215,8 @@ pub(super) async fn insert(
         "INSERT INTO payment_sessions (id, status, network_id, chain_id, token_symbol, token_contract, decimals, pay_to,
             requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
             idempotency_key, request_fingerprint, required_confirmations, confirmations, late, start_block, created_at, expires_at, updated_at,
-            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
+            fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip, counter_id, counter_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
     )
     .bind(p.id.as_str())
     .bind(p.status.as_str())
@@ -247,6 +249,8 @@ pub(super) async fn insert(
     .bind(p.remainder_of.as_ref().map(|id| id.as_str().to_string()))
     .bind(p.cart.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
     .bind(p.tip.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
+    .bind(p.counter.as_ref().map(|c| c.id.as_str().to_string()))
+    .bind(p.counter.as_ref().map(|c| c.name.clone()))
     .execute(conn)
     .await?;
     Ok(())
@@ -350,6 +354,9 @@ pub(super) async fn list(pool: &Db, f: &PaymentFilter) -> Result<Page, CoreError
     }
     if let Some(n) = &f.network {
         q.push(" AND network_id = ").bind(n.as_str());
+    }
+    if let Some(c) = &f.counter {
+        q.push(" AND counter_id = ").bind(c.as_str());
     }
     if let Some(from) = f.created_from {
         q.push(" AND created_at >= ").bind(to_millis(from));

@@ -78,6 +78,8 @@ impl Payments {
                 cart: None,
                 ask_tip: false,
                 rate: None,
+                // The rest is asked at the counter that made the sale.
+                counter: sale.counter.clone(),
             })
             .await?;
         Ok(created.payment)

@@ -9,6 +9,7 @@ use crate::{
     amount::{DecimalAmount, TokenAmount},
     catalog::{NetworkId, TokenSymbol},
     clock::from_millis,
+    counters::{Counter, CounterId},
     error::CoreError,
     pricing::{FiatPrice, Rate},
     products::ProductId,
@@ -19,7 +20,7 @@ pub(super) const COLUMNS: &str = "seq, id, status, network_id, chain_id, token_s
     requested_base_units, amount_base_units, offset_steps, description, order_reference, metadata, product_id,
     required_confirmations, confirmations, transaction_hash, block_number, amount_received, start_block,
     late, created_at, expires_at, paid_at, updated_at, wrong_transfer_id, wrong_amount_base_units,
-    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip, refunded_base_units";
+    fiat_amount, fiat_currency, rate, rate_source, rate_at, rate_markup_bp, remainder_of, items, tip, refunded_base_units, counter_id, counter_name";
 
 /// A `payment_sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -62,6 +63,8 @@ pub(super) struct PaymentRow {
     items: Option<String>,
     tip: Option<String>,
     refunded_base_units: Option<String>,
+    counter_id: Option<String>,
+    counter_name: Option<String>,
 }
 
 /// A stored number that must fit its type, or the row is corrupt.
@@ -90,6 +93,13 @@ impl TryFrom<PaymentRow> for Payment {
         let fiat = fiat(id, &r)?;
         Ok(Payment {
             fiat,
+            counter: match (r.counter_id, r.counter_name) {
+                (Some(id), Some(name)) => Some(Counter {
+                    id: CounterId::from_store(id),
+                    name,
+                }),
+                _ => None,
+            },
             remainder_of: r.remainder_of.map(PaymentId::from_store),
             tip: match &r.tip {
                 None => None,

@@ -29,6 +29,7 @@ const TABLES: &[(&str, &str)] = &[
     ("webhook_cursor", "rowid"),
     ("chain_blocks", "network_id, number"),
     ("display_devices", "rowid"),
+    ("counters", "rowid"),
     ("trend_samples", "at"),
     ("shop_logo", "rowid"),
     ("refunds", "rowid"),

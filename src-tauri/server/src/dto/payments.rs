@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use stablepay_core::{
     amount::DecimalAmount,
     catalog::{NetworkId, TokenSymbol},
+    counters::CounterId,
     payments::{IdempotencyKey, NewPayment, Payment, PaymentFilter, PaymentStatus, Price},
     products::ProductId,
     CoreError,
@@ -177,6 +178,15 @@ impl From<&stablepay_core::cart::Cart> for CartView {
     }
 }
 
+/// The counter a sale was made at.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CounterView {
+    /// `ctr_` + 24 hex digits.
+    pub id: String,
+    /// Its name when the sale was made.
+    pub name: String,
+}
+
 /// A payment session as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentResponse {
@@ -263,6 +273,8 @@ pub struct PaymentResponse {
     /// A sale credited with less than it asked: what is missing and its remainder (in
     /// `GET /payments/{id}` and the remainder's answer; null elsewhere and for other sales).
     pub shortfall: Option<ShortfallView>,
+    /// The counter of the hub that made the sale (null for a sale made otherwise, and for customers).
+    pub counter: Option<CounterView>,
     /// RFC 3339 UTC.
     pub created_at: String,
     /// RFC 3339 UTC.
@@ -277,6 +289,7 @@ impl PaymentResponse {
         Self {
             metadata: None,
             order_reference: None,
+            counter: None,
             ..Self::from(p)
         }
     }
@@ -346,6 +359,10 @@ impl From<&Payment> for PaymentResponse {
                 amount: t.amount.as_ref().map(|a| a.to_string_scaled(2)),
             }),
             shortfall: None,
+            counter: p.counter.as_ref().map(|c| CounterView {
+                id: c.id.to_string(),
+                name: c.name.clone(),
+            }),
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
             paid_at: p.paid_at.map(rfc3339),
@@ -472,6 +489,7 @@ impl CreatePaymentRequest {
             cart,
             ask_tip: self.ask_tip == Some(true),
             rate: None,
+            counter: None,
         })
     }
 }
@@ -487,6 +505,8 @@ pub struct ListQuery {
     pub token: Option<String>,
     /// Network slug.
     pub network: Option<String>,
+    /// Only the sales of this counter (`ctr_…`).
+    pub counter: Option<String>,
     /// Created at or after (RFC 3339).
     pub from: Option<String>,
     /// Created before (RFC 3339).
@@ -530,12 +550,22 @@ impl ListQuery {
             statuses,
             token: self.token.as_deref().map(TokenSymbol::parse).transpose()?,
             network: self.network.as_deref().map(NetworkId::parse).transpose()?,
+            counter: self.counter.as_deref().map(counter_query).transpose()?,
             created_from: time("from", self.from)?,
             created_to: time("to", self.to)?,
             cursor: self.cursor,
             limit,
         })
     }
+}
+
+/// A `counter=` query parameter.
+pub(crate) fn counter_query(s: &str) -> Result<CounterId, ApiError> {
+    CounterId::parse(s).map_err(|_| {
+        ApiError::InvalidQuery(format!(
+            "counter: {s:?} is not a counter id (ctr_ and 24 hex digits)"
+        ))
+    })
 }
 
 /// A page of payments, newest first.

@@ -4,6 +4,10 @@
 //! payment, the shop name), answers `ping` with `pong` and sends a heartbeat. Every message is
 //! signed ([`crate::signing`]): the display draws the QR code from the signed payment only.
 //!
+//! Channels ([`stablepay_core::display`]): a counter's key always uses its counter's own channel;
+//! any other caller uses the shop's, or a counter's named with `?counter=ctr_…` (a tablet beside
+//! that counter) on `GET`, `PUT` and the socket alike.
+//!
 //! `GET /display` and the socket need the `display` permission (a paired display, a cashier, an
 //! admin); `PUT /display` is the cashier's (`sell`). The socket takes a ticket (`?ticket=`, see
 //! [`crate::auth`]). Payments on the display are shown as a customer sees them (no metadata, no
@@ -14,12 +18,14 @@ use axum::{
         ws::{WebSocket, WebSocketUpgrade},
         State,
     },
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, put},
-    Json, Router,
+    Extension, Json, Router,
 };
+use serde::Deserialize;
 use serde_json::{json, Value};
 use stablepay_core::{
+    counters::CounterId,
     display::DisplayState,
     payments::PaymentId,
     telemetry::{Direction, Telemetry},
@@ -28,9 +34,12 @@ use tokio::sync::{broadcast, watch};
 
 use crate::{
     auth::{Caller, Permission, Require},
-    dto::display::{DisplayResponse, ShowRequest},
+    dto::{
+        display::{DisplayResponse, ShowRequest},
+        payments::counter_query,
+    },
     error::{ApiError, ErrorBody},
-    extract::ApiJson,
+    extract::{ApiJson, ApiQuery},
     socket::{
         upgrade_merchant, Conversation, Feed, MerchantSocket, Push, SocketSlot, CLOSE_POLICY,
     },
@@ -52,26 +61,72 @@ pub fn socket_router() -> Router<AppState> {
     Router::new().route("/ws/display", get(display_socket))
 }
 
+/// Which display channel (see the module documentation).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChannelQuery {
+    /// A counter's channel (`ctr_…`) instead of the shop's; ignored for a counter's own key.
+    pub counter: Option<String>,
+}
+
+impl ChannelQuery {
+    /// The channel named, checked: a counter paired and not revoked.
+    fn named(&self, state: &AppState) -> Result<Option<CounterId>, ApiError> {
+        let Some(counter) = self.counter.as_deref() else {
+            return Ok(None);
+        };
+        let id = counter_query(counter)?;
+        if !state.core.pairing.counter_known(&id) {
+            return Err(stablepay_core::CoreError::CounterNotFound.into());
+        }
+        Ok(Some(id))
+    }
+
+    /// The channel of `caller`: its counter's own, else the one named.
+    fn of(&self, state: &AppState, caller: &Caller) -> Result<Option<CounterId>, ApiError> {
+        match caller.channel() {
+            Some(own) => Ok(Some(own)),
+            None => self.named(state),
+        }
+    }
+}
+
 /// What the customer display shows now.
 #[utoipa::path(get, path = "/api/v1/display", tag = "display", security(("api_key" = ["admin", "cashier", "display"])),
-    responses((status = 200, body = DisplayResponse), (status = 401, body = ErrorBody)))]
-pub async fn current(State(state): State<AppState>) -> Json<DisplayResponse> {
-    Json(DisplayResponse::from(&state.core.display.current()))
+    params(ChannelQuery),
+    responses((status = 200, body = DisplayResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn current(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(channel): ApiQuery<ChannelQuery>,
+) -> Result<Json<DisplayResponse>, ApiError> {
+    let channel = channel.of(&state, &caller)?;
+    Ok(Json(DisplayResponse::from(
+        &state.core.display.current(channel.as_ref()),
+    )))
 }
 
 /// Shows a payment on the customer display, or the idle screen.
 #[utoipa::path(put, path = "/api/v1/display", tag = "display", security(("api_key" = ["admin", "cashier"])), request_body = ShowRequest,
+    params(ChannelQuery),
     responses((status = 200, body = DisplayResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(channel): ApiQuery<ChannelQuery>,
     ApiJson(body): ApiJson<ShowRequest>,
 ) -> Result<Json<DisplayResponse>, ApiError> {
+    let channel = channel.of(&state, &caller)?;
     let id = body
         .payment_id
         .as_deref()
         .map(PaymentId::parse)
         .transpose()?;
-    let shown = state.core.display.show(id.as_ref()).await?;
+    let shown = state
+        .core
+        .display
+        .show(channel.as_ref(), id.as_ref())
+        .await?;
     Ok(Json(DisplayResponse::from(&shown)))
 }
 
@@ -82,9 +137,21 @@ fn update(state: &DisplayState, now: String) -> Value {
 async fn display_socket(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    ApiQuery(channel): ApiQuery<ChannelQuery>,
     socket: MerchantSocket,
 ) -> Response {
-    upgrade_merchant(ws, state, socket, Permission::Display, serve)
+    // The counter named is checked now; a counter's own ticket overrides it once redeemed.
+    let named = match channel.named(&state) {
+        Ok(named) => named,
+        Err(e) => return e.into_response(),
+    };
+    upgrade_merchant(
+        ws,
+        state,
+        socket,
+        Permission::Display,
+        move |socket, state, slot, caller| serve(socket, state, slot, caller, named),
+    )
 }
 
 /// What the display shows, as it changes; a paired display's socket closes the moment the display
@@ -122,10 +189,17 @@ impl Feed for DisplayFeed {
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState, _slot: SocketSlot, caller: Caller) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    _slot: SocketSlot,
+    caller: Caller,
+    named: Option<CounterId>,
+) {
     const CHANNEL: &str = "display";
     let talk = Conversation::of(&state, true);
-    let mut changes = state.core.display.subscribe();
+    let channel = caller.channel().or(named);
+    let mut changes = state.core.display.subscribe(channel.as_ref());
     let first = update(&changes.borrow_and_update(), talk.now());
     let mut feed = DisplayFeed {
         telemetry: state.core.telemetry.clone(),

@@ -1,4 +1,9 @@
-//! `/api/v1/displays`: pairing customer displays (see [`stablepay_core::pairing`]).
+//! `/api/v1/displays` and `/api/v1/counters`: pairing customer displays and the counters of a hub
+//! (see [`stablepay_core::pairing`], [`stablepay_core::counters`]).
+//!
+//! A counter pairs with the same code (`POST /counters/pair`, no key) and gets a cashier-role
+//! token: the desktop app in terminal mode keeps it and sells with it. Counters are listed for
+//! anyone reading sales (history and monitoring filter by them) and revoked by admins.
 //!
 //! The owner asks for a code (`POST /displays/pairing`, admin): six digits valid two minutes, the
 //! URL a tablet opens to pair (`pair_url`, ending `#/display?pair=CODE`) and that URL as a QR code.
@@ -17,7 +22,10 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use stablepay_core::{pairing::DisplayDevice, qr};
+use stablepay_core::{
+    pairing::{Device, DeviceKind},
+    qr,
+};
 use utoipa::ToSchema;
 
 use crate::{
@@ -36,6 +44,15 @@ pub fn router() -> Router<AppState> {
         .route("/displays/pairing", post(start).route_layer(manage))
         .route("/displays/pair", post(pair))
         .route("/displays/{display_id}", delete(revoke).route_layer(manage))
+        .route("/counters/pair", post(pair_counter))
+        .route(
+            "/counters",
+            get(list_counters).route_layer(Require(Permission::ReadSales)),
+        )
+        .route(
+            "/counters/{counter_id}",
+            delete(revoke_counter).route_layer(manage),
+        )
 }
 
 /// A pairing code for the owner's screen.
@@ -88,8 +105,8 @@ pub struct DisplayDeviceResponse {
     pub revoked_at: Option<String>,
 }
 
-impl From<DisplayDevice> for DisplayDeviceResponse {
-    fn from(d: DisplayDevice) -> Self {
+impl From<Device> for DisplayDeviceResponse {
+    fn from(d: Device) -> Self {
         Self {
             id: d.id,
             name: d.name,
@@ -142,7 +159,11 @@ pub async fn pair(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PairRequest>,
 ) -> Result<(StatusCode, Json<PairedResponse>), ApiError> {
-    let (device, token) = state.core.pairing.pair(&body.code, &body.name).await?;
+    let (device, token) = state
+        .core
+        .pairing
+        .pair(&body.code, &body.name, DeviceKind::Display)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(PairedResponse {
@@ -159,7 +180,7 @@ pub async fn pair(
     security(("api_key" = ["admin"])),
     responses((status = 200, body = DisplayDeviceList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<DisplayDeviceList>, ApiError> {
-    let data = state.core.pairing.list().await?;
+    let data = state.core.pairing.list(DeviceKind::Display).await?;
     Ok(Json(DisplayDeviceList {
         data: data.into_iter().map(Into::into).collect(),
     }))
@@ -174,6 +195,115 @@ pub async fn revoke(
     State(state): State<AppState>,
     Path(display_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.core.pairing.revoke(&display_id).await?;
+    state
+        .core
+        .pairing
+        .revoke(DeviceKind::Display, &display_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/counters/pair`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairCounterRequest {
+    /// The six digits shown on the owner's screen (the same code displays pair with).
+    pub code: String,
+    /// The counter's name (1 to 60 characters), e.g. "Counter 2"; its sales carry it.
+    pub name: String,
+}
+
+/// A newly paired counter and its token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairedCounterResponse {
+    /// `ctr_` + 24 hex digits.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The counter's key (role `cashier`): send as `Authorization: Bearer`. Shown this once.
+    pub token: String,
+    /// The public key socket messages are signed with (Ed25519, hex), to pin now.
+    pub push_key: String,
+}
+
+/// A paired counter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterResponse {
+    /// `ctr_` + 24 hex digits.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// RFC 3339.
+    pub paired_at: String,
+    /// RFC 3339; null while it works.
+    pub revoked_at: Option<String>,
+}
+
+/// The list of paired counters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterList {
+    /// Newest first, revoked ones included.
+    pub data: Vec<CounterResponse>,
+}
+
+/// Pairs a desktop till as a counter of this hub with a code from the owner's screen. Needs no key;
+/// the code is the displays' one (ten wrong tries in all kill it).
+#[utoipa::path(post, path = "/api/v1/counters/pair", tag = "counters", security(()),
+    request_body = PairCounterRequest,
+    responses((status = 201, body = PairedCounterResponse), (status = 403, body = ErrorBody, description = "pairing_refused: wrong or expired code"),
+        (status = 422, body = ErrorBody)))]
+pub async fn pair_counter(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PairCounterRequest>,
+) -> Result<(StatusCode, Json<PairedCounterResponse>), ApiError> {
+    let (device, token) = state
+        .core
+        .pairing
+        .pair(&body.code, &body.name, DeviceKind::Counter)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PairedCounterResponse {
+            id: device.id,
+            name: device.name,
+            token: token.expose().to_string(),
+            push_key: state.signer.public_key().to_string(),
+        }),
+    ))
+}
+
+/// Every paired counter, newest first.
+#[utoipa::path(get, path = "/api/v1/counters", tag = "counters",
+    security(("api_key" = ["admin", "cashier", "viewer"])),
+    responses((status = 200, body = CounterList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_counters(State(state): State<AppState>) -> Result<Json<CounterList>, ApiError> {
+    let data = state.core.pairing.list(DeviceKind::Counter).await?;
+    Ok(Json(CounterList {
+        data: data
+            .into_iter()
+            .map(|d| CounterResponse {
+                id: d.id,
+                name: d.name,
+                paired_at: rfc3339(d.paired_at),
+                revoked_at: d.revoked_at.map(rfc3339),
+            })
+            .collect(),
+    }))
+}
+
+/// Revokes a counter: its token stops working and its open sockets close. Its sales keep its name.
+#[utoipa::path(delete, path = "/api/v1/counters/{counter_id}", tag = "counters",
+    params(("counter_id" = String, Path, description = "Counter id")),
+    security(("api_key" = ["admin"])),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn revoke_counter(
+    State(state): State<AppState>,
+    Path(counter_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .core
+        .pairing
+        .revoke(DeviceKind::Counter, &counter_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

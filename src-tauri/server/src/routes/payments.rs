@@ -79,14 +79,20 @@ pub fn router() -> Router<AppState> {
     security(("api_key" = ["admin", "cashier"])))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreatePaymentRequest>,
 ) -> Result<Response, ApiError> {
     let show = body.show_on_display == Some(true);
-    let request = body.parse(&headers, &state).await?;
+    let mut request = body.parse(&headers, &state).await?;
+    request.counter = caller.counter.clone();
     let created = state.core.payments.create(request).await?;
     if show && !created.replayed {
-        state.core.display.show(Some(&created.payment.id)).await?;
+        state
+            .core
+            .display
+            .show(caller.channel().as_ref(), Some(&created.payment.id))
+            .await?;
     }
     let mut response = (
         StatusCode::CREATED,
@@ -115,6 +121,7 @@ pub async fn create(
     responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn remainder(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(payment_id): Path<String>,
 ) -> Result<Json<PaymentResponse>, ApiError> {
     let rest = state
@@ -123,7 +130,11 @@ pub async fn remainder(
         .request_remainder(&PaymentId::parse(&payment_id)?)
         .await?;
     if rest.status.is_open() {
-        state.core.display.show(Some(&rest.id)).await?;
+        state
+            .core
+            .display
+            .show(caller.channel().as_ref(), Some(&rest.id))
+            .await?;
     }
     Ok(Json(PaymentResponse::from(&rest)))
 }
@@ -217,7 +228,7 @@ pub async fn export_csv(
     let mut filter = query.parse()?;
     filter.cursor = None;
     filter.limit = 200;
-    let mut out = String::from("id,created_at,status,token,network,amount,requested_amount,amount_base_units,order_reference,description,transaction_hash,block_number,late,paid_at,fiat_amount,fiat_currency,rate,rate_source,rate_at,refunded_amount\n");
+    let mut out = String::from("id,created_at,status,token,network,amount,requested_amount,amount_base_units,order_reference,description,transaction_hash,block_number,late,paid_at,fiat_amount,fiat_currency,rate,rate_source,rate_at,refunded_amount,counter\n");
     let mut rows = 0;
     loop {
         let page = state.core.payments.list(&filter).await?;
@@ -244,6 +255,7 @@ pub async fn export_csv(
                 r.rate_source.unwrap_or_default(),
                 r.rate_at.unwrap_or_default(),
                 r.refunded_amount.unwrap_or_default(),
+                r.counter.map(|c| c.name).unwrap_or_default(),
             ];
             out.push_str(
                 &fields

@@ -22,6 +22,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
     auth::{Caller, Permission, Require},
+    dto::payments::counter_query,
     dto::rfc3339,
     dto::stats::{
         capability, round1, AlertView, AlertsResponse, BlockchainMonitoring, BlockchainSocket,
@@ -49,18 +50,31 @@ pub fn router() -> Router<AppState> {
         .route_layer(Require(Permission::Monitor))
 }
 
-/// Payment statistics.
+/// Which payments the statistics count.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentStatsQuery {
+    /// Only the sales of this counter (`ctr_…`).
+    pub counter: Option<String>,
+}
+
+/// Payment statistics (of one counter's sales with `?counter=`).
 #[utoipa::path(get, path = "/api/v1/stats/payments", tag = "stats", security(("api_key" = ["admin", "viewer"])),
+    params(PaymentStatsQuery),
     responses((status = 200, body = PaymentStatsResponse), (status = 401, body = ErrorBody)))]
 pub async fn payments(
     State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<PaymentStatsQuery>,
 ) -> Result<Json<PaymentStatsResponse>, ApiError> {
     let core = &state.core;
+    let counter = query.counter.as_deref().map(counter_query).transpose()?;
+    let counter = counter.as_ref();
     let tokens = core.catalog.symbols().await;
     let now = core.clock.now();
-    let s = core.stats.payment_stats(&tokens, now).await?;
+    let s = core.stats.payment_stats(&tokens, now, counter).await?;
     let volume = |period, count| async move {
-        let periods = core.stats.volume(period, count, now).await?;
+        let periods = core.stats.volume(period, count, now, counter).await?;
         Ok::<Vec<VolumeView>, ApiError>(periods.into_iter().map(VolumeView::from).collect())
     };
     let (daily, weekly, monthly) = (

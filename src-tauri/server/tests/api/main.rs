@@ -7,6 +7,7 @@ mod catalog_products;
 mod chain;
 mod compat;
 mod copy;
+mod counters;
 mod figures;
 mod helpers;
 mod http;

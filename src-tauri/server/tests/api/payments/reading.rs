@@ -72,9 +72,8 @@ async fn payments_export_as_csv() {
         lines[1]
     );
     // Both amounts: the default shop currency is US dollars at one to one.
-    assert!(
-        lines[0].ends_with(",fiat_amount,fiat_currency,rate,rate_source,rate_at,refunded_amount")
-    );
+    assert!(lines[0]
+        .ends_with(",fiat_amount,fiat_currency,rate,rate_source,rate_at,refunded_amount,counter"));
     assert!(lines[1].contains(",2.00,USD,1,fixed,"), "{}", lines[1]);
 }
 

@@ -171,6 +171,7 @@ async fn a_delivery_tells_the_payment_as_it_was_when_the_event_happened_not_when
             cart: None,
             ask_tip: false,
             rate: None,
+            counter: None,
         })
         .await
         .unwrap();
