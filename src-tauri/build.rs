@@ -1,6 +1,6 @@
 //! Tauri build script: generates the context (config, icons) for the shell, and the permissions of
 //! the app's own commands (`allow-<command>`), which the capabilities the shell adds at start
-//! (pinned to the embedded server's exact origin) grant to the POS and display windows.
+//! (pinned to the embedded server's exact origin, or the hub's in terminal mode) grant to the POS and display windows.
 
 fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
@@ -12,6 +12,8 @@ fn main() {
             "remember_sale_choice",
             "session_token",
             "push_key",
+            "attach_to_hub",
+            "detach_from_hub",
         ]),
     ))
     .expect("tauri build script");

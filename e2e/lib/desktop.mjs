@@ -1,7 +1,8 @@
 // What the desktop suites share: the built shell and the drivers it needs (and what is missing),
 // an Xvfb display, a tauri-driver started with the app's environment (tauri-driver hands its
 // environment to the app, so each environment gets its own driver), one WebDriver session on the
-// app, and plain WebDriver calls over HTTP on it (find, click, type, text, screenshot).
+// app, and plain WebDriver calls over HTTP on it (find, click, type, text, screenshot, windows,
+// a script in the window).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,6 +81,19 @@ export async function launch({ env, log = 'app.log', cwd = ROOT }) {
     },
     text: async (css) => wd('GET', s(`/element/${await find(css)}/text`)),
     url: () => wd('GET', s('/url')),
+    /** The app's windows: WebDriver handles, the current one first. */
+    windows: async () => {
+      const current = await wd('GET', s('/window'));
+      return [current, ...(await wd('GET', s('/window/handles'))).filter((h) => h !== current)];
+    },
+    /** Makes `handle` the window the next calls act on. */
+    switchTo: (handle) => wd('POST', s('/window'), { handle }),
+    /** Runs `body` in the window as an async function of `args` and returns what it resolves to. */
+    run: (body, ...args) =>
+      wd('POST', s('/execute/async'), {
+        script: `const done = arguments[arguments.length - 1]; (async (...args) => { ${body} })(...Array.from(arguments).slice(0, -1)).then(done, (e) => done({ error: String(e) }));`,
+        args,
+      }),
     shoot: async (name) => {
       await sleep(500); // let the window paint after the last DOM change
       writeFileSync(join(ARTIFACTS, name), Buffer.from(await wd('GET', s('/screenshot')), 'base64'));

@@ -18,10 +18,25 @@
 //! present; `STABLEPAY_<SECTION>__<KEY>` variables override it as everywhere, and the shell settings
 //! ([`settings`]) may set the bind. Unless the file or the environment sets `database.path`, the
 //! database is `<app-data>/stablepay.db`.
+//!
+//! **Terminal mode.** Paired once with a hub ([`hub`], `attach_to_hub`: the hub's address, a pairing
+//! code from its owner and this counter's name), the app starts no server of its own: no
+//! configuration is read and no database opened, and the windows open on the hub's origin instead
+//! (the POS on `{hub}/#/`, the customer display on `{hub}/#/display`). Both windows get the counter's
+//! cashier-role key from `session_token` — the hub records the counter on every sale made with it
+//! and gives the counter's display its own channel, so this counter's display follows this
+//! counter's sales only — and the hub's push key, as pairing gave it, from `push_key`. IPC and
+//! navigation are pinned to the hub's exact origin as they are to the embedded server's in local
+//! mode. What needs an in-process core is adapted: the tray names the counter and its hub instead
+//! of the chain's state (the hub watches the chain) and offers to detach, which is the way back
+//! when the hub's pages cannot be reached; there are no desktop notifications of paid sales (the
+//! POS window shows each sale's success itself). `detach_from_hub` (or the tray) forgets the link
+//! and restarts the app in local mode, on its own database as it was.
 
 mod commands;
 mod config;
 mod display;
+mod hub;
 mod settings;
 mod tray;
 
@@ -43,20 +58,22 @@ use tauri::{
 };
 use tauri_plugin_notification::NotificationExt;
 
+use crate::hub::HubLink;
 use crate::settings::{Placement, ShellSettings};
 
-/// The embedded server (kept alive as long as the app; it reloads itself when settings change)
-/// and its URL.
+/// The origin the windows are on, and the embedded server behind it in local mode (kept alive as
+/// long as the app; it reloads itself when settings change) — none in terminal mode.
 struct Shell {
     url: String,
-    _server: Supervisor,
+    _server: Option<Supervisor>,
 }
 
-/// The keys this launch made for its own windows.
+/// The keys the windows get: this launch's own in local mode, the counter's in terminal mode.
 struct Session {
-    /// The POS window's (admin).
+    /// The POS window's (admin; in terminal mode the counter's cashier key).
     pos: ApiKey,
-    /// The customer display window's (display role).
+    /// The customer display window's (display role; in terminal mode the counter's cashier key,
+    /// through which the hub gives the display this counter's channel).
     display: ApiKey,
 }
 
@@ -65,6 +82,14 @@ impl Session {
         Self {
             pos: ApiKey::random(&SystemEntropy),
             display: ApiKey::random(&SystemEntropy),
+        }
+    }
+
+    /// Both windows on the counter's key.
+    fn counter(key: ApiKey) -> Self {
+        Self {
+            pos: key.clone(),
+            display: key,
         }
     }
 
@@ -81,6 +106,11 @@ impl Session {
 
 /// Grants IPC to the server's exact origin, per window: the POS window the app's commands, the
 /// customer display window only its key.
+///
+/// In terminal mode that origin is the hub's, a remote one: the pages it serves get this app's
+/// commands and the counter's key. That is granted only because the owner paired this app with
+/// that hub (a code from its owner, an address typed here); no other origin gets IPC, and the
+/// windows cannot navigate to one.
 fn grant_ipc(app: &tauri::App, url: &str) -> tauri::Result<()> {
     use tauri::ipc::CapabilityBuilder;
     let origin = format!("{url}/*");
@@ -95,6 +125,8 @@ fn grant_ipc(app: &tauri::App, url: &str) -> tauri::Result<()> {
             .permission("allow-get-shell-settings")
             .permission("allow-save-shell-settings")
             .permission("allow-remember-sale-choice")
+            .permission("allow-attach-to-hub")
+            .permission("allow-detach-from-hub")
             .permission("allow-session-token")
             .permission("allow-push-key"),
     )?;
@@ -145,6 +177,10 @@ fn encode(s: &str) -> String {
 
 /// The POS window, where it was last time.
 fn open_main(app: &tauri::App, url: &str, shell: &ShellSettings) -> tauri::Result<()> {
+    let title = match &shell.hub {
+        Some(hub) => format!("StablePay POS — {}", hub.counter_name),
+        None => "StablePay POS".into(),
+    };
     let lang = shell
         .language
         .as_deref()
@@ -155,7 +191,7 @@ fn open_main(app: &tauri::App, url: &str, shell: &ShellSettings) -> tauri::Resul
         .map_err(|e| tauri::Error::AssetNotFound(format!("{e}")))?;
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(target))
         .on_navigation(same_origin(url))
-        .title("StablePay POS")
+        .title(title)
         .inner_size(1024.0, 768.0)
         .min_inner_size(800.0, 600.0)
         .build()?;
@@ -251,62 +287,117 @@ pub fn run() {
             commands::save_shell_settings,
             commands::remember_sale_choice,
             commands::session_token,
-            commands::push_key
+            commands::push_key,
+            commands::attach_to_hub,
+            commands::detach_from_hub
         ])
         .setup(|app| {
-            let app_data = app.path().app_data_dir()?;
-            std::fs::create_dir_all(&app_data)?;
             let shell = ShellSettings::load(app.handle());
-            let session = Session::new();
-            let (config, source) = match config::load_config(&app_data, &shell) {
-                Ok((mut c, source)) => {
-                    session.install(&mut c);
-                    (c, source)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "bad configuration");
-                    show_startup_error(app, "invalid_config", &e.to_string())?;
-                    return Ok(());
-                }
-            };
-            let handle = app.handle().clone();
-            // Each server the supervisor starts (the first, and after every settings change) has its
-            // own core: follow its payments for the desktop notification.
-            let on_start: stablepay_server::reload::OnStart =
-                Arc::new(move |server| notify_paid(handle.clone(), &server.core));
-            match tauri::async_runtime::block_on(Supervisor::start(
-                config,
-                Arc::new(SystemClock),
-                source,
-                on_start,
-            )) {
-                Ok(server) => {
-                    let url = format!("http://{}", loopback(server.addr));
-                    tracing::info!(%url, "embedded server running");
-                    app.manage(session);
-                    app.manage(commands::PushKey(server.push_key.clone()));
-                    grant_ipc(app, &url)?;
-                    open_main(app, &url, &shell)?;
-                    if let Err(e) = tray::install(app.handle(), server.core.clone(), url.clone()) {
-                        tracing::warn!(error = %e, "no tray icon on this desktop");
-                    }
-                    if std::env::var_os("STABLEPAY_OPEN_DISPLAY").is_some() {
-                        display::open(app.handle(), &url, shell.display_monitor)?;
-                    }
-                    app.manage(Shell {
-                        url,
-                        _server: server,
-                    });
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the embedded server did not start");
-                    show_startup_error(app, e.code(), &e.to_string())?;
-                }
+            match shell.hub.clone() {
+                Some(hub) => start_terminal(app, &shell, hub),
+                None => start_local(app, &shell),
             }
-            Ok(())
         })
         .run(tauri::generate_context!())
         .expect("error while running StablePay POS");
+}
+
+/// Local mode: the embedded server on this computer's own database, the windows on its URL.
+fn start_local(
+    app: &mut tauri::App,
+    shell: &ShellSettings,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let app_data = app.path().app_data_dir()?;
+    std::fs::create_dir_all(&app_data)?;
+    let session = Session::new();
+    let (config, source) = match config::load_config(&app_data, shell) {
+        Ok((mut c, source)) => {
+            session.install(&mut c);
+            (c, source)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "bad configuration");
+            show_startup_error(app, "invalid_config", &e.to_string())?;
+            return Ok(());
+        }
+    };
+    let handle = app.handle().clone();
+    // Each server the supervisor starts (the first, and after every settings change) has its
+    // own core: follow its payments for the desktop notification.
+    let on_start: stablepay_server::reload::OnStart =
+        Arc::new(move |server| notify_paid(handle.clone(), &server.core));
+    match tauri::async_runtime::block_on(Supervisor::start(
+        config,
+        Arc::new(SystemClock),
+        source,
+        on_start,
+    )) {
+        Ok(server) => {
+            let url = format!("http://{}", loopback(server.addr));
+            tracing::info!(%url, "embedded server running");
+            app.manage(session);
+            app.manage(commands::PushKey(server.push_key.clone()));
+            grant_ipc(app, &url)?;
+            open_main(app, &url, shell)?;
+            let status = tray::TrayStatus::Chain(server.core.clone());
+            if let Err(e) = tray::install(app.handle(), status, url.clone()) {
+                tracing::warn!(error = %e, "no tray icon on this desktop");
+            }
+            if std::env::var_os("STABLEPAY_OPEN_DISPLAY").is_some() {
+                display::open(app.handle(), &url, shell.display_monitor)?;
+            }
+            app.manage(Shell {
+                url,
+                _server: Some(server),
+            });
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the embedded server did not start");
+            show_startup_error(app, e.code(), &e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Terminal mode: no server here; the windows on the hub, with the counter's keys.
+fn start_terminal(
+    app: &mut tauri::App,
+    shell: &ShellSettings,
+    hub: HubLink,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let url = hub.url.as_str().to_string();
+    // Pairing checked the key's shape; a store edited by hand may not have kept it.
+    let key = match ApiKey::parse(&hub.token) {
+        Ok(key) => key,
+        Err(e) => {
+            tracing::error!(error = %e, "the stored hub link has no usable key");
+            show_startup_error(
+                app,
+                "invalid_hub_link",
+                &format!(
+                    "the hub link in shell.json has no usable key ({e}); detach and pair again"
+                ),
+            )?;
+            return Ok(());
+        }
+    };
+    tracing::info!(%url, counter = %hub.counter_id, "terminal mode: the windows open on the hub");
+    app.manage(Session::counter(key));
+    app.manage(commands::PushKey(hub.push_key.clone()));
+    grant_ipc(app, &url)?;
+    open_main(app, &url, shell)?;
+    let status = tray::TrayStatus::Counter {
+        name: hub.counter_name.clone(),
+        hub: url.clone(),
+    };
+    if let Err(e) = tray::install(app.handle(), status, url.clone()) {
+        tracing::warn!(error = %e, "no tray icon on this desktop");
+    }
+    if std::env::var_os("STABLEPAY_OPEN_DISPLAY").is_some() {
+        display::open(app.handle(), &url, shell.display_monitor)?;
+    }
+    app.manage(Shell { url, _server: None });
+    Ok(())
 }
 
 /// The address the windows use: a server bound to every interface is reached on loopback.

@@ -1,7 +1,12 @@
 //! Shell settings, kept with `tauri-plugin-store` in `<app-data>/shell.json` (domain data lives in
 //! SQLite): the server bind and LAN exposure, the language, the main window's placement and the
-//! monitor chosen for the customer display, and the token and network of the last sale (the POS
-//! screen starts on them; in a plain browser it keeps them in the page's storage instead).
+//! monitor chosen for the customer display, the token and network of the last sale (the POS
+//! screen starts on them; in a plain browser it keeps them in the page's storage instead), and the
+//! hub this app is a counter of, if any ([`crate::hub`]: terminal mode). The file is the owner's
+//! alone (0600): it holds the counter's key.
+//!
+//! The UI reads and sends the settings as a [`ShellSettingsView`]: the hub link without its keys,
+//! and a link the UI sends is ignored — only pairing sets one.
 //!
 //! The bind applies at start: `STABLEPAY_SERVER__BIND` wins over the store, the store over the
 //! config file. LAN exposure binds `0.0.0.0` on the configured port, and the server then refuses to
@@ -11,6 +16,8 @@
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
+
+use crate::hub::{HubLink, HubView};
 
 const FILE: &str = "shell.json";
 const KEY: &str = "shell";
@@ -49,6 +56,28 @@ pub(crate) struct ShellSettings {
     pub last_token: Option<String>,
     /// Network id of the last sale; none = the default network.
     pub last_network: Option<String>,
+    /// The hub this app is a counter of (terminal mode); none = the in-process server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub: Option<HubLink>,
+}
+
+/// The settings as the UI reads and sends them: the hub link without its keys (the UI's copy of
+/// it is never stored back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ShellSettingsView {
+    /// Everything but the hub link (whose own field stays empty here).
+    #[serde(flatten)]
+    pub settings: ShellSettings,
+    /// Which hub and counter, without the keys.
+    #[serde(default)]
+    pub hub: Option<HubView>,
+}
+
+impl From<ShellSettings> for ShellSettingsView {
+    fn from(mut settings: ShellSettings) -> Self {
+        let hub = settings.hub.take().as_ref().map(HubView::from);
+        Self { settings, hub }
+    }
 }
 
 impl ShellSettings {
@@ -160,8 +189,36 @@ mod tests {
     }
 
     #[test]
+    fn the_ui_sees_the_hub_link_without_its_keys_and_cannot_send_one() {
+        let stored = ShellSettings {
+            lan: true,
+            hub: Some(HubLink {
+                url: crate::hub::HubOrigin::parse("https://hub.shop.lan").unwrap(),
+                counter_id: "ctr_1".into(),
+                counter_name: "Counter 1".into(),
+                token: "secret-cashier-key-0123456789".into(),
+                push_key: "0a0b".into(),
+            }),
+            ..Default::default()
+        };
+        let shown = serde_json::to_value(ShellSettingsView::from(stored.clone())).unwrap();
+        assert_eq!(shown["hub"]["counter_name"], "Counter 1");
+        assert_eq!(shown["hub"]["url"], "https://hub.shop.lan");
+        assert!(!shown.to_string().contains("secret") && !shown.to_string().contains("0a0b"));
+        // What the UI sends back (its view, or a made-up link with a key) carries no link.
+        let mut sent = shown.clone();
+        sent["hub"]["token"] = "another-key-0123456789abcdef".into();
+        let back: ShellSettingsView = serde_json::from_value(sent).unwrap();
+        assert!(back.settings.hub.is_none() && back.settings.lan);
+        // The store itself keeps the key.
+        let kept: ShellSettings =
+            serde_json::from_value(serde_json::to_value(&stored).unwrap()).unwrap();
+        assert_eq!(kept, stored);
+    }
+
+    #[test]
     fn stored_json_missing_fields_reads_as_defaults() {
         let s: ShellSettings = serde_json::from_str(r#"{"lan":true}"#).unwrap();
-        assert!(s.lan && s.server_bind.is_none() && s.window.is_none());
+        assert!(s.lan && s.server_bind.is_none() && s.window.is_none() && s.hub.is_none());
     }
 }

@@ -1,6 +1,8 @@
 //! The tray icon: the chain connection at a glance (tooltip and first menu line, refreshed every
 //! few seconds from the core's telemetry), and actions — show the POS, open the customer display on
-//! a monitor, quit.
+//! a monitor, quit. In terminal mode there is no core here (the hub watches the chain): the first
+//! line names the counter and its hub, and one more action detaches from the hub — the way back to
+//! local mode when the hub's pages cannot be reached.
 
 use std::time::Duration;
 
@@ -26,13 +28,31 @@ pub(crate) fn chain_status(core: &Core) -> String {
     }
 }
 
+/// What the tray's first line follows.
+pub(crate) enum TrayStatus {
+    /// Local mode: the chain connection, from the core in force (a settings change reloads the
+    /// server with a new one).
+    Chain(tokio::sync::watch::Receiver<Core>),
+    /// Terminal mode: this counter's name and its hub.
+    Counter {
+        /// The counter's name.
+        name: String,
+        /// The hub's origin.
+        hub: String,
+    },
+}
+
 /// Builds the tray and keeps its status line fresh.
 pub(crate) fn install<R: Runtime>(
     app: &AppHandle<R>,
-    cores: tokio::sync::watch::Receiver<Core>,
+    source: TrayStatus,
     server: String,
 ) -> tauri::Result<()> {
-    let first = chain_status(&cores.borrow());
+    let first = match &source {
+        TrayStatus::Chain(cores) => chain_status(&cores.borrow()),
+        TrayStatus::Counter { name, hub } => format!("{name} — counter of {hub}"),
+    };
+    let terminal = matches!(source, TrayStatus::Counter { .. });
     let status = MenuItem::with_id(app, "status", &first, false, None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show the POS", true, None::<&str>)?;
     let monitors = display::monitors(app);
@@ -64,16 +84,21 @@ pub(crate) fn install<R: Runtime>(
         .collect();
     let display_menu = Submenu::with_items(app, "Customer display", true, &refs)?;
     let quit = MenuItem::with_id(app, "quit", "Quit StablePay", true, None::<&str>)?;
-    let menu = Menu::with_items(
+    let detach = MenuItem::with_id(
         app,
-        &[
-            &status,
-            &PredefinedMenuItem::separator(app)?,
-            &show,
-            &display_menu,
-            &quit,
-        ],
+        "detach",
+        "Detach from the hub (use this computer's own server)",
+        true,
+        None::<&str>,
     )?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let mut items: Vec<&dyn tauri::menu::IsMenuItem<R>> =
+        vec![&status, &separator, &show, &display_menu];
+    if terminal {
+        items.push(&detach);
+    }
+    items.push(&quit);
+    let menu = Menu::with_items(app, &items)?;
     let mut builder = TrayIconBuilder::with_id("main")
         .tooltip(format!("StablePay POS — {first}"))
         .menu(&menu)
@@ -81,6 +106,10 @@ pub(crate) fn install<R: Runtime>(
             let id = event.id().as_ref();
             if id == "quit" {
                 app.exit(0);
+            } else if id == "detach" {
+                if let Err(e) = crate::hub::detach(app) {
+                    tracing::warn!(error = %e, "cannot detach from the hub");
+                }
             } else if id == "show" {
                 if let Some(w) = app.get_webview_window("main") {
                     let _ = w.show();
@@ -97,6 +126,9 @@ pub(crate) fn install<R: Runtime>(
         builder = builder.icon(icon.clone());
     }
     let tray = builder.build(app)?;
+    let TrayStatus::Chain(cores) = source else {
+        return Ok(());
+    };
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
