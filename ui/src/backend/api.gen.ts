@@ -274,14 +274,14 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/display": {
+    "/api/v1/counters": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** What the customer display shows now. */
+        /** Every paired counter, newest first. */
         get: {
             parameters: {
                 query?: never;
@@ -296,7 +296,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["DisplayResponse"];
+                        "application/json": components["schemas"]["CounterList"];
                     };
                 };
                 /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
@@ -316,7 +316,6 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorBody"];
                     };
                 };
-                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -399,10 +398,420 @@ export interface paths {
                 };
             };
         };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/counters/pair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pairs a desktop till as a counter of this hub with a code from the owner's screen. Needs no key;
+         *     the code is the displays' one (ten wrong tries in all kill it).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PairCounterRequest"];
+                };
+            };
+            responses: {
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PairedCounterResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Missing or wrong API key (merchant endpoints, when keys are configured). Error: `{"error":{"code","message"}}` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description pairing_refused: wrong or expired code */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Unknown id or path. Error: `{"error":{"code","message"}}` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/counters/{counter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes a counter: its token stops working and its open sockets close. Its sales keep its name. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Counter id */
+                    counter_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/display": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the customer display shows now. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A counter's channel (`ctr_…`) instead of the shop's; ignored for a counter's own key. */
+                    counter?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DisplayResponse"];
+                    };
+                };
+                /** @description Malformed JSON or query string. Error: `{"error":{"code","message"}}` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The key's role may not do this, or a page of another origin tried to. Error: `{"error":{"code","message"}}` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Method not allowed. Error: `{"error":{"code","message"}}` */
+                405: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body over server.max_body_bytes. Error: `{"error":{"code","message"}}` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body is not application/json. Error: `{"error":{"code","message"}}` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The request names a host this server does not serve. Error: `{"error":{"code","message"}}` */
+                421: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A field is invalid. Error: `{"error":{"code","message"}}` */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After). Error: `{"error":{"code","message"}}` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Database busy or chain unavailable; retry. Error: `{"error":{"code","message"}}` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
         /** Shows a payment on the customer display, or the idle screen. */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description A counter's channel (`ctr_…`) instead of the shop's; ignored for a counter's own key. */
+                    counter?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1644,6 +2053,8 @@ export interface paths {
                     token?: string;
                     /** @description Network slug. */
                     network?: string;
+                    /** @description Only the sales of this counter (`ctr_…`). */
+                    counter?: string;
                     /** @description Created at or after (RFC 3339). */
                     from?: string;
                     /** @description Created before (RFC 3339). */
@@ -1926,6 +2337,8 @@ export interface paths {
                     token?: string;
                     /** @description Network slug. */
                     network?: string;
+                    /** @description Only the sales of this counter (`ctr_…`). */
+                    counter?: string;
                     /** @description Created at or after (RFC 3339). */
                     from?: string;
                     /** @description Created before (RFC 3339). */
@@ -6491,10 +6904,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Payment statistics. */
+        /** Payment statistics (of one counter's sales with `?counter=`). */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Only the sales of this counter (`ctr_…`). */
+                    counter?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -8454,6 +8870,29 @@ export interface components {
              */
             healthy: number;
         };
+        /** @description The list of paired counters. */
+        CounterList: {
+            /** @description Newest first, revoked ones included. */
+            data: components["schemas"]["CounterResponse"][];
+        };
+        /** @description A paired counter. */
+        CounterResponse: {
+            /** @description `ctr_` + 24 hex digits. */
+            id: string;
+            /** @description Its name. */
+            name: string;
+            /** @description RFC 3339. */
+            paired_at: string;
+            /** @description RFC 3339; null while it works. */
+            revoked_at?: string | null;
+        };
+        /** @description The counter a sale was made at. */
+        CounterView: {
+            /** @description `ctr_` + 24 hex digits. */
+            id: string;
+            /** @description Its name when the sale was made. */
+            name: string;
+        };
         /** @description Body of `POST /api/v1/payments`: give `amount` or `product_id`. */
         CreatePaymentRequest: {
             /**
@@ -8885,12 +9324,30 @@ export interface components {
             /** @description Payments on it are being seen now. */
             seeing_payments: boolean;
         };
+        /** @description `POST /api/v1/counters/pair`. */
+        PairCounterRequest: {
+            /** @description The six digits shown on the owner's screen (the same code displays pair with). */
+            code: string;
+            /** @description The counter's name (1 to 60 characters), e.g. "Counter 2"; its sales carry it. */
+            name: string;
+        };
         /** @description `POST /api/v1/displays/pair`. */
         PairRequest: {
             /** @description The six digits shown on the owner's screen. */
             code: string;
             /** @description A name for this display (1 to 60 characters), e.g. "Counter tablet". */
             name: string;
+        };
+        /** @description A newly paired counter and its token. */
+        PairedCounterResponse: {
+            /** @description `ctr_` + 24 hex digits. */
+            id: string;
+            /** @description Its name. */
+            name: string;
+            /** @description The public key socket messages are signed with (Ed25519, hex), to pin now. */
+            push_key: string;
+            /** @description The counter's key (role `cashier`): send as `Authorization: Bearer`. Shown this once. */
+            token: string;
         };
         /** @description A newly paired display and its token. */
         PairedResponse: {
@@ -8958,6 +9415,7 @@ export interface components {
              * @description Confirmations seen.
              */
             confirmations: number;
+            counter?: components["schemas"]["CounterView"] | null;
             /** @description RFC 3339 UTC. */
             created_at: string;
             /**

@@ -1,6 +1,6 @@
 // The server's REST API, one function per call: pricing, payments (and their CSV export and QR codes),
 // refunds, products, transfers, the customer display, stats, webhooks, settings (and the shop's
-// logo), display pairing and socket tickets. Every call goes through ./http.ts.
+// logo), counters, display pairing and socket tickets. Every call goes through ./http.ts.
 import { ApiError } from './errors';
 import { apiKey, base, json, query, request, sessionKey } from './http';
 import type {
@@ -29,6 +29,7 @@ import type {
   Refund,
   RefundsView,
   Checkout,
+  CounterList,
   Schemas,
   Sent,
   EndpointTestResult,
@@ -158,10 +159,12 @@ export const deleteProduct = (id: string) => request<void>(`/api/v1/products/${e
 
 export const listTransfers = (matched?: boolean) => request<Transfer[]>(`/api/v1/transfers${query({ matched })}`);
 
-export const getDisplay = () => request<DisplayState>('/api/v1/display');
+/** What the display shows: the shop's channel, or with `counter` (`ctr_…`) that counter's. */
+export const getDisplay = (counter?: string) => request<DisplayState>(`/api/v1/display${query({ counter })}`);
 export const showOnDisplay = (paymentId: string | null) => request<DisplayState>('/api/v1/display', json('PUT', { payment_id: paymentId }));
 
-export const paymentStats = () => request<PaymentStats>('/api/v1/stats/payments');
+/** The payment statistics, over every sale or (with `counter`) one counter's. */
+export const paymentStats = (counter?: string) => request<PaymentStats>(`/api/v1/stats/payments${query({ counter })}`);
 export const monitoringStats = () => request<MonitoringStats>('/api/v1/stats/monitoring');
 export const systemStats = () => request<SystemStats>('/api/v1/stats/system');
 export const websocketStats = () => request<WebSocketStats>('/api/v1/stats/websocket');
@@ -211,6 +214,9 @@ export const removeLogo = () => request<void>('/api/v1/settings/logo', { method:
 /** The shop's logo (public, for an `<img>`) at `version`: a new version is a new URL, so no stale copy is shown. */
 export const logoUrl = (version: string) => `${base}/api/v1/display/logo?v=${encodeURIComponent(version)}`;
 
+/** The tills attached to this hub as counters, newest first (revoked ones too). */
+export const listCounters = () => request<CounterList>('/api/v1/counters');
+
 /** A pairing code for a customer display (replaces any earlier one; admin). */
 export const startPairing = () => request<PairingCode>('/api/v1/displays/pairing', { method: 'POST' });
 /** Pairs this device with a code from the owner's screen: its display token (shown once). */
@@ -218,6 +224,8 @@ export const pairDisplay = (code: string, name: string) =>
   request<Sent<Schemas['PairedResponse']>>('/api/v1/displays/pair', json('POST', { code, name }));
 export const listDisplays = () => request<Sent<Schemas['DisplayDeviceList']>>('/api/v1/displays');
 export const revokeDisplay = (id: string) => request<void>(`/api/v1/displays/${encodeURIComponent(id)}`, { method: 'DELETE' });
+/** Revokes a counter (admin): its key stops working at once. */
+export const revokeCounter = (id: string) => request<void>(`/api/v1/counters/${encodeURIComponent(id)}`, { method: 'DELETE' });
 
 /**
  * A single-use ticket for a merchant socket: browsers cannot send the key as a header on a

@@ -31,3 +31,11 @@ export const saveShellSettings = (settings: ShellSettings) => desktop<boolean>('
 /** The app remembers the last sale's token and network in its settings store. */
 export const rememberSaleChoice = (token: string, network: string) =>
   desktop<void>('remember_sale_choice', { token, network: network || null });
+/**
+ * Pairs the app with the hub at `url` as the counter `name` (`code`: a pairing code from the hub's
+ * Settings). On success the app restarts on the hub (terminal mode); the error is the hub's own
+ * message (a wrong or expired code) or says the hub cannot be reached.
+ */
+export const attachToHub = (url: string, code: string, name: string) => desktop<void>('attach_to_hub', { url, code, name });
+/** Forgets the hub; the app restarts on its own server. */
+export const detachFromHub = () => desktop<void>('detach_from_hub');

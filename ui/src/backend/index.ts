@@ -13,5 +13,5 @@ export { ApiError } from './errors';
 export { apiKey, displayToken, setApiKey, setDisplayToken } from './http';
 export * from './api';
 export * from './live';
-export { getShellSettings, isDesktop, listMonitors, openCustomerDisplay, rememberSaleChoice, saveShellSettings } from './desktop';
+export { attachToHub, detachFromHub, getShellSettings, isDesktop, listMonitors, openCustomerDisplay, rememberSaleChoice, saveShellSettings } from './desktop';
 export type * from './types';

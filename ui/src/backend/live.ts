@@ -30,12 +30,13 @@ export async function pushKey(): Promise<string | null> {
   }
 }
 
-/** ws:// or wss:// URL of a server socket path, on the same origin as the API. */
-export function socketUrl(path: string, ticket?: string): string {
+/** ws:// or wss:// URL of a server socket path, on the same origin as the API, with `params` set. */
+export function socketUrl(path: string, ticket?: string, params: Record<string, string | undefined> = {}): string {
   const origin = base || globalThis.location?.origin || 'http://localhost';
   const url = new URL(path, origin.endsWith('/') ? origin : `${origin}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   if (ticket) url.searchParams.set('ticket', ticket);
+  for (const [k, v] of Object.entries(params)) if (v) url.searchParams.set(k, v);
   return url.toString();
 }
 
@@ -107,8 +108,10 @@ export function followPayment(
 }
 
 /**
- * Follows the customer display channel, kept open by ./socket.ts. Only messages signed by the
- * server's key count (see `pushKey`); an update older than the one shown (a replay) is ignored.
+ * Follows the customer display channel, kept open by ./socket.ts: the shop's, or with `counter`
+ * (`ctr_…`) that counter's (a tablet standing beside one till of a hub; a counter's own key follows
+ * its channel without it). Only messages signed by the server's key count (see `pushKey`); an
+ * update older than the one shown (a replay) is ignored.
  *
  * While the socket is down the display says `connecting` and does not poll: `GET /api/v1/display`
  * is not signed, and this screen shows only what the server's key vouches for. A REST fallback
@@ -116,7 +119,11 @@ export function followPayment(
  * from an unsigned source a man in the middle could forge, so the display keeps what it last showed
  * and waits for the socket.
  */
-export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: LinkState) => void = () => {}): Live<DisplayState> {
+export function followDisplay(
+  onValue: (d: DisplayState) => void,
+  onState: (s: LinkState) => void = () => {},
+  counter?: string,
+): Live<DisplayState> {
   let key = '';
   let shown = -Infinity;
   const live: Live<DisplayState> = { onValue, onState, close: () => socket.close(), reconnect: () => socket.reconnect() };
@@ -132,7 +139,7 @@ export function followDisplay(onValue: (d: DisplayState) => void, onState: (s: L
       if (!pinned) throw new ApiError('network_error', 'The push key cannot be read.', 0);
       key = pinned;
       try {
-        return socketUrl('/ws/display', (await socketTicket()).ticket);
+        return socketUrl('/ws/display', (await socketTicket()).ticket, { counter });
       } catch (e) {
         // Not paired, or the owner revoked this display: stop until it pairs again.
         if (e instanceof ApiError && e.status === 401) return unpaired();

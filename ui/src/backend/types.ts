@@ -136,6 +136,11 @@ export type PairingCode = Sent<Schemas['PairingResponse']>;
 
 export type DisplayDevice = Sent<Schemas['DisplayDeviceResponse']>;
 
+/** A till attached to this hub as a counter (issue 21). */
+export type Counter = Sent<Schemas['CounterResponse']>;
+/** `GET /api/v1/counters`: newest first, revoked ones included. */
+export type CounterList = Sent<Schemas['CounterList']>;
+
 // --- UI-only -----------------------------------------------------------------------------------
 
 /**
@@ -163,6 +168,8 @@ export interface PaymentFilter {
   status?: string;
   token?: string;
   network?: string;
+  /** Only the sales of this counter (`ctr_…`). */
+  counter?: string;
   from?: string;
   to?: string;
   limit?: number;
@@ -185,6 +192,17 @@ export interface ShellSettings {
   display_monitor: number | null;
   last_token?: string | null;
   last_network?: string | null;
+  /** The hub this app is a counter of (terminal mode), or null: the app's own server. Read-only: saving ignores it. */
+  hub: HubLink | null;
+}
+
+/** The desktop app attached to a hub as one of its counters (its key never leaves the app). */
+export interface HubLink {
+  /** The hub's origin, e.g. `https://hub.shop.lan`. */
+  url: string;
+  /** `ctr_…` */
+  counter_id: string;
+  counter_name: string;
 }
 
 /** The day's (or a shift's) close: `GET /api/v1/reports/close`. */

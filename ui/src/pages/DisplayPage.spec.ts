@@ -317,4 +317,28 @@ describe('DisplayPage', () => {
     expect(page.find('[data-testid=display-amount]').text()).toBe('10.01 USDT');
     expect(page.find('[data-testid=fiat-amount]').exists()).toBe(false);
   });
+
+  it("follows one counter's channel when the address names it, and keeps it through pairing", async () => {
+    const counter = `ctr_${'c'.repeat(24)}`;
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-7', expires_in: 60 }] });
+    await mountAt(`/display?counter=${counter}`);
+    const url = new URL(FakeSocket.latest().url);
+    expect(url.pathname).toBe('/ws/display');
+    expect(url.searchParams.get('ticket')).toBe('t-7');
+    expect(url.searchParams.get('counter')).toBe(counter);
+
+    serve({
+      'POST /api/v1/displays/pair': [201, { id: 'dsp_3', name: 'Customer display', token: 'tok-3', push_key: PUSH_KEY }],
+      'POST /api/v1/socket-tickets': [201, { ticket: 't-8', expires_in: 60 }],
+    });
+    const { router } = await mountAt(`/display?pair=135790&counter=${counter}`);
+    expect(router.currentRoute.value.query).toEqual({ counter });
+    expect(new URL(FakeSocket.latest().url).searchParams.get('counter')).toBe(counter);
+  });
+
+  it("follows the shop's own channel when no counter is named", async () => {
+    serve({ 'POST /api/v1/socket-tickets': [201, { ticket: 't-9', expires_in: 60 }] });
+    await mountAt('/display');
+    expect(new URL(FakeSocket.latest().url).searchParams.has('counter')).toBe(false);
+  });
 });

@@ -56,6 +56,20 @@ describe('ProductSelection', () => {
     page.unmount();
   });
 
+  it("sells on a cashier's key, which may not read the shop's settings", async () => {
+    const forbidden: [number, unknown] = [403, { error: { code: 'forbidden', message: 'no' } }];
+    const calls = serve({ '/api/v1/products': [200, [coffee]], 'PUT /api/v1/display': [200, {}], '/api/v1/settings': forbidden });
+    const router = createRouter({ history: createMemoryHistory(), routes });
+    await router.push('/');
+    const page = mount(ProductSelection, { global: { plugins: [createPinia(), router, createAppI18n('en')] } });
+    await flushPromises();
+
+    expect(calls.map((c) => c.url)).toContain('/api/v1/settings');
+    expect(page.text()).toContain('Coffee');
+    expect(page.find('[role=alert]').exists()).toBe(false);
+    expect(page.find('[data-testid=unconfigured]').exists()).toBe(false);
+  });
+
   it('puts a tapped product into the cart, and one more of it on each tap', async () => {
     serve({ '/api/v1/products': [200, [coffee]], 'PUT /api/v1/display': [200, {}] });
     const router = createRouter({ history: createMemoryHistory(), routes });

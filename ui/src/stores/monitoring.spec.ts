@@ -50,6 +50,28 @@ describe('the monitoring store', () => {
     expect(store.history).toHaveLength(2);
   });
 
+  it("computes the payment figures over one counter's sales once it is chosen, and starts the live series over", async () => {
+    const counter = `ctr_${'f'.repeat(24)}`;
+    const calls = serve({
+      '/api/v1/stats/payments': [200, payments],
+      [`/api/v1/stats/payments?counter=${counter}`]: [200, { ...payments, total_payments: 1, success_rate: 100 }],
+      '/api/v1/stats/monitoring': [200, monitoring],
+      '/api/v1/stats/system': [200, system],
+      '/api/v1/alerts': [200, { alerts: [], count: 0 }],
+    });
+    const store = useMonitoringStore();
+    await store.refresh();
+    expect(store.payments?.total_payments).toBe(3);
+
+    await store.showCounter(counter);
+    expect(calls.map((c) => c.url)).toContain(`/api/v1/stats/payments?counter=${counter}`);
+    expect(store.payments?.total_payments).toBe(1);
+    expect(store.samples.map((s) => s.successRate)).toEqual([100]);
+
+    await store.showCounter(undefined);
+    expect(calls.filter((c) => c.url.startsWith('/api/v1/stats/payments')).at(-1)?.url).toBe('/api/v1/stats/payments');
+  });
+
   it('keeps the last figures and the error code when a refresh fails', async () => {
     serve({ '/api/v1/stats/payments': [401, { error: { code: 'unauthorized', message: 'key' } }] });
     const store = useMonitoringStore();

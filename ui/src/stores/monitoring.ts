@@ -37,6 +37,8 @@ export const useMonitoringStore = defineStore('monitoring', () => {
   const system = ref<SystemStats | null>(null);
   const alerts = ref<Alert[]>([]);
   const samples = ref<Sample[]>([]);
+  /** The counter whose sales the payment figures cover (none: every sale). */
+  const counter = ref<string | undefined>(undefined);
   /** The range the trend charts show. */
   const range = ref<Range>('day');
   /** The server's own samples over `range` (they survive a reload and a restart). */
@@ -48,8 +50,11 @@ export const useMonitoringStore = defineStore('monitoring', () => {
   async function refresh() {
     loading.value = true;
     errorCode.value = null;
+    const asked = counter.value;
     try {
-      const [p, m, s, a, h] = await Promise.all([paymentStats(), monitoringStats(), systemStats(), listAlerts(), statsHistory(RANGES[range.value]).catch(() => null)]);
+      const [p, m, s, a, h] = await Promise.all([paymentStats(asked), monitoringStats(), systemStats(), listAlerts(), statsHistory(RANGES[range.value]).catch(() => null)]);
+      // Another counter was chosen meanwhile: its own refresh brings its figures.
+      if (asked !== counter.value) return;
       if (h) history.value = h.samples;
       payments.value = p;
       monitoring.value = m;
@@ -73,6 +78,13 @@ export const useMonitoringStore = defineStore('monitoring', () => {
     }
   }
 
+  /** Narrows the payment figures to counter `c` (none: every sale): the live series starts over, as its success rate was another set's. */
+  async function showCounter(c: string | undefined) {
+    counter.value = c;
+    samples.value = [];
+    await refresh();
+  }
+
   /** Shows `r` on the trend charts, fetching its samples now. */
   async function showRange(r: Range) {
     range.value = r;
@@ -80,5 +92,5 @@ export const useMonitoringStore = defineStore('monitoring', () => {
     if (h && range.value === r) history.value = h.samples;
   }
 
-  return { payments, monitoring, system, alerts, samples, history, range, updatedAt, loading, errorCode, refresh, showRange };
+  return { payments, monitoring, system, alerts, samples, history, range, counter, updatedAt, loading, errorCode, refresh, showRange, showCounter };
 });

@@ -1,4 +1,5 @@
-// Test doubles for the browser's edges only (fetch and WebSocket); the code under test is real.
+// Test doubles for the browser's edges only (fetch, WebSocket and the desktop app's IPC); the code
+// under test is real.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { vi } from 'vitest';
 import type { Payment, Refund } from '../backend';
@@ -59,6 +60,7 @@ export function payment(overrides: Partial<Payment> = {}): Payment {
     expires_at: new Date(Date.now() + 15 * 60_000).toISOString(),
     paid_at: null,
     refunded_amount: null,
+    counter: null,
     ...overrides,
   };
 }
@@ -171,4 +173,27 @@ export class FakeSocket {
 export function fakeSockets() {
   FakeSocket.all = [];
   vi.stubGlobal('WebSocket', FakeSocket);
+}
+
+type Command = (args: Record<string, unknown> | undefined) => unknown;
+
+/**
+ * Runs the page inside a fake desktop app: its IPC answers `commands` (a value, or a function of the
+ * command's arguments; one that throws is the app's refusal, its text the error). Answers the calls
+ * made, in order. `unfakeShell()` takes it away.
+ */
+export function fakeShell(commands: Record<string, Command | unknown>) {
+  const calls: { command: string; args?: Record<string, unknown> }[] = [];
+  const invoke = vi.fn(async (command: string, args?: Record<string, unknown>) => {
+    calls.push({ command, args });
+    if (!(command in commands)) throw `unknown command ${command}`;
+    const answer = commands[command];
+    return typeof answer === 'function' ? (answer as Command)(args) : answer;
+  });
+  Object.defineProperty(window, '__TAURI_INTERNALS__', { value: { invoke }, configurable: true });
+  return calls;
+}
+
+export function unfakeShell() {
+  delete (window as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__;
 }
