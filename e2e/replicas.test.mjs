@@ -216,6 +216,24 @@ describe('a hub: two replicas on PostgreSQL behind nginx', { skip: !NGINX && 'ne
     await eventually('refused on both', async () => (await asDisplay('hub-a')).status === 401 && (await asDisplay('hub-b')).status === 401, 5_000);
   });
 
+  it('a counter paired through one replica sells through the other, and only its own display channel follows, on both', async () => {
+    const code = await json(replicas['hub-a'].base, '/api/v1/displays/pairing', { method: 'POST' });
+    const paired = await fetch(`${replicas['hub-b'].base}/api/v1/counters/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: code.code, name: 'Counter 3' }) });
+    assert.equal(paired.status, 201, 'a code made on one replica pairs a counter on the other');
+    const counter = await paired.json();
+    const asCounter = (name, path, options = {}) =>
+      fetch(`${replicas[name].base}${path}`, { ...options, headers: { authorization: `Bearer ${counter.token}`, 'content-type': 'application/json' } });
+    await eventually('the counter key works on both', async () => (await asCounter('hub-a', '/api/v1/display')).status === 200, 5_000);
+    const before = await json(replicas['hub-a'].base, '/api/v1/display');
+    const sale = await (await asCounter('hub-a', '/api/v1/payments', { method: 'POST', body: JSON.stringify({ amount: '4.3', token: 'USDT', network: 'bsc', show_on_display: true }) })).json();
+    assert.equal(sale.counter.name, 'Counter 3');
+    await eventually('its channel on the other replica shows the sale', async () => (await (await asCounter('hub-b', '/api/v1/display')).json()).payment?.id === sale.id, 5_000);
+    const shop = await json(replicas['hub-b'].base, '/api/v1/display');
+    assert.equal(shop.payment?.id ?? null, before.payment?.id ?? null, "the shop's own channel did not move");
+    const listed = await json(replicas['hub-b'].base, `/api/v1/payments?counter=${counter.id}`);
+    assert.deepEqual(listed.payments.map((p) => p.id), [sale.id]);
+  });
+
   it('forty concurrent sales of one amount over both replicas get forty distinct exact amounts', async () => {
     const bases = [replicas['hub-a'].base, replicas['hub-b'].base];
     const answers = await Promise.all(
