@@ -21,12 +21,7 @@ impl CounterId {
 
     /// Parses an id; a malformed one cannot exist, so it is "not found".
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        let ok = s.strip_prefix(Self::PREFIX).is_some_and(|h| {
-            h.len() == 24
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if ok {
+        if crate::entropy::is_hex_id(s, Self::PREFIX, 12) {
             Ok(Self(s.to_string()))
         } else {
             Err(CoreError::CounterNotFound)

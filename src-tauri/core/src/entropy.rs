@@ -39,6 +39,21 @@ impl Entropy for SeededEntropy {
     }
 }
 
+/// `prefix` and `N` random bytes from `entropy` in lowercase hex: the shape of every id the app
+/// makes (`pay_`, `prod_`, `ctr_`, …).
+pub(crate) fn hex_id<const N: usize>(prefix: &str, entropy: &dyn Entropy) -> String {
+    format!("{prefix}{}", hex::encode(bytes::<N>(entropy)))
+}
+
+/// Whether `s` is `prefix` and `2 × bytes` lowercase hex digits (an id made by [`hex_id`]).
+pub(crate) fn is_hex_id(s: &str, prefix: &str, bytes: usize) -> bool {
+    s.strip_prefix(prefix).is_some_and(|h| {
+        h.len() == 2 * bytes
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// `N` random bytes from `entropy`.
 pub fn bytes<const N: usize>(entropy: &dyn Entropy) -> [u8; N] {
     let mut out = [0u8; N];

@@ -259,11 +259,7 @@ impl Pairing {
         }
         let token = ApiKey::random(self.entropy.as_ref());
         let device = Device {
-            id: format!(
-                "{}{}",
-                kind.prefix(),
-                hex::encode(crate::entropy::bytes::<12>(self.entropy.as_ref()))
-            ),
+            id: crate::entropy::hex_id::<12>(kind.prefix(), self.entropy.as_ref()),
             name: name.to_string(),
             paired_at: now,
             revoked_at: None,

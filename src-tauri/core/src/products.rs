@@ -20,20 +20,12 @@ pub struct ProductId(String);
 
 impl ProductId {
     fn random(entropy: &dyn Entropy) -> Self {
-        Self(format!(
-            "prod_{}",
-            hex::encode(crate::entropy::bytes::<12>(entropy))
-        ))
+        Self(crate::entropy::hex_id::<12>("prod_", entropy))
     }
 
     /// Parses an id; a malformed one cannot exist, so it is "not found".
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        let ok = s.strip_prefix("prod_").is_some_and(|h| {
-            h.len() == 24
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if ok {
+        if crate::entropy::is_hex_id(s, "prod_", 12) {
             Ok(Self(s.to_string()))
         } else {
             Err(CoreError::ProductNotFound)

@@ -13,12 +13,12 @@ pub struct PaymentId(String);
 impl PaymentId {
     /// A fresh random id (128 bits from `entropy`).
     pub fn random(entropy: &dyn crate::entropy::Entropy) -> Self {
-        Self(random_id("pay_", entropy))
+        Self(crate::entropy::hex_id::<16>("pay_", entropy))
     }
 
     /// Parses an id; anything not of the id's shape cannot exist, so it is "not found".
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        if is_random_id(s, "pay_") {
+        if crate::entropy::is_hex_id(s, "pay_", 16) {
             Ok(Self(s.to_string()))
         } else {
             Err(CoreError::PaymentNotFound)
@@ -40,23 +40,6 @@ impl fmt::Display for PaymentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Whether `s` is `prefix` and 32 lowercase hex digits (an id made by [`random_id`]).
-pub(crate) fn is_random_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|h| {
-        h.len() == 32
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
-/// `prefix` and 128 random bits from `entropy` in lowercase hex.
-pub(crate) fn random_id(prefix: &str, entropy: &dyn crate::entropy::Entropy) -> String {
-    format!(
-        "{prefix}{}",
-        hex::encode(crate::entropy::bytes::<16>(entropy))
-    )
 }
 
 /// A client-chosen `Idempotency-Key`: 1–255 visible ASCII characters.

@@ -42,12 +42,12 @@ pub struct RefundId(String);
 
 impl RefundId {
     fn random(entropy: &dyn crate::entropy::Entropy) -> Self {
-        Self(super::id::random_id("rfd_", entropy))
+        Self(crate::entropy::hex_id::<16>("rfd_", entropy))
     }
 
     /// Parses an id; anything not of the id's shape cannot exist, so it is "not found".
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        if super::id::is_random_id(s, "rfd_") {
+        if crate::entropy::is_hex_id(s, "rfd_", 16) {
             Ok(Self(s.to_string()))
         } else {
             Err(CoreError::RefundNotFound)

@@ -161,7 +161,7 @@ impl std::fmt::Debug for Webhooks {
 }
 
 pub(super) fn new_endpoint_id(entropy: &dyn Entropy) -> String {
-    format!("whk_{}", hex::encode(crate::entropy::bytes::<12>(entropy)))
+    crate::entropy::hex_id::<12>("whk_", entropy)
 }
 
 /// Validates an endpoint's fields; `events` empty means all.
