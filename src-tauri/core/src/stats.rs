@@ -25,7 +25,7 @@ use crate::{
     clock::to_millis,
     counters::CounterId,
     error::CoreError,
-    store::{Backend, Db},
+    store::{Backend, Db, Sql},
 };
 
 /// Every reason `failure_reasons` and `check_failures` list.
@@ -102,15 +102,11 @@ pub fn ended_reason(
     }
 }
 
-/// The payments counted: all of them, or one counter's sales. A counter id is `ctr_` and 24
-/// lowercase hex digits by construction ([`CounterId::parse`]), so it is safe to write into SQL.
-fn sessions(counter: Option<&CounterId>) -> String {
-    match counter {
-        None => "payment_sessions".into(),
-        Some(c) => format!(
-            "(SELECT * FROM payment_sessions WHERE counter_id = '{}')",
-            c.as_str()
-        ),
+/// Narrows `q` (whose `WHERE` clause is open) to one counter's sales, by its `column` holding the
+/// counter's id; nothing for all payments.
+fn only_counter<'q>(q: &mut Sql<'q>, column: &str, counter: Option<&'q CounterId>) {
+    if let Some(c) = counter {
+        q.push(" AND ").push(column).push(" = ").bind(c.as_str());
     }
 }
 
@@ -211,11 +207,10 @@ impl Stats {
         counter: Option<&CounterId>,
     ) -> Result<BTreeMap<String, u64>, CoreError> {
         let mut by_status = BTreeMap::new();
-        let sql = format!(
-            "SELECT status, COUNT(*) AS n FROM {} AS payment_sessions GROUP BY status",
-            sessions(counter)
-        );
-        for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
+        let mut q = Sql::new("SELECT status, COUNT(*) AS n FROM payment_sessions WHERE 1 = 1");
+        only_counter(&mut q, "counter_id", counter);
+        q.push(" GROUP BY status");
+        for row in q.query().fetch_all(&self.pool).await? {
             by_status.insert(row.try_get("status")?, row.try_get::<i64, _>("n")? as u64);
         }
         Ok(by_status)
@@ -244,16 +239,15 @@ impl Stats {
         }
         starts.reverse();
         let since = starts[0].and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
-        let sql = format!(
+        let mut q = Sql::new(format!(
             "SELECT {} AS day, COUNT(*) AS created, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid
-             FROM {} AS payment_sessions WHERE created_at >= $1 GROUP BY day",
+             FROM payment_sessions WHERE created_at >= ",
             period.sql_start(self.pool.backend()),
-            sessions(counter)
-        );
-        let rows = sqlx::query(&sql)
-            .bind(to_millis(since))
-            .fetch_all(&self.pool)
-            .await?;
+        ));
+        q.bind(to_millis(since));
+        only_counter(&mut q, "counter_id", counter);
+        q.push(" GROUP BY day");
+        let rows = q.query().fetch_all(&self.pool).await?;
         let found: BTreeMap<String, (u64, u64)> = rows
             .iter()
             .map(|r| -> Result<_, sqlx::Error> {
@@ -297,7 +291,6 @@ impl Stats {
         now: DateTime<Utc>,
         counter: Option<&CounterId>,
     ) -> Result<PaymentStats, CoreError> {
-        let from = sessions(counter);
         let by_status = self.status_counts_of(counter).await?;
         let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
         let total: u64 = by_status.values().sum();
@@ -307,12 +300,11 @@ impl Stats {
 
         let mut payments_by_token: BTreeMap<String, u64> =
             tokens.iter().map(|t| (t.clone(), 0)).collect();
-        for row in sqlx::query(&format!(
-            "SELECT token_symbol, COUNT(*) AS n FROM {from} AS payment_sessions GROUP BY token_symbol"
-        ))
-        .fetch_all(&self.pool)
-        .await?
-        {
+        let mut q =
+            Sql::new("SELECT token_symbol, COUNT(*) AS n FROM payment_sessions WHERE 1 = 1");
+        only_counter(&mut q, "counter_id", counter);
+        q.push(" GROUP BY token_symbol");
+        for row in q.query().fetch_all(&self.pool).await? {
             payments_by_token.insert(
                 row.try_get("token_symbol")?,
                 row.try_get::<i64, _>("n")? as u64,
@@ -323,39 +315,43 @@ impl Stats {
         let mut success_rate_by_period = BTreeMap::new();
         for (label, days) in [("24h", 1), ("7d", 7), ("30d", 30)] {
             let since = to_millis(now - Duration::days(days));
-            let row = sqlx::query(&format!(
+            let mut q = Sql::new(
                 "SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
                    COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
-                 FROM {from} AS payment_sessions WHERE created_at >= $1"
-            ))
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?;
+                 FROM payment_sessions WHERE created_at >= ",
+            );
+            q.bind(since);
+            only_counter(&mut q, "counter_id", counter);
+            let row = q.query().fetch_one(&self.pool).await?;
             payments_by_period.insert(label.to_string(), row.try_get::<i64, _>("n")? as u64);
             success_rate_by_period.insert(label.to_string(), rate(&row)?);
         }
         let mut success_rate_by_token: BTreeMap<String, f64> =
             tokens.iter().map(|t| (t.clone(), 0.0)).collect();
-        for row in sqlx::query(&format!(
+        let mut q = Sql::new(
             "SELECT token_symbol, COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded')) AS paid,
                COUNT(*) FILTER (WHERE status IN ('paid', 'partially_refunded', 'refunded', 'expired', 'cancelled', 'failed')) AS ended
-             FROM {from} AS payment_sessions GROUP BY token_symbol"
-        ))
-        .fetch_all(&self.pool)
-        .await?
-        {
+             FROM payment_sessions WHERE 1 = 1",
+        );
+        only_counter(&mut q, "counter_id", counter);
+        q.push(" GROUP BY token_symbol");
+        for row in q.query().fetch_all(&self.pool).await? {
             success_rate_by_token.insert(row.try_get("token_symbol")?, rate(&row)?);
         }
 
-        let average_ms: Option<f64> = sqlx::query_scalar(&format!(
-            "SELECT CAST(AVG(paid_at - created_at) AS DOUBLE PRECISION) FROM {from} AS payment_sessions
-             WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL"
-        ))
-        .fetch_one(&self.pool)
-        .await?;
+        let mut q = Sql::new(
+            "SELECT CAST(AVG(paid_at - created_at) AS DOUBLE PRECISION) AS average_ms FROM payment_sessions
+             WHERE status IN ('paid', 'partially_refunded', 'refunded') AND paid_at IS NOT NULL",
+        );
+        only_counter(&mut q, "counter_id", counter);
+        let average_ms: Option<f64> = q
+            .query()
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("average_ms")?;
 
-        let failure_reasons = self.failure_reasons(&from).await?;
-        let check_failures = self.check_failures(&from).await?;
+        let failure_reasons = self.failure_reasons(counter).await?;
+        let check_failures = self.check_failures(counter).await?;
 
         let ended = successful + failed;
         Ok(PaymentStats {
@@ -379,7 +375,10 @@ impl Stats {
     }
 
     /// Each failed payment once, by [`ended_reason`].
-    async fn failure_reasons(&self, from: &str) -> Result<BTreeMap<String, u64>, CoreError> {
+    async fn failure_reasons(
+        &self,
+        counter: Option<&CounterId>,
+    ) -> Result<BTreeMap<String, u64>, CoreError> {
         let reason = self.pool.pick(
             "json_extract(e.detail, '$.reason')",
             "(e.detail::json ->> 'reason')",
@@ -394,9 +393,11 @@ impl Stats {
                 (SELECT {reason} FROM events e
                   WHERE e.payment_id = p.id AND e.kind = 'payment.check_failed'
                   ORDER BY e.seq DESC LIMIT 1) AS last_check
-             FROM {from} AS p WHERE p.status IN ('expired', 'cancelled', 'failed')"
+             FROM payment_sessions p WHERE p.status IN ('expired', 'cancelled', 'failed')"
         );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut q = Sql::new(sql);
+        only_counter(&mut q, "p.counter_id", counter);
+        let rows = q.query().fetch_all(&self.pool).await?;
         let mut reasons = every_reason();
         for r in rows {
             let reason = ended_reason(
@@ -411,7 +412,10 @@ impl Stats {
     }
 
     /// Failed manual checks by reason, each (payment, reason) once.
-    async fn check_failures(&self, from: &str) -> Result<BTreeMap<String, u64>, CoreError> {
+    async fn check_failures(
+        &self,
+        counter: Option<&CounterId>,
+    ) -> Result<BTreeMap<String, u64>, CoreError> {
         let reason = self.pool.pick(
             "json_extract(detail, '$.reason') AS reason FROM events
                  WHERE kind = 'payment.check_failed' AND json_valid(detail)",
@@ -421,10 +425,16 @@ impl Stats {
         );
         let sql = format!(
             "SELECT reason, COUNT(*) AS n FROM (SELECT DISTINCT payment_id, {reason}) AS checks
-             WHERE reason IS NOT NULL AND payment_id IN (SELECT id FROM {from} AS payment_sessions)
-             GROUP BY reason"
+             WHERE reason IS NOT NULL"
         );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut q = Sql::new(sql);
+        if let Some(c) = counter {
+            q.push(" AND payment_id IN (SELECT id FROM payment_sessions WHERE counter_id = ")
+                .bind(c.as_str())
+                .push(")");
+        }
+        q.push(" GROUP BY reason");
+        let rows = q.query().fetch_all(&self.pool).await?;
         let mut reasons = every_reason();
         for r in rows {
             reasons.insert(r.try_get("reason")?, r.try_get::<i64, _>("n")? as u64);
